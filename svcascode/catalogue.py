@@ -1,0 +1,251 @@
+"""The loaded, cross-referenced set of documents: indexes by kind and name, references, dependency graph."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from svcascode.config import Settings
+from svcascode.documents import Document, validate_document
+from svcascode.errors import SvcascodeError
+from svcascode.finding import Finding, JsonPath
+from svcascode.load import ParseCache, ParsedFile, discover, make_cache, parse_many, read_bytes
+
+RULE_REFERENCE = "ref-unresolved"
+RULE_DUPLICATE = "name-duplicate"
+RULE_CYCLE = "dependency-cycle"
+
+# kind -> (dotted path with [*] and * wildcards, kind it refers to). "*" as target: a `kind:name` reference.
+REFERENCES: dict[str, list[tuple[str, str]]] = {
+    "Service": [
+        ("spec.owner", "Team"), ("spec.supportHours", "BusinessCalendar"), ("spec.peakHours", "BusinessCalendar"),
+        ("spec.dependencies[*].service", "Service"), ("spec.security.accessPolicy", "AccessPolicy"),
+        ("spec.operations.maintenanceWindows[*]", "MaintenanceWindow"),
+        ("spec.operations.patchPolicy", "PatchPolicy"), ("spec.operations.incidentPolicy", "IncidentPolicy"),
+        ("spec.operations.monitoring.slos[*]", "SLO"), ("spec.compliance.scope[*]", "Framework"),
+    ],
+    "ServiceLevel": [
+        ("spec.service", "Service"), ("spec.coverage", "BusinessCalendar"),
+        ("spec.support.priorities.*.coverage", "BusinessCalendar"), ("spec.availability.slo", "SLO"),
+        ("spec.performance[*].slo", "SLO"), ("spec.underpinnedBy[*]", "ServiceLevel"),
+    ],
+    "Team": [("spec.parent", "Team"), ("spec.onCall.coverage", "BusinessCalendar"),
+             ("spec.escalation[*].notify[*]", "team:")],
+    "MaintenanceWindow": [("spec.services[*]", "Service")],
+    "AccessPolicy": [("spec.targets[*]", "Service"), ("spec.review.reviewer", "team:")],
+    "Evidence": [("spec.subject", "*")],
+    "Waiver": [("spec.control", "Control"), ("spec.subjects[*]", "*")],
+    "Control": [("spec.mappings[*].framework", "Framework")],
+    "Baseline": [("spec.controls[*]", "Control"), ("spec.exclude[*]", "Control")],
+}
+
+KIND_BY_LOWER = {k.lower(): k for k in ("Service", "ServiceLevel", "Team", "BusinessCalendar", "MaintenanceWindow",
+                                         "AccessPolicy", "PatchPolicy", "IncidentPolicy", "Evidence", "Control",
+                                         "Baseline", "Framework", "Waiver", "SLO")}
+
+
+def _compile(path: str) -> list[str]:
+    return path.replace("[*]", ".[*]").split(".")
+
+
+_COMPILED = {kind: [(_compile(p), target) for p, target in refs] for kind, refs in REFERENCES.items()}
+
+
+def walk(data: Any, parts: list[str], prefix: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:
+    """Values at a dotted path with `[*]` (every list item) and `*` (every mapping value) wildcards."""
+    if not parts:
+        yield prefix, data
+        return
+    head, rest = parts[0], parts[1:]
+    if head == "[*]":
+        if isinstance(data, list):
+            for index, item in enumerate(data):
+                yield from walk(item, rest, (*prefix, index))
+    elif head == "*":
+        if isinstance(data, dict):
+            for key, item in data.items():
+                yield from walk(item, rest, (*prefix, key))
+    elif isinstance(data, dict) and head in data:
+        yield from walk(data[head], rest, (*prefix, head))
+
+
+@dataclass
+class Catalogue:
+    """Every valid document, indexed by kind and name, plus the files they came from."""
+
+    documents: list[Document] = field(default_factory=list)
+    files: list[ParsedFile] = field(default_factory=list)
+    by_kind: dict[str, dict[str, Document]] = field(default_factory=lambda: defaultdict(dict))
+
+    def add(self, document: Document) -> Document | None:
+        """Index a document; returns the earlier document of the same kind and name, if any."""
+        self.documents.append(document)
+        existing = self.by_kind[document.kind].get(document.name)
+        if existing is None:
+            self.by_kind[document.kind][document.name] = document
+        return existing
+
+    def get(self, kind: str, name: str) -> Document | None:
+        return self.by_kind.get(kind, {}).get(name)
+
+    def of_kind(self, kind: str) -> list[Document]:
+        return list(self.by_kind.get(kind, {}).values())
+
+    def resolve(self, reference: str, default_kind: str | None = None) -> Document | None:
+        """`kind:name` or, with a default kind, a bare name."""
+        if ":" in reference:
+            kind, _, name = reference.partition(":")
+            real = KIND_BY_LOWER.get(kind.lower())
+            return self.get(real, name) if real else None
+        return self.get(default_kind, reference) if default_kind else None
+
+    def hard_dependencies(self, service: Document) -> list[tuple[int, Any]]:
+        return [(i, d) for i, d in enumerate(service.spec.dependencies) if d.criticality == "hard"]
+
+
+def check_integrity(catalogue: Catalogue, duplicates: Iterable[tuple[Document, Document]]) -> list[Finding]:
+    """Unique names, resolvable references, no cycles among hard dependencies."""
+    findings: list[Finding] = []
+    for later, earlier in duplicates:
+        line, _ = earlier.locate(("metadata", "name"))
+        findings.append(later.finding(RULE_DUPLICATE, "critical",
+                                      f"{later.kind} '{later.name}' is also defined in {earlier.file}:{line}; "
+                                      "names are unique per kind: rename or remove one",
+                                      ("metadata", "name")))
+    for document in catalogue.documents:
+        findings.extend(_references(catalogue, document))
+    findings.extend(_cycles(catalogue))
+    return findings
+
+
+def _references(catalogue: Catalogue, document: Document) -> Iterator[Finding]:
+    for parts, target in _COMPILED.get(document.kind, ()):
+        for path, value in walk(document.data, parts):
+            if not isinstance(value, str):
+                continue
+            if target == "team:":
+                if not value.startswith("team:"):
+                    continue  # a person or an on-call role
+                found, wanted = catalogue.resolve(value), f"Team '{value[5:]}'"
+            elif target == "*":
+                kind = KIND_BY_LOWER.get(value.partition(":")[0])
+                if kind is None:
+                    yield document.finding(RULE_REFERENCE, "critical",
+                                           f"'{value}' names no known kind; use kind:name with kind one of "
+                                           f"{', '.join(sorted(KIND_BY_LOWER))}", path)
+                    continue
+                found, wanted = catalogue.resolve(value), f"{kind} '{value.partition(':')[2]}'"
+            elif target == "Control" and document.kind == "Baseline" and value == "all":
+                continue
+            else:
+                found, wanted = catalogue.get(target, value), f"{target} '{value}'"
+            if found is None:
+                yield document.finding(RULE_REFERENCE, "critical",
+                                       f"refers to {wanted}, which is not defined{_near(catalogue, target, value)}",
+                                       path)
+
+
+def _near(catalogue: Catalogue, target: str, value: str) -> str:
+    import difflib
+
+    if target in ("*", "team:"):
+        kind, _, value = value.partition(":")
+        target = KIND_BY_LOWER.get(kind, "")
+    close = difflib.get_close_matches(value, list(catalogue.by_kind.get(target, {})), n=1, cutoff=0.7)
+    return f"; did you mean '{close[0]}'?" if close else f"; add the {target or 'document'} or fix the name"
+
+
+def _cycles(catalogue: Catalogue) -> list[Finding]:
+    """Each cycle of hard dependencies once, printed whole, at the edge that closes it."""
+    services = catalogue.by_kind.get("Service", {})
+    graph = {name: [d.service for _, d in catalogue.hard_dependencies(doc) if d.service in services]
+             for name, doc in services.items()}
+    findings: list[Finding] = []
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    stack: list[str] = []
+    reported: set[frozenset[str]] = set()
+
+    def visit(start: str) -> None:
+        # iterative depth-first search: a long dependency chain must not exhaust Python's recursion limit
+        iterators = [iter(graph[start])]
+        stack.append(start)
+        state[start] = 1
+        while iterators:
+            node = stack[-1]
+            nxt = next(iterators[-1], None)
+            if nxt is None:
+                iterators.pop()
+                state[stack.pop()] = 2
+                continue
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt):] + [nxt]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    doc = services[node]
+                    index = next(i for i, d in catalogue.hard_dependencies(doc) if d.service == nxt)
+                    findings.append(doc.finding(RULE_CYCLE, "critical",
+                                                "hard dependency cycle: " + " -> ".join(cycle)
+                                                + "; make one of these dependencies soft or remove it",
+                                                ("spec", "dependencies", index, "service")))
+            elif nxt not in state:
+                state[nxt] = 1
+                stack.append(nxt)
+                iterators.append(iter(graph[nxt]))
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
+    return findings
+
+
+@dataclass
+class LoadResult:
+    catalogue: Catalogue
+    findings: list[Finding]
+    cache: ParseCache
+    scope: frozenset[str] | None = None  # the files asked for, when paths were given
+
+    def in_scope(self, findings: Iterable[Finding]) -> list[Finding]:
+        return [f for f in findings if self.scope is None or f.file in self.scope]
+
+
+def build_catalogue(files: Iterable[ParsedFile]) -> tuple[Catalogue, list[Finding]]:
+    """Validate every document of the parsed files and check the whole set's integrity."""
+    catalogue = Catalogue()
+    findings: list[Finding] = []
+    duplicates: list[tuple[Document, Document]] = []
+    for parsed in files:
+        catalogue.files.append(parsed)
+        findings.extend(parsed.problems)
+        for raw in parsed.documents:
+            document, problems = validate_document(raw, parsed.text)
+            findings.extend(problems)
+            if document is not None:
+                earlier = catalogue.add(document)
+                if earlier is not None:
+                    duplicates.append((document, earlier))
+    findings.extend(check_integrity(catalogue, duplicates))
+    return catalogue, findings
+
+
+def load_catalogue(root: Path, settings: Settings, paths: Iterable[str] = ()) -> LoadResult:
+    """Load the catalogue under `root` (or the given paths on top of it) and validate it."""
+    cache = make_cache(root, settings)
+    paths = list(paths)
+    scope: frozenset[str] | None = None
+    if paths:
+        given, refused = discover(root, settings, paths)
+        scope = frozenset(s.path for s in given) | frozenset(f.file for f in refused)
+        try:  # the configured roots too, so that references from the given files resolve
+            context, _ = discover(root, settings, ())
+        except SvcascodeError:
+            context = []
+        sources = sorted({s.path: s for s in context + given}.values(), key=lambda s: s.path)
+    else:
+        sources, refused = discover(root, settings, ())
+    parsed = parse_many(((s.path, read_bytes(s, settings.limits)) for s in sources), cache)
+    catalogue, findings = build_catalogue(parsed)
+    cache.save()
+    return LoadResult(catalogue, sorted(refused + findings, key=Finding.sort_key), cache, scope)

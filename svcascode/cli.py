@@ -1,0 +1,132 @@
+"""The command line: parse options, build, run, and exit with the code the result decides. Thin by design."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from svcascode import __version__
+from svcascode.errors import SvcascodeError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Group(click.Group):
+    """Turns the one user-caused exception into a message and exit 2; nothing reaches the user as a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SvcascodeError as error:
+            click.echo(f"svcascode: error: {error}", err=True)
+            ctx.exit(EXIT_ERROR)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("svcascode: interrupted", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            ctx.exit(EXIT_ERROR)
+        except Exception as error:  # a bug, not a user error: say so briefly, keep the details opt-in
+            if os.environ.get("SVCASCODE_DEBUG"):
+                raise
+            click.echo(f"svcascode: internal error: {type(error).__name__}: {error} "
+                       "(set SVCASCODE_DEBUG=1 for details and please report it)", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="svcascode")
+@click.option("-C", "--directory", type=click.Path(file_okay=False), default=None,
+              help="Run as if started in this directory.")
+@click.pass_context
+def main(ctx: click.Context, directory: str | None) -> None:
+    """svcascode: the service catalogue, its service levels and its compliance controls, as code.
+
+    Exit codes: 0 nothing at or above the fail threshold; 1 findings at or above it (an invalid
+    document is a finding); 2 the tool could not do its job.
+    """
+    if directory is not None:
+        try:
+            os.chdir(directory)
+        except OSError as error:
+            raise SvcascodeError(f"{directory}: {error.strerror}") from None
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise SvcascodeError(f"{output}: cannot write: {error.strerror}") from None
+
+
+def _context() -> tuple[Path, Any]:
+    from svcascode.config import find_root, load_settings
+
+    root = find_root(Path.cwd())
+    return root, load_settings(root)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def validate(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
+    """Load and validate documents: YAML, schema, references, cycles.
+
+    With PATHS, only problems in those files are reported; the configured roots are still read so that
+    references resolve.
+    """
+    from svcascode.catalogue import load_catalogue
+    from svcascode.formats import FORMATS, Report
+
+    root, settings = _context()
+    result = load_catalogue(root, settings, paths)
+    findings = result.in_scope(result.findings)
+    report = Report("validate", tuple(findings), documents=len(result.catalogue.documents),
+                    files=len(result.catalogue.files))
+    _write(FORMATS[fmt](report), output)
+    sys.exit(EXIT_FINDINGS if findings else EXIT_OK)
+
+
+@main.command()
+@click.argument("kind", required=False)
+@click.option("--write", is_flag=True, help="Write every schema into schemas/ instead of printing.")
+@click.option("--check", "check_only", is_flag=True, help="Exit 1 when schemas/ differs from the models.")
+@click.option("--dir", "folder", type=click.Path(file_okay=False), default="schemas", show_default=True)
+def schema(kind: str | None, write: bool, check_only: bool, folder: str) -> None:
+    """Print the JSON Schema of KIND (or the combined schema), or write them all with --write."""
+    from svcascode.models import KINDS
+    from svcascode.schemas import all_schemas, combined_schema, kind_schema, render, write_schemas
+
+    if write:
+        for path in write_schemas(Path(folder)):
+            click.echo(f"wrote {path}")
+        return
+    if check_only:
+        stale = [name for name, body in all_schemas().items()
+                 if not (Path(folder) / name).exists() or (Path(folder) / name).read_text() != render(body)]
+        for name in stale:
+            click.echo(f"{folder}/{name}: differs from the models; run `svcascode schema --write`")
+        sys.exit(EXIT_FINDINGS if stale else EXIT_OK)
+    if kind is None:
+        click.echo(render(combined_schema()), nl=False)
+        return
+    match = {k.lower(): k for k in KINDS}.get(kind.lower())
+    if match is None:
+        raise SvcascodeError(f"unknown kind {kind!r}; kinds are {', '.join(KINDS)}")
+    click.echo(render(kind_schema(match)), nl=False)
+
+
+# Commands in their own modules add themselves to `main` when imported.
+from svcascode.commands import COMMAND_MODULES  # noqa: E402
+
+COMMAND_MODULES.load()

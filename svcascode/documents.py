@@ -1,0 +1,286 @@
+"""A raw YAML document -> a validated model, or located findings that say what to change.
+
+pydantic's errors are turned into one line each: the JSON path, what is wrong in the user's words, and
+what to do. YAML 1.1 surprises (`no` read as false, `12:30` read as 750, `1.10` read as 1.1) are named
+as such, with the advice to quote the value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from svcascode.finding import Finding, JsonPath, format_path
+from svcascode.load import RawDocument
+from svcascode.models import API_VERSION, KINDS, OPENSLO_API_VERSION, OPENSLO_MODELS
+from svcascode.models.common import PATTERN_HINTS
+
+RULE_SCHEMA = "schema-invalid"
+
+
+@dataclass(slots=True)
+class Document:
+    """A document that passed its model: kind, name, the model, and the raw data with its marks."""
+
+    raw: RawDocument
+    kind: str
+    name: str
+    model: Any  # the kind's pydantic model instance
+
+    @property
+    def file(self) -> str:
+        return self.raw.file
+
+    @property
+    def data(self) -> Any:
+        return self.raw.data
+
+    @property
+    def spec(self) -> Any:
+        return self.model.spec
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        return dict(self.model.metadata.labels)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind.lower()}:{self.name}"
+
+    def locate(self, path: JsonPath) -> tuple[int, int]:
+        return self.raw.locate(path)
+
+    def finding(self, rule: str, severity: str, message: str, path: JsonPath = (), **extra: Any) -> Finding:
+        line, column = self.locate(path)
+        return Finding(rule, severity, message, self.file, line, column, tuple(path), self.kind, self.name,
+                       **extra)
+
+
+def _identity(data: dict[str, Any]) -> tuple[str, str]:
+    kind = data.get("kind")
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return (kind if isinstance(kind, str) else "", name if isinstance(name, str) else "")
+
+
+def validate_document(raw: RawDocument, text: str) -> tuple[Document | None, list[Finding]]:
+    data = raw.data
+    if data is None:
+        return None, []  # an empty document between `---` markers
+    kind, name = ("", "")
+    if not isinstance(data, dict):
+        return None, [_finding(raw, "", "", (), "a document must be a mapping with apiVersion, kind, metadata "
+                               "and spec")]
+    kind, name = _identity(data)
+    api = data.get("apiVersion")
+    if api == OPENSLO_API_VERSION:
+        model_class = OPENSLO_MODELS.get(kind)
+        if model_class is None:
+            return None, [_finding(raw, kind, name, ("kind",),
+                                   f"unknown OpenSLO kind '{kind}'{_suggest(kind, OPENSLO_MODELS)}")]
+    elif api != API_VERSION:
+        if "apiVersion" not in data:
+            message = f"missing apiVersion: add `apiVersion: {API_VERSION}`"
+        else:
+            message = (f"unknown apiVersion {api!r}: use {API_VERSION} (or {OPENSLO_API_VERSION} for OpenSLO "
+                       "documents)")
+        return None, [_finding(raw, kind, name, ("apiVersion",), message)]
+    else:
+        if "kind" not in data:
+            return None, [_finding(raw, "", name, (), f"missing kind: add `kind:` with one of {', '.join(KINDS)}")]
+        model_class = KINDS.get(kind)  # type: ignore[arg-type]
+        if model_class is None:
+            return None, [_finding(raw, kind, name, ("kind",),
+                                   f"unknown kind {kind!r}{_suggest(str(kind), KINDS)}; kinds are "
+                                   f"{', '.join(KINDS)}")]
+    try:
+        model = model_class.model_validate(data)
+    except ValidationError as error:
+        return None, [_finding(raw, kind, name, loc, message)
+                      for loc, message in explain_errors(error, model_class, raw, text)]
+    return Document(raw, kind, model.metadata.name, model), []
+
+
+def _finding(raw: RawDocument, kind: str, name: str, path: JsonPath, message: str) -> Finding:
+    line, column = raw.locate(path)
+    return Finding(RULE_SCHEMA, "critical", message, raw.file, line, column, path, kind, name)
+
+
+def _suggest(word: str, choices: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+# ---------------------------------------------------------------------------------------------------
+# pydantic errors -> messages
+
+
+def explain_errors(error: ValidationError, model: type[BaseModel], raw: RawDocument, text: str
+                   ) -> list[tuple[JsonPath, str]]:
+    """One (path, message) per distinct problem, most specific first, unions collapsed to one message."""
+    out: list[tuple[JsonPath, str]] = []
+    seen: set[JsonPath] = set()
+    for item in error.errors(include_url=False):
+        loc = _clean_loc(item["loc"])
+        if loc in seen:
+            continue  # one message per place: a union reports each of its branches
+        seen.add(loc)
+        out.append((loc, f"{format_path(loc) or 'document'}: {_message(item, loc, model, raw, text)}"))
+    return out
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> JsonPath:
+    """Drop pydantic's own loc parts (union branch names, validator tags) that are not in the YAML."""
+    return tuple(part for part in loc if isinstance(part, int) or not _INTERNAL_LOC.match(str(part)))
+
+
+_INTERNAL_LOC = re.compile(r"^(function-|literal\[|constrained-|lax-|strict-|str$|int$|float$|bool$|list\[|dict\[|"
+                           r"[A-Z][A-Za-z]+$|json-or-python|chain\[|union\[|tagged-union|none$|date$)")
+
+
+def _message(item: dict[str, Any], loc: JsonPath, model: type[BaseModel], raw: RawDocument, text: str) -> str:
+    kind = item["type"]
+    value = item.get("input")
+    if kind == "extra_forbidden":
+        known = _fields_at(model, loc[:-1])
+        return f"unknown field '{loc[-1]}'{_suggest(str(loc[-1]), known)}" + (
+            "" if _suggest(str(loc[-1]), known) else f"; allowed fields: {', '.join(sorted(known))}"
+            if known else "")
+    if kind == "missing":
+        return f"required field missing: add `{loc[-1]}:`" if loc else "required field missing"
+    surprise = _yaml_surprise(value, loc, raw, text) if kind in _TEXT_EXPECTED else None
+    if surprise:
+        return surprise
+    if kind == "literal_error":
+        expected = item.get("ctx", {}).get("expected", "")
+        allowed = ", ".join(re.findall(r"'([^']*)'", expected)) or expected
+        return f"{_show(value)} is not one of: {allowed}"
+    if kind == "string_pattern_mismatch":
+        pattern = item.get("ctx", {}).get("pattern", "")
+        return f"{_show(value)} is not {PATTERN_HINTS.get(pattern, 'in the expected form (' + pattern + ')')}"
+    if kind == "string_type":
+        return f"expected text, got {_describe(value)}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"expected a mapping (key: value), got {_describe(value)}"
+    if kind == "list_type":
+        return f"expected a list, got {_describe(value)}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"expected true or false, got {_describe(value)}"
+    if kind in ("int_type", "float_type", "int_parsing", "float_parsing"):
+        return f"expected a number, got {_describe(value)}"
+    if kind == "too_short":
+        return f"needs at least {item.get('ctx', {}).get('min_length', 1)} item(s)"
+    if kind == "value_error":
+        return str(item.get("ctx", {}).get("error", item["msg"]))
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"{_show(value)}: {item['msg'].lower()}"
+    return item["msg"]
+
+
+_TEXT_EXPECTED = {"string_type", "literal_error", "string_pattern_mismatch"}
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else _describe(value)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _yaml_surprise(value: Any, loc: JsonPath, raw: RawDocument, text: str) -> str | None:
+    """When YAML 1.1 turned what the user typed into a bool, number or null, say so and say to quote it."""
+    if isinstance(value, str) or isinstance(value, (dict, list)):
+        return None
+    written = _written_text(loc, raw, text)
+    if written is None:
+        return None
+    if isinstance(value, bool):
+        why = f"was read as the boolean {str(value).lower()} (YAML 1.1 reads yes/no/on/off/true/false as booleans)"
+    elif isinstance(value, int) and ":" in written:
+        why = f"was read as the number {value} (YAML 1.1 reads digits with ':' as base-60 numbers)"
+    elif isinstance(value, (int, float)):
+        why = f"was read as the number {value}"
+    elif value is None:
+        why = "was read as null (YAML reads ~, null and an empty value as nothing)"
+        if not written:
+            return "value missing: write a value after the colon"
+    else:
+        return None
+    return f"{written} {why}; quote it: \"{written}\""
+
+
+_TOKEN_END = re.compile(r"\s+#|\s*[,\]}]|\s*$")
+
+
+def _written_text(loc: JsonPath, raw: RawDocument, text: str) -> str | None:
+    """The scalar exactly as written in the file at `loc`, read back from the source line."""
+    if loc not in raw.marks or not text:
+        return None
+    line, column = raw.marks[loc]
+    lines = text.splitlines()
+    if line > len(lines):
+        return None
+    rest = lines[line - 1][column - 1:]
+    if loc and isinstance(loc[-1], str):
+        match = re.match(r"""(?:"[^"]*"|'[^']*'|[^:\s][^:]*?)\s*:(\s+|$)""", rest)
+        if match is None:
+            return None
+        rest = rest[match.end():]
+    end = _TOKEN_END.search(rest)
+    token = rest[: end.start()] if end else rest
+    return token.strip()
+
+
+def _fields_at(model: type[BaseModel], loc: JsonPath) -> list[str]:
+    """The YAML field names allowed at `loc` inside `model`, for "did you mean" suggestions."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part or n == part), None)
+            if field is None:
+                return []
+            current = field.annotation
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional, list[...], dict[..., X] and Annotated down to the model class, when there is one."""
+    for _ in range(8):
+        origin = typing.get_origin(annotation)
+        if origin is None:
+            return annotation
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if origin is typing.Annotated:
+            annotation = args[0]
+        elif origin in (list, tuple, set):
+            annotation = args[0]
+        elif origin is dict:
+            annotation = args[-1]
+        else:  # a Union
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            annotation = models[0] if models else args[0]
+    return annotation

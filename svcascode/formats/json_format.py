@@ -1,0 +1,51 @@
+"""JSON: a stable, documented document (see README "JSON output"); `version` changes only with its shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from svcascode.finding import Finding
+from svcascode.formats.report import Report
+
+JSON_FORMAT_VERSION = 1
+
+
+def finding_json(finding: Finding, report: Report) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule": finding.rule,
+        "severity": finding.severity,
+        "enforcement": finding.enforcement,
+        "failing": report.failing(finding),
+        "message": finding.message,
+        "file": finding.file,
+        "line": finding.line,
+        "column": finding.column,
+        "path": finding.json_path,
+        "kind": finding.kind or None,
+        "name": finding.name or None,
+        "fingerprint": finding.fingerprint,
+        "suppressed": finding.suppressed,
+    }
+    if finding.suppressed:
+        out["waiver"] = {"name": finding.waiver, "justification": finding.justification}
+    for key, value in finding.extra:
+        out.setdefault(key, value)
+    return out
+
+
+def render(report: Report) -> str:
+    body: dict[str, Any] = {
+        "version": JSON_FORMAT_VERSION,
+        "tool": {"name": "svcascode", "version": report.version},
+        "command": report.command,
+        "asOf": report.as_of,
+        "failOn": report.fail_on,
+        "exitCode": report.exit_code,
+        "valid": not any(f.rule in ("yaml-invalid", "schema-invalid", "file-refused", "ref-unresolved",
+                                     "name-duplicate", "dependency-cycle") for f in report.findings),
+        "summary": {"documents": report.documents, "files": report.files, **report.counts()},
+        "findings": [finding_json(f, report) for f in sorted(report.findings, key=Finding.sort_key)],
+    }
+    body.update(report.extra)
+    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"

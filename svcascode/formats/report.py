@@ -1,0 +1,44 @@
+"""Report: what every output format is given, and the one place that decides the exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from svcascode import __version__
+from svcascode.finding import SEVERITIES, Finding, at_or_above
+
+
+@dataclass(frozen=True)
+class Report:
+    """The findings of one run and what decides whether they fail it."""
+
+    command: str
+    findings: tuple[Finding, ...]
+    fail_on: str = "info"
+    documents: int = 0
+    files: int = 0
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule id -> title, help, severity
+    as_of: str | None = None
+    version: str = __version__
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def failing(self, finding: Finding) -> bool:
+        """A finding fails the run when it is not waived, blocks, and is at or above the threshold."""
+        return (not finding.suppressed and finding.enforcement == "block"
+                and at_or_above(finding.severity, self.fail_on))
+
+    @property
+    def failures(self) -> list[Finding]:
+        return [f for f in self.findings if self.failing(f)]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failures else 0
+
+    def counts(self) -> dict[str, int]:
+        open_findings = [f for f in self.findings if not f.suppressed]
+        counts = {severity: sum(1 for f in open_findings if f.severity == severity) for severity in SEVERITIES}
+        counts["suppressed"] = sum(1 for f in self.findings if f.suppressed)
+        counts["failing"] = len(self.failures)
+        return counts

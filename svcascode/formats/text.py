@@ -1,0 +1,47 @@
+"""Text: one line per finding, `path:line:col: kind/name: message`, grouped by file, then a summary."""
+
+from __future__ import annotations
+
+from svcascode.formats.report import Report
+
+
+def render(report: Report) -> str:
+    lines: list[str] = []
+    current = None
+    grouped = report.command != "validate"
+    for finding in sorted(report.findings, key=lambda f: f.sort_key()):
+        if grouped and finding.file != current:
+            if current is not None:
+                lines.append("")
+            current = finding.file
+            lines.append(finding.file)
+        tag = ""
+        if report.command != "validate":
+            tag = f"[{finding.severity}/{finding.enforcement}] {finding.rule}: "
+            if finding.suppressed:
+                tag = f"[waived by {finding.waiver}] {finding.rule}: "
+        prefix = "  " if grouped else ""
+        subject = f"{finding.kind}/{finding.name}: " if finding.kind and finding.name else ""
+        lines.append(f"{prefix}{finding.located()}: {subject}{tag}{finding.message}")
+    if lines:
+        lines.append("")
+    lines.append(summary(report))
+    return "\n".join(lines) + "\n"
+
+
+def summary(report: Report) -> str:
+    counts = report.counts()
+    if report.command == "validate":
+        problems = len(report.findings)
+        if not problems:
+            return f"valid: {report.documents} documents in {report.files} files"
+        files = len({f.file for f in report.findings})
+        return (f"invalid: {problems} problem{'s' * (problems != 1)} in {files} file{'s' * (files != 1)} "
+                f"({report.documents} valid documents in {report.files} files)")
+    parts = [f"{counts[s]} {s}" for s in ("critical", "high", "medium", "low", "info") if counts[s]]
+    if counts["suppressed"]:
+        parts.append(f"{counts['suppressed']} waived")
+    verdict = "FAIL" if report.exit_code else "PASS"
+    found = ", ".join(parts) if parts else "no findings"
+    return (f"{verdict}: {found}; {counts['failing']} at or above '{report.fail_on}' that block "
+            f"({report.documents} documents in {report.files} files)")

@@ -1,0 +1,197 @@
+"""Field types shared by every kind: names, references, durations, percentages, dates, time zones.
+
+Strings are strict: a YAML 1.1 plain scalar such as `no`, `on`, `12:30` or `1.10` arrives as a bool or
+a number, and a strict string field rejects it instead of silently converting it. The validator turns
+that rejection into a message that names the surprise and says to quote the value.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
+from pydantic.alias_generators import to_camel
+
+API_VERSION = "svcascode.io/v1alpha1"
+
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+REF_PATTERN = r"^[a-z][a-z]*:[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+DURATION_PATTERN = r"^[0-9]+(ms|s|m|h|d|w|y)$"
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+DATETIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+URL_PATTERN = r"^(https?|tcp|grpc)://\S+$"
+
+# Shown instead of the raw regular expression when a value does not match.
+PATTERN_HINTS = {
+    NAME_PATTERN: "a lower-case name of letters, digits and '-', starting and ending with a letter or digit, "
+                  "at most 63 characters (RFC 1123)",
+    REF_PATTERN: "a reference of the form kind:name, e.g. service:claims-api",
+    DURATION_PATTERN: "a duration: a whole number and a unit ms, s, m, h, d, w or y, e.g. 15m, 4h, 90d",
+    TIME_PATTERN: 'a time of day "HH:MM" in quotes, e.g. "02:00"',
+    DATE_PATTERN: "a date YYYY-MM-DD",
+    DATETIME_PATTERN: "an RFC 3339 date-time with offset, e.g. 2026-07-11T22:00:00+01:00",
+    URL_PATTERN: "a URL such as https://runbooks.example.com/claims",
+}
+
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+_DURATION = re.compile(DURATION_PATTERN)
+
+
+class Duration(str):
+    """A duration as written (`15m`), which also knows its length in seconds."""
+
+    __slots__ = ()
+
+    @property
+    def seconds(self) -> float:
+        return duration_seconds(self)
+
+    @property
+    def minutes(self) -> float:
+        return self.seconds / 60
+
+
+def duration_seconds(text: str) -> float:
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"not a duration: {text!r}")
+    unit = match.group(1)
+    return int(text[: -len(unit)]) * _UNIT_SECONDS[unit]
+
+
+def parse_duration(text: str) -> Duration:
+    return Duration(text)
+
+
+def _to_duration(value: str) -> Duration:
+    return Duration(value)
+
+
+def _positive(value: Duration) -> Duration:
+    if value.seconds <= 0:
+        raise ValueError("must be longer than zero")
+    return value
+
+
+def duration_between(low: str | None = None, high: str | None = None) -> Any:
+    """A validator that keeps a duration within [low, high], written as durations."""
+
+    def check(value: Duration) -> Duration:
+        if low is not None and value.seconds < duration_seconds(low):
+            raise ValueError(f"must be at least {low}")
+        if high is not None and value.seconds > duration_seconds(high):
+            raise ValueError(f"must be at most {high}")
+        return value
+
+    return AfterValidator(check)
+
+
+_DurationText = Annotated[str, Strict(), StringConstraints(pattern=DURATION_PATTERN), AfterValidator(_to_duration)]
+DurationValue = Annotated[_DurationText, Field(description="duration: a number and a unit (ms, s, m, h, d, w, y)")]
+PositiveDuration = Annotated[_DurationText, AfterValidator(_positive), Field(
+    description="duration longer than zero: a number and a unit (ms, s, m, h, d, w, y)")]
+
+
+def _check_decimals(value: float) -> float:
+    if round(value, 3) != value:
+        raise ValueError("at most 3 decimals")
+    return value
+
+
+Text = Annotated[str, Strict(), StringConstraints(min_length=1)]
+Name = Annotated[str, Strict(), StringConstraints(pattern=NAME_PATTERN, max_length=63)]
+Ref = Annotated[str, Strict(), StringConstraints(pattern=NAME_PATTERN, max_length=63),
+                Field(description="name of a document of the kind this field refers to")]
+KindRef = Annotated[str, Strict(), StringConstraints(pattern=REF_PATTERN),
+                    Field(description="reference of the form kind:name, e.g. service:claims-api")]
+Url = Annotated[str, Strict(), StringConstraints(pattern=URL_PATTERN)]
+Percent = Annotated[float, Strict(), Field(ge=90, le=99.999), AfterValidator(_check_decimals),
+                    Field(description="percent between 90 and 99.999, at most 3 decimals")]
+AnyPercent = Annotated[float, Strict(), Field(ge=0, le=100), AfterValidator(_check_decimals)]
+TimeOfDay = Annotated[str, Strict(), StringConstraints(pattern=TIME_PATTERN),
+                      Field(description='time of day "HH:MM"; always quote it in YAML')]
+PositiveInt = Annotated[int, Strict(), Field(ge=1)]
+Bool = Annotated[bool, Strict()]
+
+
+def _to_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not a real calendar date") from None
+
+
+def _to_datetime(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not a real date-time") from None
+
+
+Date = Annotated[str, Strict(), StringConstraints(pattern=DATE_PATTERN), AfterValidator(_to_date),
+                 Field(json_schema_extra={"format": "date"})]
+DateTime = Annotated[str, Strict(), StringConstraints(pattern=DATETIME_PATTERN), AfterValidator(_to_datetime),
+                     Field(json_schema_extra={"format": "date-time"})]
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+
+
+def _check_zone(value: str) -> str:
+    if value not in _zones():
+        import difflib
+
+        close = difflib.get_close_matches(value, sorted(_zones()), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "; use an IANA name such as Europe/London"
+        raise ValueError(f"unknown IANA time zone '{value}'{hint}")
+    return value
+
+
+TimeZone = Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"),
+                     AfterValidator(_check_zone), Field(description="IANA time zone, e.g. Europe/London")]
+
+Tier = Literal["tier-0", "tier-1", "tier-2", "tier-3"]
+Severity = Literal["critical", "high", "medium", "low", "info"]
+Priority = Literal["P1", "P2", "P3", "P4"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Model(BaseModel):
+    """Base of every spec model: camelCase in YAML, unknown fields rejected."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+class Link(Model):
+    url: Url
+    title: Text | None = None
+
+
+class Metadata(Model):
+    name: Name
+    title: Text | None = None
+    description: Text | None = None
+    labels: dict[str, Annotated[str, Strict()]] = Field(default_factory=dict)
+    annotations: dict[str, Annotated[str, Strict()]] = Field(
+        default_factory=dict, description="free-form notes for tools and people; any keys")
+    tags: list[Text] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+
+
+class Selector(Model):
+    """Documents chosen by tier and labels rather than by name."""
+
+    tiers: list[Tier] = Field(default_factory=list)
+    labels: dict[str, Annotated[str, Strict()]] = Field(default_factory=dict)
+
+
+class Envelope(Model):
+    api_version: Literal["svcascode.io/v1alpha1"] = Field(alias="apiVersion")
+    metadata: Metadata
