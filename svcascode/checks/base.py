@@ -1,0 +1,162 @@
+"""What a built-in check is given: the control, its parameters, the catalogue, the as-of date.
+
+A built-in check is a generator `check(ctx, document) -> Iterator[Finding]`, called once for each
+document the control selects. It never prints, raises for a finding, or exits. It reports paths
+relative to the document; `ctx.fail` and `ctx.warn` turn them into located findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable, Iterator
+
+from svcascode.catalogue import Catalogue
+from svcascode.documents import Document
+from svcascode.finding import Finding, JsonPath
+from svcascode.models.common import Duration, duration_seconds
+
+# Defaults of the per-tier parameters; Baseline documents override them (CLARIFICATIONS.md).
+TIER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "min_availability_percent": {"tier-0": 99.9, "tier-1": 99.9, "tier-2": 99.5, "tier-3": 99.0},
+    "p1_response_max": {"tier-0": "15m", "tier-1": "15m", "tier-2": "30m", "tier-3": "4h"},
+    "access_review_privileged_max": {"tier-0": "90d", "tier-1": "90d", "tier-2": "90d", "tier-3": "90d"},
+    "access_review_standard_max": {"tier-0": "180d", "tier-1": "180d", "tier-2": "180d", "tier-3": "365d"},
+    "restore_test_max_age": {"tier-0": "180d", "tier-1": "180d", "tier-2": "365d", "tier-3": "365d"},
+    "dr_test_max_age": {"tier-0": "365d", "tier-1": "365d", "tier-2": None, "tier-3": None},
+    "healthcheck_max_interval": {"tier-0": "60s", "tier-1": "60s", "tier-2": "5m", "tier-3": "5m"},
+    "oncall_min_people": {"tier-0": 2, "tier-1": 2, "tier-2": 2, "tier-3": None},
+    "oncall_recommended_people": {"tier-0": 6, "tier-1": 6, "tier-2": 6, "tier-3": None},
+    "max_planned_budget_share": {"tier-0": 0.5, "tier-1": 0.5, "tier-2": 0.5, "tier-3": 0.5},
+}
+TIER_ORDER = ("tier-0", "tier-1", "tier-2", "tier-3")
+
+WARNING_SEVERITY = "low"  # a rule's "warn" clause: reported, never blocking (CLARIFICATIONS.md)
+
+CheckFunction = Callable[["CheckContext", Document], Iterator[Finding]]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A registered built-in check: its function and the parameters it accepts, with their defaults."""
+
+    function: CheckFunction
+    params: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+
+@dataclass
+class CheckContext:
+    """Everything one control's check may look at. Shared, read-only, for every document it selects."""
+
+    catalogue: Catalogue
+    as_of: date
+    control: Document
+    params: dict[str, Any]
+    baseline: Callable[[str, str], Any]  # (parameter name, tier) -> value, after Baselines
+
+    @property
+    def rule(self) -> str:
+        return self.control.name
+
+    @property
+    def severity(self) -> str:
+        return str(self.control.spec.severity)
+
+    @property
+    def enforcement(self) -> str:
+        return str(self.control.spec.enforcement)
+
+    # -- findings ------------------------------------------------------------------------------------
+
+    def fail(self, document: Document, message: str, path: JsonPath = ()) -> Finding:
+        """A finding at the control's severity and enforcement."""
+        return document.finding(self.rule, self.severity, message, path, enforcement=self.enforcement)
+
+    def warn(self, document: Document, message: str, path: JsonPath = ()) -> Finding:
+        """A finding of the rule's warning clause: low severity, never blocking."""
+        return document.finding(self.rule, WARNING_SEVERITY, message, path, enforcement="warn")
+
+    # -- parameters ----------------------------------------------------------------------------------
+
+    def param(self, name: str, default: Any = None) -> Any:
+        return self.params.get(name, default)
+
+    def tier_param(self, name: str, tier: str) -> Any:
+        """A per-tier parameter (Baseline or default) for `tier`."""
+        return self.baseline(name, tier)
+
+    # -- catalogue queries ---------------------------------------------------------------------------
+
+    def service(self, name: str) -> Document | None:
+        return self.catalogue.get("Service", name)
+
+    def tier_of(self, document: Document) -> str:
+        """The tier a document is judged at: its own for a Service, the strictest of its services else."""
+        tiers = [s.spec.tier for s in self.services_of(document)]
+        return min(tiers, key=TIER_ORDER.index) if tiers else "tier-3"
+
+    def services_of(self, document: Document) -> list[Document]:
+        """The Services a document is about: itself, its target(s), its subject, or its service."""
+        spec = document.spec
+        names: list[str] = []
+        if document.kind == "Service":
+            return [document]
+        if document.kind == "ServiceLevel":
+            names = [spec.service]
+        elif document.kind == "AccessPolicy":
+            names = list(spec.targets)
+        elif document.kind == "MaintenanceWindow":
+            return self.window_services(document)
+        elif document.kind == "Evidence":
+            subject = self.catalogue.resolve(spec.subject)
+            return self.services_of(subject) if subject is not None and subject.kind != "Evidence" else []
+        return [s for s in (self.service(n) for n in names) if s is not None]
+
+    def window_services(self, window: Document) -> list[Document]:
+        """Services a MaintenanceWindow affects: named ones, or those its selector matches."""
+        spec = window.spec
+        if spec.services:
+            return [s for s in (self.service(n) for n in spec.services) if s is not None]
+        selector = spec.selector
+        chosen = []
+        for service in self.catalogue.of_kind("Service"):
+            if selector.tiers and service.spec.tier not in selector.tiers:
+                continue
+            if any(service.labels.get(k) != v for k, v in selector.labels.items()):
+                continue
+            chosen.append(service)
+        return chosen
+
+    def in_date(self, level: Document) -> bool:
+        """A ServiceLevel in force on the as-of date."""
+        spec = level.spec
+        return spec.valid_from <= self.as_of and (spec.valid_to is None or self.as_of <= spec.valid_to)
+
+    def service_levels(self, service: str, types: tuple[str, ...] = ("SLA", "OLA", "UC"),
+                       in_date_only: bool = True) -> list[Document]:
+        return [level for level in self.catalogue.of_kind("ServiceLevel")
+                if level.spec.service == service and level.spec.type in types
+                and (not in_date_only or self.in_date(level))]
+
+    def evidence(self, subject: Document, evidence_type: str, passing_only: bool = True) -> list[Document]:
+        """Evidence of a type about a subject, performed on or before the as-of date, newest first."""
+        found = [e for e in self.catalogue.of_kind("Evidence")
+                 if e.spec.type == evidence_type and self.catalogue.resolve(e.spec.subject) is subject
+                 and e.spec.performed_at <= self.as_of
+                 and (not passing_only or e.spec.result == "pass")]
+        return sorted(found, key=lambda e: e.spec.performed_at, reverse=True)
+
+    def age_days(self, when: date) -> int:
+        return (self.as_of - when).days
+
+    def owner_team(self, service: Document) -> Document | None:
+        return self.catalogue.get("Team", service.spec.owner)
+
+    def calendar(self, name: str | None) -> Document | None:
+        return self.catalogue.get("BusinessCalendar", name) if name else None
+
+
+def seconds(value: str | Duration | None) -> float | None:
+    """Seconds of a duration written as text, or None."""
+    return None if value is None else duration_seconds(str(value))
