@@ -54,6 +54,7 @@ class CheckContext:
     control: Document
     params: dict[str, Any]
     baseline: Callable[[str, str], Any]  # (parameter name, tier) -> value, after Baselines
+    facts: dict[str, Any] = field(default_factory=dict)  # what the engine learned before this control ran
 
     @property
     def rule(self) -> str:

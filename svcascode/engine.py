@@ -1,0 +1,260 @@
+"""Evaluate the controls over a catalogue: select documents, run checks, apply baselines and waivers.
+
+A control whose check is malformed (an unknown built-in, an unknown parameter, an invalid schema
+fragment, a remote `$ref`) is a located finding, never silently skipped. A control that selects no
+document is reported too, since that usually means a typo in its selector.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable, Iterable, Iterator
+
+from svcascode.catalogue import Catalogue
+from svcascode.checks import BUILTINS, load_builtin
+from svcascode.checks.base import TIER_DEFAULTS, CheckContext, CheckFunction
+from svcascode.documents import Document
+from svcascode.finding import Finding
+
+RULE_CONTROL = "control-invalid"
+RULE_UNUSED = "control-selects-nothing"
+RULE_CHECK_ERROR = "check-error"
+WAIVER_CONTROL = "wvr-valid"  # evaluated last: it needs to know which waivers matched a finding
+
+
+@dataclass
+class Evaluation:
+    """The outcome of evaluating every selected control."""
+
+    findings: list[Finding] = field(default_factory=list)  # control findings, waived ones marked
+    problems: list[Finding] = field(default_factory=list)  # malformed or unused controls
+    controls: list[Document] = field(default_factory=list)  # the controls evaluated
+    subjects: dict[str, list[Document]] = field(default_factory=dict)  # control id -> documents checked
+    waiver_matches: dict[str, int] = field(default_factory=dict)  # waiver name -> findings it suppressed
+
+    def all_findings(self) -> list[Finding]:
+        return sorted(self.findings + self.problems, key=Finding.sort_key)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Baselines
+
+
+class Baselines:
+    """Per-tier parameters and per-tier control selection, from Baseline documents over the defaults."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.baselines = sorted(catalogue.of_kind("Baseline"), key=lambda d: d.name)
+
+    def _for_tier(self, tier: str) -> Iterator[Document]:
+        for baseline in self.baselines:
+            tiers = baseline.spec.applies_to.tiers
+            if not tiers or tier in tiers:
+                yield baseline
+
+    def parameter(self, name: str, tier: str) -> Any:
+        for baseline in self._for_tier(tier):
+            value = getattr(baseline.spec.parameters, name, None)
+            if value is not None:
+                return value
+        return TIER_DEFAULTS.get(name, {}).get(tier)
+
+    def selects(self, control: str, tier: str) -> bool:
+        """False when a Baseline for this tier leaves the control out; no Baseline means every control."""
+        chosen = list(self._for_tier(tier))
+        if not chosen:
+            return True
+        return any(("all" in b.spec.controls or control in b.spec.controls) and control not in b.spec.exclude
+                   for b in chosen)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Selection
+
+
+_MISSING = object()
+
+
+def _value_at(data: Any, dotted: str) -> Any:
+    current = data
+    for part in dotted.split("."):
+        if not isinstance(current, dict) or part not in current:
+            return _MISSING
+        current = current[part]
+    return current
+
+
+def selects(control: Document, document: Document) -> bool:
+    applies = control.spec.applies_to
+    if document.kind not in applies.kinds:
+        return False
+    if any(document.labels.get(key) != value for key, value in applies.labels.items()):
+        return False
+    spec = document.data.get("spec", {})
+    for dotted in applies.has_fields:
+        if _value_at(spec, dotted) in (_MISSING, None):
+            return False
+    for dotted, allowed in applies.where.items():
+        value = _value_at(spec, dotted)
+        options = allowed if isinstance(allowed, list) else [allowed]
+        if value is _MISSING or value not in options:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------------
+# Building one control's check
+
+
+def _problem(control: Document, message: str, path: tuple[str | int, ...]) -> Finding:
+    return control.finding(RULE_CONTROL, "high", f"control {control.name}: {message}", path)
+
+
+def build_check(control: Document) -> tuple[CheckFunction | None, dict[str, Any], list[Finding]]:
+    """The function that checks one document, its parameters, and what is wrong with the definition."""
+    check = control.spec.check
+    if check.builtin is not None:
+        spec = load_builtin(check.builtin)
+        if spec is None:
+            close = difflib.get_close_matches(check.builtin, list(BUILTINS), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; built-ins are {', '.join(sorted(BUILTINS))}"
+            return None, {}, [_problem(control, f"unknown built-in check '{check.builtin}'{hint}",
+                                       ("spec", "check", "builtin"))]
+        unknown = [name for name in check.params if name not in spec.params]
+        if unknown:
+            problems = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, list(spec.params), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else (
+                    f"; it takes {', '.join(sorted(spec.params)) or 'no parameters'}")
+                problems.append(_problem(control, f"unknown parameter '{name}' of built-in '{check.builtin}'{hint}",
+                                         ("spec", "check", "params", name)))
+            return None, {}, problems
+        return spec.function, {**spec.params, **check.params}, []
+    return _schema_check(control, check.schema_)
+
+
+def _schema_check(control: Document, fragment: dict[str, Any]) -> tuple[CheckFunction | None, dict[str, Any],
+                                                                        list[Finding]]:
+    """A declarative check: the JSON Schema fragment each selected document must satisfy."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+    from referencing import Registry
+    from referencing.exceptions import Unresolvable
+
+    def refuse(uri: str) -> Any:
+        raise Unresolvable(ref=uri)  # no remote or file $ref: nothing is fetched, ever
+
+    try:
+        Draft202012Validator.check_schema(fragment)
+    except SchemaError as error:
+        path = ("spec", "check", "schema", *error.absolute_path)
+        return None, {}, [_problem(control, f"invalid JSON Schema: {error.message}", path)]
+    validator = Draft202012Validator(fragment, registry=Registry(retrieve=refuse))  # type: ignore[call-arg]
+
+    def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+        try:
+            errors = sorted(validator.iter_errors(document.data), key=lambda e: list(e.absolute_path))
+        except Unresolvable as error:
+            yield _problem(control, f"schema $ref cannot be resolved without the network: {error}",
+                           ("spec", "check", "schema"))
+            return
+        for error in errors:
+            path = tuple(error.absolute_path)
+            where = ".".join(str(p) for p in path) or "document"
+            yield ctx.fail(document, f"{where}: {error.message}", path)
+
+    return check, {}, []
+
+
+# ---------------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), ignore: Iterable[str] = (),
+             on_control: Callable[[Document], None] | None = None) -> Evaluation:
+    """Run every control (or those selected) over the catalogue as of a date; apply waivers."""
+    chosen, ignored = set(select), set(ignore)
+    baselines = Baselines(catalogue)
+    evaluation = Evaluation()
+    controls = sorted(catalogue.of_kind("Control"), key=lambda c: (c.name == WAIVER_CONTROL, c.name))
+    waivers = _active_waivers(catalogue, as_of)
+    for control in controls:
+        if (chosen and control.name not in chosen) or control.name in ignored:
+            continue
+        if on_control is not None:
+            on_control(control)
+        function, params, problems = build_check(control)
+        evaluation.problems.extend(problems)
+        if function is None:
+            continue
+        evaluation.controls.append(control)
+        subjects = [d for d in catalogue.documents if selects(control, d)]
+        subjects = [d for d in subjects if d.kind not in _TIERED or baselines.selects(
+            control.name, _tier(catalogue, d))]
+        evaluation.subjects[control.name] = subjects
+        if not subjects:
+            line_path = ("spec", "appliesTo")
+            evaluation.problems.append(control.finding(
+                RULE_UNUSED, "info", f"control {control.name} selects no document: check spec.appliesTo for a "
+                "typo in kinds, where, hasFields or labels", line_path, enforcement="audit"))
+            continue
+        context = CheckContext(catalogue, as_of, control, params, baselines.parameter,
+                               facts={"waiver_matches": evaluation.waiver_matches})
+        for document in subjects:
+            for finding in _run(function, context, document, control):
+                evaluation.findings.append(_apply_waivers(finding, waivers, evaluation.waiver_matches))
+    evaluation.findings.sort(key=Finding.sort_key)
+    return evaluation
+
+
+_TIERED = {"Service", "ServiceLevel", "AccessPolicy", "MaintenanceWindow"}
+
+
+def _tier(catalogue: Catalogue, document: Document) -> str:
+    if document.kind == "Service":
+        return str(document.spec.tier)
+    names = {"ServiceLevel": lambda s: [s.service], "AccessPolicy": lambda s: list(s.targets),
+             "MaintenanceWindow": lambda s: list(s.services)}[document.kind](document.spec)
+    tiers = [svc.spec.tier for svc in (catalogue.get("Service", n) for n in names) if svc is not None]
+    return min(tiers) if tiers else "tier-3"
+
+
+def _run(function: CheckFunction, context: CheckContext, document: Document, control: Document
+         ) -> Iterator[Finding]:
+    try:
+        yield from function(context, document)
+    except Exception as error:  # a defect in a check must not hide the other controls' findings
+        yield document.finding(RULE_CHECK_ERROR, "high", f"control {control.name} could not check this document: "
+                               f"{type(error).__name__}: {error}", ())
+
+
+def _active_waivers(catalogue: Catalogue, as_of: date) -> dict[tuple[str, str], Document]:
+    """(control id, subject ref) -> the waiver that suppresses it on the as-of date.
+
+    A waiver suppresses only while in date and when approved by someone other than its requester; an
+    expired or self-approved waiver is itself a finding of wvr-valid and re-opens what it covered.
+    """
+    active: dict[tuple[str, str], Document] = {}
+    for waiver in sorted(catalogue.of_kind("Waiver"), key=lambda w: w.name):
+        spec = waiver.spec
+        if not (spec.approved_at <= as_of < spec.expires_at):
+            continue
+        if spec.requested_by in spec.approved_by:
+            continue
+        for subject in spec.subjects:
+            kind, _, name = subject.partition(":")
+            active.setdefault((spec.control, f"{kind.lower()}:{name}"), waiver)
+    return active
+
+
+def _apply_waivers(finding: Finding, waivers: dict[tuple[str, str], Document], matches: dict[str, int]) -> Finding:
+    if finding.rule == WAIVER_CONTROL or not finding.kind:
+        return finding
+    waiver = waivers.get((finding.rule, f"{finding.kind.lower()}:{finding.name}"))
+    if waiver is None:
+        return finding
+    matches[waiver.name] = matches.get(waiver.name, 0) + 1
+    return finding.waived(waiver.name, str(waiver.spec.justification))
