@@ -73,7 +73,7 @@ class Control(Envelope):
 class BaselineParameters(Model):
     """Per-tier parameters of the built-in checks; names are snake_case as in the control documentation."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", alias_generator=None)
 
     min_availability_percent: Annotated[float, Strict(), Field(ge=0, le=100)] | None = None
     p1_response_max: PositiveDuration | None = None
