@@ -1,0 +1,240 @@
+"""`svcascode controls` lists the organisation's controls; `svcascode explain ID` prints one in full.
+
+Controls are read from the catalogue, since they are the organisation's own documents. `explain`
+prints fixed sections, in this order, for every control: what the sections in EXPLAIN_SECTIONS name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from svcascode.catalogue import Catalogue, load_catalogue
+from svcascode.checks import load_builtin
+from svcascode.checks.base import TIER_DEFAULTS, TIER_ORDER, CheckSpec
+from svcascode.cli import _context, main
+from svcascode.commands.check import TOOL_RULES
+from svcascode.config import Settings
+from svcascode.documents import Document
+from svcascode.engine import Baselines
+from svcascode.errors import SvcascodeError
+
+EXPLAIN_SECTIONS = ("Severity", "Applies to", "What it checks", "Parameters", "Why it matters", "Remediation",
+                    "Failing example", "Passing example", "Framework mappings")
+WIDTH = 100
+
+
+def load_controls(root: Path, settings: Settings) -> tuple[Catalogue, list[Document], int]:
+    """The catalogue, its controls sorted by id, and how many Control documents are invalid."""
+    result = load_catalogue(root, settings)
+    invalid = sum(1 for f in result.findings if f.kind == "Control")
+    return result.catalogue, sorted(result.catalogue.of_kind("Control"), key=lambda c: c.name), invalid
+
+
+def check_name(control: Document) -> str:
+    """The built-in's name, or `schema` for a declarative check."""
+    builtin = control.spec.check.builtin
+    return str(builtin) if builtin is not None else "schema"
+
+
+def frameworks(control: Document) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for mapping in control.spec.mappings:
+        out.setdefault(mapping.framework, []).extend(mapping.controls)
+    return out
+
+
+def control_summary(control: Document) -> dict[str, Any]:
+    return {"id": control.name, "title": control.model.metadata.title or control.name,
+            "severity": str(control.spec.severity), "enforcement": str(control.spec.enforcement),
+            "check": check_name(control), "frameworks": frameworks(control)}
+
+
+def render_list(controls: list[Document]) -> str:
+    if not controls:
+        return "no controls: add Control documents under policies/\n"
+    width = max(len(c.name) for c in controls)
+    lines = []
+    for control in controls:
+        summary = control_summary(control)
+        maps = "; ".join(f"{name} {', '.join(ids)}" for name, ids in summary["frameworks"].items())
+        lines.append(f"{control.name:<{width}}  {summary['severity']:<8}  {summary['enforcement']:<5}  "
+                     f"{summary['title']}  [{maps}]")
+    return "\n".join(lines) + f"\n\n{len(controls)} controls; `svcascode explain ID` shows one in full\n"
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def controls(fmt: str) -> None:
+    """List the controls: id, severity, enforcement, title and framework mappings."""
+    root, settings = _context()
+    _, found, invalid = load_controls(root, settings)
+    if invalid:
+        click.echo(f"svcascode: warning: {invalid} Control document problem(s) not listed; run "
+                   "`svcascode validate`", err=True)
+    if fmt == "json":
+        click.echo(json.dumps([control_summary(c) for c in found], indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_list(found), nl=False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# explain
+
+
+def find_control(controls: list[Document], wanted: str) -> Document:
+    """The control named `wanted`, in any case (BCK-RPO-CONSISTENT is bck-rpo-consistent)."""
+    by_id = {c.name: c for c in controls}
+    key = wanted.strip().lower()
+    if key in by_id:
+        return by_id[key]
+    close = difflib.get_close_matches(key, list(by_id) + list(TOOL_RULES), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else "; `svcascode controls` lists them"
+    raise SvcascodeError(f"no control with id {wanted!r}{hint}")
+
+
+def _wrap(text: str, indent: str = "  ") -> list[str]:
+    paragraphs = [p for p in str(text).strip().split("\n\n") if p.strip()]
+    lines: list[str] = []
+    for paragraph in paragraphs:
+        if lines:
+            lines.append("")
+        lines.extend(textwrap.wrap(" ".join(paragraph.split()), WIDTH, initial_indent=indent,
+                                   subsequent_indent=indent))
+    return lines
+
+
+def _block(text: str, indent: str = "    ") -> list[str]:
+    return [indent + line if line else "" for line in str(text).rstrip("\n").splitlines()]
+
+
+def _applies_to(control: Document) -> list[str]:
+    applies = control.spec.applies_to
+    lines = [f"  kinds: {', '.join(applies.kinds)}"]
+    for dotted, allowed in applies.where.items():
+        options = allowed if isinstance(allowed, list) else [allowed]
+        lines.append(f"  where spec.{dotted} is {' or '.join(str(o) for o in options)}")
+    if applies.has_fields:
+        lines.append(f"  with {', '.join('spec.' + f for f in applies.has_fields)} set")
+    for key, value in applies.labels.items():
+        lines.append(f"  labelled {key}={value}")
+    return lines
+
+
+def _builtin(control: Document) -> tuple[CheckSpec | None, str]:
+    name = control.spec.check.builtin
+    try:
+        spec = load_builtin(name)
+    except ImportError:
+        return None, f"built-in check '{name}' is not available in this version of svcascode"
+    if spec is None:
+        return None, f"unknown built-in check '{name}': this control cannot run (see `svcascode check`)"
+    return spec, spec.summary
+
+
+def _baseline_params(spec: CheckSpec) -> list[str]:
+    """The per-tier Baseline parameters a built-in reads, found by name in its module's source."""
+    module = inspect.getmodule(spec.function)
+    try:
+        source = inspect.getsource(module) if module is not None else ""
+    except (OSError, TypeError):
+        return []
+    return [name for name in TIER_DEFAULTS if f'"{name}"' in source or f"'{name}'" in source]
+
+
+def _parameters(control: Document, catalogue: Catalogue, spec: CheckSpec | None) -> list[str]:
+    if control.spec.check.builtin is None:
+        return ["  none: a declarative check has no parameters"]
+    values = {**(spec.params if spec else {}), **control.spec.check.params}
+    lines = [f"  {name}: {_show(value)}" + ("" if name in control.spec.check.params else "  (default)")
+             for name, value in values.items()] or ["  none"]
+    used = _baseline_params(spec) if spec else []
+    if used:
+        baselines = Baselines(catalogue)
+        lines.append("  Baseline parameters (per tier; Baseline documents override the defaults):")
+        for name in used:
+            per_tier = ", ".join(f"{tier} {_show(baselines.parameter(name, tier))}" for tier in TIER_ORDER)
+            lines.append(f"    {name}: {per_tier}")
+    return lines
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _mappings(control: Document, catalogue: Catalogue) -> list[str]:
+    lines = []
+    for mapping in control.spec.mappings:
+        framework = catalogue.get("Framework", mapping.framework)
+        titles = {c.id: c.title for c in framework.spec.controls} if framework is not None else {}
+        heading = framework.model.metadata.title if framework is not None and framework.model.metadata.title \
+            else mapping.framework
+        lines.append(f"  {heading} ({mapping.framework}, {mapping.relationship}):")
+        for control_id in mapping.controls:
+            title = titles.get(control_id)
+            lines.append(f"    {control_id}" + (f"  {title}" if title else ""))
+    return lines
+
+
+def render_explain(control: Document, catalogue: Catalogue) -> str:
+    spec = control.spec
+    builtin, what = _builtin(control) if spec.check.builtin is not None else (None, "")
+    title = control.model.metadata.title or control.name
+    out = [f"{control.name}: {title}", f"  {control.file}", ""]
+
+    def section(name: str, body: list[str]) -> None:
+        out.extend([name, *body, ""])
+
+    section("Severity", [f"  {spec.severity}, enforcement {spec.enforcement}"
+                         + {"block": " (fails the check)", "warn": " (reported, never fails)",
+                            "audit": " (recorded for audit, never fails)"}[str(spec.enforcement)]])
+    section("Applies to", _applies_to(control))
+    if spec.check.builtin is not None:
+        section("What it checks", [f"  built-in check {spec.check.builtin}", "", *_wrap(what)])
+    else:
+        schema = yaml.safe_dump(spec.check.schema_, sort_keys=False, allow_unicode=True)
+        section("What it checks", ["  each selected document must satisfy this JSON Schema:", *_block(schema)])
+    section("Parameters", _parameters(control, catalogue, builtin))
+    section("Why it matters", _wrap(spec.rationale))
+    section("Remediation", _wrap(spec.remediation))
+    section("Failing example", _block(spec.examples.failing))
+    section("Passing example", _block(spec.examples.passing))
+    section("Framework mappings", _mappings(control, catalogue))
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render_tool_rule(rule: str) -> str:
+    info = TOOL_RULES[rule]
+    out = [f"{rule}: {info['title']}", "  reported by svcascode itself, not by a Control document", "",
+           "Severity", f"  {info['severity']}, enforcement {info['enforcement']}", "",
+           "What it checks", *_wrap(info["description"]), "", "Remediation", *_wrap(info["help"])]
+    return "\n".join(out) + "\n"
+
+
+@main.command()
+@click.argument("control_id", metavar="ID")
+def explain(control_id: str) -> None:
+    """Print one control's documentation: what it checks, why, how to fix it, examples, mappings.
+
+    ID is a control id in any case (bck-rpo-consistent or BCK-RPO-CONSISTENT), or one of the rule ids
+    svcascode reports itself (schema-invalid, ref-unresolved, ...).
+    """
+    root, settings = _context()
+    catalogue, found, _ = load_controls(root, settings)
+    if control_id.lower() in TOOL_RULES and control_id.lower() not in {c.name for c in found}:
+        click.echo(render_tool_rule(control_id.lower()), nl=False)
+        return
+    click.echo(render_explain(find_control(found, control_id), catalogue), nl=False)
