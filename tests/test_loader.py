@@ -1,0 +1,151 @@
+"""Each loader hazard is a located finding with the exact line, never a traceback or a hang."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from svcascode.catalogue import load_catalogue
+from svcascode.config import Limits, Settings
+from svcascode.load import ParseCache, discover, parse_text
+
+LIMITS = Limits()
+
+HAZARDS = [
+    # name, file bytes, line, column, words in the message
+    ("duplicate key at top level", b"a: 1\nb: 2\na: 3\n", 3, 1, "duplicate key 'a' (first defined on line 1)"),
+    ("duplicate key deep", b"spec:\n  x:\n    y: 1\n    z: 2\n    y: 3\n", 5, 5, "duplicate key 'y'"),
+    ("duplicate key in a flow mapping", b"a: {b: 1, b: 2}\n", 1, 11, "duplicate key 'b'"),
+    ("tab indentation", b"spec:\n  a: 1\n\tb: 2\n", 3, 1, "tab character used for indentation"),
+    ("unsafe python tag", b"a: 1\nb: !!python/object/apply:os.system [ls]\n", 2, 4, "unsafe YAML tag"),
+    ("unknown local tag", b"a: !vault secret\n", 1, 4, "unknown YAML tag '!vault'"),
+    ("binary tag", b"a: !!binary aGVsbG8=\n", 1, 4, "unknown YAML tag"),
+    ("set tag", b"a: !!set {x, y}\n", 1, 4, "unknown YAML tag"),
+    ("NUL byte", b"a: 1\nb: x\x00y\n", 2, 5, "NUL byte"),
+    ("invalid UTF-8", b"a: 1\nb: caf\xe9\n", 2, 7, "invalid UTF-8"),
+    ("empty file", b"", 1, 1, "empty file"),
+    ("only comments", b"# nothing here\n\n", 1, 1, "empty file"),
+    ("unclosed flow sequence", b"a: [1, 2\nb: 3\n", 2, 2, "YAML syntax error"),
+    ("unclosed quote", b'a: "open\nb: 2\n', 3, 1, "YAML syntax error"),
+    ("bad indentation", b"a:\n  b: 1\n c: 2\n", 3, 2, "YAML syntax error"),
+    ("mapping as key", b"? {a: 1}\n: x\n", 1, 3, "mapping key must be a plain value"),
+]
+
+
+@pytest.mark.parametrize("name, text, line, column, words", HAZARDS, ids=[h[0] for h in HAZARDS])
+def test_hazard_is_located(name: str, text: bytes, line: int, column: int, words: str) -> None:
+    parsed = parse_text("services/x.yaml", text, LIMITS)
+    assert [(p.line, p.column) for p in parsed.problems] == [(line, column)], parsed.problems
+    assert words in parsed.problems[0].message
+    assert parsed.problems[0].file == "services/x.yaml"
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    started = time.perf_counter()
+    parsed = parse_text("bomb.yaml", "\n".join(lines).encode(), LIMITS)
+    assert time.perf_counter() - started < 2
+    assert len(parsed.problems) == 1
+    assert "alias expansion past the limit" in parsed.problems[0].message
+    assert parsed.problems[0].line >= 2
+
+
+def test_aliases_within_the_limit_are_expanded() -> None:
+    parsed = parse_text("ok.yaml", b"base: &b {x: 1}\ncopy: *b\n", LIMITS)
+    assert parsed.problems == []
+    assert parsed.documents[0].data == {"base": {"x": 1}, "copy": {"x": 1}}
+
+
+@pytest.mark.parametrize("text", [b"[" * 100_000 + b"]" * 100_000, b"a:\n" + b"".join(
+    b" " * (i + 1) + b"b%d:\n" % i for i in range(200)) + b" " * 201 + b"c\n", b"- " * 5000 + b"x\n"])
+def test_deep_nesting_is_refused_before_libyaml_recursion(text: bytes) -> None:
+    parsed = parse_text("deep.yaml", text, LIMITS)
+    assert len(parsed.problems) == 1
+    assert "nesting deeper than 64 levels" in parsed.problems[0].message
+
+
+def test_nesting_limit_is_configurable() -> None:
+    text = b"a: " + b"[" * 10 + b"]" * 10 + b"\n"
+    assert parse_text("x.yaml", text, LIMITS).problems == []
+    problems = parse_text("x.yaml", text, Limits(max_depth=8)).problems
+    assert [p.line for p in problems] == [1] and "limits.max_depth" in problems[0].message
+
+
+def test_every_node_has_line_and_column() -> None:
+    text = b"apiVersion: v\nspec:\n  deps:\n    - {service: a, criticality: hard}\n    - service: b\n"
+    doc = parse_text("x.yaml", text, LIMITS).documents[0]
+    assert doc.locate(("spec", "deps", 0, "criticality")) == (4, 20)
+    assert doc.locate(("spec", "deps", 1, "service")) == (5, 7)
+    assert doc.locate(("spec", "deps", 7, "nothing")) == (3, 3)  # nearest existing ancestor
+
+
+def test_multi_document_files_keep_their_own_lines() -> None:
+    parsed = parse_text("x.yaml", b"a: 1\n---\nb: 2\n---\nc: 3\n", LIMITS)
+    assert [d.locate((next(iter(d.data)),)) for d in parsed.documents] == [(1, 1), (3, 1), (5, 1)]
+
+
+def test_yaml_11_scalars_arrive_as_yaml_types_and_dates_as_text() -> None:
+    data = parse_text("x.yaml", b"a: no\nb: 12:30\nc: 1.10\nd: 2026-01-01\ne: ~\n", LIMITS).documents[0].data
+    assert data == {"a": False, "b": 750, "c": 1.1, "d": "2026-01-01", "e": None}
+
+
+def _catalogue(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    for name, content in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    return tmp_path
+
+
+def test_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    root = _catalogue(tmp_path, {"services/big.yaml": b"a: " + b"x" * 5000 + b"\n"})
+    result = load_catalogue(root, Settings(cache=False, limits=Limits(max_file_bytes=1000)))
+    assert [(f.file, f.line, f.rule) for f in result.findings] == [("services/big.yaml", 1, "file-refused")]
+    assert "limits.max_file_bytes" in result.findings[0].message
+
+
+def test_symlink_leaving_the_repository_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("a: 1\n")
+    root = _catalogue(tmp_path / "repo", {"services/ok.yaml": b"a: 1\n"})
+    os.symlink(outside, root / "services" / "escape.yaml")
+    os.symlink(tmp_path, root / "services" / "escape-dir")
+    files, refused = discover(root, Settings())
+    assert [f.path for f in files] == ["services/ok.yaml"]
+    assert sorted((f.file, f.rule) for f in refused) == [("services/escape-dir", "file-refused"),
+                                                         ("services/escape.yaml", "file-refused")]
+
+
+def test_symlink_inside_the_repository_is_followed(tmp_path: Path) -> None:
+    root = _catalogue(tmp_path, {"shared/team.yaml": b"a: 1\n", "services/ok.yaml": b"b: 2\n"})
+    os.symlink(root / "shared" / "team.yaml", root / "services" / "team.yaml")
+    files, refused = discover(root, Settings())
+    assert refused == [] and [f.path for f in files] == ["services/ok.yaml", "services/team.yaml"]
+
+
+def test_both_suffixes_and_nothing_else_are_read(tmp_path: Path) -> None:
+    root = _catalogue(tmp_path, {"services/a.yaml": b"a: 1\n", "services/b.yml": b"b: 1\n",
+                                 "services/c.json": b"{}", "services/README.md": b"# x\n"})
+    files, _ = discover(root, Settings())
+    assert [f.path for f in files] == ["services/a.yaml", "services/b.yml"]
+
+
+def test_cache_returns_the_same_documents_without_parsing_again(tmp_path: Path) -> None:
+    cache = ParseCache(tmp_path, LIMITS)
+    first = cache.parse("x.yaml", b"a: [1, 2]\n")
+    cache.save()
+    again = ParseCache(tmp_path, LIMITS)
+    second = again.parse("x.yaml", b"a: [1, 2]\n")
+    assert (again.parsed, again.hits) == (0, 1)
+    assert second.documents[0].data == first.documents[0].data
+    assert second.documents[0].locate(("a", 1)) == (1, 8)
+
+
+def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / ParseCache.PACK).write_bytes(b"\x00garbage")
+    cache = ParseCache(tmp_path, LIMITS)
+    assert cache.parse("x.yaml", b"a: 1\n").documents[0].data == {"a": 1}
