@@ -1,0 +1,108 @@
+"""Waivers are in date, approved independently, time-limited and scoped.
+
+For each Waiver, as of the evaluation date:
+- expired (as-of on or after expiresAt): a finding; the findings it waived are reported open again;
+- approved by its own requester (requestedBy listed in approvedBy): a finding; such a waiver never
+  suppresses anything;
+- in force longer than `maxWaiverDaysCriticalHigh` (critical and high controls) or `maxWaiverDaysOther`
+  (medium, low, info), counted from approvedAt to expiresAt: a finding;
+- a waiver of a control whose severity is in `riskOwnerRequiredFor` needs at least one approver who
+  is a member with role `riskOwnerRole` of some Team: a finding otherwise;
+- a subject of a kind the control does not apply to can never be waived: a finding;
+- expiring within `warnWithin`: a warning, so it is renewed or closed in time;
+- in force but suppressing no finding: a warning, the waiver is stale and can be deleted.
+
+That the waived control and subjects exist, and that subjects are explicit kind:name references
+without wildcards, is checked when the documents are validated (ref-unresolved, schema-invalid).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from svcascode.catalogue import KIND_BY_LOWER
+from svcascode.checks.base import CheckContext, seconds
+from svcascode.documents import Document
+from svcascode.finding import Finding
+
+PARAMS: dict[str, Any] = {
+    "maxWaiverDaysCriticalHigh": "180d",
+    "maxWaiverDaysOther": "365d",
+    "warnWithin": "14d",
+    "riskOwnerRole": "risk-owner",
+    "riskOwnerRequiredFor": ["critical"],
+}
+
+SPEC = ("spec",)
+DAY = 86400
+
+
+def _days(value: Any) -> int:
+    """A parameter given as a duration (`180d`) or as a number of days."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    return int((seconds(str(value)) or 0) // DAY)
+
+
+def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+    spec = document.spec
+    control = ctx.catalogue.get("Control", spec.control)
+    severity = str(control.spec.severity) if control is not None else None
+    expired = ctx.as_of >= spec.expires_at
+    self_approved = spec.requested_by in spec.approved_by
+    if expired:
+        yield ctx.fail(document, f"expired on {spec.expires_at}; the findings it waived are open again: fix "
+                       "them, or renew the waiver with a new approval and expiry", (*SPEC, "expiresAt"))
+    if self_approved:
+        index = list(spec.approved_by).index(spec.requested_by)
+        yield ctx.fail(document, f"approved by its own requester {spec.requested_by}; approval must be "
+                       "independent, so it waives nothing: have someone else approve it",
+                       (*SPEC, "approvedBy", index))
+    if severity is not None:
+        yield from _duration(ctx, document, severity)
+        yield from _risk_owner(ctx, document, severity)
+        yield from _scope(ctx, document, control)
+    if expired or self_approved or ctx.as_of < spec.approved_at:
+        return  # not in force: neither expiring soon nor stale
+    left = (spec.expires_at - ctx.as_of).days
+    if left <= _days(ctx.param("warnWithin")):
+        yield ctx.warn(document, f"expires on {spec.expires_at}, in {left} day{'s' * (left != 1)}: fix the "
+                       "findings it waives or renew it before then", (*SPEC, "expiresAt"))
+    if ctx.facts.get("waiver_matches", {}).get(document.name, 0) == 0:
+        yield ctx.warn(document, f"matches no finding: stale; {spec.control} reports nothing about "
+                       f"{', '.join(spec.subjects)} as of {ctx.as_of}, so delete the waiver or correct its "
+                       "subjects", (*SPEC, "subjects"))
+
+
+def _duration(ctx: CheckContext, document: Document, severity: str) -> Iterator[Finding]:
+    spec = document.spec
+    strict = severity in ("critical", "high")
+    limit = _days(ctx.param("maxWaiverDaysCriticalHigh" if strict else "maxWaiverDaysOther"))
+    length = (spec.expires_at - spec.approved_at).days
+    if length > limit:
+        which = "critical and high" if strict else "medium, low and info"
+        yield ctx.fail(document, f"in force for {length} days ({spec.approved_at} to {spec.expires_at}); "
+                       f"waivers of {which} controls may last at most {limit} days: bring expiresAt forward "
+                       "and renew it when it ends", (*SPEC, "expiresAt"))
+
+
+def _risk_owner(ctx: CheckContext, document: Document, severity: str) -> Iterator[Finding]:
+    if severity not in ctx.param("riskOwnerRequiredFor"):
+        return
+    role = str(ctx.param("riskOwnerRole"))
+    owners = {member.id.lower() for team in ctx.catalogue.of_kind("Team") for member in team.spec.members
+              if member.role == role}
+    if not any(approver.lower() in owners for approver in document.spec.approved_by):
+        yield ctx.fail(document, f"waives the {severity} control {document.spec.control}, but no approver holds "
+                       f"the {role} role in any Team: add the approval of a {role}",
+                       (*SPEC, "approvedBy"))
+
+
+def _scope(ctx: CheckContext, document: Document, control: Document) -> Iterator[Finding]:
+    kinds = set(control.spec.applies_to.kinds)
+    for index, subject in enumerate(document.spec.subjects):
+        kind = KIND_BY_LOWER.get(subject.partition(":")[0])
+        if kind is not None and kind not in kinds:
+            yield ctx.fail(document, f"{subject}: {control.name} applies to {', '.join(sorted(kinds))} documents, "
+                           f"not to {kind}, so this subject can never be waived: name the "
+                           f"{' or '.join(sorted(kinds))} it is about", (*SPEC, "subjects", index))
