@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from svcascode.finding import Finding, JsonPath, format_path
 from svcascode.load import RawDocument
 from svcascode.models import API_VERSION, KINDS, OPENSLO_API_VERSION, OPENSLO_MODELS
-from svcascode.models.common import PATTERN_HINTS
+from svcascode.models.common import PATTERN_HINTS, FieldError
 
 RULE_SCHEMA = "schema-invalid"
 
@@ -127,6 +127,9 @@ def explain_errors(error: ValidationError, model: type[BaseModel], raw: RawDocum
     seen: set[JsonPath] = set()
     for item in error.errors(include_url=False):
         loc = _clean_loc(item["loc"])
+        cause = item.get("ctx", {}).get("error")
+        if isinstance(cause, FieldError) and (*loc, cause.field) in raw.marks:
+            loc = (*loc, cause.field)
         if loc in seen:
             continue  # one message per place: a union reports each of its branches
         seen.add(loc)

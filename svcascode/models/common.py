@@ -163,6 +163,14 @@ Priority = Literal["P1", "P2", "P3", "P4"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
+class FieldError(ValueError):
+    """A cross-field rule broken; names the field the message belongs to, so it is reported at its line."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class Model(BaseModel):
     """Base of every spec model: camelCase in YAML, unknown fields rejected."""
 

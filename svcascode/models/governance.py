@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, Strict, model_validator
 
 from svcascode.models.common import (
+    FieldError,
     Date, DurationValue, Envelope, KindRef, Model, Name, PositiveDuration, Ref, Selector, Severity, Text, Tier,
     Url,
 )
@@ -36,9 +37,10 @@ class Check(Model):
     @model_validator(mode="after")
     def _one_kind(self) -> Check:
         if (self.builtin is None) == (self.schema_ is None):
-            raise ValueError("give exactly one of `builtin:` (with `params:`) or `schema:`")
+            raise FieldError("schema" if self.schema_ is not None else "builtin",
+                             "give exactly one of `builtin:` (with `params:`) or `schema:`")
         if self.schema_ is not None and self.params:
-            raise ValueError("`params:` belong to a built-in check, not to a `schema:` check")
+            raise FieldError("params", "`params:` belong to a built-in check, not to a `schema:` check")
         return self
 
 
@@ -129,7 +131,7 @@ class FrameworkSpec(Model):
             pattern = re.compile(self.id_format)
             wrong = [c.id for c in self.controls if not pattern.search(c.id)]
             if wrong:
-                raise ValueError(f"control ids not matching idFormat: {', '.join(wrong[:5])}")
+                raise FieldError("controls", f"control ids not matching idFormat: {', '.join(wrong[:5])}")
         return self
 
 
@@ -159,7 +161,7 @@ class WaiverSpec(Model):
     @model_validator(mode="after")
     def _dates_in_order(self) -> WaiverSpec:
         if self.expires_at <= self.approved_at:  # type: ignore[operator]
-            raise ValueError("expiresAt must be after approvedAt")
+            raise FieldError("expiresAt", "expiresAt must be after approvedAt")
         return self
 
 

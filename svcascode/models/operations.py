@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from svcascode.models.common import (
+    FieldError,
     Bool, DateTime, DurationValue, Envelope, Model, PositiveDuration, Ref, Selector, Text, TimeOfDay, TimeZone,
     Tier, duration_between,
 )
@@ -43,7 +44,7 @@ class OneOffWindow(Model):
     @model_validator(mode="after")
     def _ordered(self) -> OneOffWindow:
         if self.end <= self.start:  # type: ignore[operator]
-            raise ValueError("`end` must be after `start`")
+            raise FieldError("end", "`end` must be after `start`")
         return self
 
 
@@ -67,9 +68,11 @@ class MaintenanceWindowSpec(Model):
     @model_validator(mode="after")
     def _shape(self) -> MaintenanceWindowSpec:
         if bool(self.services) == (self.selector is not None):
-            raise ValueError("give exactly one of `services:` or `selector:`")
+            raise FieldError("selector" if self.selector is not None else "type",
+                             "give exactly one of `services:` or `selector:`")
         if (self.schedule is None) == (self.window is None):
-            raise ValueError("give exactly one of `schedule:` (recurring) or `window:` (one-off)")
+            raise FieldError("window" if self.window is not None else "type",
+                             "give exactly one of `schedule:` (recurring) or `window:` (one-off)")
         return self
 
 
@@ -175,7 +178,7 @@ class IncidentPolicySpec(Model):
     def _unique_levels(self) -> IncidentPolicySpec:
         levels = [s.level for s in self.severities]
         if len(set(levels)) != len(levels):
-            raise ValueError("each severity level appears once")
+            raise FieldError("severities", "each severity level appears once")
         return self
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, Strict, StringConstraints, model_validator
 
 from svcascode.models.common import (
+    FieldError,
     Bool, Date, DurationValue, Envelope, Model, Ref, Text, TimeOfDay, TimeZone, Weekday, duration_between,
 )
 
@@ -51,9 +52,9 @@ class TeamSpec(Model):
     def _escalation_ascending(self) -> TeamSpec:
         afters = [step.after.seconds for step in self.escalation]  # type: ignore[attr-defined]
         if afters != sorted(afters):
-            raise ValueError("escalation steps must be in ascending order of `after`")
+            raise FieldError("escalation", "escalation steps must be in ascending order of `after`")
         if self.on_call is not None and not self.escalation:
-            raise ValueError("a team with `onCall` needs an `escalation` list")
+            raise FieldError("onCall", "a team with `onCall` needs an `escalation` list")
         return self
 
 
@@ -70,7 +71,7 @@ class WeeklyHours(Model):
     @model_validator(mode="after")
     def _ordered(self) -> WeeklyHours:
         if self.to <= self.from_:
-            raise ValueError('`to` must be later than `from`; split an overnight range in two ("22:00"-"24:00" '
+            raise FieldError("to", '`to` must be later than `from`; split an overnight range in two ("22:00"-"24:00" '
                              'and "00:00"-"06:00")')
         return self
 
@@ -89,7 +90,8 @@ class BusinessCalendarSpec(Model):
     @model_validator(mode="after")
     def _one_shape(self) -> BusinessCalendarSpec:
         if self.always_on == bool(self.weekly):
-            raise ValueError("give exactly one of `alwaysOn: true` or `weekly:` hours")
+            raise FieldError("alwaysOn" if self.always_on else "weekly",
+                             "give exactly one of `alwaysOn: true` or `weekly:` hours")
         return self
 
 

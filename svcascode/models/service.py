@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from svcascode.models.common import (
+    FieldError,
     AnyPercent, Bool, Date, DurationValue, Envelope, Model, Percent, PositiveDuration, Ref, Text, Tier, Url,
     duration_between, TimeZone,
 )
@@ -100,7 +101,7 @@ class ServiceSpec(Model):
     @model_validator(mode="after")
     def _supplier_for_external(self) -> ServiceSpec:
         if self.type == "external" and not self.supplier:
-            raise ValueError("an external service names its supplier: add `supplier:`")
+            raise FieldError("type", "an external service names its supplier: add `supplier:`")
         return self
 
 
@@ -120,7 +121,8 @@ class Window(Model):
     @model_validator(mode="after")
     def _one_kind(self) -> Window:
         if (self.calendar is None) == (self.rolling is None):
-            raise ValueError("give exactly one of `calendar: month|quarter` or `rolling: <duration>`")
+            raise FieldError("rolling" if self.rolling is not None else "calendar",
+                             "give exactly one of `calendar: month|quarter` or `rolling: <duration>`")
         return self
 
 
@@ -196,7 +198,7 @@ class ServiceLevelSpec(Model):
     @model_validator(mode="after")
     def _dates_in_order(self) -> ServiceLevelSpec:
         if self.valid_to is not None and self.valid_to <= self.valid_from:  # type: ignore[operator]
-            raise ValueError("validTo must be after validFrom")
+            raise FieldError("validTo", "validTo must be after validFrom")
         return self
 
 
