@@ -3,8 +3,9 @@
 Provisioning requires approval by someone other than the requester; access is removed within
 `maxOnTermination` of a leaver and disabled after at most `maxInactivityDisable` unused; each
 privileged role is just-in-time with maxDuration at most `maxPrivilegedDuration` (or a Waiver accepts
-standing access); two roles declared in conflict (sodConflicts) must not share an approver, since the
-same person could then grant both.
+standing access). Holders are not part of the model, so segregation of duties is judged on what a
+role grants: two roles declared in conflict (sodConflicts) must not share a grant, since whoever holds
+one would then hold part of the other. (A shared approver is normal and is not a finding.)
 """
 
 from __future__ import annotations
@@ -77,9 +78,9 @@ def _roles(ctx: CheckContext, document: Document) -> Iterator[Finding]:
             pair = frozenset((role.name, conflict))
             if other is None or other is role or pair in reported:
                 continue
-            shared = sorted(set(role.approvers) & set(other.approvers))
+            shared = sorted(set(role.grants) & set(other.grants))
             if shared:
                 reported.add(pair)
-                yield ctx.fail(document, f"roles {role.name} and {conflict} are declared in conflict but "
-                               f"{', '.join(shared)} can grant both: give them disjoint approvers",
+                yield ctx.fail(document, f"roles {role.name} and {conflict} are declared in conflict but both grant "
+                               f"{', '.join(shared)}: remove the shared grant from one of them",
                                (*path, "sodConflicts"))
