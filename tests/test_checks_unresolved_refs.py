@@ -1,0 +1,56 @@
+"""Built-in checks on references that do not resolve.
+
+The case runner (test_control_cases.py) refuses case documents that fail validation, and an
+unresolved reference is a validation finding (`ref-unresolved`). These clauses of the controls are
+about exactly such references, so they are tested here on a catalogue loaded without that refusal.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+from svcascode.catalogue import load_catalogue
+from svcascode.config import Settings
+from svcascode.engine import evaluate
+from svcascode.finding import Finding
+
+HERE = Path(__file__).parent
+REPO = HERE.parent
+
+
+def _evaluate(tmp_path: Path, control: str, documents: str) -> list[Finding]:
+    (tmp_path / "services").mkdir()
+    (tmp_path / "policies").mkdir()
+    shutil.copy(HERE / "cases" / "_base.yaml", tmp_path / "services" / "base.yaml")
+    (tmp_path / "services" / "case.yaml").write_text(documents)
+    shutil.copytree(REPO / "policies" / "frameworks", tmp_path / "policies" / "frameworks")
+    shutil.copy(REPO / "policies" / "controls" / f"{control}.yaml", tmp_path / "policies" / f"{control}.yaml")
+    result = load_catalogue(tmp_path, Settings(cache=False))
+    assert any(f.rule == "ref-unresolved" for f in result.findings), "the case should contain a dangling reference"
+    evaluation = evaluate(result.catalogue, date(2026, 11, 27))
+    assert not [f for f in evaluation.problems if f.rule != "control-selects-nothing"]
+    return [f for f in evaluation.findings if f.rule == control]
+
+
+SERVICE = """\
+apiVersion: svcascode.io/v1alpha1
+kind: Service
+metadata: {{name: billing}}
+spec:
+  type: business
+  tier: tier-2
+  lifecycle: production
+  owner: {owner}
+  supportHours: office-hours
+  data: {{classification: internal}}
+  dependencies:
+    - {{service: {dependency}, criticality: hard}}
+"""
+
+
+def test_owner_that_is_no_team(tmp_path: Path) -> None:
+    findings = _evaluate(tmp_path, "svc-owner-exists", SERVICE.format(owner="billing-team", dependency="billing"))
+    assert [(f.line, f.severity) for f in findings] == [(8, "critical")]
+    assert "owner 'billing-team' is not a Team" in findings[0].message
