@@ -78,6 +78,11 @@ class Catalogue:
     documents: list[Document] = field(default_factory=list)
     files: list[ParsedFile] = field(default_factory=list)
     by_kind: dict[str, dict[str, Document]] = field(default_factory=lambda: defaultdict(dict))
+    invalid: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) of documents that failed
+
+    def defines(self, kind: str, name: str) -> bool:
+        """Whether a document of that kind and name exists, valid or not (its own errors are reported)."""
+        return name in self.by_kind.get(kind, {}) or (kind, name) in self.invalid
 
     def add(self, document: Document) -> Document | None:
         """Index a document; returns the earlier document of the same kind and name, if any."""
@@ -129,6 +134,8 @@ def _references(catalogue: Catalogue, document: Document) -> Iterator[Finding]:
                 if not value.startswith("team:"):
                     continue  # a person or an on-call role
                 found, wanted = catalogue.resolve(value), f"Team '{value[5:]}'"
+                if catalogue.defines("Team", value[5:]):
+                    continue
             elif target == "*":
                 kind = KIND_BY_LOWER.get(value.partition(":")[0])
                 if kind is None:
@@ -137,10 +144,14 @@ def _references(catalogue: Catalogue, document: Document) -> Iterator[Finding]:
                                            f"{', '.join(sorted(KIND_BY_LOWER))}", path)
                     continue
                 found, wanted = catalogue.resolve(value), f"{kind} '{value.partition(':')[2]}'"
+                if catalogue.defines(kind, value.partition(":")[2]):
+                    continue
             elif target == "Control" and document.kind == "Baseline" and value == "all":
                 continue
             else:
                 found, wanted = catalogue.get(target, value), f"{target} '{value}'"
+                if catalogue.defines(target, value):
+                    continue
             if found is None:
                 yield document.finding(RULE_REFERENCE, "critical",
                                        f"refers to {wanted}, which is not defined{_near(catalogue, target, value)}",
@@ -222,6 +233,11 @@ def build_catalogue(files: Iterable[ParsedFile]) -> tuple[Catalogue, list[Findin
         for raw in parsed.documents:
             document, problems = validate_document(raw, parsed.text)
             findings.extend(problems)
+            if problems and isinstance(raw.data, dict):
+                metadata = raw.data.get("metadata")
+                name = metadata.get("name") if isinstance(metadata, dict) else None
+                if isinstance(raw.data.get("kind"), str) and isinstance(name, str):
+                    catalogue.invalid.add((raw.data["kind"], name))
             if document is not None:
                 earlier = catalogue.add(document)
                 if earlier is not None:

@@ -1,0 +1,5 @@
+"""`python -m svcascode` runs the command line."""
+
+from svcascode.cli import main
+
+main()

@@ -1,0 +1,31 @@
+"""Shared fixtures: copies of the example catalogue, and the command line run as a user runs it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def copy_example(target: Path) -> Path:
+    """The example catalogue (services/ and policies/) copied into `target`."""
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in ("services", "policies"):
+        shutil.copytree(REPO / folder, target / folder)
+    return target
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    return copy_example(tmp_path / "catalogue")
+
+
+def run_cli(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`svcascode ARGS` in a fresh process, in `cwd`, with the exit code and both streams."""
+    return subprocess.run([sys.executable, "-m", "svcascode", *args], cwd=cwd, capture_output=True, text=True,
+                          input=stdin, timeout=300)
