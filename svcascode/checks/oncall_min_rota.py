@@ -1,0 +1,77 @@
+"""Teams that own a production tier-0/1 service run a real on-call rota.
+
+For a Team owning a Service whose tier is in `ownerOfTiers` and lifecycle in `ownerOfLifecycles`:
+spec.onCall is defined; the distinct people across spec.onCall.primary and secondary number at least
+the Baseline parameter oncall_min_people (default 2, a failure) and at least oncall_recommended_people
+(default 6, otherwise a warning); spec.escalation has at least `minEscalationLevels` steps; every
+on-call person is listed in spec.members. The strictest tier the team owns sets the numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from svcascode.checks.base import TIER_ORDER, CheckContext
+from svcascode.documents import Document
+from svcascode.finding import Finding
+
+PARAMS: dict[str, Any] = {
+    "ownerOfTiers": ["tier-0", "tier-1"],
+    "ownerOfLifecycles": ["production"],
+    "minEscalationLevels": 2,
+}
+
+
+def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+    owned = [s for s in ctx.catalogue.of_kind("Service")
+             if s.spec.owner == document.name and s.spec.tier in ctx.param("ownerOfTiers", [])
+             and s.spec.lifecycle in ctx.param("ownerOfLifecycles", [])]
+    if not owned:
+        return
+    tier = min((s.spec.tier for s in owned), key=TIER_ORDER.index)
+    names = ", ".join(f"{s.name} ({s.spec.tier})" for s in sorted(owned, key=lambda s: s.name))
+    on_call = document.spec.on_call
+    if on_call is None:
+        yield ctx.fail(document, f"team owns {names} but has no spec.onCall: add an on-call rota with a coverage "
+                       "calendar, primary and secondary people, and an escalation path", ("spec",))
+        return
+    yield from _rota_size(ctx, document, tier, names)
+    yield from _escalation(ctx, document)
+    yield from _membership(ctx, document)
+
+
+def _rota_size(ctx: CheckContext, document: Document, tier: str, names: str) -> Iterator[Finding]:
+    on_call = document.spec.on_call
+    people = set(on_call.primary) | set(on_call.secondary)
+    minimum = ctx.tier_param("oncall_min_people", tier)
+    recommended = ctx.tier_param("oncall_recommended_people", tier)
+    path = ("spec", "onCall", "primary")
+    if minimum is not None and len(people) < minimum:
+        yield ctx.fail(document, f"{_people(len(people))} on call across primary and secondary, fewer than "
+                       f"{minimum} ({tier}, owner of {names}): add team members to the rota", path)
+    elif recommended is not None and len(people) < recommended:
+        yield ctx.warn(document, f"{_people(len(people))} on call across primary and secondary, fewer than the "
+                       f"recommended {recommended} for {tier}: each person is on call more than one week in "
+                       f"{recommended}", path)
+
+
+def _escalation(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+    levels = len(document.spec.escalation)
+    minimum = int(ctx.param("minEscalationLevels", 2))
+    if levels < minimum:
+        yield ctx.fail(document, f"escalation has {levels} level{'s' if levels != 1 else ''}, fewer than {minimum}: "
+                       "add a step that notifies oncall:secondary or the team lead", ("spec", "escalation"))
+
+
+def _membership(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+    members = {m.id for m in document.spec.members}
+    on_call = document.spec.on_call
+    for role in ("primary", "secondary"):
+        for index, person in enumerate(getattr(on_call, role)):
+            if person not in members:
+                yield ctx.fail(document, f"on-call {role} {person} is not a member of team {document.name}: add "
+                               "them to spec.members or remove them from the rota", ("spec", "onCall", role, index))
+
+
+def _people(count: int) -> str:
+    return f"{count} distinct person" if count == 1 else f"{count} distinct people"
