@@ -109,6 +109,91 @@ def load_documents(root: Path, settings: Settings, paths: Sequence[str]) -> Load
     return load_catalogue(root, settings, paths)
 
 
+def revision_step(rev: str, option: str = "--rev") -> LoadStep:
+    """A loading step that reads the documents at a git revision from git objects, without a checkout."""
+
+    def load_revision(root: Path, settings: Settings, paths: Sequence[str]) -> LoadResult:
+        from svcascode.gitload import RevisionLoader
+
+        loader = RevisionLoader(root, settings)
+        try:
+            return loader.load(rev, [_root_relative(root, p) for p in paths], option)
+        finally:
+            loader.close()
+
+    return load_revision
+
+
+def _root_relative(root: Path, path: str) -> str:
+    """A path given on the command line (relative to the current folder) -> relative to the catalogue root."""
+    import os
+
+    absolute = os.path.normpath(os.path.join(os.getcwd(), path))
+    relative = os.path.relpath(absolute, root.resolve())
+    if relative.startswith(".."):
+        raise SvcascodeError(f"{path}: outside the catalogue at {root}")
+    return "" if relative == "." else relative.replace(os.sep, "/")
+
+
+def compare_with_base(report: Report, root: Path, settings: Settings, base: str, as_of: date,
+                      select: Iterable[str], ignore: Iterable[str], paths: Sequence[str]) -> Report:
+    """The ratchet: findings that already exist at `base` are reported as existing and never fail;
+    findings fixed since are listed in `extra["fixed"]`. Matching is by fingerprint (rule, kind/name,
+    JSON path), so moved lines and renamed files keep their findings' identity.
+    """
+    from dataclasses import replace
+
+    from svcascode.gitload import RevisionLoader
+
+    loader = RevisionLoader(root, settings)
+    try:
+        sha = loader.repo.resolve(base, "--base")
+        base_result = loader.load_commit(sha, [_root_relative(root, p) for p in paths], require=False)
+    finally:
+        loader.close()
+    known = {c.name for c in base_result.catalogue.of_kind("Control")}
+    base_report = run_check(root, settings, as_of, _known(select, known), _known(ignore, known), NEVER, paths,
+                            load=lambda *_: base_result)
+    before = {f.fingerprint: f for f in base_report.findings}
+    now = {f.fingerprint for f in report.findings}
+    existing = frozenset(before) & now
+    findings = tuple(replace(f, extra=(*f.extra, ("status", "existing" if f.fingerprint in existing else "new")))
+                     for f in report.findings)
+    fixed = [{"rule": f.rule, "severity": f.severity, "message": f.message, "file": f.file, "line": f.line,
+              "path": f.json_path, "kind": f.kind or None, "name": f.name or None, "fingerprint": f.fingerprint}
+             for f in sorted(before.values(), key=Finding.sort_key) if f.fingerprint not in now]
+    return replace(report, findings=findings, base=sha, existing=existing,
+                   extra={**report.extra, "base": sha, "fixed": fixed,
+                          "new": sum(1 for f in findings if f.fingerprint not in existing)})
+
+
+def ratchet_text(report: Report) -> str:
+    """The text format's account of a --base comparison: what is new (and fails), what was fixed."""
+    import re
+
+    def visible(text: str) -> str:  # one finding stays one line; YAML text sends no terminal escapes
+        return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+
+    base = (report.base or "")[:12]
+    new = [f for f in report.findings if f.fingerprint not in report.existing]
+    fixed = report.extra.get("fixed") or []
+    lines = ["", f"against {base}: {len(new)} new, {len(report.findings) - len(new)} existing "
+                 f"(reported, never failing), {len(fixed)} fixed"]
+    for title, rows in (("new", [(f.located(), f.subject, f.rule, f.message) for f in new]),
+                        ("fixed", [(f"{x['file']}:{x['line']}", f"{x['kind']}/{x['name']}" if x["kind"] else x["file"],
+                                    x["rule"], x["message"]) for x in fixed])):
+        if rows:
+            lines.append(f"{title}:")
+            lines.extend(visible(f"  {where}: {subject}: {rule}: {message}") for where, subject, rule, message in rows)
+    return "\n".join(lines) + "\n"
+
+
+def _known(given: Iterable[str], known: set[str]) -> tuple[str, ...]:
+    """--select/--ignore ids that exist at the base: a control added since has no findings there."""
+    ids = [part.strip().lower() for value in given for part in value.split(",") if part.strip()]
+    return tuple(i for i in ids if i in known)
+
+
 def run_check(root: Path, settings: Settings, as_of: date, select: Iterable[str] = (), ignore: Iterable[str] = (),
               fail_on: str = "high", paths: Sequence[str] = (), load: LoadStep = load_documents) -> Report:
     """Validate and evaluate; the Report holds every finding and decides the exit code.
@@ -127,8 +212,10 @@ def run_check(root: Path, settings: Settings, as_of: date, select: Iterable[str]
     ignored = resolve_ids(ignore, known, "--ignore")
     evaluation = evaluate(catalogue, as_of, chosen, ignored)
     control_findings = _drop_unknowable_stale(evaluation, catalogue.of_kind("Waiver"))
-    findings = result.in_scope([*result.findings, *control_findings, *evaluation.problems])
-    findings.sort(key=Finding.sort_key)
+    # dict.fromkeys: a check that reports the same problem once per document it selects (a control's
+    # unresolvable $ref) is one finding
+    findings = sorted(dict.fromkeys(result.in_scope([*result.findings, *control_findings, *evaluation.problems])),
+                      key=Finding.sort_key)
     report_class = _NeverFailingReport if fail_on == NEVER else Report
     return report_class(
         "check", tuple(findings), fail_on=fail_on, documents=len(catalogue.documents),
@@ -215,8 +302,12 @@ def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> dat
 @click.option("--ignore", multiple=True, metavar="IDS", help="Do not evaluate these controls.")
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--rev", metavar="REV", help="Check the documents at this git revision, read from git objects "
+              "without a checkout.")
+@click.option("--base", metavar="REV", help="Ratchet: findings that already exist at this revision are "
+              "reported as existing and do not fail; only new ones do. Fixed findings are listed.")
 def check(paths: tuple[str, ...], as_of: date, fail_on: str, select: tuple[str, ...], ignore: tuple[str, ...],
-          fmt: str, output: str | None) -> None:
+          fmt: str, output: str | None, rev: str | None, base: str | None) -> None:
     """Validate the documents, then evaluate every control as of a date.
 
     Invalid documents are findings too (rule ids yaml-invalid, schema-invalid, ref-unresolved, ...).
@@ -224,9 +315,23 @@ def check(paths: tuple[str, ...], as_of: date, fail_on: str, select: tuple[str, 
     with enforcement warn or audit never fail it either. With PATHS, only findings located in those
     files are reported.
 
+    With --rev, the documents are read from that git revision instead of the working tree. With --base,
+    only findings that do not already exist at that revision fail the run (see docs/git.md).
+
     Exit codes: 0 nothing blocking at or above --fail-on; 1 something is; 2 the check could not run.
     """
+    from svcascode.gitrepo import check_revision_text
+
+    for option, value in (("--rev", rev), ("--base", base)):
+        if value is not None:
+            check_revision_text(value, option)  # before anything is read or written
     root, settings = _context()
-    report = run_check(root, settings, as_of, select, ignore, fail_on, paths)
-    _write(FORMATS[fmt](report), output)
+    load = revision_step(rev) if rev is not None else load_documents
+    report = run_check(root, settings, as_of, select, ignore, fail_on, paths, load=load)
+    if base is not None:
+        report = compare_with_base(report, root, settings, base, as_of, select, ignore, paths)
+    text = FORMATS[fmt](report)
+    if base is not None and fmt == "text":
+        text += ratchet_text(report)
+    _write(text, output)
     sys.exit(EXIT_FINDINGS if report.exit_code else EXIT_OK)

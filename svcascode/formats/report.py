@@ -22,11 +22,22 @@ class Report:
     as_of: str | None = None
     version: str = __version__
     extra: dict[str, Any] = field(default_factory=dict)
+    # `check --base`: fingerprints of findings that already exist at the base; reported, never failing
+    base: str | None = None  # the commit compared with, when there is one
+    existing: frozenset[str] = frozenset()
 
     def failing(self, finding: Finding) -> bool:
-        """A finding fails the run when it is not waived, blocks, and is at or above the threshold."""
+        """A finding fails the run when it is not waived, blocks, is at or above the threshold, and is
+        not one that already existed at the `--base` revision."""
         return (not finding.suppressed and finding.enforcement == "block"
-                and at_or_above(finding.severity, self.fail_on))
+                and at_or_above(finding.severity, self.fail_on)
+                and finding.fingerprint not in self.existing)
+
+    def status(self, finding: Finding) -> str | None:
+        """`new` or `existing` when compared with a `--base` revision, else None."""
+        if self.base is None:
+            return None
+        return "existing" if finding.fingerprint in self.existing else "new"
 
     @property
     def failures(self) -> list[Finding]:

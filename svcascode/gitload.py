@@ -1,0 +1,102 @@
+"""The catalogue as it was at a git revision, read from git objects without a checkout.
+
+A `RevisionLoader` keeps, for the whole run, every file it has seen by (path, blob id): a blob is read
+and parsed once, and its documents validated once, however many commits hold it. Loading the next
+commit of a history then costs reading and parsing only what that commit changed, plus the
+catalogue-wide integrity checks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from svcascode.catalogue import Catalogue, LoadResult, check_integrity
+from svcascode.config import Settings
+from svcascode.documents import Document, validate_document
+from svcascode.finding import Finding
+from svcascode.gitrepo import GitRepo, TreeFile
+from svcascode.load import ParseCache, ParsedFile, make_cache, parse_blob, parse_many
+
+_Validated = tuple[ParsedFile, list[Document], list[Finding]]
+
+
+class RevisionLoader:
+    """Loads catalogues at commits of one repository, sharing parsed and validated files between them."""
+
+    def __init__(self, root: Path, settings: Settings, repo: GitRepo | None = None,
+                 cache: ParseCache | None = None) -> None:
+        self.root, self.settings = root, settings
+        self.repo = repo or GitRepo(root)
+        self.cache = cache or make_cache(root, settings)
+        self.files: dict[tuple[str, str], _Validated] = {}
+        self.blobs_seen = 0  # file versions asked for, over every commit loaded
+        self.blobs_read = 0  # distinct (path, blob) read from git
+
+    def close(self) -> None:
+        self.cache.save()
+        self.repo.close()
+
+    def load(self, rev: str, paths: Sequence[str] = (), option: str = "--rev") -> LoadResult:
+        """The validated catalogue at `rev`; `paths` (relative to the root) narrow what is reported."""
+        sha = self.repo.resolve(rev, option)
+        return self.load_commit(sha, paths)
+
+    def load_commit(self, sha: str, paths: Sequence[str] = (), require: bool = True) -> LoadResult:
+        listed, refused = self.repo.yaml_files(sha, self.settings, require)
+        validated = self._validated(listed)
+        catalogue = Catalogue()
+        findings: list[Finding] = list(refused)
+        duplicates: list[tuple[Document, Document]] = []
+        for parsed, documents, problems in validated:
+            catalogue.files.append(parsed)
+            findings.extend(problems)
+            for document in documents:
+                earlier = catalogue.add(document)
+                if earlier is not None:
+                    duplicates.append((document, earlier))
+        findings.extend(check_integrity(catalogue, duplicates))
+        scope = _scope(paths, [f.path for f in listed]) if paths else None
+        return LoadResult(catalogue, sorted(findings, key=Finding.sort_key), self.cache, scope)
+
+    def _validated(self, listed: Iterable[TreeFile]) -> list[_Validated]:
+        listed = list(listed)
+        self.blobs_seen += len(listed)
+        missing = [f for f in listed if (f.path, f.blob) not in self.files]
+        if missing:
+            self.blobs_read += len(missing)
+            items = [(f.path, _bytes(self.repo.read(f.blob), f.path, self.cache)) for f in missing]
+            for file, parsed in zip(missing, parse_many(items, self.cache)):
+                self.files[(file.path, file.blob)] = _validate(parsed)
+        return [self.files[(f.path, f.blob)] for f in listed]
+
+
+def _bytes(data: bytes, path: str, cache: ParseCache) -> bytes | ParsedFile:
+    """Oversized blobs are refused before parsing, as oversized files are on disk."""
+    return data if len(data) <= cache.limits.max_file_bytes else parse_blob(path, data, cache)
+
+
+def _validate(parsed: ParsedFile) -> _Validated:
+    documents: list[Document] = []
+    problems: list[Finding] = list(parsed.problems)
+    for raw in parsed.documents:
+        document, found = validate_document(raw, parsed.text)
+        problems.extend(found)
+        if document is not None:
+            documents.append(document)
+    return parsed, documents, problems
+
+
+def _scope(paths: Sequence[str], listed: list[str]) -> frozenset[str]:
+    """The listed files equal to, or under, the given paths (relative to the catalogue root)."""
+    wanted = [p.strip("/") for p in paths]
+    return frozenset(f for f in listed if any(f == w or f.startswith(w + "/") for w in wanted))
+
+
+def load_revision(root: Path, settings: Settings, rev: str, paths: Sequence[str] = ()) -> LoadResult:
+    """One catalogue at one revision (what `check --rev` loads)."""
+    loader = RevisionLoader(root, settings)
+    try:
+        return loader.load(rev, paths)
+    finally:
+        loader.close()
