@@ -11,7 +11,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-from svcascode.catalogue import load_catalogue
+from svcascode.catalogue import LoadResult, load_catalogue
 from svcascode.config import Settings
 from svcascode.engine import evaluate
 from svcascode.finding import Finding
@@ -20,14 +20,18 @@ HERE = Path(__file__).parent
 REPO = HERE.parent
 
 
-def _evaluate(tmp_path: Path, control: str, documents: str) -> list[Finding]:
+def _load(tmp_path: Path, control: str, documents: str) -> LoadResult:
     (tmp_path / "services").mkdir()
     (tmp_path / "policies").mkdir()
     shutil.copy(HERE / "cases" / "_base.yaml", tmp_path / "services" / "base.yaml")
     (tmp_path / "services" / "case.yaml").write_text(documents)
     shutil.copytree(REPO / "policies" / "frameworks", tmp_path / "policies" / "frameworks")
     shutil.copy(REPO / "policies" / "controls" / f"{control}.yaml", tmp_path / "policies" / f"{control}.yaml")
-    result = load_catalogue(tmp_path, Settings(cache=False))
+    return load_catalogue(tmp_path, Settings(cache=False))
+
+
+def _evaluate(tmp_path: Path, control: str, documents: str) -> list[Finding]:
+    result = _load(tmp_path, control, documents)
     assert any(f.rule == "ref-unresolved" for f in result.findings), "the case should contain a dangling reference"
     evaluation = evaluate(result.catalogue, date(2026, 11, 27))
     assert not [f for f in evaluation.problems if f.rule != "control-selects-nothing"]
@@ -54,3 +58,17 @@ def test_owner_that_is_no_team(tmp_path: Path) -> None:
     findings = _evaluate(tmp_path, "svc-owner-exists", SERVICE.format(owner="billing-team", dependency="billing"))
     assert [(f.line, f.severity) for f in findings] == [(8, "critical")]
     assert "owner 'billing-team' is not a Team" in findings[0].message
+
+
+def test_dependency_that_is_no_service(tmp_path: Path) -> None:
+    findings = _evaluate(tmp_path, "svc-dep-resolve", SERVICE.format(owner="ops", dependency="payments-db"))
+    assert [(f.line, f.severity) for f in findings] == [(12, "high")]
+    assert "dependency 'payments-db' is not a Service" in findings[0].message
+
+
+def test_hard_cycle_is_left_to_validation(tmp_path: Path) -> None:
+    stock = SERVICE.format(owner="ops", dependency="billing").replace("name: billing", "name: stock")
+    result = _load(tmp_path, "svc-dep-resolve", SERVICE.format(owner="ops", dependency="stock") + "---\n" + stock)
+    assert [f.rule for f in result.findings] == ["dependency-cycle"]
+    evaluation = evaluate(result.catalogue, date(2026, 11, 27))
+    assert [f for f in evaluation.findings if f.rule == "svc-dep-resolve"] == []

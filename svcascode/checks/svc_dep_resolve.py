@@ -1,0 +1,44 @@
+"""Every dependency names an existing Service that is still supported.
+
+Fails when spec.dependencies[].service names no Service, or a Service whose lifecycle is one of
+`failLifecycles` (retired); warns when it is one of `warnLifecycles` (deprecated), so that the move to
+a replacement gets planned. A retired service is not judged: its dependency list is history.
+
+Hard-dependency cycles are reported by validation as `dependency-cycle` (critical), once per cycle at
+the edge that closes it, and `svcascode check` always validates first; this check does not report
+them a second time under its own id. `detectHardCycles` is accepted so that the control states the
+clause, and has no further effect here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from svcascode.checks.base import CheckContext
+from svcascode.documents import Document
+from svcascode.finding import Finding
+
+PARAMS: dict[str, Any] = {
+    "failLifecycles": ["retired"],
+    "warnLifecycles": ["deprecated"],
+    "detectHardCycles": True,
+}
+
+
+def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+    if document.spec.lifecycle == "retired":
+        return
+    fail_on, warn_on = set(ctx.param("failLifecycles")), set(ctx.param("warnLifecycles"))
+    for index, dependency in enumerate(document.spec.dependencies):
+        path = ("spec", "dependencies", index, "service")
+        target = ctx.service(dependency.service)
+        if target is None:
+            yield ctx.fail(document, f"dependency '{dependency.service}' is not a Service in the catalogue: "
+                           "fix the name or add the Service", path)
+            continue
+        lifecycle = target.spec.lifecycle
+        what = f"{dependency.criticality} dependency on '{dependency.service}', which is {lifecycle}"
+        if lifecycle in fail_on:
+            yield ctx.fail(document, f"{what}: move to its replacement or remove the dependency", path)
+        elif lifecycle in warn_on:
+            yield ctx.warn(document, f"{what}: plan the move to its replacement", path)
