@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Callable
 
 from svcascode.formats.report import Report
-from svcascode.formats import json_format, text
+from svcascode.formats import github, json_format, junit, markdown, sarif, text
 
 FORMATS: dict[str, Callable[[Report], str]] = {
     "text": text.render,
     "json": json_format.render,
+    "sarif": sarif.render,
+    "junit": junit.render,
+    "github": github.render,
+    "markdown": markdown.render,
 }
 
 VALIDATE_FORMATS = ("text", "json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from svcascode.formats.report import Report
+from svcascode.formats.safe_text import visible
 
 
 def render(report: Report) -> str:
@@ -14,7 +15,7 @@ def render(report: Report) -> str:
             if current is not None:
                 lines.append("")
             current = finding.file
-            lines.append(finding.file)
+            lines.append(visible(finding.file))
         tag = ""
         if report.command != "validate":
             tag = f"[{finding.severity}/{finding.enforcement}] {finding.rule}: "
@@ -22,7 +23,8 @@ def render(report: Report) -> str:
                 tag = f"[waived by {finding.waiver}] {finding.rule}: "
         prefix = "  " if grouped else ""
         subject = f"{finding.kind}/{finding.name}: " if finding.kind and finding.name else ""
-        lines.append(f"{prefix}{finding.located()}: {subject}{tag}{finding.message}")
+        # visible(): one finding stays one line, and YAML text cannot send terminal escapes
+        lines.append(visible(f"{prefix}{finding.located()}: {subject}{tag}{finding.message}"))
     if lines:
         lines.append("")
     lines.append(summary(report))

@@ -1,0 +1,50 @@
+"""GitHub Actions workflow commands: each finding an annotation on its file and line, then a summary line.
+
+`::error` for a finding that fails the run, `::warning` for one that is reported but does not fail
+(warn enforcement, or below --fail-on), `::notice` for audit findings. Waived findings are not
+annotated; the summary counts them.
+
+Text from YAML cannot issue commands of its own: every line this format prints either starts with
+`::` and was composed here, or is the summary. Data is escaped as the runner expects (`%` `%25`,
+CR `%0D`, LF `%0A`), properties also escape `:` and `,`, so a message holding `\\n::error::` or a
+literal `%0A` stays inside its own annotation. Other control characters are shown as `\\xNN`.
+"""
+
+from __future__ import annotations
+
+from svcascode.finding import Finding
+from svcascode.formats.report import Report
+from svcascode.formats.safe_text import shorten, visible
+from svcascode.formats.text import summary
+
+MAX_MESSAGE = 4_000
+
+
+def render(report: Report) -> str:
+    lines = [command(finding, report) for finding in sorted(report.findings, key=Finding.sort_key)
+             if not finding.suppressed]
+    lines.append(summary(report))
+    return "\n".join(lines) + "\n"
+
+
+def command(finding: Finding, report: Report) -> str:
+    level = "error" if report.failing(finding) else "notice" if finding.enforcement == "audit" else "warning"
+    title = report.rules.get(finding.rule, {}).get("title")
+    properties = {
+        "file": finding.file,
+        "line": str(max(1, finding.line)),
+        "col": str(max(1, finding.column)),
+        "title": f"{finding.rule} ({finding.severity})" + (f": {title}" if title else ""),
+    }
+    message = f"{finding.subject}: {finding.message}" if finding.kind and finding.name else finding.message
+    rendered = ",".join(f"{key}={escape_property(shorten(value, 500))}" for key, value in properties.items())
+    return f"::{level} {rendered}::{escape_data(shorten(message, MAX_MESSAGE))}"
+
+
+def escape_data(text: str) -> str:
+    text = visible(text, keep="\r\n")
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")

@@ -1,0 +1,286 @@
+"""Every output format: golden files from one hostile Report, and what each consumer (GitHub code scanning,
+JUnit dashboards, the Actions runner, a PR comment) needs from it.
+
+Regenerate the golden files after an intended change with `SVCASCODE_UPDATE_GOLDEN=1 pytest tests/test_formats.py`
+and read the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft4Validator
+
+from svcascode.finding import Finding
+from svcascode.formats import FORMATS, Report
+from svcascode.formats import github, markdown, sarif
+
+HERE = Path(__file__).parent
+GOLDEN = HERE / "golden"
+SARIF_SCHEMA = Path("/work/shared/reference/sarif-schema-2.1.0.json")
+if not SARIF_SCHEMA.exists():
+    SARIF_SCHEMA = HERE.parent.parent / "shared" / "reference" / "sarif-schema-2.1.0.json"
+EXTENSIONS = {"text": "txt", "json": "json", "sarif": "sarif", "junit": "junit.xml", "github": "github.txt",
+              "markdown": "md"}
+
+HOSTILE = ("<script>alert(1)</script> ]]> \x00\x01\x07\x08\x0b\x0c\x1b[31mred\x1f %0A and %25 "
+           "\n::error file=x::injected\r\n@octocat `rm -rf /` | a|b * _ [link](http://x) #42 😀 𝔘𝔫𝔦")
+LONG = "the runbook link is missing; " * 300 + "END"
+
+FINDINGS = (
+    Finding("svc-deps-declared", "critical", HOSTILE, "services/pay ments.yaml", 12, 5,
+            ("spec", "dependencies", 0, "service"), "Service", "payments", "block"),
+    Finding("svc-runbook-linked", "high", LONG, "services/pay ments.yaml", 30, 3, ("spec", "runbook"),
+            "Service", "payments", "warn"),
+    Finding("sec-data-protection", "medium", "classification 'secret' needs encryption at rest",
+            "services/ledger.yaml", 8, 7, ("spec", "data"), "Service", "ledger", "block"),
+    Finding("ctl-unused", "info", "appliesTo matched no document", "policies/controls/x.yaml", 0, 0,
+            (), "", "", "audit"),
+    Finding("bck-rpo-consistent", "high", "snapshot interval 24h is longer than the RPO 4h",
+            "services/ledger.yaml", 20, 9, ("spec", "backup", "interval"), "Service", "ledger", "block",
+            waiver="wvr-ledger-backup", justification="Legacy <b>batch</b> system, retired in Q1: see @ops #7\nline two"),
+)
+RULES: dict[str, dict[str, Any]] = {
+    "svc-deps-declared": {"title": "Dependencies are declared, with <b>owners</b>: all of them", "severity": "critical",
+                          "enforcement": "block", "help": "Declare every dependency in spec.dependencies.",
+                          "description": "Undeclared dependencies hide outage paths.",
+                          "mappings": [{"framework": "iso27001-2022", "controls": ["A.5.9", "A.8.1"],
+                                        "relationship": "partial"}]},
+    "svc-runbook-linked": {"title": "Runbook linked", "severity": "high", "enforcement": "warn",
+                           "help": "Add spec.runbook.", "description": "On-call needs a runbook.", "mappings": []},
+    "bck-rpo-consistent": {"title": "Backups meet the RPO", "severity": "high", "enforcement": "block",
+                           "help": "Shorten the snapshot interval.", "description": "", "mappings": []},
+}
+REPORT = Report("check", FINDINGS, fail_on="high", documents=12, files=5, rules=RULES, as_of="2026-11-27",
+                version="0.0.0-test")
+
+
+def _golden(name: str) -> Path:
+    return GOLDEN / f"report.{EXTENSIONS[name]}"
+
+
+@pytest.mark.parametrize("name", sorted(EXTENSIONS))
+def test_format_matches_its_golden_file(name: str) -> None:
+    rendered = FORMATS[name](REPORT)
+    path = _golden(name)
+    if os.environ.get("SVCASCODE_UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(rendered, encoding="utf-8", newline="")
+    with path.open(encoding="utf-8", newline="") as expected:
+        assert rendered == expected.read(), f"{name} differs from {path}"
+
+
+def test_every_format_has_a_golden_file_and_is_a_choice() -> None:
+    assert set(FORMATS) == set(EXTENSIONS)
+
+
+@pytest.mark.parametrize("name", sorted(EXTENSIONS))
+def test_no_format_emits_raw_control_characters_from_yaml(name: str) -> None:
+    rendered = FORMATS[name](REPORT)
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]", rendered)
+    rendered.encode("utf-8")  # no lone surrogate survives
+
+
+# ---------------------------------------------------------------------------------------------------
+# SARIF
+
+
+def _sarif(report: Report = REPORT) -> dict[str, Any]:
+    return json.loads(FORMATS["sarif"](report))
+
+
+def test_sarif_is_valid_against_the_2_1_0_schema() -> None:
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
+    errors = [e.message for e in Draft4Validator(schema).iter_errors(_sarif())]
+    assert errors == []
+
+
+def test_sarif_rules_carry_what_code_scanning_shows() -> None:
+    rules = {r["id"]: r for r in _sarif()["runs"][0]["tool"]["driver"]["rules"]}
+    assert set(rules) == {f.rule for f in FINDINGS}  # metadata-less ctl-unused too
+    for rule in rules.values():
+        assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"] and rule["help"]["text"]
+    assert rules["svc-deps-declared"]["properties"]["security-severity"] == "9.5"
+    assert rules["svc-runbook-linked"]["properties"]["security-severity"] == "8.0"
+    assert rules["ctl-unused"]["properties"]["security-severity"] == "0.0"
+    assert "iso27001-2022: A.5.9, A.8.1 (partial)" in rules["svc-deps-declared"]["help"]["text"]
+    assert rules["bck-rpo-consistent"]["fullDescription"]["text"] == "Backups meet the RPO"  # no empty text
+
+
+def test_sarif_results_are_located_relatively_and_from_line_one() -> None:
+    results = _sarif()["runs"][0]["results"]
+    assert len(results) == len(FINDINGS)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    assert uris == {"services/pay%20ments.yaml", "services/ledger.yaml", "policies/controls/x.yaml"}
+    regions = [r["locations"][0]["physicalLocation"]["region"] for r in results]
+    assert all(region["startLine"] >= 1 and region["startColumn"] >= 1 for region in regions)
+    assert sarif.relative_uri("/home/ci/repo/services/a.yaml") == "home/ci/repo/services/a.yaml"
+    assert sarif.relative_uri("services\\b c.yaml") == "services/b%20c.yaml"
+
+
+def test_sarif_levels_follow_enforcement_and_waived_findings_are_suppressed() -> None:
+    results = {r["ruleId"]: r for r in _sarif()["runs"][0]["results"]}
+    assert results["svc-deps-declared"]["level"] == "error"
+    assert results["svc-runbook-linked"]["level"] == "warning"
+    assert results["ctl-unused"]["level"] == "note"
+    waived = results["bck-rpo-consistent"]
+    assert waived["level"] == "error"  # still listed, at its own level
+    assert waived["suppressions"] == [{"kind": "external", "status": "accepted",
+                                       "justification": FINDINGS[4].justification,
+                                       "properties": {"waiver": "wvr-ledger-backup"}}]
+    assert all("suppressions" not in r for rule, r in results.items() if rule != "bck-rpo-consistent")
+
+
+def test_sarif_fingerprint_survives_moved_lines_but_not_a_different_place() -> None:
+    def fingerprints(report: Report) -> list[str]:
+        return [r["partialFingerprints"][sarif.FINGERPRINT_KEY] for r in _sarif(report)["runs"][0]["results"]]
+
+    moved = replace(REPORT, findings=tuple(replace(f, line=f.line + 40, column=1) for f in FINDINGS))
+    assert fingerprints(moved) == fingerprints(REPORT)
+    elsewhere = replace(REPORT, findings=(replace(FINDINGS[0], path=("spec", "dependencies", 1, "service")),))
+    assert fingerprints(elsewhere)[0] != fingerprints(REPORT)[0]
+
+
+def test_sarif_repeated_fingerprints_stay_distinct() -> None:
+    twice = (FINDINGS[2], replace(FINDINGS[2], message="another problem at the same path", line=9))
+    prints = [r["partialFingerprints"][sarif.FINGERPRINT_KEY] for r in _sarif(replace(REPORT, findings=twice))["runs"][0]["results"]]
+    assert len(set(prints)) == 2
+
+
+def test_sarif_caps_a_run_at_25000_results_and_says_so() -> None:
+    many = tuple(Finding("svc-runbook-linked", "low", f"problem {i}", f"services/s{i:05}.yaml", 3, 1,
+                         ("spec",), "Service", f"s{i:05}", "warn") for i in range(25_010))
+    failing = replace(FINDINGS[0], file="services/zz-last.yaml")
+    log = _sarif(replace(REPORT, findings=(*many, failing)))
+    run = log["runs"][0]
+    assert len(run["results"]) == 25_000 == sarif.MAX_RESULTS
+    assert any(r["ruleId"] == "svc-deps-declared" for r in run["results"])  # the failing one is kept
+    assert run["properties"]["truncated"] is True
+    assert run["properties"]["totalResults"] == 25_011 and run["properties"]["omittedResults"] == 11
+    assert "11 of 25011 results were left out" in run["properties"]["note"]
+    assert "truncated" not in _sarif()["runs"][0]["properties"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# JUnit
+
+
+def test_junit_parses_and_counts_failures_and_waivers() -> None:
+    root = ET.fromstring(FORMATS["junit"](REPORT))
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("5", "1", "1")
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == {"services/pay ments.yaml", "services/ledger.yaml", "policies/controls/x.yaml"}
+    failure = root.find(".//failure")
+    assert failure is not None and "<script>alert(1)</script> ]]>" in (failure.get("message") or "")
+    assert "\\x00\\x01" in (failure.text or "") and "😀 𝔘𝔫𝔦" in (failure.text or "")
+    skipped = root.find(".//skipped")
+    assert skipped is not None and (skipped.get("message") or "").startswith("waived by wvr-ledger-backup: Legacy <b>")
+
+
+@pytest.mark.parametrize("code", [*range(0x20), 0x7F, 0xFFFE, 0xFFFF, 0xD800])
+def test_junit_stays_xml_whatever_character_the_yaml_holds(code: int) -> None:
+    # (YAML cannot hold a lone surrogate; a message still might, from a check's own text)
+    name = "n" if 0xD800 <= code <= 0xDFFF else f"n{chr(code)}"
+    finding = replace(FINDINGS[0], message=f"a{chr(code)}b", name=name, file=f"services/{chr(code)}.yaml")
+    root = ET.fromstring(FORMATS["junit"](replace(REPORT, findings=(finding,))))
+    assert root.find(".//failure") is not None
+
+
+def test_junit_without_findings_is_one_passing_case() -> None:
+    root = ET.fromstring(FORMATS["junit"](replace(REPORT, findings=())))
+    assert (root.get("tests"), root.get("failures")) == ("1", "0")
+
+
+# ---------------------------------------------------------------------------------------------------
+# GitHub workflow commands
+
+COMMAND = re.compile(r"^::(error|warning|notice) file=[^,:\r\n]*,line=\d+,col=\d+,title=[^,:\r\n]*::[^\r\n]*$")
+
+
+def _unescape(data: str) -> str:
+    return data.replace("%0A", "\n").replace("%0D", "\r").replace("%3A", ":").replace("%2C", ",").replace("%25", "%")
+
+
+def test_github_lines_are_our_commands_and_a_summary() -> None:
+    lines = FORMATS["github"](REPORT).splitlines()
+    assert len(lines) == 5  # four unwaived findings, then the summary
+    assert all(COMMAND.match(line) for line in lines[:-1])
+    assert lines[-1].startswith("FAIL: ")
+    levels = [COMMAND.match(line).group(1) for line in lines[:-1]]  # type: ignore[union-attr]
+    assert levels == ["notice", "warning", "error", "warning"]  # x.yaml audit; ledger medium < high; pay ments
+
+
+def test_github_message_cannot_start_a_new_command() -> None:
+    finding = replace(FINDINGS[0], message="ok\n::error::pwned\r::warning::also %0A::notice::x")
+    [annotation, _] = FORMATS["github"](replace(REPORT, findings=(finding,))).splitlines()
+    assert annotation.endswith("::Service/payments: ok%0A::error::pwned%0D::warning::also %250A::notice::x")
+    assert _unescape(annotation.split("::", 2)[2]) == "Service/payments: " + finding.message
+
+
+def test_github_properties_escape_colons_and_commas() -> None:
+    assert github.escape_property("a:b,c%d\ne") == "a%3Ab%2Cc%25d%0Ae"
+    finding = replace(FINDINGS[0], file="services/a,b:c.yaml")
+    [annotation, _] = FORMATS["github"](replace(REPORT, findings=(finding,))).splitlines()
+    assert annotation.startswith("::error file=services/a%2Cb%3Ac.yaml,line=12,col=5,title=svc-deps-declared "
+                                 "(critical)%3A Dependencies are declared%2C with <b>owners</b>%3A all of them::")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Markdown
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_markdown_for_5000_findings_fits_a_comment_and_says_what_it_left_out() -> None:
+    many = tuple(replace(FINDINGS[0], message=f"{i} 😀 " + LONG, file=f"services/s{i:04}.yaml") for i in range(5_000))
+    body = FORMATS["markdown"](replace(REPORT, findings=many))
+    assert _utf16_length(body) < 65_536
+    rows = [line for line in body.splitlines() if line.startswith("| ❌")]
+    assert 50 < len(rows) < 5_000
+    assert f"_{5_000 - len(rows)} more findings not shown" in body
+
+
+def test_markdown_escapes_what_would_change_the_comment() -> None:
+    body = FORMATS["markdown"](REPORT)
+    assert "<script>" not in body and "&lt;script&gt;" in body
+    assert "@octocat" not in body and "@&#8203;octocat" in body
+    assert "\\`rm -rf /\\`" in body and "a\\|b" in body and "\\[link\\]" in body
+    rows = [line for line in body.splitlines() if line.startswith("| ") and "---" not in line]
+    for row in rows:  # every row has its own cells and no more: unescaped pipes are only ours
+        assert len(re.findall(r"(?<!\\)\|", row)) == row.count(" | ") + 2
+    assert "<br>::error file=x::injected" in body  # the newline stays inside its cell
+    assert "<details><summary>1 waived</summary>" in body and "wvr-ledger-backup" in body
+    assert markdown.cell("@a #1 <b> & x") == "@&#8203;a #&#8203;1 &lt;b&gt; &amp; x"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Text and JSON
+
+
+def test_text_groups_by_file_keeps_one_line_per_finding_and_summarises() -> None:
+    lines = FORMATS["text"](REPORT).splitlines()
+    assert lines[0] == "policies/controls/x.yaml"
+    assert "services/ledger.yaml" in lines and "services/pay ments.yaml" in lines
+    finding_lines = [line for line in lines if line.startswith("  ")]
+    assert len(finding_lines) == len(FINDINGS)
+    assert lines[-1] == ("FAIL: 1 critical, 1 high, 1 medium, 1 info, 1 waived; 1 at or above 'high' that block "
+                         "(12 documents in 5 files)")
+
+
+def test_json_keeps_the_message_exactly_and_marks_waivers() -> None:
+    body = json.loads(FORMATS["json"](REPORT))
+    assert body["version"] == 1 and body["exitCode"] == 1
+    by_rule = {f["rule"]: f for f in body["findings"]}
+    assert by_rule["svc-deps-declared"]["message"] == HOSTILE
+    assert by_rule["bck-rpo-consistent"]["waiver"]["name"] == "wvr-ledger-backup"
