@@ -35,8 +35,9 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     if team is None:
         return  # the owner-exists control reports a missing team
     if team.spec.on_call is None:
-        yield ctx.fail(document, f"owner team {team.name} has no on-call rota, but {_levels(needed)} commit to "
-                       f"{ctx.param('priority', 'P1')} response: add spec.onCall to the team", path)
+        yield ctx.fail(document, f"owner team {team.name} has no on-call rota, but the service's "
+                       f"{ctx.param('priority', 'P1')} commitments ({_levels(needed)}) need one: add spec.onCall to "
+                       "the team", path)
         return
     rota = ctx.calendar(team.spec.on_call.coverage)
     if rota is None:
@@ -55,7 +56,7 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
         if missing:
             per_week = float(total_minutes(missing)) / 60 / WEEKS_PER_YEAR
             gaps.append(f"{calendar} ({_hours(hours_per_week(required.spec))} h/week) of {_levels(levels)}: "
-                        f"about {per_week:.0f} h/week uncovered, first from "
+                        f"about {per_week:.0f} h/week uncovered on average over the next year, first from "
                         f"{describe_local(missing[0].start, required.spec.timezone)}")
     if gaps:
         yield ctx.fail(document, f"owner team {team.name}'s on-call coverage {rota.name} "
