@@ -72,3 +72,36 @@ def test_hard_cycle_is_left_to_validation(tmp_path: Path) -> None:
     assert [f.rule for f in result.findings] == ["dependency-cycle"]
     evaluation = evaluate(result.catalogue, date(2026, 11, 27))
     assert [f for f in evaluation.findings if f.rule == "svc-dep-resolve"] == []
+
+
+LEVEL = """\
+apiVersion: svcascode.io/v1alpha1
+kind: Service
+metadata: {{name: checkout}}
+spec: {{type: business, tier: tier-1, lifecycle: production, owner: ops, supportHours: always-on, data: {{classification: internal}}}}
+---
+apiVersion: svcascode.io/v1alpha1
+kind: ServiceLevel
+metadata: {{name: checkout-sla}}
+spec:
+  type: SLA
+  service: checkout
+  customer: retail
+  validFrom: 2026-01-01
+  coverage: {coverage}
+  availability: {{targetPercent: 99.9, window: {{calendar: month}}, measurement: requests, slo: {slo}}}
+  support:
+    priorities:
+      P1: {{response: 15m, resolution: 4h, coverage: {p1_coverage}}}
+      P2: {{response: 30m, resolution: 8h}}
+  review: {{cadence: 90d}}
+"""
+
+
+def test_coverage_calendars_that_are_no_calendars(tmp_path: Path) -> None:
+    documents = LEVEL.format(coverage="uk-hours", p1_coverage="round-the-clock", slo="none")
+    findings = _evaluate(tmp_path, "sla-support-targets", documents)
+    assert [(f.line, f.message.split(":")[0]) for f in findings] == [
+        (14, "coverage calendar 'uk-hours' is not a BusinessCalendar"),
+        (18, "P1 coverage calendar 'round-the-clock' is not a BusinessCalendar"),
+    ]
