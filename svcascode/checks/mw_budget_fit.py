@@ -70,7 +70,7 @@ def _judge(ctx: CheckContext, window: Document, service: Document, level: Docume
         return None
     span = (periods[0].start, periods[-1].end)
     counted = [w for w in ctx.catalogue.of_kind("MaintenanceWindow")
-               if w.spec.expected_impact in OUTAGE_IMPACTS and service in ctx.window_services(w)
+               if w.spec.expected_impact in OUTAGE_IMPACTS and any(s is service for s in ctx.window_services(w))
                and not _excluded(ctx, level, w)]
     occurrences = [o for w in counted for o in window_intervals(w.spec, *span)]
     own = window_intervals(window.spec, *span)

@@ -6,7 +6,8 @@ peak hours and its spec.supportHours calendar is not always-on, with its support
 service without peak hours has nothing to compare. Occurrences are expanded for `horizonMonths` (12)
 from the as-of date: recurring schedules with RFC 5545 rules in schedule.timezone, calendars in their
 own time zones, so daylight-saving shifts are caught. The finding names the first overlapping
-occurrence in the window's local time and how many occurrences overlap.
+occurrence in local time (the schedule's time zone, or the calendar's for a one-off window) and how
+many occurrences overlap.
 """
 
 from __future__ import annotations
