@@ -390,3 +390,23 @@ def test_example_catalogue_before_the_hr_waiver_expired(example: Path) -> None:
     hr = [f for f in findings_of(result) if f["name"] == "hr-access"]
     assert hr and all(f["suppressed"] for f in hr)
     assert not [f for f in findings_of(result) if f["rule"] == "wvr-valid" and "expired" in f["message"]]
+
+
+def test_report_describes_every_rule_that_appears_or_ran(small: Path) -> None:
+    """SARIF and the other formats take titles, help and mappings from Report.rules."""
+    from datetime import date
+
+    from svcascode.commands.check import run_check
+    from svcascode.config import Settings
+
+    add_gap(small)
+    (small / "services" / "broken.yaml").write_text("kind: [\n")
+    report = run_check(small, Settings(cache=False), date(2026, 11, 27), fail_on="medium")
+    assert report.exit_code == 1 and report.as_of == DEMO_DATE
+    assert {f.rule for f in report.findings} <= set(report.rules)
+    assert report.rules["svc-runbook"] == {
+        "title": "Test control svc-runbook", "severity": "medium", "enforcement": "block",
+        "help": "How to fix svc-runbook.", "description": "Why svc-runbook matters.",
+        "mappings": [{"framework": "iso27001-2022", "controls": ["A.5.37"], "relationship": "intersects-with"}]}
+    assert report.rules["yaml-invalid"]["title"] == "File is well-formed, bounded YAML"
+    assert report.rules["yaml-invalid"]["help"]
