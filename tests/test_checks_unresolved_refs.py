@@ -105,3 +105,10 @@ def test_coverage_calendars_that_are_no_calendars(tmp_path: Path) -> None:
         (14, "coverage calendar 'uk-hours' is not a BusinessCalendar"),
         (18, "P1 coverage calendar 'round-the-clock' is not a BusinessCalendar"),
     ]
+
+
+def test_slo_that_is_no_slo(tmp_path: Path) -> None:
+    documents = LEVEL.format(coverage="always-on", p1_coverage="always-on", slo="checkout-availability")
+    findings = _evaluate(tmp_path, "sla-slo-backed", documents)
+    assert [(f.line, f.severity) for f in findings] == [(15, "medium")]
+    assert "SLO 'checkout-availability' is not an OpenSLO SLO" in findings[0].message
