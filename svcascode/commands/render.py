@@ -1,0 +1,90 @@
+"""`svcascode render`: the service catalogue as a static site, and the compliance report for auditors.
+
+Both evaluate the catalogue as `svcascode check` does. Rendering succeeds (exit 0) whatever the
+findings are; the pages show them. Exit 2 when the output cannot be written or the input not read.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from svcascode.catalogue import load_catalogue
+from svcascode.cli import _context, main
+from svcascode.commands.check import _as_of
+from svcascode.engine import evaluate
+from svcascode.errors import SvcascodeError
+
+REPORT_FORMATS = ("html", "md", "json", "oscal", "pdf")
+
+
+@main.group()
+def render() -> None:
+    """Render the service catalogue site or the compliance report."""
+
+
+@render.command("catalogue")
+@click.option("--out", "out", type=click.Path(file_okay=False), default="out/catalogue", show_default=True,
+              help="Folder to write the site into (created when missing).")
+@click.option("--as-of", "as_of", metavar="DATE", callback=_as_of, help="Evaluate as of this date (YYYY-MM-DD).")
+def catalogue_command(out: str, as_of: date) -> None:
+    """A static HTML site and its Markdown version: an index sortable and filterable by tier, owner,
+    lifecycle and compliance status, a page per service and per team. Opens from file://."""
+    from svcascode.render.catalogue import SiteInput, write_site
+
+    root, settings = _context()
+    loaded = load_catalogue(root, settings)
+    evaluation = evaluate(loaded.catalogue, as_of)
+    commit = _head(root)
+    written = write_site(SiteInput(loaded.catalogue, evaluation, as_of, commit), Path(out))
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+@render.command("report")
+@click.option("--out", "out", type=click.Path(file_okay=False), default="out/report", show_default=True,
+              help="Folder to write the report into (created when missing).")
+@click.option("--format", "formats", type=click.Choice(REPORT_FORMATS), multiple=True, default=("html",),
+              show_default=True, help="Repeat for several formats. pdf needs WeasyPrint and its system libraries.")
+@click.option("--as-of", "as_of", metavar="DATE", callback=_as_of, help="Evaluate as of this date (YYYY-MM-DD).")
+@click.option("--history-commits", type=click.IntRange(0, 1000), default=10, show_default=True,
+              help="Posture trend and first-seen over this many recent commits touching the catalogue.")
+@click.option("--history-days", type=click.IntRange(1, 3660), default=None,
+              help="Instead: every commit of this many days before the as-of date.")
+def report_command(out: str, formats: tuple[str, ...], as_of: date, history_commits: int,
+                   history_days: int | None) -> None:
+    """The compliance report for auditors: scope, posture per framework and control, findings with the
+    commit that introduced them, waivers, evidence and the posture trend; OSCAL assessment-results."""
+    from svcascode.render.charts import trend_chart
+    from svcascode.render.provenance import History, load_history
+    from svcascode.render.report import (ReportInput, build_report, generated_time, pdf_available,
+                                         posture_counts, write_report)
+
+    if "pdf" in formats and not pdf_available():
+        raise SvcascodeError("--format pdf needs WeasyPrint and its system libraries (Pango): "
+                             "pip install weasyprint; apt-get install libpango-1.0-0 libpangoft2-1.0-0")
+    root, settings = _context()
+    loaded = load_catalogue(root, settings)
+    evaluation = evaluate(loaded.catalogue, as_of)
+    history = (load_history(root, settings, as_of, posture_counts, history_commits, history_days)
+               if history_commits or history_days else History(note="no history: not asked for"))
+    report = build_report(ReportInput(loaded.catalogue, evaluation, loaded.findings, as_of, history,
+                                      generated_time()))
+    chart = trend_chart(history.trend) if history.trend else None
+    for fmt in dict.fromkeys(formats):
+        for path in write_report(report, Path(out), fmt, chart):
+            click.echo(f"wrote {path}")
+    if not history.available:
+        click.echo(history.note, err=True)
+
+
+def _head(root: Path) -> str | None:
+    try:
+        from svcascode.gitrepo import GitRepo
+
+        with GitRepo(root) as repo:
+            return repo.head()
+    except (SvcascodeError, ImportError):
+        return None

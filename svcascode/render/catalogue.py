@@ -1,0 +1,316 @@
+"""The service catalogue as a static site: an index (with variants sorted and grouped by tier, owner,
+lifecycle and compliance status), a page per service and per team, the source files with line anchors
+that findings link to, and a Markdown version of the same pages. Works from file:// with no network
+and no JavaScript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import quote
+
+from svcascode.catalogue import Catalogue
+from svcascode.documents import Document
+from svcascode.engine import Evaluation
+from svcascode.finding import Finding
+from svcascode.render import render_template, write_text
+from svcascode.render.status import STATUSES, ServiceCompliance, service_compliance, services_of
+from svcascode.render.svg import Edge, dependency_graph
+from svcascode import slamath
+
+GROUPINGS = {  # variant page -> (title, key of a service row)
+    "by-tier": ("tier", "tier"), "by-owner": ("owner", "owner"),
+    "by-lifecycle": ("lifecycle", "lifecycle"), "by-status": ("compliance status", "status"),
+}
+LIFECYCLE_ORDER = ("production", "pipeline", "experimental", "deprecated", "retired")
+NEXT_OCCURRENCES = 3
+
+
+@dataclass(frozen=True)
+class SiteInput:
+    catalogue: Catalogue
+    evaluation: Evaluation
+    as_of: date
+    commit: str | None = None
+
+
+def write_site(data: SiteInput, out: Path) -> list[Path]:
+    """Write every page of the site into `out`; returns the index pages (HTML, Markdown)."""
+    catalogue = data.catalogue
+    compliance = service_compliance(catalogue, data.evaluation)
+    rows = [service_row(s, compliance[s.name]) for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)]
+    common = {"as_of": data.as_of.isoformat(), "commit": data.commit, "statuses": STATUSES,
+              "groupings": {k: v[0] for k, v in GROUPINGS.items()}, "src": source_link}
+    index_html = write_text(out / "index.html", render_template("catalogue-index.html.j2", rows=rows, groups=None,
+                                                                variant="index", **common))
+    for variant, (title, key) in GROUPINGS.items():
+        write_text(out / f"{variant}.html", render_template(
+            "catalogue-index.html.j2", rows=rows, groups=_grouped(rows, key), variant=variant, group_title=title,
+            **common))
+    index_md = write_text(out / "index.md", render_template("catalogue-index.md.j2", rows=rows, **common))
+    for service in catalogue.of_kind("Service"):
+        view = service_view(catalogue, service, compliance, data.as_of)
+        write_text(out / "services" / f"{service.name}.html", render_template("service.html.j2", s=view, **common))
+        write_text(out / "services" / f"{service.name}.md", render_template("service.md.j2", s=view, **common))
+    for team in catalogue.of_kind("Team"):
+        view = team_view(catalogue, team, compliance)
+        write_text(out / "teams" / f"{team.name}.html", render_template("team.html.j2", t=view, **common))
+        write_text(out / "teams" / f"{team.name}.md", render_template("team.md.j2", t=view, **common))
+    for parsed in catalogue.files:
+        write_text(out / source_page(parsed.path), render_template(
+            "source.html.j2", path=parsed.path, lines=parsed.text.splitlines(), depth=parsed.path.count("/") + 1,
+            **common))
+    return [index_html, index_md]
+
+
+def source_page(path: str) -> str:
+    return f"src/{path}.html"
+
+
+def source_link(finding_or_path: Finding | str, line: int = 1, prefix: str = "../") -> str:
+    """The href of a file's source page at a line, from a page one folder below the site root."""
+    if isinstance(finding_or_path, Finding):
+        path, line = finding_or_path.file, finding_or_path.line
+    else:
+        path = finding_or_path
+    return f"{prefix}{quote(source_page(path))}#L{line}"
+
+
+def _grouped(rows: list[dict[str, Any]], key: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    order = {"status": list(STATUSES), "lifecycle": list(LIFECYCLE_ORDER)}.get(key)
+    values = sorted({r[key] for r in rows}, key=lambda v: (order.index(v) if order and v in order else 99, v))
+    return [(v, [r for r in rows if r[key] == v]) for v in values]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Views: plain dicts the templates read
+
+
+def service_row(service: Document, compliance: ServiceCompliance) -> dict[str, Any]:
+    spec = service.spec
+    return {"name": service.name, "title": service.model.metadata.title or service.name, "tier": spec.tier,
+            "owner": spec.owner, "lifecycle": spec.lifecycle, "type": spec.type, "status": compliance.status,
+            "failed": compliance.count("failed"), "waived": compliance.count("waived")}
+
+
+def service_view(catalogue: Catalogue, service: Document, compliance: dict[str, ServiceCompliance],
+                 as_of: date) -> dict[str, Any]:
+    spec, meta = service.spec, service.model.metadata
+    team = catalogue.get("Team", spec.owner)
+    mine = compliance[service.name]
+    dependencies = [Edge(d.service, d.criticality, _status(compliance, d.service),
+                         catalogue.get("Service", d.service) is not None) for d in spec.dependencies]
+    dependants = sorted((Edge(s.name, d.criticality, _status(compliance, s.name))
+                         for s in catalogue.of_kind("Service") for d in s.spec.dependencies
+                         if d.service == service.name), key=lambda e: e.service)
+    return {
+        "name": service.name, "title": meta.title or service.name, "description": meta.description or "",
+        "links": [{"title": l.title or l.url, "url": l.url} for l in meta.links],
+        "annotations": dict(meta.annotations), "labels": dict(meta.labels),
+        "type": spec.type, "tier": spec.tier, "lifecycle": spec.lifecycle, "owner": spec.owner,
+        "owner_known": team is not None, "business_owner": spec.business_owner, "supplier": spec.supplier,
+        "on_call": _on_call(catalogue, team), "team_contact": _contact(team),
+        "support_hours": _calendar(catalogue, spec.support_hours),
+        "peak_hours": _calendar(catalogue, spec.peak_hours) if spec.peak_hours else None,
+        "data": {"classification": spec.data.classification, "personal": spec.data.personal_data,
+                 "regions": list(spec.data.regions)},
+        "runbook": spec.operations.runbook if spec.operations else None,
+        "service_levels": [_service_level(catalogue, level, as_of) for level in
+                           sorted(catalogue.of_kind("ServiceLevel"), key=lambda d: (d.spec.type, d.name))
+                           if level.spec.service == service.name],
+        "ceiling": _ceiling(catalogue, service, as_of),
+        "dependencies": dependencies, "dependants": dependants,
+        "graph": dependency_graph(service.name, mine.status, dependencies, dependants),
+        "maintenance": _maintenance(catalogue, service, as_of),
+        "access": _access(catalogue, service),
+        "evidence": _evidence(catalogue, service, as_of),
+        "status": mine.status, "controls": mine.controls,
+        "file": service.file, "line": service.locate(())[0],
+    }
+
+
+def _status(compliance: dict[str, ServiceCompliance], name: str) -> str:
+    return compliance[name].status if name in compliance else "unknown"
+
+
+def _contact(team: Document | None) -> dict[str, Any] | None:
+    if team is None:
+        return None
+    return {"email": team.spec.email, "chat": team.spec.chat_channel}
+
+
+def _on_call(catalogue: Catalogue, team: Document | None) -> dict[str, Any] | None:
+    if team is None or team.spec.on_call is None:
+        return None
+    on_call = team.spec.on_call
+    return {"tool": on_call.tool, "schedule": on_call.schedule_id, "primary": list(on_call.primary),
+            "secondary": list(on_call.secondary), "coverage": _calendar(catalogue, on_call.coverage),
+            "rotation": on_call.rotation.type if on_call.rotation else None,
+            "escalation": [{"after": str(s.after), "notify": list(s.notify)} for s in team.spec.escalation]}
+
+
+def _calendar(catalogue: Catalogue, name: str) -> dict[str, Any]:
+    calendar = catalogue.get("BusinessCalendar", name)
+    if calendar is None:
+        return {"name": name, "summary": "not defined"}
+    spec = calendar.spec
+    if spec.always_on:
+        summary = "24x7"
+    else:
+        summary = "; ".join(f"{', '.join(d.capitalize() for d in w.days)} {w.from_}-{w.to}" for w in spec.weekly)
+    holidays = f", {len(spec.holidays)} holidays" if spec.holidays else ""
+    return {"name": name, "title": calendar.model.metadata.title or name,
+            "summary": f"{summary} ({spec.timezone}{holidays})"}
+
+
+def minutes_text(value: Fraction | float) -> str:
+    """43.2, 131.4, 0.04: minutes to at most two decimals, without trailing zeros."""
+    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def allowed_downtime(level: Document, as_of: date) -> tuple[Fraction, str]:
+    """Allowed downtime of the SLA window that holds the as-of date, and that window's name."""
+    availability = level.spec.availability
+    window = availability.window
+    tz = window.timezone or "UTC"
+    target = availability.target_percent
+    if window.calendar == "month":
+        minutes = slamath.calendar_month_minutes(as_of.year, as_of.month, tz)
+        label = f"calendar month ({as_of.strftime('%B %Y')}, {int(minutes // 1440)} days, {tz})"
+    elif window.calendar == "quarter":
+        quarter = (as_of.month - 1) // 3 + 1
+        minutes = slamath.calendar_quarter_minutes(as_of.year, quarter, tz)
+        label = f"calendar quarter (Q{quarter} {as_of.year}, {tz})"
+    else:
+        minutes = slamath.to_fraction(window.rolling.seconds) / 60
+        label = f"rolling {window.rolling}"
+    return slamath.allowed_downtime_minutes(target, minutes), label
+
+
+def _service_level(catalogue: Catalogue, level: Document, as_of: date) -> dict[str, Any]:
+    spec = level.spec
+    budget, window = allowed_downtime(level, as_of)
+    priorities = []
+    if spec.support is not None:
+        for name in ("p1", "p2", "p3", "p4"):
+            target = getattr(spec.support.priorities, name)
+            if target is not None:
+                priorities.append({"priority": name.upper(), "response": str(target.response),
+                                   "resolution": str(target.resolution),
+                                   "coverage": target.coverage or spec.coverage})
+    return {"name": level.name, "type": spec.type, "customer": spec.customer,
+            "target": spec.availability.target_percent, "measurement": spec.availability.measurement,
+            "window": window, "allowed_minutes": minutes_text(budget), "coverage": _calendar(catalogue, spec.coverage),
+            "valid_from": spec.valid_from.isoformat(), "valid_to": spec.valid_to.isoformat() if spec.valid_to else None,
+            "in_date": spec.valid_from <= as_of and (spec.valid_to is None or as_of <= spec.valid_to),
+            "priorities": priorities, "file": level.file, "line": level.locate(())[0]}
+
+
+def best_target(catalogue: Catalogue, service: str, as_of: date) -> float | None:
+    """The best in-date SLA/OLA/UC availability target for a service (CLARIFICATIONS.md)."""
+    targets = [level.spec.availability.target_percent for level in catalogue.of_kind("ServiceLevel")
+               if level.spec.service == service and level.spec.valid_from <= as_of
+               and (level.spec.valid_to is None or as_of <= level.spec.valid_to)]
+    return max(targets) if targets else None
+
+
+def _ceiling(catalogue: Catalogue, service: Document, as_of: date) -> dict[str, Any]:
+    """The composite availability ceiling its hard dependencies put on the service."""
+    rows, pairs, missing = [], [], []
+    for dependency in service.spec.dependencies:
+        if dependency.criticality != "hard":
+            continue
+        target = best_target(catalogue, dependency.service, as_of)
+        rows.append({"service": dependency.service, "group": dependency.redundancy_group,
+                     "target": target, "known": catalogue.get("Service", dependency.service) is not None})
+        if target is None:
+            missing.append(dependency.service)
+        else:
+            pairs.append((slamath.percent_to_fraction(target), dependency.redundancy_group))
+    ceiling = slamath.composite_availability(pairs)
+    own = [level.spec.availability.target_percent for level in catalogue.of_kind("ServiceLevel")
+           if level.spec.service == service.name and level.spec.type == "SLA"]
+    promised = max(own) if own else None
+    below = promised is not None and ceiling < slamath.percent_to_fraction(promised)
+    return {"rows": rows, "percent": _percent(ceiling), "missing": missing, "promised": promised,
+            "below": below and not missing}
+
+
+def _percent(value: Fraction) -> str:
+    return f"{float(value * 100):.4f}".rstrip("0").rstrip(".") + " %"
+
+
+def occurrences(window: Document, as_of: date, n: int) -> list[tuple[datetime, datetime]]:
+    """The next `n` occurrences of a maintenance window from the as-of date, in the window's time zone."""
+    from svcascode.calendars import next_occurrences, zone
+
+    tz = zone(window.spec.schedule.timezone if window.spec.schedule else None)
+    return [(o.start.astimezone(tz), o.end.astimezone(tz)) for o in next_occurrences(window.spec, as_of, n)]
+
+
+def _maintenance(catalogue: Catalogue, service: Document, as_of: date) -> list[dict[str, Any]]:
+    rows = []
+    for window in sorted(catalogue.of_kind("MaintenanceWindow"), key=lambda d: d.name):
+        if service.name not in services_of(catalogue, window):
+            continue
+        spec = window.spec
+        if spec.schedule is not None:
+            plan = f"{spec.schedule.rrule} at {spec.schedule.start} for {spec.schedule.duration} ({spec.schedule.timezone})"
+        else:
+            plan = f"once, {spec.window.start.isoformat()} to {spec.window.end.isoformat()}"
+        rows.append({"name": window.name, "title": window.model.metadata.title or window.name, "type": spec.type,
+                     "impact": spec.expected_impact, "excluded": spec.excluded_from_sla, "plan": plan,
+                     "next": [f"{a:%a %Y-%m-%d %H:%M}-{b:%H:%M} {a.tzname()}" for a, b in
+                              occurrences(window, as_of, NEXT_OCCURRENCES)],
+                     "file": window.file, "line": window.locate(())[0]})
+    return rows
+
+
+def _access(catalogue: Catalogue, service: Document) -> list[dict[str, Any]]:
+    named = service.spec.security.access_policy if service.spec.security else None
+    policies = [p for p in catalogue.of_kind("AccessPolicy") if service.name in p.spec.targets or p.name == named]
+    rows = []
+    for policy in sorted(policies, key=lambda d: d.name):
+        spec = policy.spec
+        rows.append({"name": policy.name, "sso": spec.authentication.sso, "mfa": spec.authentication.mfa,
+                     "phishing_resistant": spec.authentication.phishing_resistant,
+                     "roles": [{"name": r.name, "privileged": r.privileged, "max": r.max_duration} for r in spec.roles],
+                     "review": {"privileged": spec.review.privileged_cadence, "standard": spec.review.standard_cadence,
+                                "reviewer": spec.review.reviewer},
+                     "file": policy.file, "line": policy.locate(())[0]})
+    return rows
+
+
+def _evidence(catalogue: Catalogue, service: Document, as_of: date) -> list[dict[str, Any]]:
+    rows = []
+    for evidence in catalogue.of_kind("Evidence"):
+        if service.name not in services_of(catalogue, evidence):
+            continue
+        spec = evidence.spec
+        rows.append({"name": evidence.name, "type": spec.type, "subject": spec.subject,
+                     "performed_at": spec.performed_at.isoformat(), "age_days": (as_of - spec.performed_at).days,
+                     "result": spec.result, "artifact": spec.artifact, "summary": spec.summary,
+                     "file": evidence.file, "line": evidence.locate(())[0]})
+    return sorted(rows, key=lambda r: r["performed_at"], reverse=True)
+
+
+def team_view(catalogue: Catalogue, team: Document, compliance: dict[str, ServiceCompliance]) -> dict[str, Any]:
+    spec = team.spec
+    services = [service_row(s, compliance[s.name]) for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)
+                if s.spec.owner == team.name]
+    children = sorted(t.name for t in catalogue.of_kind("Team") if t.spec.parent == team.name)
+    return {"name": team.name, "title": team.model.metadata.title or team.name,
+            "description": team.model.metadata.description or "", "type": spec.type, "parent": spec.parent,
+            "children": children, "email": spec.email, "chat": spec.chat_channel,
+            "members": [{"id": m.id, "role": m.role} for m in spec.members],
+            "on_call": _on_call(catalogue, team), "services": services,
+            "file": team.file, "line": team.locate(())[0]}
+
+
+def teams_of(rows: Iterable[dict[str, Any]]) -> list[str]:
+    return sorted({r["owner"] for r in rows})
