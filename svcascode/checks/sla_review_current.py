@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from svcascode.checks.base import CheckContext, seconds
+from svcascode.checks.base import CheckContext
 from svcascode.documents import Document
 from svcascode.finding import Finding
+from svcascode.models.common import duration_seconds
 
 PARAMS: dict[str, Any] = {
     "evidenceType": "sla-review",
@@ -35,10 +36,10 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
 def _cadence_and_review(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     cadence = document.spec.review.cadence
     maximum = str(ctx.param("maxReviewCadence"))
-    if cadence.seconds > seconds(maximum):  # type: ignore[operator]
+    if cadence.seconds > duration_seconds(maximum):
         yield ctx.fail(document, f"review cadence {cadence} is longer than the maximum of {maximum}: review at "
                        f"least every {maximum}", ("spec", "review", "cadence"))
-    due_days = min(cadence.seconds, seconds(maximum)) / _DAY  # type: ignore[type-var]
+    due_days = min(cadence.seconds, duration_seconds(maximum)) / _DAY
     kind = str(ctx.param("evidenceType"))
     reviews = ctx.evidence(document, kind)
     if reviews:

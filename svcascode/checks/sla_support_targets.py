@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from svcascode.checks.base import CheckContext, seconds
+from svcascode.checks.base import CheckContext
 from svcascode.documents import Document
 from svcascode.finding import Finding
 
@@ -51,7 +51,7 @@ def _defined(document: Document) -> dict[str, Any]:
 def _response_before_resolution(ctx: CheckContext, document: Document, defined: dict[str, Any]
                                 ) -> Iterator[Finding]:
     for name, target in defined.items():
-        if seconds(target.response) >= seconds(target.resolution):  # type: ignore[operator]
+        if target.response.seconds >= target.resolution.seconds:
             yield ctx.fail(document, f"{name} response {target.response} is not shorter than its resolution "
                            f"{target.resolution}: a resolution cannot be promised before the response",
                            (*_PRIORITIES, name))
@@ -62,7 +62,7 @@ def _non_decreasing(ctx: CheckContext, document: Document, defined: dict[str, An
     for more_urgent, less_urgent in zip(ordered, ordered[1:]):
         for field in ("response", "resolution"):
             slower, faster = getattr(defined[more_urgent], field), getattr(defined[less_urgent], field)
-            if seconds(faster) < seconds(slower):  # type: ignore[operator]
+            if faster.seconds < slower.seconds:
                 yield ctx.fail(document, f"{less_urgent} {field} {faster} is faster than {more_urgent} {field} "
                                f"{slower}: a less urgent priority must not be handled faster; make {more_urgent} "
                                f"at least as fast", (*_PRIORITIES, less_urgent, field))

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from svcascode.checks.base import CheckContext, seconds
+from svcascode.checks.base import CheckContext
 from svcascode.documents import Document
 from svcascode.finding import Finding
+from svcascode.models.common import duration_seconds
 from svcascode.slamath import to_fraction
 
 PARAMS: dict[str, Any] = {
@@ -51,7 +52,7 @@ def _response(ctx: CheckContext, document: Document, tier: str) -> Iterator[Find
     maximum = ctx.tier_param("p1_response_max", tier)
     if target is None or maximum is None:
         return
-    if seconds(target.response) > seconds(maximum):  # type: ignore[operator]
+    if target.response.seconds > duration_seconds(str(maximum)):
         yield ctx.fail(document, f"{priority} response {target.response} is slower than the {tier} maximum of "
                        f"{maximum}: shorten the response target to at most {maximum}",
                        ("spec", "support", "priorities", priority, "response"))
