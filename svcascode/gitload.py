@@ -44,11 +44,17 @@ class RevisionLoader:
 
     def load_commit(self, sha: str, paths: Sequence[str] = (), require: bool = True) -> LoadResult:
         listed, refused = self.repo.yaml_files(sha, self.settings, require)
-        validated = self._validated(listed)
+        result = self.load_files(listed, refused)
+        if paths:
+            result.scope = _scope(paths, [f.path for f in listed])
+        return result
+
+    def load_files(self, listed: Sequence[TreeFile], refused: Sequence[Finding] = ()) -> LoadResult:
+        """The validated catalogue made of these file versions (as listed at some commit)."""
         catalogue = Catalogue()
         findings: list[Finding] = list(refused)
         duplicates: list[tuple[Document, Document]] = []
-        for parsed, documents, problems in validated:
+        for parsed, documents, problems in self.validated(listed):
             catalogue.files.append(parsed)
             findings.extend(problems)
             for document in documents:
@@ -56,10 +62,10 @@ class RevisionLoader:
                 if earlier is not None:
                     duplicates.append((document, earlier))
         findings.extend(check_integrity(catalogue, duplicates))
-        scope = _scope(paths, [f.path for f in listed]) if paths else None
-        return LoadResult(catalogue, sorted(findings, key=Finding.sort_key), self.cache, scope)
+        return LoadResult(catalogue, sorted(findings, key=Finding.sort_key), self.cache)
 
-    def _validated(self, listed: Iterable[TreeFile]) -> list[_Validated]:
+    def validated(self, listed: Iterable[TreeFile]) -> list[_Validated]:
+        """Each file version parsed and validated, once per run: by (path, blob id)."""
         listed = list(listed)
         self.blobs_seen += len(listed)
         missing = [f for f in listed if (f.path, f.blob) not in self.files]

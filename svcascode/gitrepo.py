@@ -43,6 +43,7 @@ class Commit:
     email: str
     date: str  # ISO 8601 with offset, the author date
     message: str  # the subject line
+    committed: str = ""  # ISO 8601 with offset, the committer date: when it entered the history
 
     @property
     def day(self) -> str:
@@ -232,52 +233,64 @@ class GitRepo:
 
     # --- history ---------------------------------------------------------------------------------
 
-    def log(self, rev_range: str = "HEAD", paths: Iterable[str] = (), since: str | None = None,
-            until: str | None = None, first_parent: bool = False) -> list[Commit]:
-        """Commits reachable in the range, oldest first, touching the paths (relative to the root)."""
-        for part in re.split(r"\.\.\.?", rev_range):
-            if part:
-                check_revision_text(part, "range")
-        args = ["log", "-z", "--format=%H%x1f%an%x1f%ae%x1f%aI%x1f%s", "--reverse"]
+    def log(self, rev_range: str = "HEAD", settings: Settings | None = None, since: str | None = None,
+            until: str | None = None, first_parent: bool = False) -> list[tuple[Commit, list[RawChange]]]:
+        """Commits in the range that touch the catalogue, oldest first, each with its file changes.
+
+        One `git log --raw` call gives every commit's changed paths and blob ids, so walking a long
+        history costs one git process, not one per commit. With `first_parent`, a merge's changes are
+        those against its first parent (the state of the main line, commit after commit).
+        """
+        parts = [p for p in re.split(r"\.\.\.?", rev_range) if p]
+        for part in parts or [rev_range]:
+            self.resolve(part, "range")
+        args = ["log", "-z", "--raw", "--no-abbrev", "--no-renames", "--reverse",
+                "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%cI%x1f%s"]
         if first_parent:
-            args.append("--first-parent")
+            args += ["--first-parent", "--diff-merges=first-parent"]
         if since:
             args.append(f"--since={since}")
         if until:
             args.append(f"--until={until}")
-        if ".." not in rev_range:
-            self.resolve(rev_range, "range")
-        else:
-            for part in re.split(r"\.\.\.?", rev_range):
-                if part:
-                    self.resolve(part, "range")
-        specs = [self.prefix + p for p in paths]
-        out = self.git(*args, "--end-of-options", rev_range, "--", *specs)
-        commits = []
-        for record in out.split("\0"):
-            record = record.strip("\n")
-            if record:
-                sha, author, email, when, subject = record.split("\x1f", 4)
-                commits.append(Commit(sha, author, email, when, subject))
+        roots = [self.prefix + r.strip("/") + "/" for r in (settings.roots if settings else [""])]
+        out = self.git(*args, "--end-of-options", rev_range, "--", *roots)
+        commits: list[tuple[Commit, list[RawChange]]] = []
+        for chunk in out.split("\x1e")[1:]:
+            header, _, raw = chunk.partition("\0")
+            sha, author, email, authored, committed, subject = header.split("\x1f", 5)
+            changes: list[RawChange] = []
+            fields = raw.lstrip("\n").split("\0")
+            for meta, path in zip(fields[0::2], fields[1::2]):
+                if not meta.startswith(":") or not path.startswith(self.prefix):
+                    continue
+                old_mode, new_mode, old_blob, new_blob, status = meta[1:].split(" ")
+                changes.append(RawChange(status[:1], path[len(self.prefix):], old_mode, new_mode,
+                                         None if set(old_blob) == {"0"} else old_blob,
+                                         None if set(new_blob) == {"0"} else new_blob))
+            commits.append((Commit(sha, author, email, authored, subject, committed), changes))
         return commits
 
-    def changed(self, old: str | None, new: str, roots: Iterable[str]) -> Iterator[tuple[str, str]]:
-        """(status letter, path relative to the root) for files that differ between two commits."""
-        specs = [self.prefix + r.strip("/") + "/" for r in roots]
-        if old is None:
-            args = ["diff-tree", "-r", "-z", "--no-commit-id", "--root", new, "--", *specs]
-        else:
-            args = ["diff-tree", "-r", "-z", "--no-commit-id", old, new, "--", *specs]
-        fields = self.git(*args).split("\0")
-        i = 0
-        while i < len(fields) - 1:
-            meta = fields[i]
-            if not meta.startswith(":"):
-                i += 1
-                continue
-            status = meta.split(" ")[-1][:1]
-            yield status, fields[i + 1][len(self.prefix):]
-            i += 2
+    def selects(self, rel: str, settings: Settings) -> bool:
+        """Whether a path (relative to the root) is a catalogue file, by the rules of `yaml_files`."""
+        for root in settings.roots:
+            root = root.strip("/")
+            if rel.startswith(root + "/"):
+                return (not _hidden(rel[len(root) + 1:]) and not rel.startswith(CACHE_DIR)
+                        and rel.endswith(YAML_SUFFIXES)
+                        and not any(fnmatch.fnmatch(rel, pattern) for pattern in settings.exclude))
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class RawChange:
+    """One file changed by a commit (relative to its first parent), from `git log --raw`."""
+
+    status: str  # A, M, D, T
+    path: str
+    old_mode: str
+    new_mode: str
+    old_blob: str | None
+    new_blob: str | None
 
 
 def _hidden(inside_root: str) -> bool:

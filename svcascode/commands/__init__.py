@@ -7,7 +7,7 @@ import importlib
 
 class _Modules:
     # one entry per command module; each module decorates its command with `@main.command()`
-    names: tuple[str, ...] = ("check", "controls", "render")
+    names: tuple[str, ...] = ("check", "controls", "diff", "history", "render")
 
     def load(self) -> None:
         for name in self.names:

@@ -1,0 +1,93 @@
+"""`svcascode diff BASE [HEAD]`: the semantic change set between two revisions and what it does to findings.
+
+Parse the options, load both catalogues (BASE from git objects; HEAD from git objects, or the working
+tree when HEAD is not given), diff and classify them (`svcascode.diff`), evaluate both to find the
+findings introduced and fixed, and print the DiffReport in the chosen format.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, _write, main
+from svcascode.config import Settings
+from svcascode.diffreport import DIFF_FORMATS, DiffReport
+from svcascode.finding import Finding
+
+APPROVAL_LABEL = "svcascode/approved-weakening"
+WORKING_TREE = "working tree"
+
+
+def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_of: date, gate: bool = False,
+               labels: frozenset[str] = frozenset(), approval_label: str = APPROVAL_LABEL) -> DiffReport:
+    from svcascode.catalogue import load_catalogue
+    from svcascode.commands.check import NEVER, run_check
+    from svcascode.diff import diff_catalogues, unapproved_weakenings
+    from svcascode.gitload import RevisionLoader
+
+    loader = RevisionLoader(root, settings)
+    try:
+        base_sha = loader.repo.resolve(base, "BASE")
+        head_sha = loader.repo.resolve(head, "HEAD") if head is not None else None
+        old = loader.load_commit(base_sha, require=False)
+        new = loader.load_commit(head_sha) if head_sha else load_catalogue(root, settings)
+    finally:
+        loader.close()
+    changes = diff_catalogues(old.catalogue, new.catalogue)
+    before = run_check(root, settings, as_of, fail_on=NEVER, load=lambda *_: old).findings
+    after = run_check(root, settings, as_of, fail_on=NEVER, load=lambda *_: new).findings
+    known = {f.fingerprint for f in before}
+    now = {f.fingerprint for f in after}
+    introduced = tuple(f for f in after if f.fingerprint not in known)
+    fixed = tuple(sorted((f for f in before if f.fingerprint not in now), key=Finding.sort_key))
+    unapproved = tuple(unapproved_weakenings(changes, new.catalogue, as_of, set(labels), approval_label))
+    return DiffReport(base_sha, head_sha or WORKING_TREE, changes, introduced, fixed, unapproved, gate)
+
+
+def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-27") from None
+
+
+@main.command()
+@click.argument("base")
+@click.argument("head", required=False)
+@click.option("--format", "fmt", type=click.Choice(list(DIFF_FORMATS)), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--as-of", "as_of", metavar="DATE", callback=_as_of,
+              help="Evaluate findings (and waiver expiry) as of this date instead of today.")
+@click.option("--fail-on-weakened", "gate", is_flag=True,
+              help="Exit 1 when something is weakened without an approving waiver or label (docs/git.md).")
+@click.option("--labels", default="", metavar="LIST",
+              help="Comma-separated pull-request labels, e.g. from the CI event.")
+@click.option("--approval-label", default=APPROVAL_LABEL, show_default=True,
+              help="The label that approves every weakening in the change.")
+def diff(base: str, head: str | None, fmt: str, output: str | None, as_of: date, gate: bool, labels: str,
+         approval_label: str) -> None:
+    """What changed in the catalogue between BASE and HEAD (default: the working tree).
+
+    Documents added, removed, renamed and changed field by field, each change classified as weakened,
+    strengthened or changed (an SLA target lowered, MFA relaxed, a waiver extended, ...), and the
+    findings the change introduces and fixes.
+
+    Exit codes: 0 done (or nothing weakened without approval, with --fail-on-weakened); 1 weakened
+    without approval, with --fail-on-weakened; 2 could not run (not a git repository, unknown revision).
+    """
+    from svcascode.gitrepo import check_revision_text
+
+    check_revision_text(base, "BASE")
+    if head is not None:
+        check_revision_text(head, "HEAD")
+    root, settings = _context()
+    given = frozenset(part.strip() for part in labels.split(",") if part.strip())
+    report = build_diff(root, settings, base, head, as_of, gate, given, approval_label)
+    _write(DIFF_FORMATS[fmt](report), output)
+    sys.exit(EXIT_FINDINGS if report.exit_code else EXIT_OK)

@@ -1,0 +1,192 @@
+"""`svcascode history`: the audit trail of documents from git, or compliance posture commit by commit.
+
+Parse the options, walk the history (`svcascode.history`), and print rows as text, JSON or CSV. A
+progress bar goes to stderr when it is a terminal, never into the output.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from contextlib import contextmanager
+from datetime import date
+from typing import Any, Iterable, Iterator
+
+import click
+
+from svcascode.cli import _context, _write, main
+from svcascode.finding import SEVERITIES, Finding
+
+HISTORY_JSON_VERSION = 1
+HISTORY_FORMATS = ("text", "json", "csv")
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Any]:
+    """A function wrapping an iterable in a progress bar on a terminal, or leaving it as it is."""
+    bars: list[Any] = []
+
+    def wrap(items: Iterable[Any]) -> Iterable[Any]:
+        items = list(items)
+        if not sys.stderr.isatty() or len(items) < 2:
+            return items
+        bar = click.progressbar(items, label=label, file=sys.stderr, show_pos=True)
+        bars.append(bar)
+        return bar.__enter__()
+
+    try:
+        yield wrap
+    finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
+
+
+def _commit_json(commit: Any) -> dict[str, Any]:
+    return {"commit": commit.sha, "author": commit.author, "email": commit.email, "date": commit.date,
+            "committed": commit.committed, "message": commit.message}
+
+
+def _clean(text: str) -> str:
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Audit trail
+
+
+def render_audit(entries: list[Any], fmt: str, meta: dict[str, Any]) -> str:
+    from svcascode.diff import show
+    from svcascode.diffreport import change_json
+
+    if fmt == "json":
+        return json.dumps({"version": HISTORY_JSON_VERSION, "command": "history", "mode": "audit", **meta,
+                           "commits": [{**_commit_json(e.commit), "changes": [change_json(c) for c in e.changes]}
+                                       for e in entries]}, indent=2, ensure_ascii=False, default=str) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["commit", "date", "author", "email", "message", "kind", "name", "action", "file",
+                         "direction", "summary"])
+        for e in entries:
+            c = e.commit
+            for change in e.changes:
+                rows = [(i.direction, i.summary) for i in change.classes] or [("", "")]
+                for direction, summary in rows:
+                    writer.writerow([c.sha, c.date, c.author, c.email, c.message, change.kind, change.name,
+                                     change.action, change.file, direction, summary])
+        return out.getvalue()
+    lines: list[str] = []
+    for e in entries:
+        c = e.commit
+        lines.append(_clean(f"{c.date[:10]}  {c.sha[:12]}  {c.author} <{c.email}>  {c.message}"))
+        for change in e.changes:
+            where = change.file if change.action != "renamed" else f"{change.old_file} -> {change.new_file}"
+            lines.append(_clean(f"  {change.action} {change.subject} ({where})"))
+            lines.extend(_clean(f"    [{i.direction}] {i.summary}") for i in change.classes)
+            lines.extend(_clean(f"      {f.where}: {show(f.old)} -> {show(f.new)}") for f in change.fields)
+        lines.append("")
+    lines.append(f"{len(entries)} commit{'s' * (len(entries) != 1)} changed "
+                 f"{meta.get('document') or 'the catalogue'}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Posture
+
+
+def render_posture(rows: list[Any], fmt: str, meta: dict[str, Any]) -> str:
+    controls = sorted({rule for r in rows for rule in r.controls})
+    if fmt == "json":
+        return json.dumps({"version": HISTORY_JSON_VERSION, "command": "history", "mode": "posture", **meta,
+                           "commits": [{**_commit_json(r.commit), "asOf": r.as_of, "findings": r.severities,
+                                        "waived": r.waived, "failing": r.failing, "controls": r.controls}
+                                       for r in rows]}, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["commit", "as_of", "author", "message", *SEVERITIES, "waived", "failing", *controls])
+        for r in rows:
+            writer.writerow([r.commit.sha, r.as_of, r.commit.author, r.commit.message,
+                             *(r.severities[s] for s in SEVERITIES), r.waived, r.failing,
+                             *(r.controls.get(c, 0) for c in controls)])
+        return out.getvalue()
+    head = f"{'as of':<10}  {'commit':<12}  " + "  ".join(f"{s[:4]:>4}" for s in SEVERITIES) + "  waived  fail  message"
+    lines = [head]
+    for r in rows:
+        counts = "  ".join(f"{r.severities[s]:>4}" for s in SEVERITIES)
+        lines.append(_clean(f"{r.as_of:<10}  {r.commit.sha[:12]}  {counts}  {r.waived:>6}  {r.failing:>4}  "
+                            f"{r.commit.message[:60]}"))
+    stats = meta.get("stats", {})
+    lines.append(f"{len(rows)} commits; {stats.get('blobsRead', 0)} file versions parsed for "
+                 f"{stats.get('blobsSeen', 0)} seen")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------
+# The command
+
+
+@main.command()
+@click.argument("rev_range", metavar="[RANGE]", default="HEAD")
+@click.option("--document", "document", metavar="KIND/NAME", help="Only the audit trail of this document.")
+@click.option("--posture", is_flag=True, help="Findings by severity and control at each commit, evaluated as "
+              "of that commit's date, instead of the audit trail.")
+@click.option("--since", metavar="DATE", help="Only commits after this date (as `git log --since`).")
+@click.option("--until", metavar="DATE", help="Only commits before this date (as `git log --until`).")
+@click.option("--first-parent", is_flag=True, help="Audit trail of the main line only: merges as one change.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
+              help="Threshold of the `failing` count in the posture.")
+@click.option("--format", "fmt", type=click.Choice(HISTORY_FORMATS), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def history(rev_range: str, document: str | None, posture: bool, since: str | None, until: str | None,
+            first_parent: bool, fail_on: str, fmt: str, output: str | None) -> None:
+    """The catalogue's history from git: who changed what, when, and what it did to compliance.
+
+    By default, the audit trail: every commit in RANGE (default HEAD, e.g. v1.0..HEAD) that changed a
+    document (or the --document given), with author, date, message and the semantic change. With
+    --posture, the open findings by severity and control at each commit of the main line that changed
+    the catalogue, each evaluated as of the day it was committed.
+
+    Exit codes: 0 done; 2 could not run (not a git repository, unknown revision).
+    """
+    from svcascode.gitload import RevisionLoader
+    from svcascode.gitrepo import check_revision_text
+    from svcascode.history import WalkStats, audit_trail
+    from svcascode.history import posture as posture_walk
+
+    for part in rev_range.split(".."):
+        if part:
+            check_revision_text(part.lstrip("."), "RANGE")
+    for option, value in (("--since", since), ("--until", until)):
+        if value is not None and value.startswith("-"):
+            check_revision_text(value, option)
+    root, settings = _context()
+    loader = RevisionLoader(root, settings)
+    meta: dict[str, Any] = {"range": rev_range, "document": document, "since": since, "until": until}
+    try:
+        with _progress("history" if not posture else "posture") as progress:
+            if posture:
+                stats = WalkStats()
+                rows = list(posture_walk(loader, _evaluate(root, settings), rev_range, since, until, fail_on,
+                                         progress, stats))
+                meta["stats"] = {"commits": stats.commits, "evaluated": stats.evaluated,
+                                 "blobsSeen": loader.blobs_seen, "blobsRead": loader.blobs_read,
+                                 "parsed": loader.cache.parsed}
+                text = render_posture(rows, fmt, meta)
+            else:
+                entries = list(audit_trail(loader, rev_range, document, since, until, first_parent, progress))
+                text = render_audit(entries, fmt, meta)
+    finally:
+        loader.close()
+    _write(text, output)
+
+
+def _evaluate(root: Any, settings: Any) -> Any:
+    from svcascode.commands.check import NEVER, run_check
+
+    def evaluate(loaded: Any, as_of: date) -> list[Finding]:
+        return list(run_check(root, settings, as_of, fail_on=NEVER, load=lambda *_: loaded).findings)
+
+    return evaluate

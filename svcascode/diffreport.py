@@ -1,0 +1,187 @@
+"""What `svcascode diff` prints: the change set and the findings introduced and fixed, as text, JSON or
+a Markdown pull-request comment. Each format is a pure function; `DIFF_FORMATS` is the --format list.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from svcascode.diff import MISSING, STRENGTHENED, WEAKENED, ChangeSet, Classification, DocumentChange, show
+from svcascode.finding import SEVERITY_RANK, Finding
+
+DIFF_JSON_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    base: str  # commit id
+    head: str  # commit id, or "working tree"
+    changes: ChangeSet
+    introduced: tuple[Finding, ...] = ()
+    fixed: tuple[Finding, ...] = ()
+    unapproved: tuple[tuple[DocumentChange, Classification], ...] = ()
+    gate: bool = False  # --fail-on-weakened was given
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.gate and self.unapproved else 0
+
+
+def _short(rev: str) -> str:
+    return rev[:12] if re.fullmatch(r"[0-9a-f]{40,64}", rev) else rev
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"[\x00-\x1f\x7f]", " ", str(text))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Text
+
+
+def render_text(report: DiffReport) -> str:
+    lines = [f"catalogue changes {_short(report.base)} -> {_short(report.head)}"]
+    counts = report.changes.counts()
+    lines.append(", ".join(f"{counts[k]} {k}" for k in ("added", "removed", "renamed", "changed")) +
+                 f"; {counts[WEAKENED]} weakened, {counts[STRENGTHENED]} strengthened")
+    for change in report.changes.changes:
+        lines.append("")
+        where = change.file if change.action != "renamed" else f"{change.old_file} -> {change.new_file}"
+        lines.append(_one_line(f"{change.action} {change.subject} ({where})"))
+        for item in change.classes:
+            lines.append(_one_line(f"  [{item.direction}] {item.summary}"))
+        for field_change in change.fields:
+            lines.append(_one_line(f"    {field_change.where}: {show(field_change.old)} -> {show(field_change.new)}"))
+    for title, findings in (("findings introduced", report.introduced), ("findings fixed", report.fixed)):
+        lines.append("")
+        lines.append(f"{title}: {len(findings)}")
+        for f in findings:
+            lines.append(_one_line(f"  {f.located()}: {f.subject}: [{f.severity}] {f.rule}: {f.message}"))
+    if report.gate:
+        lines.append("")
+        lines.append(_gate_line(report))
+        for change, item in report.unapproved:
+            lines.append(_one_line(f"  {change.subject}: {item.summary}"))
+    return "\n".join(lines) + "\n"
+
+
+def _gate_line(report: DiffReport) -> str:
+    if not report.unapproved:
+        return "weakening gate: PASS (nothing weakened without approval)"
+    return (f"weakening gate: FAIL: {len(report.unapproved)} weakened change(s) without an approving waiver "
+            "or label (see docs/git.md)")
+
+
+# ---------------------------------------------------------------------------------------------------
+# JSON
+
+
+def _value(value: Any) -> Any:
+    return None if value is MISSING else value
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    return {"rule": f.rule, "severity": f.severity, "enforcement": f.enforcement, "message": f.message,
+            "file": f.file, "line": f.line, "column": f.column, "path": f.json_path, "kind": f.kind or None,
+            "name": f.name or None, "fingerprint": f.fingerprint, "suppressed": f.suppressed}
+
+
+def change_json(change: DocumentChange) -> dict[str, Any]:
+    return {
+        "kind": change.kind, "name": change.name, "action": change.action,
+        "oldFile": change.old_file, "newFile": change.new_file,
+        "classifications": [{"category": c.category, "direction": c.direction, "summary": c.summary,
+                             "path": c.path or None} for c in change.classes],
+        "fields": [{"path": f.where, "old": _value(f.old), "new": _value(f.new),
+                    "added": f.old is MISSING, "removed": f.new is MISSING} for f in change.fields],
+    }
+
+
+def render_json(report: DiffReport) -> str:
+    body = {
+        "version": DIFF_JSON_VERSION, "command": "diff", "base": report.base, "head": report.head,
+        "exitCode": report.exit_code, "summary": {**report.changes.counts(), "introduced": len(report.introduced),
+                                                  "fixed": len(report.fixed)},
+        "changes": [change_json(c) for c in report.changes.changes],
+        "introduced": [_finding(f) for f in report.introduced],
+        "fixed": [_finding(f) for f in report.fixed],
+        "gate": {"enabled": report.gate, "unapproved": [
+            {"kind": c.kind, "name": c.name, "summary": i.summary} for c, i in report.unapproved]},
+        **report.extra,
+    }
+    return json.dumps(body, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Markdown: a pull-request comment read in ten seconds
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<|~])")
+
+
+def md(text: Any) -> str:
+    """Escape what would turn YAML text into markup, links, HTML or broken table cells."""
+    return _MD_SPECIAL.sub(r"\\\1", _one_line(str(text))).replace("&", "&amp;")
+
+
+def code(text: Any) -> str:
+    value = _one_line(str(text)).replace("`", "'").replace("|", "\\|")  # a pipe would end a table cell
+    return f"`{value}`"
+
+
+def render_markdown(report: DiffReport, limit: int = 50) -> str:
+    counts = report.changes.counts()
+    weakened = list(report.changes.classified(WEAKENED))
+    stronger = list(report.changes.classified(STRENGTHENED))
+    failing = [f for f in report.introduced if not f.suppressed]
+    verdict = "⚠️" if weakened or failing else "✅"
+    lines = [f"### {verdict} svcascode: catalogue changes {code(_short(report.base))} → {code(_short(report.head))}",
+             "",
+             f"**{len(weakened)} weakened · {len(stronger)} strengthened · {len(failing)} new finding"
+             f"{'s' * (len(failing) != 1)} · {len(report.fixed)} fixed** "
+             f"({counts['added']} added, {counts['removed']} removed, {counts['renamed']} renamed, "
+             f"{counts['changed']} changed documents)", ""]
+    if report.gate:
+        gate = ("✅ nothing weakened without approval" if not report.unapproved else
+                f"❌ {len(report.unapproved)} weakened change(s) need an approving waiver or label")
+        lines += [f"**Weakening gate:** {gate}", ""]
+    sections: list[tuple[str, list[str]]] = [
+        ("🔻 Weaker", [f"- **{md(c.subject)}**: {md(i.summary)}" for c, i in weakened]),
+        ("❌ Now fails", [f"- **{md(f.rule)}** ({md(f.severity)}) {md(f.subject)}: {md(f.message)} "
+                         f"— {code(f'{f.file}:{f.line}')}"
+                         for f in sorted(failing, key=lambda f: -SEVERITY_RANK.get(f.severity, 0))]),
+        ("🔺 Stronger", [f"- **{md(c.subject)}**: {md(i.summary)}" for c, i in stronger]),
+        ("✔️ Fixed", [f"- **{md(f.rule)}** {md(f.subject)}: {md(f.message)}" for f in report.fixed]),
+    ]
+    for title, rows in sections:
+        if not rows:
+            continue
+        lines.append(f"#### {title}")
+        lines.extend(rows[:limit])
+        if len(rows) > limit:
+            lines.append(f"- … and {len(rows) - limit} more (see the JSON output)")
+        lines.append("")
+    if report.changes.changes:
+        lines += ["<details><summary>All document changes</summary>", "", "| document | change | file |",
+                  "|---|---|---|"]
+        for change in report.changes.changes[: limit * 4]:
+            where = (f"{code(change.old_file)} → {code(change.new_file)}" if change.action == "renamed"
+                     else code(change.file))
+            what = "; ".join(md(i.summary) for i in change.classes) or md(
+                ", ".join(f.where for f in change.fields[:5]) or change.action)
+            lines.append(f"| {md(change.subject)} | {md(change.action)}: {what} | {where} |")
+        lines += ["", "</details>", ""]
+    if not report.changes.changes and not report.introduced and not report.fixed:
+        lines += ["No change to the catalogue.", ""]
+    return "\n".join(lines)
+
+
+DIFF_FORMATS: dict[str, Callable[[DiffReport], str]] = {
+    "text": render_text,
+    "json": render_json,
+    "markdown": render_markdown,
+}
