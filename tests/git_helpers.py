@@ -1,0 +1,149 @@
+"""Real temporary git repositories holding a small catalogue, for the git tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Ada Author", "GIT_AUTHOR_EMAIL": "ada@example.com",
+    "GIT_COMMITTER_NAME": "Ada Author", "GIT_COMMITTER_EMAIL": "ada@example.com",
+    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+CALENDAR = """apiVersion: svcascode.io/v1alpha1
+kind: BusinessCalendar
+metadata: {name: always-on}
+spec: {timezone: UTC, alwaysOn: true}
+"""
+
+TEAM = """apiVersion: svcascode.io/v1alpha1
+kind: Team
+metadata: {name: %(name)s}
+spec:
+  type: team
+  members:
+    - {id: ana@example.com, role: lead}
+"""
+
+CONTROL = """apiVersion: svcascode.io/v1alpha1
+kind: Control
+metadata: {name: svc-runbook, title: Services link a runbook}
+spec:
+  severity: %(severity)s
+  enforcement: %(enforcement)s
+  appliesTo: {kinds: [Service]}
+  check:
+    schema:
+      type: object
+      required: [spec]
+      properties:
+        spec:
+          type: object
+          required: [operations]
+          properties:
+            operations: {type: object, required: [runbook]}
+  rationale: People on call need a runbook.
+  remediation: Set spec.operations.runbook.
+  examples: {failing: "spec: {}", passing: "spec: {operations: {runbook: x}}"}
+  mappings:
+    - {framework: fw, controls: [OPS-1]}
+"""
+
+FRAMEWORK = """apiVersion: svcascode.io/v1alpha1
+kind: Framework
+metadata: {name: fw, title: Test framework}
+spec:
+  version: "1"
+  source: {type: manual}
+  controls:
+    - {id: OPS-1, title: Runbooks}
+"""
+
+SERVICE = """apiVersion: svcascode.io/v1alpha1
+kind: Service
+metadata: {name: %(name)s}
+spec:
+  type: technical
+  tier: %(tier)s
+  lifecycle: production
+  owner: %(owner)s
+  supportHours: always-on
+  data: {classification: internal}
+%(extra)s"""
+
+RUNBOOK = "  operations: {runbook: 'https://runbooks.example.com/%(name)s'}\n"
+
+
+def service(name: str, runbook: bool = True, tier: str = "tier-2", owner: str = "ops", extra: str = "") -> str:
+    body = (RUNBOOK % {"name": name} if runbook else "") + extra
+    return SERVICE % {"name": name, "tier": tier, "owner": owner, "extra": body}
+
+
+def control(severity: str = "high", enforcement: str = "block") -> str:
+    return CONTROL % {"severity": severity, "enforcement": enforcement}
+
+
+class Repo:
+    """A git repository in a temporary folder, driven by the real git binary."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str, cwd: Path | None = None) -> str:
+        env = {**os.environ, **GIT_ENV}
+        done = subprocess.run(["git", *args], cwd=cwd or self.path, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def write(self, files: dict[str, str | None]) -> None:
+        for name, text in files.items():
+            target = self.path / name
+            if text is None:
+                target.unlink()
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+
+    def commit(self, message: str, files: dict[str, str | None] | None = None, date: str | None = None) -> str:
+        self.write(files or {})
+        env = ["-c", "commit.gpgsign=false"]
+        if date:
+            os.environ["GIT_AUTHOR_DATE"] = os.environ["GIT_COMMITTER_DATE"] = date
+        try:
+            self.git("add", "-A")
+            self.git(*env, "commit", "-q", "--allow-empty", "-m", message)
+        finally:
+            os.environ.pop("GIT_AUTHOR_DATE", None)
+            os.environ.pop("GIT_COMMITTER_DATE", None)
+        return self.git("rev-parse", "HEAD").strip()
+
+
+def base_catalogue(severity: str = "high") -> dict[str, str | None]:
+    return {
+        "services/calendars.yaml": CALENDAR,
+        "services/teams/ops.yaml": TEAM % {"name": "ops"},
+        "services/teams/platform.yaml": TEAM % {"name": "platform"},
+        "policies/controls/svc-runbook.yaml": control(severity),
+        "policies/frameworks/fw.yaml": FRAMEWORK,
+        "services/catalogue/alpha.yaml": service("alpha"),
+        "services/catalogue/beta.yaml": service("beta", runbook=False),
+    }
+
+
+def run(cwd: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    """The command line as a user runs it: a separate process, its exit code and both streams."""
+    env = {**os.environ, **GIT_ENV, "SVCASCODE_DEBUG": ""}
+    return subprocess.run([sys.executable, "-c", "from svcascode.cli import main; main()", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def findings(json_text: str) -> list[dict[str, Any]]:
+    import json
+
+    return list(json.loads(json_text)["findings"])
