@@ -63,8 +63,9 @@ def report_command(out: str, formats: tuple[str, ...], as_of: date, history_comm
                                          posture_counts, write_report)
 
     if "pdf" in formats and not pdf_available():
-        raise SvcascodeError("--format pdf needs WeasyPrint and its system libraries (Pango): "
-                             "pip install weasyprint; apt-get install libpango-1.0-0 libpangoft2-1.0-0")
+        click.echo("svcascode: PDF skipped, HTML written instead: it needs WeasyPrint and its system libraries "
+                   "(pip install weasyprint; apt-get install libpango-1.0-0 libpangoft2-1.0-0)", err=True)
+        formats = tuple("html" if f == "pdf" else f for f in formats)
     root, settings = _context()
     loaded = load_catalogue(root, settings)
     evaluation = evaluate(loaded.catalogue, as_of)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from svcascode.catalogue import Catalogue
 from svcascode.config import Settings
 from svcascode.engine import Evaluation, evaluate
 from svcascode.errors import SvcascodeError
+from svcascode.finding import Finding
 
 NOT_A_REPOSITORY = "no history: not a git repository"
 
@@ -61,8 +62,10 @@ Posture = Callable[[Catalogue, Evaluation], tuple[int, int, int]]  # satisfied, 
 
 def load_history(root: Path, settings: Settings, as_of: date, posture: Posture, commits: int = 10,
                  days: int | None = None) -> History:
-    """The history of the catalogue roots: the last `commits` commits (or those of the last `days`)."""
+    """The history of the catalogue roots: the last `commits` commits that changed it (or those of the
+    last `days` before the as-of date), walked by svcascode.history along the main line."""
     try:
+        from svcascode import history as walk
         from svcascode.gitload import RevisionLoader
         from svcascode.gitrepo import GitRepo
 
@@ -74,21 +77,36 @@ def load_history(root: Path, settings: Settings, as_of: date, posture: Posture, 
         if head is None:
             return History(note="no history: the git repository has no commits yet")
         dirty = bool(repo.git("status", "--porcelain", "--", *[repo.prefix + r for r in settings.roots]).strip())
-        since = (date.fromordinal(as_of.toordinal() - days).isoformat()) if days else None
-        log = repo.log("HEAD", paths=settings.roots, since=since, until=f"{as_of.isoformat()} 23:59:59")
+        since = date.fromordinal(as_of.toordinal() - days).isoformat() if days else None
+        until = f"{as_of.isoformat()} 23:59:59"
+        log = [commit for commit, _ in repo.log("HEAD", settings, since, until, first_parent=True)]
         chosen = log if days else log[-commits:]
+        if not chosen:
+            return History(head, dirty, note="")
+        parents = repo.git("rev-list", "--parents", "-n", "1", chosen[0].sha).split()
+        rev_range = f"{parents[1]}..HEAD" if len(parents) > 1 else "HEAD"
         loader = RevisionLoader(root, settings, repo)
+        computed: dict[str, tuple[int, int, int]] = {}
+        present: dict[str, set[str]] = {}
+
+        def evaluate_commit(loaded: Any, day: date) -> list[Finding]:
+            evaluation = evaluate(loaded.catalogue, min(day, as_of))
+            computed["last"] = posture(loaded.catalogue, evaluation)
+            present["last"] = {f.fingerprint for f in evaluation.findings}
+            return [*loaded.findings, *evaluation.findings]
+
         first_seen: dict[str, FirstSeen] = {}
         trend: list[TrendPoint] = []
-        for index, commit in enumerate(chosen):
-            catalogue = loader.load_commit(commit.sha).catalogue
-            evaluation = evaluate(catalogue, min(as_of, date.fromisoformat(commit.day)))
-            for finding in evaluation.findings:
-                first_seen.setdefault(finding.fingerprint,
-                                      FirstSeen(commit.sha, commit.author, commit.date, before_range=index == 0))
-            satisfied, not_satisfied, waived = posture(catalogue, evaluation)
-            open_findings = sum(1 for f in evaluation.findings if not f.suppressed)
-            trend.append(TrendPoint(commit.sha, commit.day, satisfied, not_satisfied, waived, open_findings))
+        for index, point in enumerate(walk.posture(loader, evaluate_commit, rev_range, since, until)):
+            commit = point.commit
+            if commit.sha not in {c.sha for c in chosen}:
+                continue
+            for fingerprint in sorted(present.get("last", set())):
+                first_seen.setdefault(fingerprint, FirstSeen(commit.sha, commit.author, commit.date,
+                                                            before_range=not trend))
+            satisfied, not_satisfied, waived = computed.get("last", (0, 0, 0))
+            open_findings = sum(point.severities.values())
+            trend.append(TrendPoint(commit.sha, point.as_of, satisfied, not_satisfied, waived, open_findings))
         loader.cache.save()
         return History(head, dirty, first_seen, tuple(trend), note="")
     finally:

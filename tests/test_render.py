@@ -1,0 +1,218 @@
+"""`svcascode render catalogue` and `svcascode render report`, end to end on the example catalogue."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from render_helpers import AS_OF, HOSTILE_DESCRIPTION, REPO, example_copy, make_hostile, service_names
+from svcascode.cli import main
+
+
+def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    code, stdout, stderr = run(REPO, "render", "catalogue", "--out", str(out), "--as-of", AS_OF)
+    assert code == 0, stderr
+    assert f"wrote {out / 'index.html'}" in stdout
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    code, _, stderr = run(REPO, "render", "report", "--out", str(out), "--as-of", AS_OF, "--format", "json",
+                          "--format", "oscal", "--format", "html", "--format", "md")
+    assert code == 0, stderr
+    return out
+
+
+def test_index_lists_every_example_service_with_a_page(site: Path) -> None:
+    index = (site / "index.html").read_text()
+    names = service_names(REPO)
+    assert len(names) >= 15
+    for name in names:
+        assert f'href="services/{name}.html"' in index
+        assert (site / "services" / f"{name}.html").exists()
+        assert (site / "services" / f"{name}.md").exists()
+
+
+def test_index_variants_group_by_tier_owner_lifecycle_and_status(site: Path) -> None:
+    index = (site / "index.html").read_text()
+    for variant in ("by-tier", "by-owner", "by-lifecycle", "by-status"):
+        assert f'href="{variant}.html"' in index
+    by_tier = (site / "by-tier.html").read_text()
+    assert by_tier.index('id="tier-tier-0"') < by_tier.index('id="tier-tier-3"')
+    by_status = (site / "by-status.html").read_text()
+    # hr-system has an overdue access review: it sits under non-compliant, before the compliant group
+    assert by_status.index("services/hr-system.html") < by_status.index('id="compliance-status-compliant"')
+
+
+def test_service_page_shows_allowed_downtime_of_a_monthly_999_sla(site: Path) -> None:
+    page = (site / "services" / "claims-api.html").read_text()
+    # claims-api-sla: 99.9 % per calendar month; November 2026 has 30 days: 0.1 % of 43,200 minutes
+    row = re.search(r"<tr><td><a[^>]*>claims-api-sla</a>.*?</tr>", page, re.S)
+    assert row is not None
+    assert "99.9 %" in row.group(0) and "43.2 min" in row.group(0)
+    assert re.search(r"<td>P1</td><td>15m</td><td>4h</td>", page)
+    assert "Claims engineering" in page or "claims-engineering" in page
+
+
+def test_service_page_shows_the_composite_ceiling_of_hard_dependencies(site: Path) -> None:
+    page = (site / "services" / "claims-api.html").read_text()
+    # hard dependencies app-platform, postgres-cluster, idp (99.995 % each) and dns (99.998 %)
+    expected = 0.99995 ** 3 * 0.99998 * 100
+    match = re.search(r'class="ceiling">([0-9.]+) %<', page)
+    assert match is not None and abs(float(match.group(1)) - expected) < 1e-4
+    assert "<svg" in page and 'href="app-platform.html"' in page  # the graph links to its nodes
+
+
+def test_failing_control_links_to_the_finding_file_and_line(site: Path) -> None:
+    page = (site / "services" / "hr-system.html").read_text()
+    links = re.findall(r'href="\.\./src/([^"#]+)\.html#L(\d+)"[^>]*>([^<]+)</a> (high|medium|critical|low)', page)
+    assert links, "no finding links on a non-compliant service"
+    path, line, text, _ = links[0]
+    assert text == f"{path}:{line}"
+    source = (site / "src" / f"{path}.html").read_text()
+    assert f'id="L{line}"' in source
+
+
+def test_team_page_lists_its_services(site: Path) -> None:
+    page = (site / "teams" / "claims-engineering.html").read_text()
+    for name in ("claims-api", "claims-documents", "messaging-gateway"):
+        assert f'href="../services/{name}.html"' in page
+    assert "customer-portal" not in page
+
+
+def test_markdown_versions(site: Path) -> None:
+    index = (site / "index.md").read_text()
+    for name in service_names(REPO):
+        assert f"[{name.replace('-', '-')}](services/{name}.md)" in index
+    service = (site / "services" / "claims-api.md").read_text()
+    assert "| claims\\-api\\-sla | SLA | 99.9 % | 43.2 min |" in service.replace("claims-api-sla", "claims\\-api\\-sla")
+
+
+def test_hostile_description_is_escaped(tmp_path: Path) -> None:
+    root = example_copy(tmp_path / "repo")
+    make_hostile(root)
+    code, _, stderr = run(root, "render", "catalogue", "--out", str(tmp_path / "out"), "--as-of", AS_OF)
+    assert code == 0, stderr
+    page = (tmp_path / "out" / "services" / "claims-api.html").read_text()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "javascript:" not in re.sub(r">[^<]*<", "><", page)  # never inside a tag, only as text
+    md = (tmp_path / "out" / "services" / "claims-api.md").read_text()
+    assert "<script>" not in md and "](javascript:" not in md
+    assert HOSTILE_DESCRIPTION  # the helper's text is what was rendered
+
+
+def test_report_json_shape(report: Path) -> None:
+    data = json.loads((report / "report.json").read_text())
+    scope = data["scope"]
+    assert scope["asOf"] == AS_OF and scope["toolVersion"] and scope["inputsDigest"].startswith("sha256:")
+    assert re.fullmatch(r"[0-9a-f]{40}", scope["commit"])  # the example catalogue lives in this git repository
+    assert {f["name"] for f in data["frameworks"]} >= {"iso27001-2022", "soc2-2017", "nist-800-53r5"}
+    statuses = {c["id"]: c["status"] for c in data["controls"]}
+    assert statuses["bck-rpo-consistent"] == "waived"
+    assert "not-satisfied" in statuses.values()
+    finding = next(f for f in data["findings"] if f["rule"] == "acc-review-overdue")
+    assert finding["teams"] == ["enterprise-apps"] and finding["file"].endswith(".yaml") and finding["line"] > 1
+    assert finding["firstSeen"]["commit"] and finding["firstSeen"]["author"]
+    waiver = next(w for w in data["waivers"] if w["name"] == "wvr-2026-047-dw-backup-interval")
+    assert waiver["approvedBy"] and waiver["expiresAt"] == "2027-03-31" and "Solvency II" in waiver["justification"]
+    assert waiver["state"] == "active" and waiver["findingsWaived"] == 1
+    assert data["evidence"] and all(e["ageDays"] >= 0 for e in data["evidence"] if e["performedAt"] <= AS_OF)
+    assert data["trend"] and data["trend"][-1]["commit"]
+    html = (report / "report.html").read_text()
+    assert "<svg" in html and "posture-trend" in html and "<script" not in html
+
+
+def test_oscal_loads_in_compliance_trestle(report: Path) -> None:
+    from trestle.oscal.assessment_results import AssessmentResults
+
+    document = json.loads((report / "assessment-results.json").read_text())
+    model = AssessmentResults.model_validate(document["assessment-results"])
+    result = model.results[0]
+    data = json.loads((report / "report.json").read_text())
+    assert len(result.observations) == len(data["evaluations"])
+    assert {f.target.target_id for f in result.findings} == {c["id"] for c in data["controls"]}
+    states = {f.target.target_id: f.target.status.state.value for f in result.findings}
+    assert states["svc-owner-exists"] == "satisfied" and states["acc-review-overdue"] == "not-satisfied"
+    risks = result.risks or []
+    assert len(risks) == 1 and document["assessment-results"]["results"][0]["risks"][0]["status"] == \
+        "deviation-approved"
+    assert risks[0].deadline is not None and risks[0].deadline.date().isoformat() == "2027-03-31"
+    evidence = result.observations[0].relevant_evidence[0]
+    props = {p.name: p.value for p in evidence.props}
+    assert props["commit"] == data["scope"]["commit"] and evidence.href.startswith(props["file"])
+
+
+def test_oscal_is_reproducible(tmp_path: Path) -> None:
+    env = {"SOURCE_DATE_EPOCH": "1795000000"}
+    outputs = []
+    for name in ("a", "b"):
+        code, _, stderr = run(REPO, "render", "report", "--out", str(tmp_path / name), "--as-of", AS_OF,
+                              "--format", "oscal", "--history-commits", "0", env=env)
+        assert code == 0, stderr
+        outputs.append((tmp_path / name / "assessment-results.json").read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def test_outside_git_the_report_says_there_is_no_history(tmp_path: Path) -> None:
+    root = example_copy(tmp_path / "plain")
+    code, stdout, stderr = run(root, "render", "report", "--out", str(tmp_path / "out"), "--as-of", AS_OF,
+                               "--format", "md", "--format", "json", "--format", "oscal")
+    assert code in (0, 1) and code == 0
+    assert "no history: not a git repository" in stderr
+    assert "no history: not a git repository" in (tmp_path / "out" / "report.md").read_text()
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["scope"]["commit"] is None and data["trend"] == []
+    assert all(f["firstSeen"] is None for f in data["findings"])
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Dana Auditor", "GIT_AUTHOR_EMAIL": "dana@example.com",
+           "GIT_COMMITTER_NAME": "Dana Auditor", "GIT_COMMITTER_EMAIL": "dana@example.com",
+           "GIT_AUTHOR_DATE": "2026-11-20T10:00:00+00:00", "GIT_COMMITTER_DATE": "2026-11-20T10:00:00+00:00"}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def test_first_seen_names_the_commit_and_author_that_introduced_a_finding(tmp_path: Path) -> None:
+    root = example_copy(tmp_path / "repo")
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "catalogue")
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text().replace("  businessOwner: marcus.lowe@example.com\n", ""))
+    _git(root, "commit", "-q", "-am", "drop the business owner")
+    head = _git(root, "rev-parse", "HEAD").strip()
+    code, _, stderr = run(root, "render", "report", "--out", str(tmp_path / "out"), "--as-of", AS_OF,
+                          "--format", "json", "--format", "html")
+    assert code == 0, stderr
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["scope"]["commit"] == head and len(data["trend"]) == 2
+    new = next(f for f in data["findings"] if f["rule"] == "svc-business-owner" and f["name"] == "claims-api")
+    assert new["firstSeen"]["commit"] == head and new["firstSeen"]["author"] == "Dana Auditor"
+    assert data["trend"][0]["openFindings"] < data["trend"][1]["openFindings"]
+
+
+def test_an_unwritable_output_is_exit_2_with_a_message(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, stderr = run(REPO, "render", "catalogue", "--out", str(blocker / "site"), "--as-of", AS_OF)
+    assert code == 2 and "cannot write" in stderr and "Traceback" not in stderr
