@@ -169,6 +169,16 @@ def test_sarif_caps_a_run_at_25000_results_and_says_so() -> None:
     assert "truncated" not in _sarif()["runs"][0]["properties"]
 
 
+def test_sarif_and_github_mark_findings_that_existed_at_the_base() -> None:
+    ratchet = replace(REPORT, base="abc123", existing=frozenset({FINDINGS[0].fingerprint}))
+    states = {r["ruleId"]: r["baselineState"] for r in _sarif(ratchet)["runs"][0]["results"]}
+    assert states["svc-deps-declared"] == "unchanged" and states["sec-data-protection"] == "new"
+    assert "baselineState" not in _sarif()["runs"][0]["results"][0]
+    lines = FORMATS["github"](ratchet).splitlines()
+    assert lines[2].startswith("::warning file=services/pay ments.yaml,line=12,col=5,title=svc-deps-declared "
+                               "(critical%2C existing)")  # existed at the base: reported, not failing
+
+
 # ---------------------------------------------------------------------------------------------------
 # JUnit
 

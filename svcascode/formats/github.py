@@ -34,11 +34,16 @@ def command(finding: Finding, report: Report) -> str:
         "file": finding.file,
         "line": str(max(1, finding.line)),
         "col": str(max(1, finding.column)),
-        "title": f"{finding.rule} ({finding.severity})" + (f": {title}" if title else ""),
+        "title": f"{finding.rule} ({_qualifiers(finding, report)})" + (f": {title}" if title else ""),
     }
     message = f"{finding.subject}: {finding.message}" if finding.kind and finding.name else finding.message
     rendered = ",".join(f"{key}={escape_property(shorten(value, 500))}" for key, value in properties.items())
     return f"::{level} {rendered}::{escape_data(shorten(message, MAX_MESSAGE))}"
+
+
+def _qualifiers(finding: Finding, report: Report) -> str:
+    status = report.status(finding)  # with --base: say why a blocking finding is only a warning
+    return finding.severity + (f", {status}" if status else "")
 
 
 def escape_data(text: str) -> str:

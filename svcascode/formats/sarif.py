@@ -13,6 +13,7 @@ What code scanning needs, and where it comes from:
   the waiver's justification, so they show as dismissed rather than disappear.
 - at most 25,000 results per run: beyond that the most important are kept (failing first, then by
   severity) and `run.properties` says how many were left out.
+- with `check --base`, `baselineState` is `new` or `unchanged` (the finding already existed at the base).
 """
 
 from __future__ import annotations
@@ -186,6 +187,9 @@ def _result(finding: Finding, report: Report, rule_index: int, fingerprint: str)
             "failing": report.failing(finding),
         },
     }
+    status = report.status(finding)
+    if status is not None:  # with --base: code scanning's own notion of new and existing results
+        result["baselineState"] = "new" if status == "new" else "unchanged"
     if finding.suppressed:
         result["suppressions"] = [{
             "kind": "external", "status": "accepted",
