@@ -147,3 +147,32 @@ def findings(json_text: str) -> list[dict[str, Any]]:
     import json
 
     return list(json.loads(json_text)["findings"])
+
+
+def fast_history(repo: Repo, commits: list[dict[str, str | None]], start: int = 1_700_000_000,
+                 step: int = 86_400) -> None:
+    """Many commits in one `git fast-import` run, each changing the given files, one day apart."""
+    stream: list[bytes] = []
+    parent = repo.git("rev-parse", "--verify", "--quiet", "HEAD").strip() if (repo.path / ".git/refs/heads/main"
+                                                                               ).exists() else ""
+    for number, files in enumerate(commits, 1):
+        when = start + number * step
+        message = f"change {number}".encode()
+        stream.append(b"commit refs/heads/main\n")
+        stream.append(f"author Ada Author <ada@example.com> {when} +0000\n".encode())
+        stream.append(f"committer Ada Author <ada@example.com> {when} +0000\n".encode())
+        stream.append(b"data %d\n%s\n" % (len(message), message))
+        if number == 1 and parent:
+            stream.append(f"from {parent}\n".encode())
+        for path, text in files.items():
+            if text is None:
+                stream.append(f"D {path}\n".encode())
+            else:
+                data = text.encode()
+                stream.append(f"M 100644 inline {path}\n".encode() + b"data %d\n" % len(data) + data + b"\n")
+        stream.append(b"\n")
+    env = {**os.environ, **GIT_ENV}
+    done = subprocess.run(["git", "fast-import", "--quiet"], cwd=repo.path, input=b"".join(stream), env=env,
+                          capture_output=True)
+    assert done.returncode == 0, done.stderr
+    repo.git("reset", "-q", "--hard", "main")
