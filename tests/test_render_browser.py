@@ -1,0 +1,115 @@
+"""The rendered pages in a real headless Chromium (Debian's /usr/bin/chromium), loaded from file://.
+
+No console errors, no request that leaves file://, every example service on the index, and a hostile
+description (a <script> tag, javascript: links) rendered inert. Screenshots go to out/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from click.testing import CliRunner
+
+from render_helpers import AS_OF, REPO, example_copy, make_hostile, service_names
+from svcascode.cli import main
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+        "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = REPO / "out" / "screenshots"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="Debian's chromium is not installed (apt-get install -y chromium)")
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example catalogue with one hostile service, rendered as a site and a report."""
+    base = tmp_path_factory.mktemp("browser")
+    root = example_copy(base / "repo")
+    make_hostile(root)
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        for args in (["render", "catalogue", "--out", str(base / "site")],
+                     ["render", "report", "--out", str(base / "report"), "--format", "html"]):
+            result = CliRunner().invoke(main, [*args, "--as-of", AS_OF], catch_exceptions=False)
+            assert result.exit_code == 0, result.stderr
+    finally:
+        os.chdir(old)
+    return base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+class Visit:
+    """One page load with every console message, page error, dialog and request recorded."""
+
+    def __init__(self, browser: Any, path: Path) -> None:
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.goto(path.as_uri(), wait_until="load")
+        self.page.wait_for_timeout(150)
+
+    def assert_clean(self) -> None:
+        assert self.errors == []
+        assert self.dialogs == []
+        assert self.requests and all(url.startswith("file://") for url in self.requests), self.requests
+
+
+def test_index_lists_every_example_service(rendered: Path, browser: Any) -> None:
+    visit = Visit(browser, rendered / "site" / "index.html")
+    visit.assert_clean()
+    links = visit.page.eval_on_selector_all("table.services td:first-child a", "els => els.map(e => e.textContent)")
+    assert sorted(links) == sorted(service_names(REPO))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    visit.page.screenshot(path=str(SCREENSHOTS / "catalogue-index.png"), full_page=True)
+    assert (SCREENSHOTS / "catalogue-index.png").stat().st_size > 10_000
+
+
+def test_every_page_loads_offline_without_errors(rendered: Path, browser: Any) -> None:
+    site = rendered / "site"
+    pages = [site / "index.html", *sorted(site.glob("by-*.html")), *sorted((site / "services").glob("*.html")),
+             *sorted((site / "teams").glob("*.html")), site / "src" / "services" / "catalogue" / "claims-api.yaml.html",
+             rendered / "report" / "report.html"]
+    for path in pages:
+        visit = Visit(browser, path)
+        visit.assert_clean()
+        visit.page.close()
+
+
+def test_hostile_service_renders_inert(rendered: Path, browser: Any) -> None:
+    visit = Visit(browser, rendered / "site" / "services" / "claims-api.html")
+    visit.assert_clean()
+    page = visit.page
+    description = page.inner_text("p.description")
+    assert "<script>alert(1)</script>" in description  # shown as text
+    assert page.evaluate("document.querySelectorAll('main script').length") == 0
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    assert hrefs and not [h for h in hrefs if h.strip().lower().startswith("javascript:")]
+    assert "javascript:alert(2)" in page.inner_text("dl.facts")  # the annotation: text, not a link
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "service-claims-api.png"), full_page=True)
+    assert visit.dialogs == []
+
+
+def test_report_draws_the_trend_or_says_there_is_no_history(rendered: Path, browser: Any) -> None:
+    visit = Visit(browser, rendered / "report" / "report.html")
+    visit.assert_clean()
+    assert "no history: not a git repository" in visit.page.inner_text("#trend + p")
