@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -105,6 +106,40 @@ class Catalogue:
             real = KIND_BY_LOWER.get(kind.lower())
             return self.get(real, name) if real else None
         return self.get(default_kind, reference) if default_kind else None
+
+    # Indexes for cross-document checks, built on first use: every check asks the same questions of
+    # every document, and scanning the whole catalogue each time would make a check quadratic.
+
+    @cached_property
+    def levels_by_service(self) -> dict[str, list[Document]]:
+        index: dict[str, list[Document]] = defaultdict(list)
+        for level in self.of_kind("ServiceLevel"):
+            index[level.spec.service].append(level)
+        return index
+
+    @cached_property
+    def evidence_by_subject(self) -> dict[tuple[str, str], list[Document]]:
+        index: dict[tuple[str, str], list[Document]] = defaultdict(list)
+        for evidence in self.of_kind("Evidence"):
+            kind, _, name = evidence.spec.subject.partition(":")
+            index[(KIND_BY_LOWER.get(kind.lower(), kind), name)].append(evidence)
+        return index
+
+    @cached_property
+    def services_by_owner(self) -> dict[str, list[Document]]:
+        index: dict[str, list[Document]] = defaultdict(list)
+        for service in self.of_kind("Service"):
+            index[service.spec.owner].append(service)
+        return index
+
+    @cached_property
+    def dependants(self) -> dict[str, list[Document]]:
+        """Service name -> the services that depend on it (hard or soft)."""
+        index: dict[str, list[Document]] = defaultdict(list)
+        for service in self.of_kind("Service"):
+            for dependency in service.spec.dependencies:
+                index[dependency.service].append(service)
+        return index
 
     def hard_dependencies(self, service: Document) -> list[tuple[int, Any]]:
         return [(i, d) for i, d in enumerate(service.spec.dependencies) if d.criticality == "hard"]

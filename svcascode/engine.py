@@ -47,6 +47,8 @@ class Baselines:
 
     def __init__(self, catalogue: Catalogue) -> None:
         self.baselines = sorted(catalogue.of_kind("Baseline"), key=lambda d: d.name)
+        self._parameters: dict[tuple[str, str], Any] = {}
+        self._selects: dict[tuple[str, str], bool] = {}
 
     def _for_tier(self, tier: str) -> Iterator[Document]:
         for baseline in self.baselines:
@@ -55,19 +57,22 @@ class Baselines:
                 yield baseline
 
     def parameter(self, name: str, tier: str) -> Any:
-        for baseline in self._for_tier(tier):
-            value = getattr(baseline.spec.parameters, name, None)
-            if value is not None:
-                return value
-        return TIER_DEFAULTS.get(name, {}).get(tier)
+        key = (name, tier)
+        if key not in self._parameters:
+            found = (getattr(b.spec.parameters, name, None) for b in self._for_tier(tier))
+            value = next((v for v in found if v is not None), None)
+            self._parameters[key] = value if value is not None else TIER_DEFAULTS.get(name, {}).get(tier)
+        return self._parameters[key]
 
     def selects(self, control: str, tier: str) -> bool:
         """False when a Baseline for this tier leaves the control out; no Baseline means every control."""
-        chosen = list(self._for_tier(tier))
-        if not chosen:
-            return True
-        return any(("all" in b.spec.controls or control in b.spec.controls) and control not in b.spec.exclude
-                   for b in chosen)
+        key = (control, tier)
+        if key not in self._selects:
+            chosen = list(self._for_tier(tier))
+            self._selects[key] = not chosen or any(
+                ("all" in b.spec.controls or control in b.spec.controls) and control not in b.spec.exclude
+                for b in chosen)
+        return self._selects[key]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -191,7 +196,8 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
         if function is None:
             continue
         evaluation.controls.append(control)
-        subjects = [d for d in catalogue.documents if selects(control, d)]
+        subjects = [d for kind in control.spec.applies_to.kinds for d in catalogue.of_kind(kind)
+                    if selects(control, d)]
         subjects = [d for d in subjects if d.kind not in _TIERED or baselines.selects(
             control.name, _tier(catalogue, d))]
         evaluation.subjects[control.name] = subjects

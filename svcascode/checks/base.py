@@ -136,15 +136,13 @@ class CheckContext:
 
     def service_levels(self, service: str, types: tuple[str, ...] = ("SLA", "OLA", "UC"),
                        in_date_only: bool = True) -> list[Document]:
-        return [level for level in self.catalogue.of_kind("ServiceLevel")
-                if level.spec.service == service and level.spec.type in types
-                and (not in_date_only or self.in_date(level))]
+        return [level for level in self.catalogue.levels_by_service.get(service, ())
+                if level.spec.type in types and (not in_date_only or self.in_date(level))]
 
     def evidence(self, subject: Document, evidence_type: str, passing_only: bool = True) -> list[Document]:
         """Evidence of a type about a subject, performed on or before the as-of date, newest first."""
-        found = [e for e in self.catalogue.of_kind("Evidence")
-                 if e.spec.type == evidence_type and self.catalogue.resolve(e.spec.subject) is subject
-                 and e.spec.performed_at <= self.as_of
+        candidates = self.catalogue.evidence_by_subject.get((subject.kind, subject.name), ())
+        found = [e for e in candidates if e.spec.type == evidence_type and e.spec.performed_at <= self.as_of
                  and (not passing_only or e.spec.result == "pass")]
         return sorted(found, key=lambda e: e.spec.performed_at, reverse=True)
 

@@ -23,8 +23,8 @@ PARAMS: dict[str, Any] = {
 
 
 def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
-    owned = [s for s in ctx.catalogue.of_kind("Service")
-             if s.spec.owner == document.name and s.spec.tier in ctx.param("ownerOfTiers", [])
+    owned = [s for s in ctx.catalogue.services_by_owner.get(document.name, ())
+             if s.spec.tier in ctx.param("ownerOfTiers", [])
              and s.spec.lifecycle in ctx.param("ownerOfLifecycles", [])]
     if not owned:
         return

@@ -56,6 +56,7 @@ class Duration(str):
         return self.seconds / 60
 
 
+@lru_cache(maxsize=4096)
 def duration_seconds(text: str) -> float:
     match = _DURATION.match(text)
     if match is None:
