@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 AS_OF ?= $(shell date +%F)
 OUT ?= out
 
-.PHONY: demo test bench schemas clean
+.PHONY: demo test bench schemas clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,21 @@ demo: $(VENV)/.installed
 	@echo "== svcascode validate (the example catalogue in services/ and policies/)"
 	$(BIN)/svcascode validate
 	@echo
-	@echo "outputs: none written by validate"
+	@echo "== svcascode render catalogue and render report (as of $(AS_OF))"
+	$(BIN)/svcascode render catalogue --out $(OUT)/catalogue --as-of $(AS_OF)
+	$(BIN)/svcascode render report --out $(OUT)/report --as-of $(AS_OF) --format html --format md --format json --format oscal
+	@echo
+	@echo "outputs:"
+	@echo "  catalogue site:   file://$(abspath $(OUT))/catalogue/index.html"
+	@echo "  compliance report: file://$(abspath $(OUT))/report/report.html"
+	@echo "  OSCAL results:    $(OUT)/report/assessment-results.json"
 
-test: $(VENV)/.installed-test
+# Debian's chromium for the rendering tests in a real browser (they skip, saying why, without it)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "chromium could not be installed: the browser tests will be skipped"
+
+test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
