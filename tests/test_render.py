@@ -216,3 +216,15 @@ def test_an_unwritable_output_is_exit_2_with_a_message(tmp_path: Path) -> None:
     blocker.write_text("")
     code, _, stderr = run(REPO, "render", "catalogue", "--out", str(blocker / "site"), "--as-of", AS_OF)
     assert code == 2 and "cannot write" in stderr and "Traceback" not in stderr
+
+
+def test_pdf_without_weasyprint_writes_html_and_says_how(tmp_path: Path) -> None:
+    from svcascode.render.report import pdf_available
+
+    code, _, stderr = run(REPO, "render", "report", "--out", str(tmp_path), "--as-of", AS_OF, "--format", "pdf",
+                          "--history-commits", "0")
+    assert code == 0, stderr
+    if pdf_available():
+        assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+    else:
+        assert "pip install weasyprint" in stderr and (tmp_path / "report.html").exists()
