@@ -23,14 +23,23 @@ demo: $(VENV)/.installed
 	@echo "== svcascode validate (the example catalogue in services/ and policies/)"
 	$(BIN)/svcascode validate
 	@echo
+	@echo "== svcascode check (every control, as of $(AS_OF); the catalogue has deliberate gaps, so it exits 1)"
+	@mkdir -p $(OUT)
+	@$(BIN)/svcascode check --as-of $(AS_OF) --format sarif --output $(OUT)/findings.sarif; \
+		$(BIN)/svcascode check --as-of $(AS_OF) --format markdown --output $(OUT)/findings.md; \
+		$(BIN)/svcascode check --as-of $(AS_OF); status=$$?; \
+		if [ $$status -gt 1 ]; then exit $$status; fi
+	@echo
 	@echo "== svcascode render catalogue and render report (as of $(AS_OF))"
 	$(BIN)/svcascode render catalogue --out $(OUT)/catalogue --as-of $(AS_OF)
 	$(BIN)/svcascode render report --out $(OUT)/report --as-of $(AS_OF) --format html --format md --format json --format oscal
 	@echo
 	@echo "outputs:"
-	@echo "  catalogue site:   file://$(abspath $(OUT))/catalogue/index.html"
+	@echo "  catalogue site:    file://$(abspath $(OUT))/catalogue/index.html"
 	@echo "  compliance report: file://$(abspath $(OUT))/report/report.html"
-	@echo "  OSCAL results:    $(OUT)/report/assessment-results.json"
+	@echo "  OSCAL results:     $(abspath $(OUT))/report/assessment-results.json"
+	@echo "  findings (SARIF):  $(abspath $(OUT))/findings.sarif"
+	@echo "  PR comment (md):   $(abspath $(OUT))/findings.md"
 
 # Debian's chromium for the rendering tests in a real browser (they skip, saying why, without it)
 chromium:

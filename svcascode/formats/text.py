@@ -24,7 +24,8 @@ def render(report: Report) -> str:
         prefix = "  " if grouped else ""
         subject = f"{finding.kind}/{finding.name}: " if finding.kind and finding.name else ""
         # visible(): one finding stays one line, and YAML text cannot send terminal escapes
-        lines.append(visible(f"{prefix}{finding.located()}: {subject}{tag}{finding.message}"))
+        waiver = f" [justification: {finding.justification}]" if finding.suppressed else ""
+        lines.append(visible(f"{prefix}{finding.located()}: {subject}{tag}{finding.message}{waiver}"))
     if lines:
         lines.append("")
     lines.append(summary(report))
