@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from svcascode.catalogue import Catalogue, LoadResult, check_integrity
+from svcascode.catalogue import RULE_REFERENCE, Catalogue, LoadResult, check_integrity
 from svcascode.config import Settings
 from svcascode.documents import Document, validate_document
 from svcascode.finding import Finding
@@ -32,6 +32,8 @@ class RevisionLoader:
         self.files: dict[tuple[str, str], _Validated] = {}
         self.blobs_seen = 0  # file versions asked for, over every commit loaded
         self.blobs_read = 0  # distinct (path, blob) read from git
+        self._names: frozenset[tuple[str, str]] = frozenset()
+        self._references: dict[tuple[str, str], list[Finding]] = {}  # (path, blob) -> unresolved references
 
     def close(self) -> None:
         self.cache.save()
@@ -50,18 +52,41 @@ class RevisionLoader:
         return result
 
     def load_files(self, listed: Sequence[TreeFile], refused: Sequence[Finding] = ()) -> LoadResult:
-        """The validated catalogue made of these file versions (as listed at some commit)."""
+        """The validated catalogue made of these file versions (as listed at some commit).
+
+        Reference checks are incremental: while the set of document kinds and names stays the same
+        as in the previous catalogue loaded, a file version's unresolved references cannot change, so
+        only files not seen in that catalogue are checked again. Duplicates and cycles are checked
+        whole every time.
+        """
         catalogue = Catalogue()
         findings: list[Finding] = list(refused)
         duplicates: list[tuple[Document, Document]] = []
-        for parsed, documents, problems in self.validated(listed):
+        owners: dict[int, tuple[str, str]] = {}
+        for file, (parsed, documents, problems) in zip(listed, self.validated(listed)):
             catalogue.files.append(parsed)
             findings.extend(problems)
             for document in documents:
+                owners[id(document)] = (file.path, file.blob)
                 earlier = catalogue.add(document)
                 if earlier is not None:
                     duplicates.append((document, earlier))
-        findings.extend(check_integrity(catalogue, duplicates))
+        names = frozenset((d.kind, d.name) for d in catalogue.documents)
+        if names != self._names:
+            self._references = {}
+            self._names = names
+        fresh = [d for d in catalogue.documents if owners[id(d)] not in self._references]
+        blob_of = {f.path: f.blob for f in listed}
+        view = Catalogue(documents=fresh, by_kind=catalogue.by_kind)  # references of the fresh ones only
+        for key in {owners[id(d)] for d in fresh}:
+            self._references[key] = []
+        for finding in check_integrity(view, duplicates):
+            if finding.rule == RULE_REFERENCE:
+                self._references[(finding.file, blob_of[finding.file])].append(finding)
+            else:
+                findings.append(finding)
+        for key in dict.fromkeys(owners.values()):
+            findings.extend(self._references.get(key, ()))
         return LoadResult(catalogue, sorted(findings, key=Finding.sort_key), self.cache)
 
     def validated(self, listed: Iterable[TreeFile]) -> list[_Validated]:

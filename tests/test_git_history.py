@@ -86,6 +86,14 @@ def test_loader_reuses_parsed_blobs_between_commits(repo: Repo) -> None:
     assert loader.blobs_read == read_first + 1  # only the new file was read and parsed
 
 
+def test_incremental_reference_checks_see_a_removed_target(repo: Repo) -> None:
+    repo.commit("alpha to platform", {"services/catalogue/alpha.yaml": service("alpha", owner="platform")})
+    repo.commit("drop the platform team", {"services/teams/platform.yaml": None})
+    repo.commit("alpha back to ops", {"services/catalogue/alpha.yaml": service("alpha")})
+    rows = json.loads(run(repo.path, "history", "--posture", "--format", "json").stdout)["commits"]
+    assert [r["controls"].get("ref-unresolved", 0) for r in rows] == [0, 0, 1, 0]
+
+
 def test_history_bad_range_and_not_a_repository(repo: Repo, tmp_path: Path) -> None:
     assert run(repo.path, "history", "--", "--output=x").returncode == 2
     assert not (repo.path / "x").exists()
