@@ -141,6 +141,40 @@ class Catalogue:
                 index[dependency.service].append(service)
         return index
 
+    @cached_property
+    def _window_services(self) -> dict[str, list[Document]]:
+        index: dict[str, list[Document]] = {}
+        services = self.of_kind("Service")
+        for window in self.of_kind("MaintenanceWindow"):
+            spec = window.spec
+            if spec.services:
+                index[window.name] = [s for s in (self.get("Service", n) for n in spec.services) if s is not None]
+                continue
+            selector = spec.selector
+            index[window.name] = [s for s in services
+                                  if (not selector.tiers or s.spec.tier in selector.tiers)
+                                  and all(s.labels.get(k) == v for k, v in selector.labels.items())]
+        return index
+
+    def window_services(self, window: Document) -> list[Document]:
+        """Services a MaintenanceWindow affects: those it names, or those its selector matches."""
+        return self._window_services.get(window.name, [])
+
+    @cached_property
+    def windows_by_service(self) -> dict[str, list[Document]]:
+        """Service name -> the MaintenanceWindows that affect it, by either side naming the other or a selector."""
+        index: dict[str, dict[str, Document]] = defaultdict(dict)
+        for window in self.of_kind("MaintenanceWindow"):
+            for service in self.window_services(window):
+                index[service.name][window.name] = window
+        for service in self.of_kind("Service"):
+            operations = service.spec.operations
+            for name in (operations.maintenance_windows if operations is not None else ()):
+                window = self.get("MaintenanceWindow", name)
+                if window is not None:
+                    index[service.name][name] = window
+        return {name: sorted(found.values(), key=lambda w: w.name) for name, found in index.items()}
+
     def hard_dependencies(self, service: Document) -> list[tuple[int, Any]]:
         return [(i, d) for i, d in enumerate(service.spec.dependencies) if d.criticality == "hard"]
 

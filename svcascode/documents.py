@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import re
 import typing
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -23,14 +22,19 @@ from svcascode.models.common import PATTERN_HINTS, FieldError
 RULE_SCHEMA = "schema-invalid"
 
 
-@dataclass(slots=True)
 class Document:
     """A document that passed its model: kind, name, the model, and the raw data with its marks."""
 
-    raw: RawDocument
-    kind: str
-    name: str
-    model: Any  # the kind's pydantic model instance
+    __slots__ = ("raw", "kind", "name", "model", "spec", "labels")
+
+    def __init__(self, raw: RawDocument, kind: str, name: str, model: Any) -> None:
+        self.raw, self.kind, self.name, self.model = raw, kind, name, model
+        self.spec: Any = getattr(model, "spec", None)  # read by every check, so kept as a plain attribute
+        labels = getattr(model.metadata, "labels", None)
+        self.labels: dict[str, Any] = labels if isinstance(labels, dict) else {}
+
+    def __repr__(self) -> str:
+        return f"Document({self.kind}/{self.name} at {self.raw.file})"
 
     @property
     def file(self) -> str:
@@ -39,14 +43,6 @@ class Document:
     @property
     def data(self) -> Any:
         return self.raw.data
-
-    @property
-    def spec(self) -> Any:
-        return self.model.spec
-
-    @property
-    def labels(self) -> dict[str, Any]:
-        return dict(self.model.metadata.labels)
 
     @property
     def ref(self) -> str:

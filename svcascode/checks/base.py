@@ -116,18 +116,7 @@ class CheckContext:
 
     def window_services(self, window: Document) -> list[Document]:
         """Services a MaintenanceWindow affects: named ones, or those its selector matches."""
-        spec = window.spec
-        if spec.services:
-            return [s for s in (self.service(n) for n in spec.services) if s is not None]
-        selector = spec.selector
-        chosen = []
-        for service in self.catalogue.of_kind("Service"):
-            if selector.tiers and service.spec.tier not in selector.tiers:
-                continue
-            if any(service.labels.get(k) != v for k, v in selector.labels.items()):
-                continue
-            chosen.append(service)
-        return chosen
+        return self.catalogue.window_services(window)
 
     def in_date(self, level: Document) -> bool:
         """A ServiceLevel in force on the as-of date."""

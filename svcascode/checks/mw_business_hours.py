@@ -41,13 +41,16 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     if not occurrences:
         return
     clashes = []
+    expanded: dict[str, list[Any]] = {}  # calendar name -> its intervals: many services share a calendar
     for service in sorted(ctx.window_services(document), key=lambda s: s.name):
         if service.spec.tier not in ctx.param("serviceTiers", []):
             continue
         calendar, what = _protected_hours(ctx, service)
         if calendar is None:
             continue
-        hits = overlapping(occurrences, calendar_intervals(calendar.spec, span.start, span.end))
+        if calendar.name not in expanded:
+            expanded[calendar.name] = calendar_intervals(calendar.spec, span.start, span.end)
+        hits = overlapping(occurrences, expanded[calendar.name])
         if hits:
             first = describe_local(hits[0].start, spec.schedule.timezone if recurring else
                                    calendar.spec.timezone)

@@ -98,11 +98,7 @@ def _patchable(ctx: CheckContext, document: Document, policies: list[Document]) 
 
 def _windows(ctx: CheckContext, service: Document) -> list[Document]:
     """Recurring MaintenanceWindows affecting the service, by any of the three ways of naming it."""
-    operations = service.spec.operations
-    named = set(operations.maintenance_windows) if operations is not None else set()
-    return sorted((w for w in ctx.catalogue.of_kind("MaintenanceWindow") if w.spec.schedule is not None
-                   and (w.name in named or any(s.name == service.name for s in ctx.window_services(w)))),
-                  key=lambda w: w.name)
+    return [w for w in ctx.catalogue.windows_by_service.get(service.name, ()) if w.spec.schedule is not None]
 
 
 def _recurrence(rrule: str) -> float:

@@ -38,7 +38,7 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
 
 def _critical_consumers(ctx: CheckContext, name: str) -> list[Document]:
     tiers, criticality = set(ctx.param("consumerTiers")), ctx.param("consumerCriticality")
-    return sorted((s for s in ctx.catalogue.of_kind("Service")
+    return sorted((s for s in set(ctx.catalogue.dependants.get(name, ()))
                    if s.spec.tier in tiers and s.spec.lifecycle != "retired"
                    and any(d.service == name and d.criticality == criticality for d in s.spec.dependencies)),
                   key=lambda s: s.name)
