@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -10,13 +11,26 @@ from typing import Any, Callable
 import click
 
 from svcascode import __version__
+from svcascode.commands import COMMAND_MODULES
 from svcascode.errors import SvcascodeError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class _Group(click.Group):
-    """Turns the one user-caused exception into a message and exit 2; nothing reaches the user as a traceback."""
+    """Turns the one user-caused exception into a message and exit 2; nothing reaches the user as a traceback.
+
+    Commands in svcascode/commands/ are imported only when used, so `validate` on one file (pre-commit)
+    does not pay for git, the engine or the renderer.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMAND_MODULES:
+            importlib.import_module(f"svcascode.commands.{COMMAND_MODULES[name]}")
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -126,7 +140,3 @@ def schema(kind: str | None, write: bool, check_only: bool, folder: str) -> None
     click.echo(render(kind_schema(match)), nl=False)
 
 
-# Commands in their own modules add themselves to `main` when imported.
-from svcascode.commands import COMMAND_MODULES  # noqa: E402
-
-COMMAND_MODULES.load()

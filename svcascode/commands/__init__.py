@@ -1,17 +1,16 @@
-"""Commands beyond validate and schema, one module each; importing a module registers its command."""
+"""Commands beyond validate and schema, one module each; importing a module registers its commands.
+
+The command line imports a module the first time one of its commands is used.
+"""
 
 from __future__ import annotations
 
-import importlib
-
-
-class _Modules:
-    # one entry per command module; each module decorates its command with `@main.command()`
-    names: tuple[str, ...] = ("check", "controls", "diff", "history", "render")
-
-    def load(self) -> None:
-        for name in self.names:
-            importlib.import_module(f"svcascode.commands.{name}")
-
-
-COMMAND_MODULES = _Modules()
+# command name -> the module in this package that defines it with `@main.command()`
+COMMAND_MODULES: dict[str, str] = {
+    "check": "check",
+    "controls": "controls",
+    "explain": "controls",
+    "diff": "diff",
+    "history": "history",
+    "render": "render",
+}
