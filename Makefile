@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 AS_OF ?= $(shell date +%F)
 OUT ?= out
+PYTEST_ARGS ?=
 
 .PHONY: demo test bench schemas clean chromium
 
@@ -47,7 +48,7 @@ chromium:
 		|| echo "chromium could not be installed: the browser tests will be skipped"
 
 test: $(VENV)/.installed-test chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench.py
