@@ -3,9 +3,17 @@
 Provisioning requires approval by someone other than the requester; access is removed within
 `maxOnTermination` of a leaver and disabled after at most `maxInactivityDisable` unused; each
 privileged role is just-in-time with maxDuration at most `maxPrivilegedDuration` (or a Waiver accepts
-standing access). Holders are not part of the model, so segregation of duties is judged on what a
-role grants: two roles declared in conflict (sodConflicts) must not share a grant, since whoever holds
-one would then hold part of the other. (A shared approver is normal and is not a finding.)
+standing access).
+
+Segregation of duties: rules.yaml asks that roles declared in conflict never share a holder. Who holds
+a role lives in the identity provider, not in the catalogue, so this check judges what the catalogue
+does hold -- the roles' design -- and leaves the holders to the access review (acc-review-overdue):
+- every name in a role's sodConflicts must be a role of the same policy; a conflict with a role that
+  does not exist separates nothing;
+- two roles declared in conflict must not grant the same permission, since whoever holds either one
+  would then hold that part of the other's duty, and the separation would be nominal. This is strict
+  on purpose: a shared read grant is reported too; move it to a third role both may hold.
+A shared approver is normal and is not a finding.
 """
 
 from __future__ import annotations
@@ -76,7 +84,12 @@ def _roles(ctx: CheckContext, document: Document) -> Iterator[Finding]:
         for conflict in role.sod_conflicts:
             other = by_name.get(conflict)
             pair = frozenset((role.name, conflict))
-            if other is None or other is role or pair in reported:
+            if other is None:
+                yield ctx.fail(document, f"role {role.name} is declared in conflict with {conflict}, which is not a "
+                               f"role of this policy: name an existing role in sodConflicts",
+                               (*path, "sodConflicts"))
+                continue
+            if other is role or pair in reported:
                 continue
             shared = sorted(set(role.grants) & set(other.grants))
             if shared:
