@@ -4,10 +4,11 @@ Fails when spec.dependencies[].service names no Service, or a Service whose life
 `failLifecycles` (retired); warns when it is one of `warnLifecycles` (deprecated), so that the move to
 a replacement gets planned. A retired service is not judged: its dependency list is history.
 
-Hard-dependency cycles are reported by validation as `dependency-cycle` (critical), once per cycle at
-the edge that closes it, and `svcascode check` always validates first; this check does not report
-them a second time under its own id. `detectHardCycles` is accepted so that the control states the
-clause, and has no further effect here.
+The clause "no hard-dependency cycles" is enforced by validation, not here: a cycle of hard
+dependencies is the finding `dependency-cycle` (critical, blocking), once per cycle at the edge that
+closes it. `svcascode check` always validates first, so the finding reaches every format whatever
+--select or --ignore say; this check does not report it a second time under its own id, and has no
+parameter to switch it off.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from svcascode.finding import Finding
 PARAMS: dict[str, Any] = {
     "failLifecycles": ["retired"],
     "warnLifecycles": ["deprecated"],
-    "detectHardCycles": True,
 }
 
 
