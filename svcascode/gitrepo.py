@@ -62,10 +62,25 @@ def check_revision_text(rev: str, option: str = "revision") -> str:
     return rev
 
 
-def fetch_hint(rev: str) -> str:
-    """The exact command that brings a missing revision into a clone."""
+_HEAD_ANCESTOR = re.compile(r"^HEAD(?:~(\d*)|(\^+))$")
+_RELATIVE = re.compile(r"[~^@:{]")
+
+
+def fetch_hint(rev: str) -> str | None:
+    """The exact command that brings a missing revision into a clone, or None when there is none.
+
+    A commit id or a branch is fetched by name. `HEAD~N` (or `HEAD^`) names an ancestor of the
+    checked-out commit, which a shallow clone lacks: deepening the history by N brings it in. Other
+    relative revisions (`main~3`, `@{1}`, `v1:path`) name nothing the remote could send.
+    """
     if _HEX.match(rev):
         return f"git fetch origin {rev}"
+    ancestor = _HEAD_ANCESTOR.match(rev)
+    if ancestor:
+        depth = len(ancestor.group(2)) if ancestor.group(2) else int(ancestor.group(1) or 1)
+        return f"git fetch --deepen={depth} origin"
+    if _RELATIVE.search(rev):
+        return None
     branch = rev[len("origin/"):] if rev.startswith("origin/") else rev
     return f"git fetch origin {branch}"
 
@@ -132,12 +147,15 @@ class GitRepo:
         sha = str(out).strip()
         if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", sha):
             return sha
+        hint = fetch_hint(rev)
         if self.is_shallow():
-            raise SvcascodeError(
-                f"{option} {rev} is not in this shallow clone: run `{fetch_hint(rev)}` "
-                f"(or `git fetch --unshallow origin` for the whole history), or check out with fetch-depth: 0")
+            whole = "`git fetch --unshallow origin` for the whole history"
+            fetch = f"run `{hint}` (or {whole})" if hint else f"run {whole}"
+            raise SvcascodeError(f"{option} {rev} is not in this shallow clone: {fetch}, "
+                                 "or check out with fetch-depth: 0")
+        remote = f"; if it is on the remote, run `{hint}`" if hint and not _HEAD_ANCESTOR.match(rev) else ""
         raise SvcascodeError(f"{option} {rev}: unknown revision (no such commit, branch or tag in this "
-                             f"repository); if it is on the remote, run `{fetch_hint(rev)}`")
+                             f"repository){remote}")
 
     def head(self) -> str | None:
         """HEAD's commit id, or None in a repository without commits (a detached HEAD is fine)."""

@@ -126,6 +126,27 @@ def test_shallow_clone_with_and_without_the_base(repo: Repo, tmp_path: Path) -> 
     assert {(f["name"], f["status"]) for f in findings(found.stdout)} == {("beta", "existing"), ("gamma", "new")}
 
 
+def test_shallow_clone_relative_base_gets_a_fetch_command_that_works(repo: Repo, tmp_path: Path) -> None:
+    repo.commit("second", {"services/catalogue/gamma.yaml": service("gamma", runbook=False)})
+    repo.commit("third", {"services/catalogue/delta.yaml": service("delta")})
+    clone = tmp_path / "depth1"
+    repo.git("clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone), cwd=tmp_path)
+    missing = run(clone, "check", "--base", "HEAD~2", "--as-of", AS_OF)
+    assert missing.returncode == 2
+    assert "`git fetch --deepen=2 origin`" in missing.stderr
+    assert "git fetch origin HEAD~2" not in missing.stderr
+    repo.git("fetch", "-q", "--deepen=2", "origin", cwd=clone)  # the command the message gives, run as given
+    found = run(clone, "check", "--base", "HEAD~2", "--format", "json", "--as-of", AS_OF)
+    assert found.returncode == 1
+    assert [f["name"] for f in findings(found.stdout) if f["status"] == "new"] == ["gamma"]
+
+
+def test_unknown_relative_revision_in_a_full_clone_gives_no_fetch_command(repo: Repo) -> None:
+    result = run(repo.path, "check", "--base", "HEAD~40")
+    assert result.returncode == 2 and "unknown revision" in result.stderr
+    assert "git fetch origin HEAD~40" not in result.stderr
+
+
 def test_detached_head(repo: Repo) -> None:
     base = repo.git("rev-parse", "HEAD").strip()
     repo.commit("second", {"services/catalogue/gamma.yaml": service("gamma", runbook=False)})
