@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from svcascode.config import Settings
-from svcascode.documents import Document, validate_document
+from svcascode.documents import Document, index_kind, validate_document
 from svcascode.errors import SvcascodeError
 from svcascode.finding import Finding, JsonPath
 from svcascode.load import ParseCache, ParsedFile, discover, make_cache, parse_many, read_bytes
@@ -306,7 +306,7 @@ def build_catalogue(files: Iterable[ParsedFile]) -> tuple[Catalogue, list[Findin
                 metadata = raw.data.get("metadata")
                 name = metadata.get("name") if isinstance(metadata, dict) else None
                 if isinstance(raw.data.get("kind"), str) and isinstance(name, str):
-                    catalogue.invalid.add((raw.data["kind"], name))
+                    catalogue.invalid.add((index_kind(raw.data.get("apiVersion"), raw.data["kind"]), name))
             if document is not None:
                 earlier = catalogue.add(document)
                 if earlier is not None:

@@ -57,6 +57,16 @@ class Document:
                        **extra)
 
 
+def index_kind(api: Any, kind: str) -> str:
+    """The kind a document is indexed and reported under.
+
+    OpenSLO kinds that share a name with a svcascode kind (an OpenSLO `Service`) are kept apart as
+    `openslo/<Kind>`, so that neither clashes with nor stands in for the other; the rest keep their plain
+    kind, which is how checks and references look up SLOs, alert policies and notification targets.
+    """
+    return f"openslo/{kind}" if api == OPENSLO_API_VERSION and kind in KINDS else kind
+
+
 def _identity(data: dict[str, Any]) -> tuple[str, str]:
     kind = data.get("kind")
     metadata = data.get("metadata")
@@ -99,7 +109,7 @@ def validate_document(raw: RawDocument, text: str) -> tuple[Document | None, lis
     except ValidationError as error:
         return None, [_finding(raw, kind, name, loc, message)
                       for loc, message in explain_errors(error, model_class, raw, text)]
-    return Document(raw, kind, model.metadata.name, model), []
+    return Document(raw, index_kind(api, kind), model.metadata.name, model), []
 
 
 def _finding(raw: RawDocument, kind: str, name: str, path: JsonPath, message: str) -> Finding:

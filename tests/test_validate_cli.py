@@ -194,3 +194,25 @@ def test_breaking_any_field_of_any_example_document_is_located() -> None:
                     source.path, path, [(f.line, f.message) for f in findings])
                 checked += 1
     assert checked > 1000
+
+
+def test_openslo_service_is_kept_apart_from_the_catalogue_service(example: Path) -> None:
+    """An OpenSLO `kind: Service` neither clashes with a svcascode Service of the same name nor is checked as one."""
+    (example / "services/slos/openslo-services.yaml").write_text(
+        "apiVersion: openslo/v1\nkind: Service\nmetadata:\n  name: dns\nspec:\n  description: DNS as OpenSLO sees it\n"
+        "---\napiVersion: openslo/v1\nkind: Service\nmetadata:\n  name: only-in-openslo\nspec: {}\n")
+    result = run_cli("validate", cwd=example)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "internal error" not in result.stderr
+    _replace(example / "services/catalogue/dns.yaml", "core-network-lon,", "only-in-openslo,")
+    result = run_cli("validate", cwd=example)
+    assert result.returncode == 1
+    assert "refers to Service 'only-in-openslo', which is not defined" in result.stdout
+
+
+def test_openslo_names_are_indexed_for_references(example: Path) -> None:
+    level = example / "services/service-levels/dns-sla.yaml"
+    _replace(level, "slo: dns-availability", "slo: dns-availabilty")
+    result = run_cli("validate", cwd=example)
+    assert result.returncode == 1
+    assert "refers to SLO 'dns-availabilty', which is not defined; did you mean 'dns-availability'?" in result.stdout
