@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
-from dateutil.rrule import rrulestr
+from dateutil.rrule import rrule, rrulestr
 
 from svcascode.models.common import duration_seconds
 from svcascode.slamath import duration_minutes
@@ -277,14 +277,62 @@ def _recurring(schedule: Any, start: datetime, end: datetime) -> Iterator[Interv
     first_day = (start - length).astimezone(tz).date()  # an occurrence may have begun before `start`
     anchor = datetime.combine(first_day, time(0)) + _clock(schedule.start)
     stop = end.astimezone(tz).replace(tzinfo=None) + timedelta(days=1)
-    rule = rrulestr(_rule_text(schedule.rrule), dtstart=anchor, ignoretz=True)
-    for local in rule:
+    rule = _bounded(rrulestr(_rule_text(schedule.rrule), dtstart=anchor, ignoretz=True), anchor, stop)
+    for local in _expand(rule):
         if local > stop:
             break
         begin = local.replace(tzinfo=tz).astimezone(UTC)
         occurrence = Interval(begin, begin + length)
         if occurrence.start < end and occurrence.end > start:
             yield occurrence
+
+
+class _PastHorizon(Exception):
+    """Raised inside an expansion once it has looked at more months than the horizon holds."""
+
+
+class _BoundedRule(rrule):
+    """An rrule whose expansion gives up after a bounded number of months.
+
+    python-dateutil checks UNTIL and COUNT only against dates that match the rule's BYxxx parts, so a
+    rule that can never match (``FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30``) is searched month by month up
+    to the year 9999, for seconds. dateutil rebuilds its masks for each month (or year) it moves to
+    and reads ``_bynweekday`` at most 13 times per rebuild; counting those reads bounds the search.
+    Should a later dateutil stop reading it, the guard stays silent and the expansion is only slower.
+    """
+
+    _reads_left: int | None = None  # None while the rule is being built: no limit
+
+    @property  # type: ignore[override]
+    def _bynweekday(self) -> Any:
+        if self._reads_left is not None:
+            self._reads_left -= 1
+            if self._reads_left < 0:
+                raise _PastHorizon
+        return self.__dict__.get("_nweekdays")
+
+    @_bynweekday.setter
+    def _bynweekday(self, value: Any) -> None:
+        self.__dict__["_nweekdays"] = value
+
+
+def _bounded(rule: Any, anchor: datetime, stop: datetime) -> Any:
+    """`rule` (a parsed rrule) as a _BoundedRule allowed to look a few months past `stop`."""
+    if type(rule) is not rrule:  # an rruleset: nothing to bound it with
+        return rule
+    months = (stop.year - anchor.year) * 12 + stop.month - anchor.month + 2
+    kwargs = {"freq": rule._freq, "dtstart": rule._dtstart, "interval": rule._interval, "wkst": rule._wkst,
+              "count": rule._count, "until": rule._until, **rule._original_rule}
+    bounded = _BoundedRule(**kwargs)
+    bounded._reads_left = 14 * max(months, 1)
+    return bounded
+
+
+def _expand(rule: Any) -> Iterator[datetime]:
+    try:
+        yield from rule
+    except _PastHorizon:
+        return
 
 
 def _rule_text(text: str) -> str:

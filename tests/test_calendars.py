@@ -6,6 +6,7 @@ Europe/London changes on the last Sunday of March (01:00 GMT -> 02:00 BST) and o
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any
@@ -186,6 +187,23 @@ def test_rrule_prefix_count_and_until_are_honoured() -> None:
         utc(2026, 1, 1, 2), utc(2026, 1, 2, 2), utc(2026, 1, 3, 2)]
     until = weekly("FREQ=DAILY;UNTIL=20260105T000000", "02:00", tz="UTC")
     assert len(window_intervals(until, utc(2026, 1, 1), utc(2027, 1, 1))) == 4
+
+
+@pytest.mark.parametrize("rule", ["FREQ=YEARLY;BYMONTHDAY=30;BYMONTH=2", "FREQ=DAILY;BYMONTHDAY=30;BYMONTH=2",
+                                  "FREQ=MONTHLY;BYMONTH=4,6;BYMONTHDAY=31;COUNT=3",
+                                  "FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=31;UNTIL=20300101T000000"])
+def test_a_rule_that_never_matches_expands_to_nothing_quickly(rule: str) -> None:
+    started = time.perf_counter()  # unbounded, dateutil searches to the year 9999 for seconds
+    assert window_intervals(weekly(rule, "02:00"), utc(2026, 11, 27), utc(2027, 11, 27)) == []
+    assert time.perf_counter() - started < 0.5
+
+
+def test_the_bound_keeps_every_occurrence_of_the_horizon() -> None:
+    nth_weekdays = weekly("FREQ=YEARLY;BYMONTH=1,2,3,4,5,6,7,8,9,10,11,12;BYDAY=1MO,-1FR", "02:00", tz="UTC")
+    got = window_intervals(nth_weekdays, utc(2026, 11, 27), utc(2027, 11, 27))
+    assert len(got) == 25 and got[0].start == utc(2026, 11, 27, 2) and got[-1].start == utc(2027, 11, 26, 2)
+    leap_day = weekly("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", "02:00", tz="UTC")
+    assert [o.start for o in window_intervals(leap_day, utc(2027, 6, 1), utc(2028, 6, 1))] == [utc(2028, 2, 29, 2)]
 
 
 def test_one_off_window_inside_and_outside_the_range() -> None:
