@@ -6,6 +6,7 @@ A case file:
     asOf: 2026-11-27                     # evaluation date (default 2026-11-27)
     cases:
       - name: snapshot interval longer than the RPO
+        asOf: 2026-12-01                 # optional: this case's evaluation date, over the file's
         controls: [bck-rpo-consistent]   # optional: more controls to load (waiver cases)
         base: true                       # optional: include tests/cases/_base.yaml (default true)
         documents: |                     # written to services/case.yaml; line numbers refer to it
@@ -59,7 +60,7 @@ def run_case(spec: dict[str, Any], case: dict[str, Any], tmp_path: Path) -> list
     result = load_catalogue(tmp_path, Settings(cache=False))
     invalid = [f"{f.located()}: {f.message}" for f in result.findings]
     assert not invalid, f"case documents are not valid: {invalid}"
-    as_of = spec.get("asOf", "2026-11-27")
+    as_of = case.get("asOf", spec.get("asOf", "2026-11-27"))
     as_of = as_of if isinstance(as_of, date) else date.fromisoformat(str(as_of))
     evaluation = evaluate(result.catalogue, as_of)
     problems = [f"{f.located()}: {f.message}" for f in evaluation.problems if f.rule != "control-selects-nothing"]
