@@ -1,6 +1,9 @@
 """A production service of tier 0-2 has at least one service level (SLA or OLA) in force today.
 
-A level is in force from spec.validFrom to spec.validTo inclusive (no validTo: open-ended). The
+A level is in force from spec.validFrom to spec.validTo inclusive (no validTo: open-ended).
+rules.yaml writes "validFrom <= today < validTo"; CLARIFICATIONS.md settles that a level is expired
+when its validTo is *before* the as-of date, so validTo is the last day in force, here and in every
+other control (CheckContext.in_date, sla-review-current). The
 finding names the levels that exist but are expired or not yet valid. External services are out of
 scope (the control's `where` selects business, technical and platform services): they need an
 underpinning contract instead, checked by svc-supplier-uc.
