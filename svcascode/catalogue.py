@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -12,6 +14,7 @@ from svcascode.config import Settings
 from svcascode.documents import Document, index_kind, validate_document
 from svcascode.errors import SvcascodeError
 from svcascode.finding import Finding, JsonPath
+from svcascode.models import KINDS, OPENSLO_API_VERSION, OPENSLO_MODELS
 from svcascode.load import ParseCache, ParsedFile, discover, make_cache, parse_many, read_bytes
 
 RULE_REFERENCE = "ref-unresolved"
@@ -299,20 +302,63 @@ def build_catalogue(files: Iterable[ParsedFile]) -> tuple[Catalogue, list[Findin
     for parsed in files:
         catalogue.files.append(parsed)
         findings.extend(parsed.problems)
+        if parsed.problems:
+            catalogue.invalid.update(_claimed_in_text(parsed.text))
         for raw in parsed.documents:
             document, problems = validate_document(raw, parsed.text)
             findings.extend(problems)
             if problems and isinstance(raw.data, dict):
-                metadata = raw.data.get("metadata")
-                name = metadata.get("name") if isinstance(metadata, dict) else None
-                if isinstance(raw.data.get("kind"), str) and isinstance(name, str):
-                    catalogue.invalid.add((index_kind(raw.data.get("apiVersion"), raw.data["kind"]), name))
+                catalogue.invalid.update(_claimed(raw.data))
             if document is not None:
                 earlier = catalogue.add(document)
                 if earlier is not None:
                     duplicates.append((document, earlier))
     findings.extend(check_integrity(catalogue, duplicates))
     return catalogue, findings
+
+
+# A document that failed to parse or to validate still claims its kind and name, so that references to
+# it are not reported as well: one mistake gives one line, not one line per document that refers to it.
+
+
+def _closest(word: str, choices: Iterable[str]) -> str | None:
+    by_lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[close[0]] if close else None
+
+
+def _claimed(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """The (kind, name) an invalid document meant to define, reading past misspelt keys and kinds."""
+    kind = data.get("kind")
+    if not isinstance(kind, str):
+        return
+    api = data.get("apiVersion")
+    kind = _closest(kind, OPENSLO_MODELS if api == OPENSLO_API_VERSION else KINDS) or kind
+    key = "metadata" if "metadata" in data else _closest("metadata", (k for k in data if isinstance(k, str)))
+    metadata = data.get(key) if key else None
+    if not isinstance(metadata, dict):
+        return
+    key = "name" if "name" in metadata else _closest("name", (k for k in metadata if isinstance(k, str)))
+    name = metadata.get(key) if key else None
+    if isinstance(name, str):
+        yield index_kind(api, kind), name
+
+
+_DOCUMENT_START = re.compile(r"^---", re.M)
+_TEXT_KIND = re.compile(r"^kind:[ \t]*[\"']?([A-Za-z]+)", re.M)
+_TEXT_API = re.compile(r"^apiVersion:[ \t]*[\"']?([^\s\"'#]+)", re.M)
+_TEXT_METADATA = re.compile(r"^metadata:", re.M)
+_TEXT_NAME = re.compile(r"\bname:[ \t]*[\"']?([^\s\"'#,}]+)")
+
+
+def _claimed_in_text(text: str) -> Iterator[tuple[str, str]]:
+    """The (kind, name) of each document of a file whose YAML could not be read, from its plain text."""
+    for chunk in _DOCUMENT_START.split(text):
+        kind, api, metadata = _TEXT_KIND.search(chunk), _TEXT_API.search(chunk), _TEXT_METADATA.search(chunk)
+        name = _TEXT_NAME.search(chunk, metadata.end()) if metadata else None
+        if kind and name:
+            yield from _claimed({"apiVersion": api[1] if api else None, "kind": kind[1],
+                                 "metadata": {"name": name[1]}})
 
 
 def load_catalogue(root: Path, settings: Settings, paths: Iterable[str] = ()) -> LoadResult:

@@ -216,3 +216,20 @@ def test_openslo_names_are_indexed_for_references(example: Path) -> None:
     result = run_cli("validate", cwd=example)
     assert result.returncode == 1
     assert "refers to SLO 'dns-availabilty', which is not defined; did you mean 'dns-availability'?" in result.stdout
+
+
+@pytest.mark.parametrize("old, new", [
+    ("lifecycle: production", "lifecycle: production\n   owner2: x"),  # indentation: a YAML syntax error
+    ("  tier: tier-0", "  tier: tier-0\n  tier: tier-1"),  # duplicate key
+    ("  owner: network-infrastructure", "\towner: network-infrastructure"),  # tab indentation
+    ("kind: Service", "kind: service"),  # misspelt kind
+    ("metadata:", "metdata:"),  # misspelt metadata
+])
+def test_a_broken_document_is_one_problem_not_one_per_reference_to_it(example: Path, old: str, new: str) -> None:
+    """dns is referred to by a dozen documents; breaking it must not make each of them report it missing."""
+    _replace(example / "services/catalogue/dns.yaml", old, new)
+    result = run_cli("validate", cwd=example)
+    assert result.returncode == 1
+    problems = [l for l in result.stdout.splitlines() if l.startswith("services/")]
+    assert problems and all(l.startswith("services/catalogue/dns.yaml:") for l in problems), result.stdout
+    assert "refers to Service 'dns'" not in result.stdout
