@@ -26,7 +26,7 @@ from svcascode.finding import Finding, JsonPath
 
 YAML_SUFFIXES = (".yaml", ".yml")
 CACHE_DIR = ".svcascode-cache"
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 RULE_YAML = "yaml-invalid"
 RULE_FILE = "file-refused"
@@ -313,6 +313,9 @@ def parse_text(path: str, data: bytes, limits: Limits) -> ParsedFile:
                 index += 1
         finally:
             loader.dispose()
+        if all(document.data is None for document in parsed.documents):
+            raise _Refused("empty file: it holds only document markers (---) and no YAML document; add a "
+                           "document or delete the file", 1, 1)
     except _Refused as refused:
         parsed.problems.append(_problem(path, refused))
     except yaml.MarkedYAMLError as error:

@@ -28,6 +28,8 @@ HAZARDS = [
     ("invalid UTF-8", b"a: 1\nb: caf\xe9\n", 2, 7, "invalid UTF-8"),
     ("empty file", b"", 1, 1, "empty file"),
     ("only comments", b"# nothing here\n\n", 1, 1, "empty file"),
+    ("only document markers", b"---\n# nothing\n---\n", 1, 1, "empty file"),
+    ("only an explicit null", b"--- ~\n", 1, 1, "empty file"),
     ("unclosed flow sequence", b"a: [1, 2\nb: 3\n", 2, 2, "YAML syntax error"),
     ("unclosed quote", b'a: "open\nb: 2\n', 3, 1, "YAML syntax error"),
     ("bad indentation", b"a:\n  b: 1\n c: 2\n", 3, 2, "YAML syntax error"),
