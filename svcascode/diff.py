@@ -82,7 +82,7 @@ class ChangeSet:
 
     def counts(self) -> dict[str, int]:
         out = {action: sum(1 for c in self.changes if c.action == action)
-               for action in ("added", "removed", "renamed", "changed")}
+               for action in ("added", "removed", "renamed", "changed", "unreadable")}
         out[WEAKENED] = sum(1 for _ in self.classified(WEAKENED))
         out[STRENGTHENED] = sum(1 for _ in self.classified(STRENGTHENED))
         out["neutral"] = sum(1 for _ in self.classified(CHANGED))  # "changed" already counts documents
@@ -399,15 +399,33 @@ def dependency_changes(old: Document | None, new: Document, catalogue: Catalogue
 def diff_catalogues(old: Catalogue, new: Catalogue) -> ChangeSet:
     """Every document added, removed, renamed (same kind and name, other file) or changed."""
     changes: list[DocumentChange] = []
+    unreadable_before, unreadable_after = unreadable_files(old), unreadable_files(new)
     kinds = sorted(set(old.by_kind) | set(new.by_kind))
     for kind in kinds:
         before, after = old.by_kind.get(kind, {}), new.by_kind.get(kind, {})
         for name in sorted(set(before) | set(after)):
-            change = _document_change(kind, name, before.get(name), after.get(name), new)
+            was, now = before.get(name), after.get(name)
+            if was is None and now is not None and now.file in unreadable_before:
+                change: DocumentChange | None = _unreadable(now, f"{now.file} did not parse at the base")
+            elif now is None and was is not None and was.file in unreadable_after:
+                change = _unreadable(was, f"{was.file} does not parse")
+            else:
+                change = _document_change(kind, name, was, now, new)
             if change is not None:
                 changes.append(change)
     changes.sort(key=lambda c: (c.file, c.kind, c.name))
     return ChangeSet(changes)
+
+
+def unreadable_files(catalogue: Catalogue) -> set[str]:
+    """Files that did not parse (YAML syntax, encoding, size): the documents they held are unknown."""
+    return {parsed.path for parsed in catalogue.files if parsed.problems and not parsed.documents}
+
+
+def _unreadable(document: Document, why: str) -> DocumentChange:
+    """A document hidden on one side by a file that did not parse: neither added nor removed."""
+    return DocumentChange(document.kind, document.name, "unreadable", document.file, document.file, (),
+                          (Classification("file", CHANGED, f"{why}: not compared"),))
 
 
 def _document_change(kind: str, name: str, old: Document | None, new: Document | None,

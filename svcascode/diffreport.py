@@ -46,8 +46,10 @@ def _one_line(text: str) -> str:
 def render_text(report: DiffReport) -> str:
     lines = [f"catalogue changes {_short(report.base)} -> {_short(report.head)}"]
     counts = report.changes.counts()
+    unreadable = (f", {counts['unreadable']} not compared (a file does not parse on one side)"
+                  if counts["unreadable"] else "")
     lines.append(", ".join(f"{counts[k]} {k}" for k in ("added", "removed", "renamed", "changed")) +
-                 f"; {counts[WEAKENED]} weakened, {counts[STRENGTHENED]} strengthened")
+                 f"{unreadable}; {counts[WEAKENED]} weakened, {counts[STRENGTHENED]} strengthened")
     for change in report.changes.changes:
         lines.append("")
         where = change.file if change.action != "renamed" else f"{change.old_file} -> {change.new_file}"
@@ -135,6 +137,8 @@ def code(text: Any) -> str:
 
 def render_markdown(report: DiffReport, limit: int = 50) -> str:
     counts = report.changes.counts()
+    unreadable = (f", {counts['unreadable']} not compared: a file does not parse on one side"
+                  if counts["unreadable"] else "")
     weakened = list(report.changes.classified(WEAKENED))
     stronger = list(report.changes.classified(STRENGTHENED))
     failing = [f for f in report.introduced if not f.suppressed]
@@ -144,7 +148,7 @@ def render_markdown(report: DiffReport, limit: int = 50) -> str:
              f"**{len(weakened)} weakened · {len(stronger)} strengthened · {len(failing)} new finding"
              f"{'s' * (len(failing) != 1)} · {len(report.fixed)} fixed** "
              f"({counts['added']} added, {counts['removed']} removed, {counts['renamed']} renamed, "
-             f"{counts['changed']} changed documents)", ""]
+             f"{counts['changed']} changed documents{unreadable})", ""]
     if report.gate:
         gate = ("✅ nothing weakened without approval" if not report.unapproved else
                 f"❌ {len(report.unapproved)} weakened change(s) need an approving waiver or label")

@@ -96,8 +96,25 @@ def test_base_that_does_not_parse(repo: Repo) -> None:
     repo.commit("break", {"services/sla/alpha.yaml": "kind: ServiceLevel\nspec: {oops\n"})
     repo.commit("fix", {"services/sla/alpha.yaml": sla("99.95")})
     body = diff_json(repo, "HEAD~1", "HEAD")
-    assert ("ServiceLevel", "alpha-sla", "added") in {(c["kind"], c["name"], c["action"]) for c in body["changes"]}
+    # the document was there all along: a file that did not parse hides it, it was not added
+    change = {(c["kind"], c["name"]): c for c in body["changes"]}[("ServiceLevel", "alpha-sla")]
+    assert change["action"] == "unreadable"
+    assert [c["summary"] for c in change["classifications"]] == [
+        "services/sla/alpha.yaml did not parse at the base: not compared"]
     assert "yaml-invalid" in {f["rule"] for f in body["fixed"]}
+    fixing = run(repo.path, "diff", "HEAD~1", "HEAD", "--fail-on-weakened", "--as-of", AS_OF)
+    assert fixing.returncode == 0, fixing.stdout
+
+
+def test_head_that_does_not_parse_is_not_a_removal(repo: Repo) -> None:
+    repo.commit("break", {"services/sla/alpha.yaml": "kind: ServiceLevel\nspec: {oops\n"})
+    body = diff_json(repo, "HEAD~1", "HEAD")
+    change = {(c["kind"], c["name"]): c for c in body["changes"]}[("ServiceLevel", "alpha-sla")]
+    assert change["action"] == "unreadable"
+    assert [c["summary"] for c in change["classifications"]] == [
+        "services/sla/alpha.yaml does not parse: not compared"]
+    assert body["summary"]["removed"] == 0 and body["summary"]["weakened"] == 0
+    assert "yaml-invalid" in {f["rule"] for f in body["introduced"]}
 
 
 def test_markdown_says_what_got_weaker_and_what_now_fails_and_escapes_yaml_text(repo: Repo) -> None:
