@@ -7,13 +7,19 @@ applies). For tiers in `strictTiers`, remediationSla.critical is at most `maxCri
 `zeroDowntimeDeployments`, or a recurring MaintenanceWindow affecting it (named in the window's
 services, in the Service's operations.maintenanceWindows, or by selector) recurs at least as often as
 the policy's cadence.os. Recurrence is FREQ x INTERVAL with DAILY=1d, WEEKLY=7d, MONTHLY=31d,
-YEARLY=366d. External services are not selected.
+YEARLY=366d, unless the rule's BYxxx parts thin it out: the window is expanded over the next 366 days
+and its recurrence is at least 366d / (occurrences + 1) -- a window recurring every p days occurs at
+least floor(366/p) times in 366 days, so this never over-states p. A weekly rule limited to January
+(5 Saturdays) recurs about every 61d; a rule that never occurs, such as BYMONTH=2;BYMONTHDAY=30,
+never lets the service be patched. External services are not selected.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Iterator
 
+from svcascode.calendars import horizon, window_intervals
 from svcascode.checks.base import CheckContext, seconds
 from svcascode.documents import Document
 from svcascode.finding import Finding
@@ -84,7 +90,7 @@ def _patchable(ctx: CheckContext, document: Document, policies: list[Document]) 
         return
     strictest = _strictest(policies, lambda p: p.spec.cadence.os)
     cadence = strictest[1] if strictest is not None else None
-    recurrences = [(w.name, _recurrence(w.spec.schedule.rrule)) for w in _windows(ctx, document)]
+    recurrences = [(w.name, _recurrence(ctx, w)) for w in _windows(ctx, document)]
     if any(cadence is None or every <= seconds(cadence) for _, every in recurrences):  # type: ignore[operator]
         return
     how = f"deployment is {deployment}" if deployment else "no deployment method is declared"
@@ -101,7 +107,20 @@ def _windows(ctx: CheckContext, service: Document) -> list[Document]:
     return [w for w in ctx.catalogue.windows_by_service.get(service.name, ()) if w.spec.schedule is not None]
 
 
-def _recurrence(rrule: str) -> float:
+YEAR_SECONDS = 366 * 86400
+NEVER = float("inf")
+
+
+def _recurrence(ctx: CheckContext, window: Document) -> float:
+    """Seconds between occurrences of a recurring window: nominal, or the average when rarer."""
+    nominal = _nominal(window.spec.schedule.rrule)
+    span = horizon(ctx.as_of, 12, window.spec.schedule.timezone)
+    end = span.start + timedelta(seconds=YEAR_SECONDS)
+    count = sum(1 for o in window_intervals(window.spec, span.start, end) if o.start >= span.start)
+    return max(nominal, YEAR_SECONDS / (count + 1)) if count else NEVER
+
+
+def _nominal(rrule: str) -> float:
     """Seconds between occurrences of an RRULE, from FREQ and INTERVAL."""
     text = rrule.strip()
     if text.upper().startswith("RRULE:"):
@@ -112,4 +131,6 @@ def _recurrence(rrule: str) -> float:
 
 
 def _days(every: float) -> str:
-    return f"{every / 86400:g}d" if every >= 86400 else f"{every / 3600:g}h"
+    if every == NEVER:
+        return "never (no occurrence in the next 366 days)"
+    return f"{round(every / 86400, 1):g}d" if every >= 86400 else f"{every / 3600:g}h"
