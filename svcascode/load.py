@@ -454,12 +454,22 @@ def _relative(root: Path, path: Path) -> str:
         return path.as_posix()
 
 
-def _inside(root: Path, path: Path) -> bool:
+def _link_problem(root: Path, link: Path) -> str | None:
+    """Why a symbolic link cannot be followed, or None when it leads to something inside the repository."""
     try:
-        path.resolve().relative_to(root)
-        return True
-    except (ValueError, OSError, RuntimeError):
-        return False
+        target = link.resolve(strict=True)
+    except RuntimeError:
+        return "symlink loop: the link leads back to itself; remove or fix the link"
+    except OSError as error:
+        return f"symlink cannot be followed ({error.strerror}); remove or fix the link"
+    try:
+        target.relative_to(root)
+    except ValueError:
+        return "symlink points outside the repository: refused; copy the file into the repository instead"
+    if target.is_dir() and link.parent.resolve().is_relative_to(target):
+        return (f"symlink loop: the link leads to {_relative(root, target) or '.'}, which contains it; remove "
+                "the link")
+    return None
 
 
 def discover(root: Path, settings: Settings, paths: Iterable[str] = ()) -> tuple[list[SourceFile], list[Finding]]:
@@ -489,34 +499,59 @@ def discover(root: Path, settings: Settings, paths: Iterable[str] = ()) -> tuple
     def excluded(rel: str) -> bool:
         return any(fnmatch.fnmatch(rel, pattern) for pattern in settings.exclude)
 
-    def add(path: Path, explicit: bool) -> None:
+    def refuse(path: Path, message: str) -> None:
+        refused.append(Finding(RULE_FILE, "critical", message, _relative(root, path.absolute())))
+
+    by_real: dict[Path, str] = {}  # each file is read once, however many links lead to it
+
+    def add(path: Path, real: Path, explicit: bool) -> None:
         rel = _relative(root, path.absolute())
-        if excluded(rel) or rel.startswith(CACHE_DIR):
+        if excluded(rel) or rel.startswith(CACHE_DIR) or not (explicit or path.suffix in YAML_SUFFIXES):
             return
-        if path.is_symlink() and not _inside(root, path):
-            refused.append(Finding(RULE_FILE, "critical", "symlink points outside the repository: refused; "
-                                   "copy the file into the repository instead", rel))
+        if path.is_symlink():
+            problem = _link_problem(root, path)
+            if problem is not None:
+                refuse(path, problem)
+                return
+            real = path.resolve()
+        earlier = by_real.get(real)
+        if earlier is not None and not (files[earlier].absolute.is_symlink() and not path.is_symlink()):
             return
-        if explicit or path.suffix in YAML_SUFFIXES:
-            files.setdefault(rel, SourceFile(rel, path))
+        if earlier is not None:
+            del files[earlier]  # the file's own path wins over a link to it
+        by_real[real] = rel
+        files[rel] = SourceFile(rel, path)
+
+    walked: set[Path] = set()
+    links: list[Path] = []
+
+    def walk(start: Path, real: Path) -> None:
+        walked.add(real)
+        for folder, dirnames, filenames in os.walk(start, followlinks=False):
+            base = Path(folder)
+            here = real / base.relative_to(start)
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != CACHE_DIR)
+            for dirname in list(dirnames):
+                if (base / dirname).is_symlink():
+                    dirnames.remove(dirname)
+                    links.append(base / dirname)
+            for filename in sorted(filenames):
+                add(base / filename, here / filename, False)
 
     for start in starts:
-        if start.is_dir() and not (start.is_symlink() and not _inside(root, start)):
-            for folder, dirnames, filenames in os.walk(start, followlinks=False):
-                base = Path(folder)
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != CACHE_DIR)
-                for dirname in list(dirnames):
-                    if (base / dirname).is_symlink():
-                        dirnames.remove(dirname)
-                        if not _inside(root, base / dirname):
-                            refused.append(Finding(RULE_FILE, "critical", "symlink points outside the "
-                                                   "repository: refused", _relative(root, base / dirname)))
-                        else:
-                            starts.append(base / dirname)
-                for filename in sorted(filenames):
-                    add(base / filename, False)
+        if start.is_dir() and not start.is_symlink():
+            walk(start, start.resolve())
+        elif not start.is_dir():
+            add(start, start.resolve() if start.exists() else start, True)
         else:
-            add(start, True)
+            links.append(start)
+    while links:  # linked folders after the real ones, so that a folder's own path wins over a link to it
+        link = links.pop(0)
+        problem = _link_problem(root, link)
+        if problem is not None:
+            refuse(link, problem)
+        elif link.resolve() not in walked:
+            walk(link, link.resolve())
     return sorted(files.values(), key=lambda f: f.path), refused
 
 

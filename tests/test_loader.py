@@ -151,3 +151,27 @@ def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     (tmp_path / ParseCache.PACK).write_bytes(b"\x00garbage")
     cache = ParseCache(tmp_path, LIMITS)
     assert cache.parse("x.yaml", b"a: 1\n").documents[0].data == {"a": 1}
+
+
+def test_symlink_loops_are_refused_without_walking_them(tmp_path: Path) -> None:
+    root = _catalogue(tmp_path, {"services/a.yaml": b"a: 1\n", "services/sub/b.yaml": b"b: 1\n"})
+    os.symlink("..", root / "services" / "sub" / "up")  # a folder that contains itself
+    os.symlink("two.yaml", root / "services" / "one.yaml")
+    os.symlink("one.yaml", root / "services" / "two.yaml")
+    started = time.perf_counter()
+    files, refused = discover(root, Settings())
+    assert time.perf_counter() - started < 2
+    assert [f.path for f in files] == ["services/a.yaml", "services/sub/b.yaml"]
+    assert sorted((f.file, f.message.split(":")[0]) for f in refused) == [
+        ("services/one.yaml", "symlink loop"), ("services/sub/up", "symlink loop"), ("services/two.yaml", "symlink loop")]
+
+
+def test_a_file_reached_through_a_link_is_read_once_by_its_own_path(tmp_path: Path) -> None:
+    root = _catalogue(tmp_path, {"services/real/a.yaml": b"a: 1\n", "services/z.yaml": b"z: 1\n"})
+    os.symlink("real", root / "services" / "alias")
+    os.symlink("z.yaml", root / "services" / "link-to-z.yaml")
+    os.symlink("/nowhere/at/all", root / "services" / "dangling.yaml")
+    os.symlink("/etc/hostname", root / "services" / "NOTES")  # not YAML: not read, not reported
+    files, refused = discover(root, Settings())
+    assert [f.path for f in files] == ["services/real/a.yaml", "services/z.yaml"]
+    assert [(f.file, "cannot be followed" in f.message) for f in refused] == [("services/dangling.yaml", True)]
