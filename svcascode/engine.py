@@ -17,6 +17,7 @@ from svcascode.checks import BUILTINS, load_builtin
 from svcascode.checks.base import TIER_DEFAULTS, CheckContext, CheckFunction
 from svcascode.documents import Document
 from svcascode.finding import Finding
+from svcascode.models.common import duration_seconds
 
 RULE_CONTROL = "control-invalid"
 RULE_UNUSED = "control-selects-nothing"
@@ -137,8 +138,45 @@ def build_check(control: Document) -> tuple[CheckFunction | None, dict[str, Any]
                 problems.append(_problem(control, f"unknown parameter '{name}' of built-in '{check.builtin}'{hint}",
                                          ("spec", "check", "params", name)))
             return None, {}, problems
+        problems = [_problem(control, f"parameter '{name}' of built-in '{check.builtin}': {message}",
+                             ("spec", "check", "params", name))
+                    for name, value in check.params.items()
+                    if (message := _param_type_error(spec.params[name], value)) is not None]
+        if problems:
+            return None, {}, problems
         return spec.function, {**spec.params, **check.params}, []
     return _schema_check(control, check.schema_)
+
+
+def _param_type_error(default: Any, value: Any) -> str | None:
+    """What is wrong with a parameter's value, judged by the type of its default; None when it fits."""
+    def shown(v: Any) -> str:
+        return repr(v) if not isinstance(v, str) else f"'{v}'"
+
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else f"{shown(value)} is not true or false"
+    if isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return None if ok else f"{shown(value)} is not a number"
+    if isinstance(default, list):
+        return None if isinstance(value, list) else f"{shown(value)} is not a list; write [{value}]"
+    if isinstance(default, dict):
+        return None if isinstance(value, dict) else f"{shown(value)} is not a mapping"
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            return f"{shown(value)} is not text" + (" (a duration such as 24h or 90d)" if _is_duration(default)
+                                                     else "")
+        if _is_duration(default) and not _is_duration(value):
+            return f"{shown(value)} is not a duration such as 24h or 90d"
+    return None
+
+
+def _is_duration(text: str) -> bool:
+    try:
+        duration_seconds(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _schema_check(control: Document, fragment: dict[str, Any]) -> tuple[CheckFunction | None, dict[str, Any],
