@@ -101,6 +101,15 @@ def test_explain_declarative_control_prints_its_schema(example: Path) -> None:
     assert "  none: a declarative check has no parameters" in result.stdout
 
 
+def test_explain_keeps_a_docstring_list_a_list_and_ids_whole(example: Path) -> None:
+    lines = invoke("explain", "wvr-valid").stdout.splitlines()
+    bullets = [line for line in lines if line.startswith("  - ")]
+    assert len(bullets) == 7 and bullets[0].startswith("  - expired (as-of on or after expiresAt)")
+    assert "    again;" in lines  # a wrapped item continues under its text, not under the dash
+    text = invoke("explain", "acc-lifecycle").stdout
+    assert "(acc-review-overdue)" in text and "acc-\n" not in text
+
+
 def test_explain_unknown_id_exits_2_with_a_suggestion(example: Path) -> None:
     result = invoke("explain", "bck-rpo-consistant")
     assert result.exit_code == 2

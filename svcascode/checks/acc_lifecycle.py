@@ -7,13 +7,12 @@ standing access).
 
 Segregation of duties: rules.yaml asks that roles declared in conflict never share a holder. Who holds
 a role lives in the identity provider, not in the catalogue, so this check judges what the catalogue
-does hold -- the roles' design -- and leaves the holders to the access review (acc-review-overdue):
-- every name in a role's sodConflicts must be a role of the same policy; a conflict with a role that
-  does not exist separates nothing;
-- two roles declared in conflict must not grant the same permission, since whoever holds either one
-  would then hold that part of the other's duty, and the separation would be nominal. This is strict
-  on purpose: a shared read grant is reported too; move it to a third role both may hold.
-A shared approver is normal and is not a finding.
+does hold -- the roles' design -- and leaves the holders to the access review (acc-review-overdue).
+Every name in a role's sodConflicts must be a role of the same policy, since a conflict with a role
+that does not exist separates nothing. Two roles declared in conflict must not grant the same
+permission, since whoever holds either one would then hold that part of the other's duty and the
+separation would be nominal. This is strict on purpose: a shared read grant is reported too; move it
+to a third role both may hold. A shared approver is normal and is not a finding.
 """
 
 from __future__ import annotations

@@ -106,9 +106,26 @@ def _wrap(text: str, indent: str = "  ") -> list[str]:
     for paragraph in paragraphs:
         if lines:
             lines.append("")
-        lines.extend(textwrap.wrap(" ".join(paragraph.split()), WIDTH, initial_indent=indent,
-                                   subsequent_indent=indent))
+        for item in _items(paragraph):  # "- " lines stay a list, each item wrapped under its dash
+            bullet = item.startswith("- ")
+            lines.extend(textwrap.wrap(item, WIDTH, initial_indent=indent,
+                                       subsequent_indent=indent + ("  " if bullet else ""),
+                                       break_on_hyphens=False))  # ids such as acc-review-overdue stay whole
     return lines
+
+
+def _items(paragraph: str) -> list[str]:
+    """The paragraph's text, one item per "- " list entry (and one for any text before the list)."""
+    items: list[list[str]] = []
+    for line in paragraph.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "-" or not items:
+            items.append(words)
+        else:
+            items[-1].extend(words)
+    return [" ".join(words) for words in items]
 
 
 def _block(text: str, indent: str = "    ") -> list[str]:
