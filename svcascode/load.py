@@ -502,25 +502,15 @@ def discover(root: Path, settings: Settings, paths: Iterable[str] = ()) -> tuple
     def refuse(path: Path, message: str) -> None:
         refused.append(Finding(RULE_FILE, "critical", message, _relative(root, path.absolute())))
 
-    by_real: dict[Path, str] = {}  # each file is read once, however many links lead to it
-
-    def add(path: Path, real: Path, explicit: bool) -> None:
+    def add(path: Path, explicit: bool) -> None:
         rel = _relative(root, path.absolute())
         if excluded(rel) or rel.startswith(CACHE_DIR) or not (explicit or path.suffix in YAML_SUFFIXES):
             return
-        if path.is_symlink():
-            problem = _link_problem(root, path)
-            if problem is not None:
-                refuse(path, problem)
-                return
-            real = path.resolve()
-        earlier = by_real.get(real)
-        if earlier is not None and not (files[earlier].absolute.is_symlink() and not path.is_symlink()):
-            return
-        if earlier is not None:
-            del files[earlier]  # the file's own path wins over a link to it
-        by_real[real] = rel
-        files[rel] = SourceFile(rel, path)
+        problem = _link_problem(root, path) if path.is_symlink() else None
+        if problem is not None:
+            refuse(path, problem)
+        else:  # a file link is read as a file of its own, as `check --rev` reads it from git
+            files.setdefault(rel, SourceFile(rel, path))
 
     walked: set[Path] = set()
     links: list[Path] = []
@@ -529,23 +519,23 @@ def discover(root: Path, settings: Settings, paths: Iterable[str] = ()) -> tuple
         walked.add(real)
         for folder, dirnames, filenames in os.walk(start, followlinks=False):
             base = Path(folder)
-            here = real / base.relative_to(start)
+            walked.add(real / base.relative_to(start))
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != CACHE_DIR)
             for dirname in list(dirnames):
                 if (base / dirname).is_symlink():
                     dirnames.remove(dirname)
                     links.append(base / dirname)
             for filename in sorted(filenames):
-                add(base / filename, here / filename, False)
+                add(base / filename, False)
 
     for start in starts:
         if start.is_dir() and not start.is_symlink():
             walk(start, start.resolve())
         elif not start.is_dir():
-            add(start, start.resolve() if start.exists() else start, True)
+            add(start, True)
         else:
             links.append(start)
-    while links:  # linked folders after the real ones, so that a folder's own path wins over a link to it
+    while links:  # each folder once, whether reached by its own path or through links
         link = links.pop(0)
         problem = _link_problem(root, link)
         if problem is not None:
