@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from svcascode.catalogue import Catalogue
 from svcascode.checks import BUILTINS, load_builtin
-from svcascode.checks.base import TIER_DEFAULTS, CheckContext, CheckFunction
+from svcascode.checks.base import TIER_DEFAULTS, WARNING_SEVERITY, CheckContext, CheckFunction
 from svcascode.documents import Document
 from svcascode.finding import Finding
 from svcascode.models.common import duration_seconds
@@ -223,7 +223,8 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
     baselines = Baselines(catalogue)
     evaluation = Evaluation()
     controls = sorted(catalogue.of_kind("Control"), key=lambda c: (c.name == WAIVER_CONTROL, c.name))
-    waivers = _active_waivers(catalogue, as_of)
+    failed_waivers = _failed_waivers(catalogue, as_of, baselines)
+    waivers = _active_waivers(catalogue, as_of, failed_waivers)
     for control in controls:
         if (chosen and control.name not in chosen) or control.name in ignored:
             continue
@@ -246,7 +247,8 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
                 "typo in kinds, where, hasFields or labels", line_path, enforcement="audit"))
             continue
         context = CheckContext(catalogue, as_of, control, params, baselines.parameter,
-                               facts={"waiver_matches": evaluation.waiver_matches})
+                               facts={"waiver_matches": evaluation.waiver_matches,
+                                      "failed_waivers": failed_waivers})
         for document in subjects:
             for finding in _run(function, context, document, control):
                 evaluation.findings.append(_apply_waivers(finding, waivers, evaluation.waiver_matches))
@@ -260,9 +262,12 @@ _TIERED = {"Service", "ServiceLevel", "AccessPolicy", "MaintenanceWindow"}
 def _tier(catalogue: Catalogue, document: Document) -> str:
     if document.kind == "Service":
         return str(document.spec.tier)
-    names = {"ServiceLevel": lambda s: [s.service], "AccessPolicy": lambda s: list(s.targets),
-             "MaintenanceWindow": lambda s: list(s.services)}[document.kind](document.spec)
-    tiers = [svc.spec.tier for svc in (catalogue.get("Service", n) for n in names) if svc is not None]
+    if document.kind == "MaintenanceWindow":
+        services = catalogue.window_services(document)  # named, or matched by its selector
+    else:
+        names = [document.spec.service] if document.kind == "ServiceLevel" else list(document.spec.targets)
+        services = [s for s in (catalogue.get("Service", n) for n in names) if s is not None]
+    tiers = [str(service.spec.tier) for service in services]
     return min(tiers) if tiers else "tier-3"
 
 
@@ -275,16 +280,35 @@ def _run(function: CheckFunction, context: CheckContext, document: Document, con
                                f"{type(error).__name__}: {error}", ())
 
 
-def _active_waivers(catalogue: Catalogue, as_of: date) -> dict[tuple[str, str], Document]:
+def _failed_waivers(catalogue: Catalogue, as_of: date, baselines: Baselines) -> set[str]:
+    """Waivers that wvr-valid fails (not merely warns about): they suppress nothing.
+
+    A waiver approved by its requester, lasting longer than policy allows, or waiving a critical control
+    without a risk owner's approval is not a risk acceptance an auditor can rely on, so the findings it
+    names stay open. The organisation's own wvr-valid control (and its parameters) decides.
+    """
+    control = catalogue.get("Control", WAIVER_CONTROL)
+    if control is None:
+        return set()
+    function, params, problems = build_check(control)
+    if function is None:
+        return set()
+    context = CheckContext(catalogue, as_of, control, params, baselines.parameter, facts={})
+    return {waiver.name for waiver in catalogue.of_kind("Waiver")
+            if any((f.severity, f.enforcement) != (WARNING_SEVERITY, "warn")
+                   for f in _run(function, context, waiver, control))}
+
+
+def _active_waivers(catalogue: Catalogue, as_of: date, failed: set[str]) -> dict[tuple[str, str], Document]:
     """(control id, subject ref) -> the waiver that suppresses it on the as-of date.
 
-    A waiver suppresses only while in date and when approved by someone other than its requester; an
-    expired or self-approved waiver is itself a finding of wvr-valid and re-opens what it covered.
+    A waiver suppresses only while in date, approved by someone other than its requester, and passing
+    wvr-valid; otherwise it is itself a finding of wvr-valid and what it covered stays open.
     """
     active: dict[tuple[str, str], Document] = {}
     for waiver in sorted(catalogue.of_kind("Waiver"), key=lambda w: w.name):
         spec = waiver.spec
-        if not (spec.approved_at <= as_of < spec.expires_at):
+        if waiver.name in failed or not (spec.approved_at <= as_of < spec.expires_at):
             continue
         if spec.requested_by in spec.approved_by:
             continue

@@ -2,8 +2,7 @@
 
 For each Waiver, as of the evaluation date:
 - expired (as-of on or after expiresAt): a finding; the findings it waived are reported open again;
-- approved by its own requester (requestedBy listed in approvedBy): a finding; such a waiver never
-  suppresses anything;
+- approved by its own requester (requestedBy listed in approvedBy): a finding;
 - in force longer than `maxWaiverDaysCriticalHigh` (critical and high controls) or `maxWaiverDaysOther`
   (medium, low, info), counted from approvedAt to expiresAt: a finding;
 - a waiver of a control whose severity is in `riskOwnerRequiredFor` needs at least one approver who
@@ -11,6 +10,9 @@ For each Waiver, as of the evaluation date:
 - a subject of a kind the control does not apply to can never be waived: a finding;
 - expiring within `warnWithin`: a warning, so it is renewed or closed in time;
 - in force but suppressing no finding: a warning, the waiver is stale and can be deleted.
+
+A waiver with any of the findings above (not the warnings) suppresses nothing: the findings it names
+stay open until it is fixed, since an auditor cannot rely on a risk acceptance that breaks the policy.
 
 That the waived control and subjects exist, and that subjects are explicit kind:name references
 without wildcards, is checked when the documents are validated (ref-unresolved, schema-invalid).
@@ -62,8 +64,9 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
         yield from _duration(ctx, document, severity)
         yield from _risk_owner(ctx, document, severity)
         yield from _scope(ctx, document, control)
-    if expired or self_approved or ctx.as_of < spec.approved_at:
-        return  # not in force: neither expiring soon nor stale
+    if expired or self_approved or ctx.as_of < spec.approved_at or document.name in ctx.facts.get(
+            "failed_waivers", ()):
+        return  # not in force, or waiving nothing because it fails the above: neither expiring soon nor stale
     left = (spec.expires_at - ctx.as_of).days
     if left <= _days(ctx.param("warnWithin")):
         yield ctx.warn(document, f"expires on {spec.expires_at}, in {left} day{'s' * (left != 1)}: fix the "
