@@ -211,6 +211,30 @@ def test_first_seen_names_the_commit_and_author_that_introduced_a_finding(tmp_pa
     assert data["trend"][0]["openFindings"] < data["trend"][1]["openFindings"]
 
 
+def test_first_seen_covers_document_findings_and_the_root_commit_is_not_or_earlier(tmp_path: Path) -> None:
+    root = example_copy(tmp_path / "repo")
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "catalogue")
+    first = _git(root, "rev-parse", "HEAD").strip()
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text().replace("{service: idp, criticality: hard}",
+                                                   "{service: no-such-idp, criticality: hard}"))
+    _git(root, "commit", "-q", "-am", "depend on a service that does not exist")
+    head = _git(root, "rev-parse", "HEAD").strip()
+    code, _, stderr = run(root, "render", "report", "--out", str(tmp_path / "out"), "--as-of", AS_OF,
+                          "--format", "json", "--format", "html")
+    assert code == 0, stderr
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    dangling = next(f for f in data["findings"] if f["rule"] == "ref-unresolved" and f["name"] == "claims-api")
+    assert dangling["firstSeen"] is not None, "a reference finding found no first commit"
+    assert dangling["firstSeen"]["commit"] == head
+    old = [f["firstSeen"] for f in data["findings"] if f["firstSeen"] and f["firstSeen"]["commit"] == first]
+    assert old and not any(seen["atOrBefore"] for seen in old)  # the root commit: nothing is older
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "or earlier" not in page and "not committed yet" not in page
+
+
 def test_an_unwritable_output_is_exit_2_with_a_message(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")

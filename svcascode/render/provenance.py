@@ -85,6 +85,7 @@ def load_history(root: Path, settings: Settings, as_of: date, posture: Posture, 
             return History(head, dirty, note="")
         parents = repo.git("rev-list", "--parents", "-n", "1", chosen[0].sha).split()
         rev_range = f"{parents[1]}..HEAD" if len(parents) > 1 else "HEAD"
+        from_root = len(parents) == 1  # the walk starts at the first commit: nothing can be older
         loader = RevisionLoader(root, settings, repo)
         computed: dict[str, tuple[int, int, int]] = {}
         present: dict[str, set[str]] = {}
@@ -92,8 +93,9 @@ def load_history(root: Path, settings: Settings, as_of: date, posture: Posture, 
         def evaluate_commit(loaded: Any, day: date) -> list[Finding]:
             evaluation = evaluate(loaded.catalogue, min(day, as_of))
             computed["last"] = posture(loaded.catalogue, evaluation)
-            present["last"] = {f.fingerprint for f in evaluation.findings}
-            return [*loaded.findings, *evaluation.findings]
+            found = [*loaded.findings, *evaluation.all_findings()]  # document and control-definition findings too
+            present["last"] = {f.fingerprint for f in found}
+            return found
 
         first_seen: dict[str, FirstSeen] = {}
         trend: list[TrendPoint] = []
@@ -103,7 +105,7 @@ def load_history(root: Path, settings: Settings, as_of: date, posture: Posture, 
                 continue
             for fingerprint in sorted(present.get("last", set())):
                 first_seen.setdefault(fingerprint, FirstSeen(commit.sha, commit.author, commit.date,
-                                                            before_range=not trend))
+                                                            before_range=not trend and not from_root))
             satisfied, not_satisfied, waived = computed.get("last", (0, 0, 0))
             open_findings = sum(point.severities.values())
             trend.append(TrendPoint(commit.sha, point.as_of, satisfied, not_satisfied, waived, open_findings))
