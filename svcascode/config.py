@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 
@@ -53,6 +54,11 @@ def load_settings(root: Path) -> Settings:
     if config_path.exists():
         try:
             raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark
+            where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
+            raise SvcascodeError(f"{CONFIG_FILE}: cannot be read:{where} YAML syntax error: "
+                                 f"{(error.problem or 'syntax error').strip()}") from None
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
             raise SvcascodeError(f"{CONFIG_FILE}: cannot be read: {error}") from None
         where = CONFIG_FILE
@@ -72,4 +78,9 @@ def load_settings(root: Path) -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         key = ".".join(str(part) for part in first["loc"])
-        raise SvcascodeError(f"{where}: {key}: {first['msg']}") from None
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            known = Limits.model_fields if len(first["loc"]) > 1 and first["loc"][0] == "limits" else Settings.model_fields
+            close = difflib.get_close_matches(str(first["loc"][-1]), list(known), n=1)
+            message = f"unknown setting; {f'did you mean {close[0]!r}?' if close else 'settings are ' + ', '.join(known)}"
+        raise SvcascodeError(f"{where}: {key}: {message}") from None

@@ -233,3 +233,20 @@ def test_a_broken_document_is_one_problem_not_one_per_reference_to_it(example: P
     problems = [l for l in result.stdout.splitlines() if l.startswith("services/")]
     assert problems and all(l.startswith("services/catalogue/dns.yaml:") for l in problems), result.stdout
     assert "refers to Service 'dns'" not in result.stdout
+
+
+@pytest.mark.parametrize("config, words", [
+    ('[tool.svcascode]\nroot = ["services"]\n', "pyproject.toml [tool.svcascode]: root: unknown setting; did you mean 'roots'?"),
+    ("[tool.svcascode]\nlimits = {max_dept = 3}\n", "limits.max_dept: unknown setting; did you mean 'max_depth'?"),
+])
+def test_a_misspelt_setting_is_named_with_a_suggestion(example: Path, config: str, words: str) -> None:
+    (example / "pyproject.toml").write_text(config)
+    result = run_cli("validate", cwd=example)
+    assert result.returncode == 2 and words in result.stderr, result.stderr
+
+
+def test_a_config_yaml_error_is_one_located_line(example: Path) -> None:
+    (example / ".svcascode.yaml").write_text("roots: [services\n")
+    result = run_cli("validate", cwd=example)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and ".svcascode.yaml: cannot be read: line 2, column 1: YAML syntax error" in result.stderr, result.stderr
