@@ -373,7 +373,9 @@ def load_catalogue(root: Path, settings: Settings, paths: Iterable[str] = ()) ->
             context, _ = discover(root, settings, ())
         except SvcascodeError:
             context = []
-        sources = sorted({s.path: s for s in context + given}.values(), key=lambda s: s.path)
+        # the given files last: a name they share with another file is then reported on them
+        asked = {s.path for s in given}
+        sources = [s for s in context if s.path not in asked] + sorted(given, key=lambda s: s.path)
     else:
         sources, refused = discover(root, settings, ())
     parsed = parse_many(((s.path, read_bytes(s, settings.limits)) for s in sources), cache)

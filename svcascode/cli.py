@@ -105,8 +105,9 @@ def validate(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
     root, settings = _context()
     result = load_catalogue(root, settings, paths)
     findings = result.in_scope(result.findings)
-    report = Report("validate", tuple(findings), documents=len(result.catalogue.documents),
-                    files=len(result.catalogue.files))
+    files = [f for f in result.catalogue.files if result.scope is None or f.path in result.scope]
+    documents = sum(1 for d in result.catalogue.documents if result.scope is None or d.file in result.scope)
+    report = Report("validate", tuple(findings), documents=documents, files=len(files))
     _write(FORMATS[fmt](report), output)
     sys.exit(EXIT_FINDINGS if findings else EXIT_OK)
 

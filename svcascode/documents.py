@@ -101,9 +101,8 @@ def validate_document(raw: RawDocument, text: str) -> tuple[Document | None, lis
             return None, [_finding(raw, "", name, (), f"missing kind: add `kind:` with one of {', '.join(KINDS)}")]
         model_class = KINDS.get(kind)  # type: ignore[arg-type]
         if model_class is None:
-            return None, [_finding(raw, kind, name, ("kind",),
-                                   f"unknown kind {kind!r}{_suggest(str(kind), KINDS)}; kinds are "
-                                   f"{', '.join(KINDS)}")]
+            hint = _suggest(str(kind), KINDS) or f"; kinds are {', '.join(KINDS)}"
+            return None, [_finding(raw, kind, name, ("kind",), f"unknown kind {kind!r}{hint}")]
     try:
         model = model_class.model_validate(data)
     except ValidationError as error:
@@ -131,12 +130,18 @@ def explain_errors(error: ValidationError, model: type[BaseModel], raw: RawDocum
     """One (path, message) per distinct problem, most specific first, unions collapsed to one message."""
     out: list[tuple[JsonPath, str]] = []
     seen: set[JsonPath] = set()
-    for item in error.errors(include_url=False):
+    items = error.errors(include_url=False)
+    # `nme:` for `name:` is one mistake: the unknown field's "did you mean" says it, so the field it
+    # stands for is not also reported missing.
+    suggested = {(*_clean_loc(i["loc"])[:-1], close) for i in items if i["type"] == "extra_forbidden"
+                 for close in difflib.get_close_matches(str(i["loc"][-1]), _fields_at(model, _clean_loc(
+                     i["loc"])[:-1]), n=1, cutoff=0.6)}
+    for item in items:
         loc = _clean_loc(item["loc"])
         cause = item.get("ctx", {}).get("error")
         if isinstance(cause, FieldError) and (*loc, cause.field) in raw.marks:
             loc = (*loc, cause.field)
-        if loc in seen:
+        if loc in seen or (item["type"] == "missing" and loc in suggested):
             continue  # one message per place: a union reports each of its branches
         seen.add(loc)
         out.append((loc, f"{format_path(loc) or 'document'}: {_message(item, loc, model, raw, text)}"))
@@ -164,7 +169,11 @@ def _message(item: dict[str, Any], loc: JsonPath, model: type[BaseModel], raw: R
         return f"required field missing: add `{loc[-1]}:`" if loc else "required field missing"
     surprise = _yaml_surprise(value, loc, raw, text) if kind in _TEXT_EXPECTED else None
     if surprise:
-        return surprise
+        written = _written_text(loc, raw, text) or ""
+        still_wrong = _error_as_text(model, raw, loc, written)
+        if still_wrong is None:
+            return surprise
+        return f"{still_wrong} (YAML read {written} as {_describe(value)})"
     if kind == "literal_error":
         expected = item.get("ctx", {}).get("expected", "")
         allowed = ", ".join(re.findall(r"'([^']*)'", expected)) or expected
@@ -181,6 +190,8 @@ def _message(item: dict[str, Any], loc: JsonPath, model: type[BaseModel], raw: R
     if kind in ("bool_type", "bool_parsing"):
         return f"expected true or false, got {_describe(value)}"
     if kind in ("int_type", "float_type", "int_parsing", "float_parsing"):
+        if isinstance(value, str) and _is_number(value):
+            return f"{value!r} is text: write the number without quotes"
         return f"expected a number, got {_describe(value)}"
     if kind == "too_short":
         return f"needs at least {item.get('ctx', {}).get('min_length', 1)} item(s)"
@@ -192,6 +203,38 @@ def _message(item: dict[str, Any], loc: JsonPath, model: type[BaseModel], raw: R
 
 
 _TEXT_EXPECTED = {"string_type", "literal_error", "string_pattern_mismatch"}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _error_as_text(model: type[BaseModel], raw: RawDocument, loc: JsonPath, written: str) -> str | None:
+    """What would still be wrong at `loc` if the value were quoted; None when quoting fixes it.
+
+    Only run for a value YAML turned into a bool or number, so "quote it" is advice that works.
+    """
+    import copy
+
+    data = copy.deepcopy(raw.data)
+    target = data
+    try:
+        for part in loc[:-1]:
+            target = target[part]
+        target[loc[-1]] = written
+    except (KeyError, IndexError, TypeError):
+        return None
+    try:
+        model.model_validate(data)
+    except ValidationError as error:
+        for item in error.errors(include_url=False):
+            if _clean_loc(item["loc"]) == loc:
+                return _message(item, loc, model, raw, "")
+    return None
 
 
 def _show(value: Any) -> str:

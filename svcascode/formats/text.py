@@ -32,19 +32,24 @@ def render(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' * (number != 1)}"
+
+
 def summary(report: Report) -> str:
     counts = report.counts()
     if report.command == "validate":
         problems = len(report.findings)
         if not problems:
-            return f"valid: {report.documents} documents in {report.files} files"
+            return f"valid: {_count(report.documents, 'document')} in {_count(report.files, 'file')}"
         files = len({f.file for f in report.findings})
-        return (f"invalid: {problems} problem{'s' * (problems != 1)} in {files} file{'s' * (files != 1)} "
-                f"({report.documents} valid documents in {report.files} files)")
+        return (f"invalid: {_count(problems, 'problem')} in {_count(files, 'file')} "
+                f"({report.documents} valid {'document' if report.documents == 1 else 'documents'} in "
+                f"{_count(report.files, 'file')})")
     parts = [f"{counts[s]} {s}" for s in ("critical", "high", "medium", "low", "info") if counts[s]]
     if counts["suppressed"]:
         parts.append(f"{counts['suppressed']} waived")
     verdict = "FAIL" if report.exit_code else "PASS"
     found = ", ".join(parts) if parts else "no findings"
     return (f"{verdict}: {found}; {counts['failing']} at or above '{report.fail_on}' that block "
-            f"({report.documents} documents in {report.files} files)")
+            f"({_count(report.documents, 'document')} in {_count(report.files, 'file')})")

@@ -124,14 +124,14 @@ def _to_date(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError("not a real calendar date") from None
+        raise ValueError(f"{value} is not a real calendar date") from None
 
 
 def _to_datetime(value: str) -> datetime:
     try:
         return datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError("not a real date-time") from None
+        raise ValueError(f"{value} is not a real date-time") from None
 
 
 Date = Annotated[str, Strict(), StringConstraints(pattern=DATE_PATTERN), AfterValidator(_to_date),
