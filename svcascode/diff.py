@@ -417,6 +417,16 @@ def diff_catalogues(old: Catalogue, new: Catalogue) -> ChangeSet:
     return ChangeSet(changes)
 
 
+def waiver_added(waiver: Document) -> str:
+    """What a reviewer needs of a new waiver: the control, the subjects, until when and by whom."""
+    spec = waiver.data.get("spec", {}) if isinstance(waiver.data, dict) else {}
+    subjects = ", ".join(str(s) for s in spec.get("subjects") or []) or "(no subjects)"
+    approvers = ", ".join(str(a) for a in spec.get("approvedBy") or []) or "nobody yet"
+    until = str(spec.get("expiresAt") or "no expiry")[:10]
+    return (f"waiver added: {spec.get('control') or '(no control)'} accepted for {subjects} until {until}, "
+            f"approved by {approvers}")
+
+
 def unreadable_files(catalogue: Catalogue) -> set[str]:
     """Files that did not parse (YAML syntax, encoding, size): the documents they held are unknown."""
     return {parsed.path for parsed in catalogue.files if parsed.problems and not parsed.documents}
@@ -433,7 +443,8 @@ def _document_change(kind: str, name: str, old: Document | None, new: Document |
     if old is None or new is None:
         action = "added" if old is None else "removed"
         rule = DOCUMENT_RULES.get((kind, action))
-        classes = [Classification(rule[0], rule[1], rule[2])] if rule else []
+        summary = waiver_added(new) if rule and new is not None and kind == "Waiver" else rule and rule[2]
+        classes = [Classification(rule[0], rule[1], summary)] if rule and summary else []
         if new is not None and kind == "Service":
             classes.extend(c for c in dependency_changes(None, new, catalogue) if c.direction == WEAKENED)
         return DocumentChange(kind, name, action, old.file if old else None, new.file if new else None,

@@ -24,6 +24,7 @@ class DiffReport:
     fixed: tuple[Finding, ...] = ()
     unapproved: tuple[tuple[DocumentChange, Classification], ...] = ()
     gate: bool = False  # --fail-on-weakened was given
+    approvals: dict[str, list[str]] = field(default_factory=dict)  # kind:name -> waivers approving its weakening
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -60,9 +61,11 @@ def render_text(report: DiffReport) -> str:
             lines.append(_one_line(f"    {field_change.where}: {show(field_change.old)} -> {show(field_change.new)}"))
     for title, findings in (("findings introduced", report.introduced), ("findings fixed", report.fixed)):
         lines.append("")
-        lines.append(f"{title}: {len(findings)}")
+        waived = sum(1 for f in findings if f.suppressed)
+        lines.append(f"{title}: {len(findings) - waived}" + (f" (+{waived} waived)" if waived else ""))
         for f in findings:
-            lines.append(_one_line(f"  {f.located()}: {f.subject}: [{f.severity}] {f.rule}: {f.message}"))
+            status = f"waived by {f.waiver}" if f.suppressed else f.severity
+            lines.append(_one_line(f"  {f.located()}: {f.subject}: [{status}] {f.rule}: {f.message}"))
     if report.gate:
         lines.append("")
         lines.append(_gate_line(report))
@@ -153,8 +156,18 @@ def render_markdown(report: DiffReport, limit: int = 50) -> str:
         gate = ("✅ nothing weakened without approval" if not report.unapproved else
                 f"❌ {len(report.unapproved)} weakened change(s) need an approving waiver or label")
         lines += [f"**Weakening gate:** {gate}", ""]
+    unapproved = {(id(c), id(i)) for c, i in report.unapproved}
+
+    def approval(change: DocumentChange, item: Classification) -> str:
+        if not report.gate:
+            return ""
+        if (id(change), id(item)) in unapproved:
+            return " — ❌ needs approval"
+        by = report.approvals.get(f"{change.kind.lower()}:{change.name}")
+        return f" — ✅ approved by waiver {md(', '.join(by))}" if by else " — ✅ approved by label"
+
     sections: list[tuple[str, list[str]]] = [
-        ("🔻 Weaker", [f"- **{md(c.subject)}**: {md(i.summary)}" for c, i in weakened]),
+        ("🔻 Weaker", [f"- **{md(c.subject)}**: {md(i.summary)}{approval(c, i)}" for c, i in weakened]),
         ("❌ Now fails", [f"- **{md(f.rule)}** ({md(f.severity)}) {md(f.subject)}: {md(f.message)} "
                          f"— {code(f'{f.file}:{f.line}')}"
                          for f in sorted(failing, key=lambda f: -SEVERITY_RANK.get(f.severity, 0))]),

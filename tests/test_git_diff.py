@@ -143,7 +143,7 @@ def test_weakening_gate_fails_unless_a_waiver_or_the_label_approves(repo: Repo) 
     approved = run(repo.path, "diff", "HEAD~2", "HEAD", "--fail-on-weakened", "--as-of", AS_OF)
     # the SLA change is approved by the waiver; the waiver itself is a weakening only the label approves
     assert approved.returncode == 1
-    assert "alpha-sla" not in approved.stdout.split("weakening gate")[1]
+    assert "ServiceLevel/alpha-sla" not in approved.stdout.split("weakening gate")[1]
     assert "Waiver/accept-alpha" in approved.stdout.split("weakening gate")[1]
 
 
@@ -156,6 +156,32 @@ def test_waiver_extended_and_removed(repo: Repo) -> None:
         (WEAKENED, "waiver weakened: expiry extended: 2027-01-31 -> 2027-12-31")]
     removed = diff_json(repo, "HEAD~1", "HEAD")["changes"][0]
     assert (removed["action"], removed["classifications"][0]["direction"]) == ("removed", "strengthened")
+
+
+def test_pr_reviewer_sees_what_a_new_waiver_accepts_and_which_weakening_it_approves(repo: Repo) -> None:
+    approve = WAIVER.replace("service:alpha", "servicelevel:alpha-sla") % "2027-06-30"
+    repo.commit("weaken and waive", {"services/sla/alpha.yaml": sla("99.5"), "policies/waivers.yaml": approve})
+    body = diff_json(repo, "HEAD~1", "HEAD")
+    added = {c["name"]: c for c in body["changes"]}["accept-alpha"]["classifications"]
+    assert [c["summary"] for c in added] == [
+        "waiver added: svc-runbook accepted for servicelevel:alpha-sla until 2027-06-30, approved by rita@example.com"]
+    result = run(repo.path, "diff", "HEAD~1", "HEAD", "--format", "markdown", "--fail-on-weakened",
+                 "--as-of", AS_OF)
+    weaker = result.stdout.split("Weaker")[1].split("####")[0]
+    sla_line = next(line for line in weaker.splitlines() if "alpha-sla" in line and "availability" in line)
+    assert "approved by waiver accept-alpha" in sla_line
+    waiver_line = next(line for line in weaker.splitlines() if "Waiver/accept-alpha" in line)
+    assert "needs approval" in waiver_line
+
+
+def test_text_marks_introduced_findings_a_waiver_covers(repo: Repo) -> None:
+    waiver = WAIVER.replace("service:alpha", "service:gamma") % "2027-06-30"
+    repo.commit("gamma, waived", {"services/catalogue/gamma.yaml": service("gamma", runbook=False),
+                                  "policies/waivers.yaml": waiver})
+    result = run(repo.path, "diff", "HEAD~1", "HEAD", "--as-of", AS_OF)
+    introduced = result.stdout.split("findings introduced")[1].split("findings fixed")[0]
+    assert introduced.startswith(": 0 (+1 waived)")
+    assert "[waived by accept-alpha]" in introduced
 
 
 @pytest.mark.parametrize("kind, path, old, new, summary", [

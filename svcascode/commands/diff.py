@@ -26,7 +26,7 @@ def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_o
                labels: frozenset[str] = frozenset(), approval_label: str = APPROVAL_LABEL) -> DiffReport:
     from svcascode.catalogue import load_catalogue
     from svcascode.commands.check import NEVER, run_check
-    from svcascode.diff import diff_catalogues, unapproved_weakenings
+    from svcascode.diff import approving_waivers, diff_catalogues, unapproved_weakenings
     from svcascode.gitload import RevisionLoader
 
     loader = RevisionLoader(root, settings)
@@ -45,7 +45,9 @@ def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_o
     introduced = tuple(f for f in after if f.fingerprint not in known)
     fixed = tuple(sorted((f for f in before if f.fingerprint not in now), key=Finding.sort_key))
     unapproved = tuple(unapproved_weakenings(changes, new.catalogue, as_of, set(labels), approval_label))
-    return DiffReport(base_sha, head_sha or WORKING_TREE, changes, introduced, fixed, unapproved, gate)
+    approvals = {} if approval_label in labels else approving_waivers(new.catalogue, as_of)
+    return DiffReport(base_sha, head_sha or WORKING_TREE, changes, introduced, fixed, unapproved, gate,
+                      approvals)
 
 
 def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> date:
