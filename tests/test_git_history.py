@@ -102,3 +102,21 @@ def test_history_bad_range_and_not_a_repository(repo: Repo, tmp_path: Path) -> N
     plain.mkdir()
     outside = run(plain, "history")
     assert outside.returncode == 2 and "not a git repository" in outside.stderr
+
+
+def test_document_that_is_not_kind_slash_name_is_refused(repo: Repo) -> None:
+    for wanted in ("alpha", "Servce/alpha", "--output=x"):
+        result = run(repo.path, "history", "--document", wanted)
+        assert result.returncode == 2, (wanted, result.stdout)
+        assert "KIND/NAME" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_audit_csv_has_every_field_change_and_is_safe_in_a_spreadsheet(repo: Repo) -> None:
+    repo.commit("=HYPERLINK(\"http://evil.example\")", {"services/catalogue/alpha.yaml": service(
+        "alpha").replace("metadata: {name: alpha}", "metadata: {name: alpha, title: New title}")})
+    result = run(repo.path, "history", "--document", "Service/alpha", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    change = rows[-1]
+    assert change["message"].startswith("'=")  # a formula would run when the auditor opens the file
+    assert (change["path"], change["old"], change["new"]) == ("metadata.title", "(none)", "New title")

@@ -52,6 +52,26 @@ def _clean(text: str) -> str:
     return "".join(c if c.isprintable() else " " for c in text)
 
 
+def _cell(text: Any) -> str:
+    """Free text for a CSV cell: a leading =, +, -, @ would make a spreadsheet run it as a formula."""
+    value = str(text)
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def check_document(wanted: str) -> str:
+    """`KIND/NAME` (or `kind:name`) with a kind svcascode knows; anything else exits 2."""
+    from svcascode.errors import SvcascodeError
+    from svcascode.models import KINDS, OPENSLO_MODELS
+
+    kind, sep, name = wanted.replace(":", "/", 1).partition("/")
+    kinds = {k.lower(): k for k in (*KINDS, *OPENSLO_MODELS)}
+    if not sep or not name or kind.lower() not in kinds:
+        known = ", ".join(sorted(kinds.values()))
+        raise SvcascodeError(f"--document {wanted!r}: expected KIND/NAME, e.g. Service/claims-api, "
+                             f"with KIND one of {known}")
+    return wanted
+
+
 # ---------------------------------------------------------------------------------------------------
 # Audit trail
 
@@ -68,14 +88,14 @@ def render_audit(entries: list[Any], fmt: str, meta: dict[str, Any]) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["commit", "date", "author", "email", "message", "kind", "name", "action", "file",
-                         "direction", "summary"])
+                         "direction", "summary", "path", "old", "new"])
         for e in entries:
             c = e.commit
             for change in e.changes:
-                rows = [(i.direction, i.summary) for i in change.classes] or [("", "")]
-                for direction, summary in rows:
-                    writer.writerow([c.sha, c.date, c.author, c.email, c.message, change.kind, change.name,
-                                     change.action, change.file, direction, summary])
+                for direction, summary, path, old, new in _audit_rows(change, show):
+                    writer.writerow([c.sha, c.date, _cell(c.author), _cell(c.email), _cell(c.message),
+                                     change.kind, change.name, change.action, change.file, direction,
+                                     _cell(summary), path, _cell(old), _cell(new)])
         return out.getvalue()
     lines: list[str] = []
     for e in entries:
@@ -90,6 +110,20 @@ def render_audit(entries: list[Any], fmt: str, meta: dict[str, Any]) -> str:
     lines.append(f"{len(entries)} commit{'s' * (len(entries) != 1)} changed "
                  f"{meta.get('document') or 'the catalogue'}")
     return "\n".join(lines) + "\n"
+
+
+def _audit_rows(change: Any, show: Any) -> list[tuple[str, str, str, str, str]]:
+    """One row per field changed (with its classification, if any), then classifications of no field."""
+    rows: list[tuple[str, str, str, str, str]] = []
+    used: set[int] = set()
+    for field_change in change.fields:
+        item = next((i for i in change.classes if i.path == field_change.where), None)
+        if item is not None:
+            used.add(id(item))
+        rows.append((item.direction if item else "", item.summary if item else "", field_change.where,
+                     show(field_change.old), show(field_change.new)))
+    rows += [(i.direction, i.summary, i.path, "", "") for i in change.classes if id(i) not in used]
+    return rows or [("", "", "", "", "")]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -108,7 +142,7 @@ def render_posture(rows: list[Any], fmt: str, meta: dict[str, Any]) -> str:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["commit", "as_of", "author", "message", *SEVERITIES, "waived", "failing", *controls])
         for r in rows:
-            writer.writerow([r.commit.sha, r.as_of, r.commit.author, r.commit.message,
+            writer.writerow([r.commit.sha, r.as_of, _cell(r.commit.author), _cell(r.commit.message),
                              *(r.severities[s] for s in SEVERITIES), r.waived, r.failing,
                              *(r.controls.get(c, 0) for c in controls)])
         return out.getvalue()
@@ -162,6 +196,8 @@ def history(rev_range: str, document: str | None, posture: bool, since: str | No
     for option, value in (("--since", since), ("--until", until)):
         if value is not None and value.startswith("-"):
             check_revision_text(value, option)
+    if document is not None:
+        check_document(document)
     root, settings = _context()
     loader = RevisionLoader(root, settings)
     meta: dict[str, Any] = {"range": rev_range, "document": document, "since": since, "until": until}
