@@ -155,3 +155,32 @@ def test_detached_head(repo: Repo) -> None:
     result = run(repo.path, "check", "--base", base, "--format", "json", "--as-of", AS_OF)
     assert result.returncode == 1
     assert [f["name"] for f in findings(result.stdout) if f["status"] == "new"] == ["gamma"]
+
+
+def test_the_example_pull_request_workflow_runs_as_written(repo: Repo, tmp_path: Path) -> None:
+    """Each `run:` step of examples/workflows/pr-check.yml, with the event values in its env."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    workflow = Path(__file__).resolve().parent.parent / "examples" / "workflows" / "pr-check.yml"
+    steps = [s for s in yaml.safe_load(workflow.read_text())["jobs"]["check"]["steps"]
+             if s.get("run", "").lstrip().startswith("svcascode ")]
+    assert len(steps) >= 3
+    base = repo.git("rev-parse", "HEAD").strip()
+    repo.commit("pull request", {"services/catalogue/gamma.yaml": service("gamma", runbook=False)})
+    summary = tmp_path / "summary.md"
+    env = {**os.environ, "BASE_SHA": base, "LABELS": "docs", "GITHUB_STEP_SUMMARY": str(summary),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    codes = {}
+    for step in steps:
+        done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo.path, env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert "Traceback" not in done.stderr and "Error:" not in done.stderr, done.stderr
+        codes[step["name"]] = done.returncode
+    assert list(codes.values()) == [0, 0, 1]  # the new finding fails only the last step
+    assert "svcascode: catalogue changes" in summary.read_text()
+    sarif = json.loads((repo.path / "svcascode.sarif").read_text())
+    assert {r["baselineState"] for r in sarif["runs"][0]["results"]} == {"new", "unchanged"}
