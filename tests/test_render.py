@@ -235,6 +235,25 @@ def test_first_seen_covers_document_findings_and_the_root_commit_is_not_or_earli
     assert "or earlier" not in page and "not committed yet" not in page
 
 
+def test_first_seen_before_the_walked_commits_says_or_earlier_in_every_format(tmp_path: Path) -> None:
+    root = example_copy(tmp_path / "repo")
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "catalogue")
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text().replace("  businessOwner: marcus.lowe@example.com\n", ""))
+    _git(root, "commit", "-q", "-am", "drop the business owner")
+    code, _, stderr = run(root, "render", "report", "--out", str(tmp_path / "out"), "--as-of", AS_OF,
+                          "--history-commits", "1", "--format", "json", "--format", "md")
+    assert code == 0, stderr
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    older = [f for f in data["findings"] if f["firstSeen"] and f["firstSeen"]["atOrBefore"]]
+    assert older, "findings older than the one commit walked"
+    rows = [line for line in (tmp_path / "out" / "report.md").read_text().splitlines()
+            if line.startswith(f"| {older[0]['severity']} | {older[0]['rule']} |")]
+    assert rows and "or earlier" in rows[0]
+
+
 def test_an_unwritable_output_is_exit_2_with_a_message(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
