@@ -271,3 +271,11 @@ def test_pdf_without_weasyprint_writes_html_and_says_how(tmp_path: Path) -> None
         assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
     else:
         assert "pip install weasyprint" in stderr and (tmp_path / "report.html").exists()
+
+
+def test_an_expired_waiver_is_flagged_as_failing_not_as_a_warning(report: Path) -> None:
+    page = (report / "report.html").read_text()
+    heading = re.search(r'<h3 id="waiver-wvr-2026-019-hr-access-review">(.*?)</h3>', page, re.S)
+    assert heading, "the expired example waiver has a heading"
+    assert '<span class="badge s-fail">expired</span>' in heading.group(1)
+    assert "s-warning" not in heading.group(1)
