@@ -254,6 +254,23 @@ def test_first_seen_before_the_walked_commits_says_or_earlier_in_every_format(tm
     assert rows and "or earlier" in rows[0]
 
 
+def test_in_a_shallow_clone_the_oldest_commit_present_is_not_taken_for_the_first(tmp_path: Path) -> None:
+    root = example_copy(tmp_path / "repo")
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "catalogue")
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text().replace("  businessOwner: marcus.lowe@example.com\n", ""))
+    _git(root, "commit", "-q", "-am", "drop the business owner")
+    clone = tmp_path / "shallow"
+    _git(tmp_path, "clone", "-q", "--depth", "1", f"file://{root}", str(clone))
+    code, _, stderr = run(clone, "render", "report", "--out", str(tmp_path / "out"), "--as-of", AS_OF,
+                          "--format", "json")
+    assert code == 0, stderr
+    seen = [f["firstSeen"] for f in json.loads((tmp_path / "out" / "report.json").read_text())["findings"]]
+    assert seen and all(s is not None and s["atOrBefore"] for s in seen)
+
+
 def test_an_unwritable_output_is_exit_2_with_a_message(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")

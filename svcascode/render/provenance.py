@@ -85,7 +85,7 @@ def load_history(root: Path, settings: Settings, as_of: date, posture: Posture, 
             return History(head, dirty, note="")
         parents = repo.git("rev-list", "--parents", "-n", "1", chosen[0].sha).split()
         rev_range = f"{parents[1]}..HEAD" if len(parents) > 1 else "HEAD"
-        from_root = len(parents) == 1  # the walk starts at the first commit: nothing can be older
+        from_root = len(parents) == 1 and not repo.is_shallow()  # the first commit: nothing can be older
         loader = RevisionLoader(root, settings, repo)
         computed: dict[str, tuple[int, int, int]] = {}
         present: dict[str, set[str]] = {}
