@@ -120,3 +120,19 @@ def test_audit_csv_has_every_field_change_and_is_safe_in_a_spreadsheet(repo: Rep
     change = rows[-1]
     assert change["message"].startswith("'=")  # a formula would run when the auditor opens the file
     assert (change["path"], change["old"], change["new"]) == ("metadata.title", "(none)", "New title")
+
+
+def test_since_and_until_dates_are_whole_days_and_nonsense_is_refused(repo: Repo) -> None:
+    repo.commit("early on the 5th", {"services/catalogue/gamma.yaml": service("gamma")},
+                date="2026-11-05T00:30:00+00:00")
+    repo.commit("late on the 7th", {"services/catalogue/delta.yaml": service("delta")},
+                date="2026-11-07T23:50:00+00:00")
+    repo.commit("on the 8th", {"services/catalogue/zeta.yaml": service("zeta")}, date="2026-11-08T00:10:00+00:00")
+    result = run(repo.path, "history", "--since", "2026-11-05", "--until", "2026-11-07", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    # a bare date is the whole day, whatever the time of day the command runs at
+    assert [c["message"] for c in json.loads(result.stdout)["commits"]] == ["early on the 5th", "late on the 7th"]
+    for bad in ("not a date", "2026-13-40", "yesterday-ish"):
+        refused = run(repo.path, "history", "--posture", "--since", bad)
+        assert refused.returncode == 2 and "YYYY-MM-DD" in refused.stderr, (bad, refused.stderr)
+    assert run(repo.path, "history", "--since", "2 weeks ago").returncode == 0

@@ -11,7 +11,8 @@ import io
 import json
 import sys
 from contextlib import contextmanager
-from datetime import date
+import re
+from datetime import date, datetime
 from typing import Any, Iterable, Iterator
 
 import click
@@ -56,6 +57,35 @@ def _cell(text: Any) -> str:
     """Free text for a CSV cell: a leading =, +, -, @ would make a spreadsheet run it as a formula."""
     value = str(text)
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+_RELATIVE_DATE = re.compile(r"^\d+ (?:second|minute|hour|day|week|month|year)s? ago$")
+
+
+def git_date(value: str, option: str, end_of_day: bool) -> str:
+    """A --since/--until value git reads the same whatever the time of day.
+
+    A bare YYYY-MM-DD is the whole day (git alone would read it as that day at the current time); an
+    ISO date-time and `N days ago` (weeks, months, ...) pass through; anything else exits 2, since git
+    would read nonsense as some date and silently select nothing.
+    """
+    from svcascode.errors import SvcascodeError
+
+    text = value.strip()
+    try:
+        day = date.fromisoformat(text)
+        return f"{day.isoformat()} {'23:59:59' if end_of_day else '00:00:00'}"
+    except ValueError:
+        pass
+    try:
+        datetime.fromisoformat(text)
+        return text
+    except ValueError:
+        pass
+    if _RELATIVE_DATE.match(text):
+        return text
+    raise SvcascodeError(f"{option} {value!r}: not a date; write YYYY-MM-DD (a whole day), an ISO date-time "
+                         "such as 2026-11-05T09:00:00+00:00, or 'N days ago' (weeks, months, years)")
 
 
 def check_document(wanted: str) -> str:
@@ -167,8 +197,10 @@ def render_posture(rows: list[Any], fmt: str, meta: dict[str, Any]) -> str:
 @click.option("--document", "document", metavar="KIND/NAME", help="Only the audit trail of this document.")
 @click.option("--posture", is_flag=True, help="Findings by severity and control at each commit, evaluated as "
               "of that commit's date, instead of the audit trail.")
-@click.option("--since", metavar="DATE", help="Only commits after this date (as `git log --since`).")
-@click.option("--until", metavar="DATE", help="Only commits before this date (as `git log --until`).")
+@click.option("--since", metavar="DATE", help="Only commits from this date on: YYYY-MM-DD (from the start of "
+              "the day), an ISO date-time, or 'N days ago'.")
+@click.option("--until", metavar="DATE", help="Only commits up to this date: YYYY-MM-DD (to the end of the "
+              "day), an ISO date-time, or 'N days ago'.")
 @click.option("--first-parent", is_flag=True, help="Audit trail of the main line only: merges as one change.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
               help="Threshold of the `failing` count in the posture.")
@@ -193,9 +225,8 @@ def history(rev_range: str, document: str | None, posture: bool, since: str | No
     for part in rev_range.split(".."):
         if part:
             check_revision_text(part.lstrip("."), "RANGE")
-    for option, value in (("--since", since), ("--until", until)):
-        if value is not None and value.startswith("-"):
-            check_revision_text(value, option)
+    since = git_date(since, "--since", end_of_day=False) if since is not None else None
+    until = git_date(until, "--until", end_of_day=True) if until is not None else None
     if document is not None:
         check_document(document)
     root, settings = _context()
