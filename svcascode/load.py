@@ -590,9 +590,10 @@ def _parse_chunk(args: tuple[list[tuple[str, str, bytes]], Limits]) -> list[tupl
 def parse_many(items: Iterable[tuple[str, bytes | ParsedFile]], cache: ParseCache) -> Iterator[ParsedFile]:
     """Parse (path, bytes) pairs in order, through the cache; on several cores, misses go to workers.
 
-    An item may already be a ParsedFile (a refused file); it passes through unchanged.
+    Results are yielded as soon as their chunk is parsed, so the caller validates early files while
+    the workers parse later ones. An item may already be a ParsedFile (a refused file); it passes
+    through unchanged.
     """
-    items = list(items)
     keyed: list[tuple[str, str | None, bytes | ParsedFile]] = []
     missing: dict[str, tuple[str, str, bytes]] = {}
     for path, data in items:
@@ -604,27 +605,36 @@ def parse_many(items: Iterable[tuple[str, bytes | ParsedFile]], cache: ParseCach
         if key not in cache.memory and key not in missing:
             missing[key] = (key, path, data)
     workers = min(os.cpu_count() or 1, 4)
+    parsed = iter(())
     if len(missing) >= PARALLEL_THRESHOLD and workers > 1:
-        _parse_in_workers(list(missing.values()), cache, workers)
+        parsed = _parse_in_workers(list(missing.values()), cache.limits, workers)
     for path, key, data in keyed:
         if isinstance(data, ParsedFile):
             yield data
-        else:
-            yield cache.parse(path, data, key)
+            continue
+        while key not in cache.memory:  # chunks arrive in order: wait for the one holding this file
+            results = next(parsed, None)
+            if results is None:
+                break  # no worker result for it (no fork, no processes): parse it here
+            for done, blob in results:
+                cache.add(done, marshal.loads(blob))
+        yield cache.parse(path, data, key)
+    for _ in parsed:  # let the pool finish and close now, not when the generator is collected
+        pass
 
 
-def _parse_in_workers(todo: list[tuple[str, str, bytes]], cache: ParseCache, workers: int) -> None:
+def _parse_in_workers(todo: list[tuple[str, str, bytes]], limits: Limits, workers: int
+                      ) -> Iterator[list[tuple[str, bytes]]]:
+    """Parsed chunks, in order, from worker processes; nothing when processes cannot be had."""
     import multiprocessing
 
     try:
         context = multiprocessing.get_context("fork")
     except ValueError:  # no fork on this platform: parse in this process
         return
-    chunks = [(todo[i:i + _CHUNK], cache.limits) for i in range(0, len(todo), _CHUNK)]
+    chunks = [(todo[i:i + _CHUNK], limits) for i in range(0, len(todo), _CHUNK)]
     try:
         with context.Pool(workers) as pool:
-            for results in pool.imap_unordered(_parse_chunk, chunks):
-                for key, blob in results:
-                    cache.add(key, marshal.loads(blob))
+            yield from pool.imap(_parse_chunk, chunks)
     except OSError:
         return  # no processes to be had: what was not parsed is parsed in this process

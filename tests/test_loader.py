@@ -174,3 +174,19 @@ def test_a_folder_reached_through_a_link_is_read_once_by_its_own_path(tmp_path: 
     files, refused = discover(root, Settings())
     assert [f.path for f in files] == ["services/real/a.yaml", "services/z.yaml"]
     assert [(f.file, "cannot be followed" in f.message) for f in refused] == [("services/dangling.yaml", True)]
+
+
+def test_parsing_in_worker_processes_gives_what_parsing_here_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    import svcascode.load as load
+
+    items = [(f"f{i}.yaml", b"a: %d\nb: [x, {c: %d}]\n" % (i, i)) for i in range(40)]
+    items.insert(7, ("bad.yaml", b"a: 1\na: 2\n"))
+    serial = [(p.path, [d.data for d in p.documents], [(f.line, f.message) for f in p.problems])
+              for p in load.parse_many(items, ParseCache(None, LIMITS))]
+    monkeypatch.setattr(load, "PARALLEL_THRESHOLD", 2)
+    cache = ParseCache(None, LIMITS)
+    parallel = list(load.parse_many(items, cache))
+    assert [(p.path, [d.data for d in p.documents], [(f.line, f.message) for f in p.problems])
+            for p in parallel] == serial
+    assert parallel[0].documents[0].locate(("b", 1, "c")) == (2, 9)
+    assert cache.parsed == 41 and cache.hits == 41  # parsed by the workers once, then read from the cache
