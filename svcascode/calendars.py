@@ -372,6 +372,16 @@ def sla_periods(calendar: str | None, rolling: str | None, tz_name: str | None, 
     return periods
 
 
+def covered_minutes(calendar: CalendarLike | None, start: datetime, end: datetime) -> Fraction:
+    """Minutes of [start, end) inside a coverage calendar: what a time-based SLA measures.
+
+    No calendar, or an always-on one, covers the whole span.
+    """
+    if calendar is None or is_always_on(calendar):
+        return Fraction(int((end - start).total_seconds()), 60)
+    return total_minutes(calendar_intervals(calendar, start, end))
+
+
 # --- helpers ------------------------------------------------------------------------------------
 
 

@@ -151,7 +151,7 @@ def render_markdown(report: DiffReport, limit: int = 50) -> str:
              f"**{len(weakened)} weakened · {len(stronger)} strengthened · {len(failing)} new finding"
              f"{'s' * (len(failing) != 1)} · {len(report.fixed)} fixed** "
              f"({counts['added']} added, {counts['removed']} removed, {counts['renamed']} renamed, "
-             f"{counts['changed']} changed documents{unreadable})", ""]
+             f"{counts['changed']} changed document{'s' * (counts['changed'] != 1)}{unreadable})", ""]
     if report.gate:
         gate = ("✅ nothing weakened without approval" if not report.unapproved else
                 f"❌ {len(report.unapproved)} weakened change(s) need an approving waiver or label")

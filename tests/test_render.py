@@ -74,6 +74,15 @@ def test_service_page_shows_allowed_downtime_of_a_monthly_999_sla(site: Path) ->
     assert "Claims engineering" in page or "claims-engineering" in page
 
 
+def test_a_business_hours_sla_allows_downtime_in_its_covered_hours_only(site: Path) -> None:
+    page = (site / "services" / "general-ledger.html").read_text()
+    # general-ledger-sla: 99.9 % over uk-business-hours, Mon-Fri 08:00-18:00; November 2026 has 21
+    # weekdays and no bank holiday: 210 hours, so 0.1 % of 12,600 minutes
+    row = re.search(r"<tr><td><a[^>]*>general-ledger-sla</a>.*?</tr>", page, re.S)
+    assert row is not None
+    assert "12.6 min" in row.group(0) and "210 h covered by uk-business-hours" in row.group(0)
+
+
 def test_service_page_shows_the_composite_ceiling_of_hard_dependencies(site: Path) -> None:
     page = (site / "services" / "claims-api.html").read_text()
     # hard dependencies app-platform, postgres-cluster, idp (99.995 % each) and dns (99.998 %)

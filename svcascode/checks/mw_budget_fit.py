@@ -7,8 +7,9 @@ name; otherwise the window's minutes count against the level's error budget. In 
 covering `horizonMonths` (12) from the as-of date (calendar months or quarters in the level's
 availability.window.timezone, default UTC, with their real lengths; or consecutive rolling periods),
 the planned minutes of all such windows of the service (overlaps counted once) must be at most the
-Baseline parameter max_planned_budget_share (0.5) x the allowed downtime, (1 - target) x the period's
-length. The finding names the worst period with its numbers; it is reported on each window that
+Baseline parameter max_planned_budget_share (0.5) x the allowed downtime, (1 - target) x the minutes
+the level measures: the whole period, or only the hours of its coverage calendar when that is not
+24x7 (downtime outside those hours is not measured, so it neither counts nor earns budget). The finding names the worst period with its numbers; it is reported on each window that
 contributes to an over-budget period.
 """
 
@@ -17,7 +18,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Iterator, NamedTuple
 
-from svcascode.calendars import Period, clip, sla_periods, total_minutes, window_intervals
+from svcascode.calendars import (
+    Period, calendar_intervals, clip, covered_minutes, intersect, is_always_on, sla_periods, total_minutes,
+    window_intervals,
+)
 from svcascode.checks.base import CheckContext
 from svcascode.documents import Document
 from svcascode.finding import Finding
@@ -38,6 +42,7 @@ class Overrun(NamedTuple):
     own: Fraction
     allowed: Fraction
     limit: Fraction
+    measured: Fraction  # minutes the level measures in the period: its coverage hours
 
 
 def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
@@ -74,14 +79,20 @@ def _judge(ctx: CheckContext, window: Document, service: Document, level: Docume
                and not _excluded(ctx, level, w)]
     occurrences = [o for w in counted for o in window_intervals(w.spec, *span)]
     own = window_intervals(window.spec, *span)
+    coverage = ctx.calendar(level.spec.coverage)
+    if coverage is not None and not is_always_on(coverage.spec):
+        # a level measured in its coverage hours only: downtime outside them costs no budget
+        covered = calendar_intervals(coverage.spec, *span)
+        occurrences, own = intersect(occurrences, covered), intersect(own, covered)
     share = to_fraction(ctx.tier_param("max_planned_budget_share", service.spec.tier))
     overruns = []
     for period in periods:
         planned = total_minutes(clip(occurrences, period.start, period.end))
-        allowed = allowed_downtime_minutes(availability.target_percent, period.minutes)
+        measured = covered_minutes(coverage.spec if coverage is not None else None, period.start, period.end)
+        allowed = allowed_downtime_minutes(availability.target_percent, measured)
         mine = total_minutes(clip(own, period.start, period.end))
         if planned > share * allowed and mine > 0:
-            overruns.append(Overrun(period, planned, mine, allowed, share * allowed))
+            overruns.append(Overrun(period, planned, mine, allowed, share * allowed, measured))
     if not overruns:
         return None
     worst = max(overruns, key=_severity)
@@ -89,7 +100,8 @@ def _judge(ctx: CheckContext, window: Document, service: Document, level: Docume
     return (f"planned downtime of {_min(worst.planned)} min in {worst.period.label} ({_min(worst.own)} min from "
             f"this window{others}) exceeds {_percent(share)} of the {_min(worst.allowed)}-minute error budget of "
             f"{level.spec.type} {level.name} ({availability.target_percent}% over "
-            f"{_min(worst.period.minutes)} min), a limit of {_min(worst.limit)} min; "
+            f"{_min(worst.measured)} {'covered ' if worst.measured != worst.period.minutes else ''}min), "
+            f"a limit of {_min(worst.limit)} min; "
             f"{len(overruns)} of {len(periods)} periods are over")
 
 

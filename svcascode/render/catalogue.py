@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import quote
 
+from svcascode.calendars import covered_minutes, sla_periods
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
 from svcascode.engine import Evaluation
@@ -173,28 +174,33 @@ def minutes_text(value: Fraction | float) -> str:
     return text or "0"
 
 
-def allowed_downtime(level: Document, as_of: date) -> tuple[Fraction, str]:
-    """Allowed downtime of the SLA window that holds the as-of date, and that window's name."""
+def allowed_downtime(catalogue: Catalogue, level: Document, as_of: date) -> tuple[Fraction, str]:
+    """Allowed downtime of the SLA window that holds the as-of date, and that window's name.
+
+    The budget is (1 - target) x the minutes the level's coverage calendar covers in that window: a
+    business-hours SLA measures, and so allows downtime in, business hours only.
+    """
     availability = level.spec.availability
     window = availability.window
     tz = window.timezone or "UTC"
-    target = availability.target_percent
+    period = sla_periods(window.calendar, str(window.rolling) if window.rolling else None, tz, as_of, 1)[0]
+    coverage = catalogue.get("BusinessCalendar", level.spec.coverage)
+    minutes = covered_minutes(coverage.spec if coverage is not None else None, period.start, period.end)
+    length = Fraction(int((period.end - period.start).total_seconds()), 60)
     if window.calendar == "month":
-        minutes = slamath.calendar_month_minutes(as_of.year, as_of.month, tz)
-        label = f"calendar month ({as_of.strftime('%B %Y')}, {int(minutes // 1440)} days, {tz})"
+        label = f"calendar month ({as_of.strftime('%B %Y')}, {int(length // 1440)} days, {tz})"
     elif window.calendar == "quarter":
-        quarter = (as_of.month - 1) // 3 + 1
-        minutes = slamath.calendar_quarter_minutes(as_of.year, quarter, tz)
-        label = f"calendar quarter (Q{quarter} {as_of.year}, {tz})"
+        label = f"calendar quarter ({period.label}, {tz})"
     else:
-        minutes = slamath.to_fraction(window.rolling.seconds) / 60
         label = f"rolling {window.rolling}"
-    return slamath.allowed_downtime_minutes(target, minutes), label
+    if minutes != length:
+        label += f"; {minutes_text(minutes / 60)} h covered by {level.spec.coverage}"
+    return slamath.allowed_downtime_minutes(availability.target_percent, minutes), label
 
 
 def _service_level(catalogue: Catalogue, level: Document, as_of: date) -> dict[str, Any]:
     spec = level.spec
-    budget, window = allowed_downtime(level, as_of)
+    budget, window = allowed_downtime(catalogue, level, as_of)
     priorities = []
     if spec.support is not None:
         for name in ("p1", "p2", "p3", "p4"):
