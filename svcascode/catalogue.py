@@ -57,22 +57,24 @@ def _compile(path: str) -> list[str]:
 _COMPILED = {kind: [(_compile(p), target) for p, target in refs] for kind, refs in REFERENCES.items()}
 
 
-def walk(data: Any, parts: list[str], prefix: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:
+def walk(data: Any, parts: list[str], prefix: JsonPath = ()) -> list[tuple[JsonPath, Any]]:
     """Values at a dotted path with `[*]` (every list item) and `*` (every mapping value) wildcards."""
-    if not parts:
-        yield prefix, data
-        return
-    head, rest = parts[0], parts[1:]
-    if head == "[*]":
-        if isinstance(data, list):
-            for index, item in enumerate(data):
-                yield from walk(item, rest, (*prefix, index))
-    elif head == "*":
-        if isinstance(data, dict):
-            for key, item in data.items():
-                yield from walk(item, rest, (*prefix, key))
-    elif isinstance(data, dict) and head in data:
-        yield from walk(data[head], rest, (*prefix, head))
+    found: list[tuple[JsonPath, Any]] = [(prefix, data)]
+    for head in parts:
+        following: list[tuple[JsonPath, Any]] = []
+        for path, value in found:
+            if head == "[*]":
+                if isinstance(value, list):
+                    following.extend(((*path, index), item) for index, item in enumerate(value))
+            elif head == "*":
+                if isinstance(value, dict):
+                    following.extend(((*path, key), item) for key, item in value.items())
+            elif isinstance(value, dict) and head in value:
+                following.append(((*path, head), value[head]))
+        if not following:
+            return []
+        found = following
+    return found
 
 
 @dataclass

@@ -83,31 +83,37 @@ class Baselines:
 _MISSING = object()
 
 
-def _value_at(data: Any, dotted: str) -> Any:
-    current = data
-    for part in dotted.split("."):
+def _value_at(spec: Any, parts: tuple[str, ...]) -> Any:
+    current = spec
+    for part in parts:
         if not isinstance(current, dict) or part not in current:
             return _MISSING
         current = current[part]
     return current
 
 
-def selects(control: Document, document: Document) -> bool:
+def selector(control: Document) -> Callable[[Document], bool]:
+    """Whether the control applies to a document, with its appliesTo compiled once."""
     applies = control.spec.applies_to
-    if document.kind not in applies.kinds:
-        return False
-    if any(document.labels.get(key) != value for key, value in applies.labels.items()):
-        return False
-    spec = document.data.get("spec", {})
-    for dotted in applies.has_fields:
-        if _value_at(spec, dotted) in (_MISSING, None):
+    kinds = set(applies.kinds)
+    labels = list(applies.labels.items())
+    present = [tuple(dotted.split(".")) for dotted in applies.has_fields]
+    where = [(tuple(dotted.split(".")), allowed if isinstance(allowed, list) else [allowed])
+             for dotted, allowed in applies.where.items()]
+
+    def chosen(document: Document) -> bool:
+        if document.kind not in kinds or any(document.labels.get(k) != v for k, v in labels):
             return False
-    for dotted, allowed in applies.where.items():
-        value = _value_at(spec, dotted)
-        options = allowed if isinstance(allowed, list) else [allowed]
-        if value is _MISSING or value not in options:
+        spec = document.data.get("spec", {})
+        if any(_value_at(spec, parts) in (_MISSING, None) for parts in present):
             return False
-    return True
+        for parts, options in where:
+            value = _value_at(spec, parts)
+            if value is _MISSING or value not in options:
+                return False
+        return True
+
+    return chosen
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -223,6 +229,14 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
     baselines = Baselines(catalogue)
     evaluation = Evaluation()
     controls = sorted(catalogue.of_kind("Control"), key=lambda c: (c.name == WAIVER_CONTROL, c.name))
+    tiers: dict[int, str] = {}
+
+    def tier_of(document: Document) -> str:  # asked by every control of the same documents
+        key = id(document)
+        if key not in tiers:
+            tiers[key] = _tier(catalogue, document)
+        return tiers[key]
+
     failed_waivers = _failed_waivers(catalogue, as_of, baselines)
     waivers = _active_waivers(catalogue, as_of, failed_waivers)
     for control in controls:
@@ -235,10 +249,10 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
         if function is None:
             continue
         evaluation.controls.append(control)
-        subjects = [d for kind in control.spec.applies_to.kinds for d in catalogue.of_kind(kind)
-                    if selects(control, d)]
+        chosen_by = selector(control)
+        subjects = [d for kind in control.spec.applies_to.kinds for d in catalogue.of_kind(kind) if chosen_by(d)]
         subjects = [d for d in subjects if d.kind not in _TIERED or baselines.selects(
-            control.name, _tier(catalogue, d))]
+            control.name, tier_of(d))]
         evaluation.subjects[control.name] = subjects
         if not subjects:
             line_path = ("spec", "appliesTo")

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from math import comb, prod
 from typing import NamedTuple, Union
 from zoneinfo import ZoneInfo
@@ -42,6 +43,7 @@ def to_fraction(value: Number) -> Fraction:
     return Fraction(value)
 
 
+@lru_cache(maxsize=4096)  # a catalogue uses few distinct targets, each converted for every level
 def percent_to_fraction(percent: Number) -> Fraction:
     """Convert a percentage (``99.95``) to an availability fraction (``0.9995``)."""
     return _checked_fraction(to_fraction(percent) / 100, "percent")
