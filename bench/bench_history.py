@@ -16,6 +16,7 @@ Builds a temporary git repository (one `git fast-import` run): a catalogue of --
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import subprocess
@@ -143,6 +144,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the generated repository and print its path")
     args = parser.parse_args()
+    gc.disable()  # as the command line runs every command (svcascode/cli.py)
 
     from svcascode.commands.history import _evaluate
     from svcascode.config import Settings
