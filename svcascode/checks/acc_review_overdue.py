@@ -21,7 +21,6 @@ PARAMS: dict[str, Any] = {
 }
 
 REVIEW = ("spec", "review")
-DAY = 86400
 
 
 def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
@@ -46,14 +45,13 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     if cadence is None:
         return
     evidence_type, result = ctx.param("evidenceType"), ctx.param("requiredResult")
-    found = [e for e in ctx.evidence(document, evidence_type, passing_only=False) if e.spec.result == result]
-    if not found:
+    newest = ctx.newest_evidence(document, evidence_type, result)
+    if newest is None:
         yield ctx.fail(document, f"no {evidence_type} Evidence with result {result} for {document.ref}: run the "
                        f"review and record it (subject {document.ref})", REVIEW)
         return
-    newest = found[0]
-    age = ctx.age_days(newest.spec.performed_at)
-    if age * DAY > seconds(cadence):  # type: ignore[operator]
+    age = ctx.overdue(newest, cadence)
+    if age is not None:
         yield ctx.fail(document, f"newest {evidence_type} ({newest.name}, {newest.spec.performed_at}) is {age} days "
                        f"old, older than the {applies} {cadence}: run the review and record it as Evidence",
                        (*REVIEW, applies) if declared else REVIEW)

@@ -31,6 +31,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 TIER_ORDER = ("tier-0", "tier-1", "tier-2", "tier-3")
 
+DAY = 86400  # seconds
 WARNING_SEVERITY = "low"  # a rule's "warn" clause: reported, never blocking (CLARIFICATIONS.md)
 
 CheckFunction = Callable[["CheckContext", Document], Iterator[Finding]]
@@ -135,8 +136,18 @@ class CheckContext:
                  and (not passing_only or e.spec.result == "pass")]
         return sorted(found, key=lambda e: e.spec.performed_at, reverse=True)
 
+    def newest_evidence(self, subject: Document, evidence_type: str, result: str = "pass") -> Document | None:
+        """The newest Evidence of a type with that result about a subject, on or before the as-of date."""
+        found = [e for e in self.evidence(subject, evidence_type, passing_only=False) if e.spec.result == result]
+        return found[0] if found else None
+
     def age_days(self, when: date) -> int:
         return (self.as_of - when).days
+
+    def overdue(self, evidence: Document, limit: str | Duration | None) -> int | None:
+        """The evidence's age in days when it is older than `limit` (a duration); None when it is not."""
+        age = self.age_days(evidence.spec.performed_at)
+        return age if limit is not None and age * DAY > duration_seconds(str(limit)) else None
 
     def owner_team(self, service: Document) -> Document | None:
         return self.catalogue.get("Team", service.spec.owner)

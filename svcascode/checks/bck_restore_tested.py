@@ -21,7 +21,6 @@ PARAMS: dict[str, Any] = {
 }
 
 CONTINUITY = ("spec", "continuity")
-DAY = 86400
 
 
 def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
@@ -32,14 +31,13 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     tier = document.spec.tier
     max_age = ctx.tier_param("restore_test_max_age", tier)
     evidence_type, result = ctx.param("evidenceType"), ctx.param("requiredResult")
-    found = [e for e in ctx.evidence(document, evidence_type, passing_only=False) if e.spec.result == result]
-    if not found:
+    newest = ctx.newest_evidence(document, evidence_type, result)
+    if newest is None:
         yield ctx.fail(document, f"no {evidence_type} Evidence with result {result}: run a restore drill and record "
                        f"it (subject {document.ref})", CONTINUITY)
         return
-    newest = found[0]
-    age = ctx.age_days(newest.spec.performed_at)
-    if max_age is not None and age * DAY > seconds(max_age):  # type: ignore[operator]
+    age = ctx.overdue(newest, max_age)
+    if age is not None:
         yield ctx.fail(document, f"newest restore test ({newest.name}, {newest.spec.performed_at}) is {age} days old, "
                        f"older than the {tier} maximum {max_age}: run a restore drill and record it", CONTINUITY)
     measured = newest.spec.measured

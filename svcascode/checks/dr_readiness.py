@@ -20,7 +20,6 @@ PARAMS: dict[str, Any] = {
 }
 
 CONTINUITY = ("spec", "continuity")
-DAY = 86400
 
 
 def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
@@ -42,14 +41,13 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
 def _tested(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     evidence_type = ctx.param("evidenceType")
     max_age = ctx.tier_param("dr_test_max_age", document.spec.tier)
-    found = ctx.evidence(document, evidence_type)
+    newest = ctx.newest_evidence(document, evidence_type)
     path = CONTINUITY if document.spec.continuity is not None else ("spec",)
-    if not found:
+    if newest is None:
         yield ctx.fail(document, f"no passing {evidence_type} Evidence: run a DR test and record it (subject "
                        f"{document.ref})", path)
         return
-    newest = found[0]
-    age = ctx.age_days(newest.spec.performed_at)
-    if max_age is not None and age * DAY > seconds(max_age):  # type: ignore[operator]
+    age = ctx.overdue(newest, max_age)
+    if age is not None:
         yield ctx.fail(document, f"newest DR test ({newest.name}, {newest.spec.performed_at}) is {age} days old, "
                        f"older than the maximum {max_age}: run a DR test and record it", path)

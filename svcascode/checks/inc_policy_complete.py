@@ -25,7 +25,6 @@ PARAMS: dict[str, Any] = {
     "evidenceType": "ir-exercise",
 }
 
-DAY = 86400
 
 
 def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
@@ -100,13 +99,12 @@ def _exercise(ctx: CheckContext, document: Document) -> Iterator[Finding]:
         cadence = str(exercise.cadence)
     path = ("spec", "exercise") if exercise is not None else ("spec",)
     evidence_type = ctx.param("evidenceType")
-    found = ctx.evidence(document, evidence_type)
-    if not found:
+    newest = ctx.newest_evidence(document, evidence_type)
+    if newest is None:
         yield ctx.fail(document, f"no passing {evidence_type} Evidence: exercise the policy and record it (subject "
                        f"{document.ref})", path)
         return
-    newest = found[0]
-    age = ctx.age_days(newest.spec.performed_at)
-    if age * DAY > seconds(cadence):  # type: ignore[operator]
+    age = ctx.overdue(newest, cadence)
+    if age is not None:
         yield ctx.fail(document, f"newest exercise ({newest.name}, {newest.spec.performed_at}) is {age} days old, "
                        f"older than the cadence {cadence}: run an exercise and record it", path)

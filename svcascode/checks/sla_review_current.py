@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from svcascode.checks.base import CheckContext
+from svcascode.checks.base import DAY, CheckContext
 from svcascode.documents import Document
 from svcascode.finding import Finding
 from svcascode.models.common import duration_seconds
@@ -23,8 +23,7 @@ PARAMS: dict[str, Any] = {
     "minRecipients": 1,
 }
 
-REPORTING_DAYS = {"weekly": 7, "monthly": 31, "quarterly": 92}
-_DAY = 86400
+REPORTINGDAYS = {"weekly": 7, "monthly": 31, "quarterly": 92}
 
 
 def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
@@ -39,7 +38,7 @@ def _cadence_and_review(ctx: CheckContext, document: Document) -> Iterator[Findi
     if cadence.seconds > duration_seconds(maximum):
         yield ctx.fail(document, f"review cadence {cadence} is longer than the maximum of {maximum}: review at "
                        f"least every {maximum}", ("spec", "review", "cadence"))
-    due_days = min(cadence.seconds, duration_seconds(maximum)) / _DAY
+    due_days = min(cadence.seconds, duration_seconds(maximum)) / DAY
     kind = str(ctx.param("evidenceType"))
     reviews = ctx.evidence(document, kind)
     if reviews:
@@ -67,8 +66,8 @@ def _reporting(ctx: CheckContext, document: Document) -> Iterator[Finding]:
         yield ctx.fail(document, "no reporting: add spec.reporting with a cadence and recipients", ("spec",))
         return
     cadence = document.spec.review.cadence
-    if REPORTING_DAYS[reporting.cadence] * _DAY > cadence.seconds:
-        yield ctx.fail(document, f"reporting cadence {reporting.cadence} ({REPORTING_DAYS[reporting.cadence]}d) "
+    if REPORTINGDAYS[reporting.cadence] * DAY > cadence.seconds:
+        yield ctx.fail(document, f"reporting cadence {reporting.cadence} ({REPORTINGDAYS[reporting.cadence]}d) "
                        f"is longer than the {cadence} review cadence: report at least as often as the level is "
                        "reviewed", ("spec", "reporting", "cadence"))
     minimum = int(ctx.param("minRecipients"))

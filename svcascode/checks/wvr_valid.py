@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from svcascode.catalogue import KIND_BY_LOWER
-from svcascode.checks.base import CheckContext, seconds
+from svcascode.checks.base import DAY, CheckContext, seconds
 from svcascode.documents import Document
 from svcascode.finding import Finding
 
@@ -36,7 +36,6 @@ PARAMS: dict[str, Any] = {
 }
 
 SPEC = ("spec",)
-DAY = 86400
 
 
 def _days(value: Any) -> int:
