@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import yaml
-from yaml.cyaml import CParser
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from svcascode.config import Limits, Settings
@@ -64,6 +63,13 @@ class _Resolver(yaml.resolver.Resolver):
                         return tag
             return _STR
         return _SEQ if kind is SequenceNode else _MAP
+
+
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # PyYAML built without libyaml: refuse rather than run ten times slower
+    raise SvcascodeError("PyYAML was installed without libyaml (yaml.CSafeLoader is missing): reinstall it from "
+                         "a wheel, e.g. `pip install --force-reinstall --only-binary pyyaml pyyaml`") from None
 
 
 class _Loader(CParser, _Resolver):  # type: ignore[misc]
