@@ -30,7 +30,11 @@ class _Group(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in self.commands and name in COMMAND_MODULES:
-            importlib.import_module(f"svcascode.commands.{COMMAND_MODULES[name]}")
+            try:
+                importlib.import_module(f"svcascode.commands.{COMMAND_MODULES[name]}")
+            except SvcascodeError as error:
+                click.echo(f"svcascode: error: {error}", err=True)
+                ctx.exit(EXIT_ERROR)
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
