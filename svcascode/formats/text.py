@@ -21,6 +21,8 @@ def render(report: Report) -> str:
             tag = f"[{finding.severity}/{finding.enforcement}] {finding.rule}: "
             if finding.suppressed:
                 tag = f"[waived by {finding.waiver}] {finding.rule}: "
+            if report.status(finding) == "existing":
+                tag = f"[existing] {tag}"
         prefix = "  " if grouped else ""
         subject = f"{finding.kind}/{finding.name}: " if finding.kind and finding.name else ""
         # visible(): one finding stays one line, and YAML text cannot send terminal escapes
