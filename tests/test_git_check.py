@@ -69,6 +69,8 @@ def test_base_ratchet_new_existing_and_fixed(repo: Repo) -> None:
     body = json.loads(unchanged.stdout)
     assert [(f["name"], f["status"], f["failing"]) for f in body["findings"]] == [("beta", "existing", False)]
     assert body["findings"][0]["file"] == "services/moved/beta service.yaml"
+    listed = run(repo.path, "check", "--base", base, "--as-of", AS_OF).stdout
+    assert "Service/beta: [existing] [" in listed
 
     repo.write({"services/catalogue/gamma.yaml": service("gamma", runbook=False),  # new
                 "services/moved/beta service.yaml": service("beta")})  # fixed
