@@ -6,6 +6,7 @@ import gc
 import importlib
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
@@ -79,6 +80,16 @@ def main(ctx: click.Context, directory: str | None) -> None:
             os.chdir(directory)
         except OSError as error:
             raise SvcascodeError(f"{directory}: {error.strerror}") from None
+
+
+def parse_as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> date:
+    """The `--as-of DATE` option of every command that evaluates controls: today when not given."""
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-27") from None
 
 
 def _write(text: str, output: str | None) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Sequence
 import click
 
 from svcascode.catalogue import RULE_CYCLE, RULE_DUPLICATE, RULE_REFERENCE, LoadResult, load_catalogue
-from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, _write, main
+from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, _write, main, parse_as_of
 from svcascode.config import Settings
 from svcascode.documents import RULE_SCHEMA, Document
 from svcascode.engine import RULE_CHECK_ERROR, RULE_CONTROL, RULE_UNUSED, WAIVER_CONTROL, Evaluation, evaluate
@@ -282,18 +282,9 @@ def control_rule(control: Document) -> dict[str, Any]:
 # The command
 
 
-def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> date:
-    if value is None:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-27") from None
-
-
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--as-of", "as_of", metavar="DATE", callback=_as_of,
+@click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of,
               help="Evaluate as of this date (YYYY-MM-DD) instead of today, for reproducible results.")
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="high", show_default=True,
               help="Exit 1 when an unwaived, blocking finding is at or above this severity; `none` never fails.")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, _write, main
+from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, _write, main, parse_as_of
 from svcascode.config import Settings
 from svcascode.diffreport import DIFF_FORMATS, DiffReport
 from svcascode.finding import Finding
@@ -50,21 +50,12 @@ def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_o
                       approvals)
 
 
-def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> date:
-    if value is None:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-27") from None
-
-
 @main.command()
 @click.argument("base")
 @click.argument("head", required=False)
 @click.option("--format", "fmt", type=click.Choice(list(DIFF_FORMATS)), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
-@click.option("--as-of", "as_of", metavar="DATE", callback=_as_of,
+@click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of,
               help="Evaluate findings (and waiver expiry) as of this date instead of today.")
 @click.option("--fail-on-weakened", "gate", is_flag=True,
               help="Exit 1 when something is weakened without an approving waiver or label (docs/git.md).")

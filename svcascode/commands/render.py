@@ -12,8 +12,7 @@ from pathlib import Path
 import click
 
 from svcascode.catalogue import load_catalogue
-from svcascode.cli import _context, main
-from svcascode.commands.check import _as_of
+from svcascode.cli import _context, main, parse_as_of
 from svcascode.engine import evaluate
 from svcascode.errors import SvcascodeError
 
@@ -28,7 +27,7 @@ def render() -> None:
 @render.command("catalogue")
 @click.option("--out", "out", type=click.Path(file_okay=False), default="out/catalogue", show_default=True,
               help="Folder to write the site into (created when missing).")
-@click.option("--as-of", "as_of", metavar="DATE", callback=_as_of, help="Evaluate as of this date (YYYY-MM-DD).")
+@click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of, help="Evaluate as of this date (YYYY-MM-DD).")
 def catalogue_command(out: str, as_of: date) -> None:
     """A static HTML site and its Markdown version: an index sortable and filterable by tier, owner,
     lifecycle and compliance status, a page per service and per team. Opens from file://."""
@@ -48,7 +47,7 @@ def catalogue_command(out: str, as_of: date) -> None:
               help="Folder to write the report into (created when missing).")
 @click.option("--format", "formats", type=click.Choice(REPORT_FORMATS), multiple=True, default=("html",),
               show_default=True, help="Repeat for several formats. pdf needs WeasyPrint and its system libraries.")
-@click.option("--as-of", "as_of", metavar="DATE", callback=_as_of, help="Evaluate as of this date (YYYY-MM-DD).")
+@click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of, help="Evaluate as of this date (YYYY-MM-DD).")
 @click.option("--history-commits", type=click.IntRange(0, 1000), default=10, show_default=True,
               help="Posture trend and first-seen over this many recent commits touching the catalogue.")
 @click.option("--history-days", type=click.IntRange(1, 3660), default=None,
