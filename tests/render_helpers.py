@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import yaml
+from conftest import copy_example
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = "2026-11-27"
@@ -14,9 +14,7 @@ HOSTILE_DESCRIPTION = "<script>alert(1)</script> Read [the docs](javascript:aler
 
 def example_copy(target: Path) -> Path:
     """services/ and policies/ copied into `target` (outside any git repository)."""
-    for folder in ("services", "policies"):
-        shutil.copytree(REPO / folder, target / folder)
-    return target
+    return copy_example(target)
 
 
 def service_names(root: Path) -> list[str]:

@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 from svcascode.cli import main
 from svcascode.formats import FORMATS
+from conftest import copy_example
 
 REPO = Path(__file__).parent.parent
 DEMO_DATE = "2026-11-27"
@@ -75,8 +76,7 @@ def small(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the example catalogue, with its documented deliberate gaps."""
-    shutil.copytree(REPO / "services", tmp_path / "services")
-    shutil.copytree(REPO / "policies", tmp_path / "policies")
+    copy_example(tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

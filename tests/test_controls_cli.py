@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from svcascode.commands.controls import EXPLAIN_SECTIONS
 from svcascode.config import Settings
 from svcascode.documents import validate_document
 from svcascode.load import make_cache, parse_blob
+from conftest import copy_example
 
 REPO = Path(__file__).parent.parent
 FRAMEWORKS = ("iso27001-2022", "soc2-2017", "nist-800-53r5")
@@ -30,8 +30,7 @@ def shipped() -> Catalogue:
 
 @pytest.fixture
 def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(REPO / "services", tmp_path / "services")
-    shutil.copytree(REPO / "policies", tmp_path / "policies")
+    copy_example(tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

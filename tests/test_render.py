@@ -201,7 +201,8 @@ def _git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def test_first_seen_names_the_commit_and_author_that_introduced_a_finding(tmp_path: Path) -> None:
+def _repo_with_a_new_finding(tmp_path: Path) -> Path:
+    """A git repository of the example catalogue whose second commit drops claims-api's business owner."""
     root = example_copy(tmp_path / "repo")
     _git(root, "init", "-q", "-b", "main")
     _git(root, "add", ".")
@@ -209,6 +210,11 @@ def test_first_seen_names_the_commit_and_author_that_introduced_a_finding(tmp_pa
     service = root / "services" / "catalogue" / "claims-api.yaml"
     service.write_text(service.read_text().replace("  businessOwner: marcus.lowe@example.com\n", ""))
     _git(root, "commit", "-q", "-am", "drop the business owner")
+    return root
+
+
+def test_first_seen_names_the_commit_and_author_that_introduced_a_finding(tmp_path: Path) -> None:
+    root = _repo_with_a_new_finding(tmp_path)
     head = _git(root, "rev-parse", "HEAD").strip()
     code, _, stderr = run(root, "render", "report", "--out", str(tmp_path / "out"), "--as-of", AS_OF,
                           "--format", "json", "--format", "html")
@@ -245,13 +251,7 @@ def test_first_seen_covers_document_findings_and_the_root_commit_is_not_or_earli
 
 
 def test_first_seen_before_the_walked_commits_says_or_earlier_in_every_format(tmp_path: Path) -> None:
-    root = example_copy(tmp_path / "repo")
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "add", ".")
-    _git(root, "commit", "-q", "-m", "catalogue")
-    service = root / "services" / "catalogue" / "claims-api.yaml"
-    service.write_text(service.read_text().replace("  businessOwner: marcus.lowe@example.com\n", ""))
-    _git(root, "commit", "-q", "-am", "drop the business owner")
+    root = _repo_with_a_new_finding(tmp_path)
     code, _, stderr = run(root, "render", "report", "--out", str(tmp_path / "out"), "--as-of", AS_OF,
                           "--history-commits", "1", "--format", "json", "--format", "md")
     assert code == 0, stderr
@@ -264,13 +264,7 @@ def test_first_seen_before_the_walked_commits_says_or_earlier_in_every_format(tm
 
 
 def test_in_a_shallow_clone_the_oldest_commit_present_is_not_taken_for_the_first(tmp_path: Path) -> None:
-    root = example_copy(tmp_path / "repo")
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "add", ".")
-    _git(root, "commit", "-q", "-m", "catalogue")
-    service = root / "services" / "catalogue" / "claims-api.yaml"
-    service.write_text(service.read_text().replace("  businessOwner: marcus.lowe@example.com\n", ""))
-    _git(root, "commit", "-q", "-am", "drop the business owner")
+    root = _repo_with_a_new_finding(tmp_path)
     clone = tmp_path / "shallow"
     _git(tmp_path, "clone", "-q", "--depth", "1", f"file://{root}", str(clone))
     code, _, stderr = run(clone, "render", "report", "--out", str(tmp_path / "out"), "--as-of", AS_OF,
