@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
+from svcascode.facts import subject_ref
 from svcascode.finding import SEVERITY_RANK, JsonPath, format_path
 from svcascode.models.common import duration_seconds
+
+if TYPE_CHECKING:
+    from svcascode.assessment import WaiverResult
 
 WEAKENED, STRENGTHENED, CHANGED = "weakened", "strengthened", "changed"
 DIRECTIONS = (WEAKENED, STRENGTHENED, CHANGED)
@@ -464,20 +468,24 @@ def _document_change(kind: str, name: str, old: Document | None, new: Document |
 # The weakening gate (see docs/git.md, "Failing on weakened changes")
 
 
-def approving_waivers(catalogue: Catalogue, as_of: date) -> dict[str, list[str]]:
-    """`kind:name` -> names of waivers, active as of the date and approved by someone, that list it."""
+def approving_waivers(waivers: Iterable[WaiverResult]) -> dict[str, list[str]]:
+    """`kind:name` -> names of the waivers that approve a weakening of that document.
+
+    A waiver approves exactly when it would suppress findings in `check` on the same date: approved by
+    someone other than its requester, in force (approvedAt <= as-of < expiresAt), and not failed by
+    wvr-valid (`facts.waiver_state`, the one definition).
+    """
     out: dict[str, list[str]] = {}
-    for waiver in catalogue.of_kind("Waiver"):
-        spec = waiver.data.get("spec", {})
-        expires = str(spec.get("expiresAt") or "9999-12-31")[:10]
-        if not spec.get("approvedBy") or expires < as_of.isoformat():
+    for result in waivers:
+        if not result.state.suppresses:
             continue
-        for subject in spec.get("subjects", ("widened", "narrowed")) or []:
-            out.setdefault(str(subject).lower(), []).append(waiver.name)
+        for subject in result.waiver.spec.subjects:
+            kind, _, name = str(subject).partition(":")
+            out.setdefault(subject_ref(kind, name), []).append(result.name)
     return out
 
 
-def unapproved_weakenings(changes: ChangeSet, catalogue: Catalogue, as_of: date, labels: set[str],
+def unapproved_weakenings(changes: ChangeSet, waivers: Iterable[WaiverResult], labels: set[str],
                           approval_label: str) -> list[tuple[DocumentChange, Classification]]:
     """Weakened changes that neither the approval label nor an approving waiver covers.
 
@@ -485,11 +493,10 @@ def unapproved_weakenings(changes: ChangeSet, catalogue: Catalogue, as_of: date,
     """
     if approval_label in labels:
         return []
-    waivers = approving_waivers(catalogue, as_of)
+    approving = approving_waivers(waivers)
     out = []
     for change, item in changes.classified(WEAKENED):
-        reference = f"{change.kind.lower()}:{change.name}"
-        if change.kind != "Waiver" and waivers.get(reference):
+        if change.kind != "Waiver" and approving.get(subject_ref(change.kind, change.name)):
             continue
         out.append((change, item))
     return out

@@ -16,13 +16,12 @@ from svcascode.catalogue import Catalogue
 from svcascode.checks import BUILTINS, load_builtin
 from svcascode.checks.base import TIER_DEFAULTS, WARNING_SEVERITY, CheckContext, CheckFunction
 from svcascode.documents import Document
+from svcascode.facts import subject_ref, tier_of, waiver_state
 from svcascode.finding import Finding
 from svcascode.models.common import duration_seconds
+from svcascode.rules import RULE_CHECK_ERROR, RULE_CONTROL, RULE_UNUSED, WAIVER_CONTROL
 
-RULE_CONTROL = "control-invalid"
-RULE_UNUSED = "control-selects-nothing"
-RULE_CHECK_ERROR = "check-error"
-WAIVER_CONTROL = "wvr-valid"  # evaluated last: it needs to know which waivers matched a finding
+__all__ = ["RULE_CHECK_ERROR", "RULE_CONTROL", "RULE_UNUSED", "WAIVER_CONTROL", "Evaluation", "evaluate"]
 
 
 @dataclass
@@ -34,6 +33,7 @@ class Evaluation:
     controls: list[Document] = field(default_factory=list)  # the controls evaluated
     subjects: dict[str, list[Document]] = field(default_factory=dict)  # control id -> documents checked
     waiver_matches: dict[str, int] = field(default_factory=dict)  # waiver name -> findings it suppressed
+    failed_waivers: frozenset[str] = frozenset()  # waivers wvr-valid fails: they suppress nothing
 
     def all_findings(self) -> list[Finding]:
         return sorted(self.findings + self.problems, key=Finding.sort_key)
@@ -185,6 +185,21 @@ def _is_duration(text: str) -> bool:
     return True
 
 
+def _references(node: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every `$ref` and `$dynamicRef` in a schema fragment, with its path, iteratively (no recursion limit)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(node, path)]
+    while stack:
+        current, where = stack.pop()
+        if isinstance(current, dict):
+            for key, value in current.items():
+                if key in ("$ref", "$dynamicRef") and isinstance(value, str):
+                    yield (*where, key), value
+                else:
+                    stack.append((value, (*where, key)))
+        elif isinstance(current, list):
+            stack.extend((value, (*where, index)) for index, value in enumerate(current))
+
+
 def _schema_check(control: Document, fragment: dict[str, Any]) -> tuple[CheckFunction | None, dict[str, Any],
                                                                         list[Finding]]:
     """A declarative check: the JSON Schema fragment each selected document must satisfy."""
@@ -201,6 +216,12 @@ def _schema_check(control: Document, fragment: dict[str, Any]) -> tuple[CheckFun
     except SchemaError as error:
         path = ("spec", "check", "schema", *error.absolute_path)
         return None, {}, [_problem(control, f"invalid JSON Schema: {error.message}", path)]
+    remote = [(path, ref) for path, ref in _references(fragment, ("spec", "check", "schema"))
+              if not ref.startswith("#")]
+    if remote:
+        return None, {}, [_problem(control, f"schema $ref {ref!r} cannot be resolved without the network: "
+                                   "inline the schema it names, or refer to a local definition (#/$defs/...)", path)
+                          for path, ref in remote]
     validator = Draft202012Validator(fragment, registry=Registry(retrieve=refuse))  # type: ignore[call-arg]
 
     def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
@@ -231,13 +252,14 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
     controls = sorted(catalogue.of_kind("Control"), key=lambda c: (c.name == WAIVER_CONTROL, c.name))
     tiers: dict[int, str] = {}
 
-    def tier_of(document: Document) -> str:  # asked by every control of the same documents
+    def tier(document: Document) -> str:  # asked by every control of the same documents
         key = id(document)
         if key not in tiers:
-            tiers[key] = _tier(catalogue, document)
+            tiers[key] = tier_of(catalogue, document)
         return tiers[key]
 
     failed_waivers = _failed_waivers(catalogue, as_of, baselines)
+    evaluation.failed_waivers = frozenset(failed_waivers)
     waivers = _active_waivers(catalogue, as_of, failed_waivers)
     for control in controls:
         if (chosen and control.name not in chosen) or control.name in ignored:
@@ -252,7 +274,7 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
         chosen_by = selector(control)
         subjects = [d for kind in control.spec.applies_to.kinds for d in catalogue.of_kind(kind) if chosen_by(d)]
         subjects = [d for d in subjects if d.kind not in _TIERED or baselines.selects(
-            control.name, tier_of(d))]
+            control.name, tier(d))]
         evaluation.subjects[control.name] = subjects
         if not subjects:
             line_path = ("spec", "appliesTo")
@@ -270,19 +292,8 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
     return evaluation
 
 
+# Kinds whose selection follows the Baselines of their tier (a Baseline selects controls per tier).
 _TIERED = {"Service", "ServiceLevel", "AccessPolicy", "MaintenanceWindow"}
-
-
-def _tier(catalogue: Catalogue, document: Document) -> str:
-    if document.kind == "Service":
-        return str(document.spec.tier)
-    if document.kind == "MaintenanceWindow":
-        services = catalogue.window_services(document)  # named, or matched by its selector
-    else:
-        names = [document.spec.service] if document.kind == "ServiceLevel" else list(document.spec.targets)
-        services = [s for s in (catalogue.get("Service", n) for n in names) if s is not None]
-    tiers = [str(service.spec.tier) for service in services]
-    return min(tiers) if tiers else "tier-3"
 
 
 def _run(function: CheckFunction, context: CheckContext, document: Document, control: Document
@@ -321,21 +332,18 @@ def _active_waivers(catalogue: Catalogue, as_of: date, failed: set[str]) -> dict
     """
     active: dict[tuple[str, str], Document] = {}
     for waiver in sorted(catalogue.of_kind("Waiver"), key=lambda w: w.name):
-        spec = waiver.spec
-        if waiver.name in failed or not (spec.approved_at <= as_of < spec.expires_at):
+        if not waiver_state(waiver, as_of, waiver.name in failed).suppresses:
             continue
-        if spec.requested_by in spec.approved_by:
-            continue
-        for subject in spec.subjects:
+        for subject in waiver.spec.subjects:
             kind, _, name = subject.partition(":")
-            active.setdefault((spec.control, f"{kind.lower()}:{name}"), waiver)
+            active.setdefault((waiver.spec.control, subject_ref(kind, name)), waiver)
     return active
 
 
 def _apply_waivers(finding: Finding, waivers: dict[tuple[str, str], Document], matches: dict[str, int]) -> Finding:
     if finding.rule == WAIVER_CONTROL or not finding.kind:
         return finding
-    waiver = waivers.get((finding.rule, f"{finding.kind.lower()}:{finding.name}"))
+    waiver = waivers.get((finding.rule, subject_ref(finding.kind, finding.name)))
     if waiver is None:
         return finding
     matches[waiver.name] = matches.get(waiver.name, 0) + 1

@@ -12,11 +12,13 @@ from datetime import date
 from typing import Any, Callable, Iterator
 
 from svcascode.catalogue import Catalogue
+from svcascode import facts
 from svcascode.documents import Document
+from svcascode.facts import TIER_ORDER
 from svcascode.finding import Finding, JsonPath
 from svcascode.models.common import Duration, duration_seconds
 
-# Defaults of the per-tier parameters; Baseline documents override them (CLARIFICATIONS.md).
+# Defaults of the per-tier parameters, used where no Baseline document sets the parameter for the tier.
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "min_availability_percent": {"tier-0": 99.9, "tier-1": 99.9, "tier-2": 99.5, "tier-3": 99.0},
     "p1_response_max": {"tier-0": "15m", "tier-1": "15m", "tier-2": "30m", "tier-3": "4h"},
@@ -29,10 +31,11 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "oncall_recommended_people": {"tier-0": 6, "tier-1": 6, "tier-2": 6, "tier-3": None},
     "max_planned_budget_share": {"tier-0": 0.5, "tier-1": 0.5, "tier-2": 0.5, "tier-3": 0.5},
 }
-TIER_ORDER = ("tier-0", "tier-1", "tier-2", "tier-3")
 
 DAY = 86400  # seconds
-WARNING_SEVERITY = "low"  # a rule's "warn" clause: reported, never blocking (CLARIFICATIONS.md)
+# A control's warning clause (expiring soon, recommended but not required) reports at this severity
+# with enforcement "warn": shown in every output, never failing a run.
+WARNING_SEVERITY = "low"
 
 CheckFunction = Callable[["CheckContext", Document], Iterator[Finding]]
 
@@ -94,35 +97,20 @@ class CheckContext:
         return self.catalogue.get("Service", name)
 
     def tier_of(self, document: Document) -> str:
-        """The tier a document is judged at: its own for a Service, the strictest of its services else."""
-        tiers = [s.spec.tier for s in self.services_of(document)]
-        return min(tiers, key=TIER_ORDER.index) if tiers else "tier-3"
+        """The tier a document is judged at (`facts.tier_of`)."""
+        return facts.tier_of(self.catalogue, document)
 
     def services_of(self, document: Document) -> list[Document]:
-        """The Services a document is about: itself, its target(s), its subject, or its service."""
-        spec = document.spec
-        names: list[str] = []
-        if document.kind == "Service":
-            return [document]
-        if document.kind == "ServiceLevel":
-            names = [spec.service]
-        elif document.kind == "AccessPolicy":
-            names = list(spec.targets)
-        elif document.kind == "MaintenanceWindow":
-            return self.window_services(document)
-        elif document.kind == "Evidence":
-            subject = self.catalogue.resolve(spec.subject)
-            return self.services_of(subject) if subject is not None and subject.kind != "Evidence" else []
-        return [s for s in (self.service(n) for n in names) if s is not None]
+        """The Services a document concerns (`facts.services_of`)."""
+        return facts.services_of(self.catalogue, document)
 
     def window_services(self, window: Document) -> list[Document]:
         """Services a MaintenanceWindow affects: named ones, or those its selector matches."""
         return self.catalogue.window_services(window)
 
     def in_date(self, level: Document) -> bool:
-        """A ServiceLevel in force on the as-of date."""
-        spec = level.spec
-        return spec.valid_from <= self.as_of and (spec.valid_to is None or self.as_of <= spec.valid_to)
+        """A ServiceLevel in force on the as-of date (`facts.level_in_force`)."""
+        return facts.level_in_force(level, self.as_of)
 
     def service_levels(self, service: str, types: tuple[str, ...] = ("SLA", "OLA", "UC"),
                        in_date_only: bool = True) -> list[Document]:

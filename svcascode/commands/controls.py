@@ -20,7 +20,7 @@ from svcascode.catalogue import Catalogue, load_catalogue
 from svcascode.checks import load_builtin
 from svcascode.checks.base import TIER_DEFAULTS, TIER_ORDER, CheckSpec
 from svcascode.cli import _context, main
-from svcascode.commands.check import TOOL_RULES
+from svcascode.rules import TOOL_RULES
 from svcascode.config import Settings
 from svcascode.documents import Document
 from svcascode.engine import Baselines
@@ -235,9 +235,9 @@ def render_explain(control: Document, catalogue: Catalogue) -> str:
 
 def render_tool_rule(rule: str) -> str:
     info = TOOL_RULES[rule]
-    out = [f"{rule}: {info['title']}", "  reported by svcascode itself, not by a Control document", "",
-           "Severity", f"  {info['severity']}, enforcement {info['enforcement']}", "",
-           "What it checks", *_wrap(info["description"]), "", "Remediation", *_wrap(info["help"])]
+    out = [f"{rule}: {info.title}", "  reported by svcascode itself, not by a Control document", "",
+           "Severity", f"  {info.severity}, enforcement {info.enforcement}", "",
+           "What it checks", *_wrap(info.description), "", "Remediation", *_wrap(info.help)]
     return "\n".join(out) + "\n"
 
 

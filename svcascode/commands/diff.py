@@ -24,8 +24,8 @@ WORKING_TREE = "working tree"
 
 def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_of: date, gate: bool = False,
                labels: frozenset[str] = frozenset(), approval_label: str = APPROVAL_LABEL) -> DiffReport:
+    from svcascode.assessment import assess
     from svcascode.catalogue import load_catalogue
-    from svcascode.commands.check import NEVER, run_check
     from svcascode.diff import approving_waivers, diff_catalogues, unapproved_weakenings
     from svcascode.gitload import RevisionLoader
 
@@ -38,14 +38,16 @@ def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_o
     finally:
         loader.close()
     changes = diff_catalogues(old.catalogue, new.catalogue)
-    before = run_check(root, settings, as_of, fail_on=NEVER, load=lambda *_: old).findings
-    after = run_check(root, settings, as_of, fail_on=NEVER, load=lambda *_: new).findings
+    before = assess(old, as_of).findings
+    head = assess(new, as_of)
+    after = head.findings
     known = {f.fingerprint for f in before}
     now = {f.fingerprint for f in after}
     introduced = tuple(f for f in after if f.fingerprint not in known)
     fixed = tuple(sorted((f for f in before if f.fingerprint not in now), key=Finding.sort_key))
-    unapproved = tuple(unapproved_weakenings(changes, new.catalogue, as_of, set(labels), approval_label))
-    approvals = {} if approval_label in labels else approving_waivers(new.catalogue, as_of)
+    waivers = list(head.waivers.values())
+    unapproved = tuple(unapproved_weakenings(changes, waivers, set(labels), approval_label))
+    approvals = {} if approval_label in labels else approving_waivers(waivers)
     return DiffReport(base_sha, head_sha or WORKING_TREE, changes, introduced, fixed, unapproved, gate,
                       approvals)
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import quote
 
+from svcascode.assessment import SERVICE_STATUSES, Assessment, ServiceResult, Status
 from svcascode.calendars import covered_minutes, sla_periods
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
-from svcascode.engine import Evaluation
+from svcascode.facts import level_in_force, services_of
 from svcascode.finding import Finding
 from svcascode.render import render_template, write_text
-from svcascode.render.status import STATUSES, ServiceCompliance, service_compliance, services_of
 from svcascode.render.svg import Edge, dependency_graph
 from svcascode import slamath
 
@@ -33,18 +33,24 @@ NEXT_OCCURRENCES = 3
 
 @dataclass(frozen=True)
 class SiteInput:
-    catalogue: Catalogue
-    evaluation: Evaluation
-    as_of: date
+    assessment: Assessment
     commit: str | None = None
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.assessment.catalogue
+
+    @property
+    def as_of(self) -> date:
+        return self.assessment.as_of
 
 
 def write_site(data: SiteInput, out: Path) -> list[Path]:
     """Write every page of the site into `out`; returns the index pages (HTML, Markdown)."""
     catalogue = data.catalogue
-    compliance = service_compliance(catalogue, data.evaluation)
+    compliance = data.assessment.services()
     rows = [service_row(s, compliance[s.name]) for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)]
-    common = {"as_of": data.as_of.isoformat(), "commit": data.commit, "statuses": STATUSES,
+    common = {"as_of": data.as_of.isoformat(), "commit": data.commit, "statuses": SERVICE_STATUSES,
               "groupings": {k: v[0] for k, v in GROUPINGS.items()}, "src": source_link}
     index_html = write_text(out / "index.html", render_template("catalogue-index.html.j2", rows=rows, groups=None,
                                                                 variant="index", **common))
@@ -58,7 +64,7 @@ def write_site(data: SiteInput, out: Path) -> list[Path]:
         write_text(out / "services" / f"{service.name}.html", render_template("service.html.j2", s=view, **common))
         write_text(out / "services" / f"{service.name}.md", render_template("service.md.j2", s=view, **common))
     for team in catalogue.of_kind("Team"):
-        view = team_view(catalogue, team, compliance)
+        view = team_view(catalogue, team, compliance, data.assessment)
         write_text(out / "teams" / f"{team.name}.html", render_template("team.html.j2", t=view, **common))
         write_text(out / "teams" / f"{team.name}.md", render_template("team.md.j2", t=view, **common))
     for parsed in catalogue.files:
@@ -82,7 +88,7 @@ def source_link(finding_or_path: Finding | str, line: int = 1, prefix: str = "..
 
 
 def _grouped(rows: list[dict[str, Any]], key: str) -> list[tuple[str, list[dict[str, Any]]]]:
-    order = {"status": list(STATUSES), "lifecycle": list(LIFECYCLE_ORDER)}.get(key)
+    order = {"status": list(SERVICE_STATUSES), "lifecycle": list(LIFECYCLE_ORDER)}.get(key)
     values = sorted({r[key] for r in rows}, key=lambda v: (order.index(v) if order and v in order else 99, v))
     return [(v, [r for r in rows if r[key] == v]) for v in values]
 
@@ -91,14 +97,14 @@ def _grouped(rows: list[dict[str, Any]], key: str) -> list[tuple[str, list[dict[
 # Views: plain dicts the templates read
 
 
-def service_row(service: Document, compliance: ServiceCompliance) -> dict[str, Any]:
+def service_row(service: Document, compliance: ServiceResult) -> dict[str, Any]:
     spec = service.spec
     return {"name": service.name, "title": service.model.metadata.title or service.name, "tier": spec.tier,
             "owner": spec.owner, "lifecycle": spec.lifecycle, "type": spec.type, "status": compliance.status,
-            "failed": compliance.count("failed"), "waived": compliance.count("waived")}
+            "failed": compliance.count(Status.NOT_SATISFIED), "waived": compliance.count(Status.WAIVED)}
 
 
-def service_view(catalogue: Catalogue, service: Document, compliance: dict[str, ServiceCompliance],
+def service_view(catalogue: Catalogue, service: Document, compliance: dict[str, ServiceResult],
                  as_of: date) -> dict[str, Any]:
     spec, meta = service.spec, service.model.metadata
     team = catalogue.get("Team", spec.owner)
@@ -129,12 +135,18 @@ def service_view(catalogue: Catalogue, service: Document, compliance: dict[str, 
         "maintenance": _maintenance(catalogue, service, as_of),
         "access": _access(catalogue, service),
         "evidence": _evidence(catalogue, service, as_of),
-        "status": mine.status, "controls": mine.controls,
+        "status": mine.status, "controls": _control_rows(mine), "findings": list(mine.findings),
         "file": service.file, "line": service.locate(())[0],
     }
 
 
-def _status(compliance: dict[str, ServiceCompliance], name: str) -> str:
+def _control_rows(result: ServiceResult) -> list[dict[str, Any]]:
+    """One row per evaluated control: its status for this service and the findings behind it."""
+    return [{"control": control.control, "status": str(status), "findings": list(findings)}
+            for control, status, findings in result.controls]
+
+
+def _status(compliance: dict[str, ServiceResult], name: str) -> str:
     return compliance[name].status if name in compliance else "unknown"
 
 
@@ -213,15 +225,15 @@ def _service_level(catalogue: Catalogue, level: Document, as_of: date) -> dict[s
             "target": spec.availability.target_percent, "measurement": spec.availability.measurement,
             "window": window, "allowed_minutes": minutes_text(budget), "coverage": _calendar(catalogue, spec.coverage),
             "valid_from": spec.valid_from.isoformat(), "valid_to": spec.valid_to.isoformat() if spec.valid_to else None,
-            "in_date": spec.valid_from <= as_of and (spec.valid_to is None or as_of <= spec.valid_to),
+            "in_date": level_in_force(level, as_of),
             "priorities": priorities, "file": level.file, "line": level.locate(())[0]}
 
 
 def best_target(catalogue: Catalogue, service: str, as_of: date) -> float | None:
-    """The best in-date SLA/OLA/UC availability target for a service (CLARIFICATIONS.md)."""
-    targets = [level.spec.availability.target_percent for level in catalogue.of_kind("ServiceLevel")
-               if level.spec.service == service and level.spec.valid_from <= as_of
-               and (level.spec.valid_to is None or as_of <= level.spec.valid_to)]
+    """The best availability target among a service's SLA, OLA and UC levels in force on the date: the most a
+    dependant can count on from it."""
+    targets = [level.spec.availability.target_percent for level in catalogue.levels_by_service.get(service, ())
+               if level_in_force(level, as_of)]
     return max(targets) if targets else None
 
 
@@ -239,8 +251,8 @@ def _ceiling(catalogue: Catalogue, service: Document, as_of: date) -> dict[str, 
         else:
             pairs.append((slamath.percent_to_fraction(target), dependency.redundancy_group))
     ceiling = slamath.composite_availability(pairs)
-    own = [level.spec.availability.target_percent for level in catalogue.of_kind("ServiceLevel")
-           if level.spec.service == service.name and level.spec.type == "SLA"]
+    own = [level.spec.availability.target_percent for level in catalogue.levels_by_service.get(service.name, ())
+           if level.spec.type == "SLA" and level_in_force(level, as_of)]
     promised = max(own) if own else None
     below = promised is not None and ceiling < slamath.percent_to_fraction(promised)
     return {"rows": rows, "percent": _percent(ceiling), "missing": missing, "promised": promised,
@@ -262,7 +274,7 @@ def occurrences(window: Document, as_of: date, n: int) -> list[tuple[datetime, d
 def _maintenance(catalogue: Catalogue, service: Document, as_of: date) -> list[dict[str, Any]]:
     rows = []
     for window in sorted(catalogue.of_kind("MaintenanceWindow"), key=lambda d: d.name):
-        if service.name not in services_of(catalogue, window):
+        if not any(s is service for s in services_of(catalogue, window)):
             continue
         spec = window.spec
         if spec.schedule is not None:
@@ -278,8 +290,7 @@ def _maintenance(catalogue: Catalogue, service: Document, as_of: date) -> list[d
 
 
 def _access(catalogue: Catalogue, service: Document) -> list[dict[str, Any]]:
-    named = service.spec.security.access_policy if service.spec.security else None
-    policies = [p for p in catalogue.of_kind("AccessPolicy") if service.name in p.spec.targets or p.name == named]
+    policies = [p for p in catalogue.of_kind("AccessPolicy") if any(s is service for s in services_of(catalogue, p))]
     rows = []
     for policy in sorted(policies, key=lambda d: d.name):
         spec = policy.spec
@@ -295,7 +306,7 @@ def _access(catalogue: Catalogue, service: Document) -> list[dict[str, Any]]:
 def _evidence(catalogue: Catalogue, service: Document, as_of: date) -> list[dict[str, Any]]:
     rows = []
     for evidence in catalogue.of_kind("Evidence"):
-        if service.name not in services_of(catalogue, evidence):
+        if not any(s is service for s in services_of(catalogue, evidence)):
             continue
         spec = evidence.spec
         rows.append({"name": evidence.name, "type": spec.type, "subject": spec.subject,
@@ -305,7 +316,8 @@ def _evidence(catalogue: Catalogue, service: Document, as_of: date) -> list[dict
     return sorted(rows, key=lambda r: r["performed_at"], reverse=True)
 
 
-def team_view(catalogue: Catalogue, team: Document, compliance: dict[str, ServiceCompliance]) -> dict[str, Any]:
+def team_view(catalogue: Catalogue, team: Document, compliance: dict[str, ServiceResult], assessment: Assessment
+              ) -> dict[str, Any]:
     spec = team.spec
     services = [service_row(s, compliance[s.name]) for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)
                 if s.spec.owner == team.name]
@@ -315,6 +327,7 @@ def team_view(catalogue: Catalogue, team: Document, compliance: dict[str, Servic
             "children": children, "email": spec.email, "chat": spec.chat_channel,
             "members": [{"id": m.id, "role": m.role} for m in spec.members],
             "on_call": _on_call(catalogue, team), "services": services,
+            "findings": assessment.team_findings(team.name),
             "file": team.file, "line": team.locate(())[0]}
 
 

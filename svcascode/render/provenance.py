@@ -11,9 +11,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
-from svcascode.catalogue import Catalogue
+from svcascode.assessment import Assessment, assess
 from svcascode.config import Settings
-from svcascode.engine import Evaluation, evaluate
 from svcascode.errors import SvcascodeError
 from svcascode.finding import Finding
 
@@ -57,7 +56,7 @@ class History:
         return self.commit is not None
 
 
-Posture = Callable[[Catalogue, Evaluation], tuple[int, int, int]]  # satisfied, not satisfied, waived
+Posture = Callable[[Assessment], tuple[int, int, int]]  # satisfied, not satisfied, waived
 
 
 def load_history(root: Path, settings: Settings, as_of: date, posture: Posture, commits: int = 10,
@@ -91,9 +90,9 @@ def load_history(root: Path, settings: Settings, as_of: date, posture: Posture, 
         present: dict[str, set[str]] = {}
 
         def evaluate_commit(loaded: Any, day: date) -> list[Finding]:
-            evaluation = evaluate(loaded.catalogue, min(day, as_of))
-            computed["last"] = posture(loaded.catalogue, evaluation)
-            found = [*loaded.findings, *evaluation.all_findings()]  # document and control-definition findings too
+            assessment = assess(loaded, min(day, as_of))
+            computed["last"] = posture(assessment)
+            found = list(assessment.findings)  # document and control-definition findings too
             present["last"] = {f.fingerprint for f in found}
             return found
 

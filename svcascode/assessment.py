@@ -1,0 +1,348 @@
+"""One assessment for every command: a loaded catalogue, an as-of date and a control selection in; the
+deduplicated findings, the metadata of every rule reported, the status of every control and of every
+(control, subject) pair, and the state of every waiver out.
+
+`check`, `diff`, `history`, `render catalogue`, `render report` and every output format read an
+Assessment; none evaluates controls or judges a waiver on its own. The exit code of `check` comes from
+the Report an Assessment makes (`Assessment.report`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from svcascode.engine import Evaluation, evaluate
+from svcascode.errors import SvcascodeError
+from svcascode.facts import WaiverState, services_of, waiver_state
+from svcascode.finding import SEVERITIES, Finding
+from svcascode.formats.report import Report
+from svcascode.rules import TOOL_RULES, WAIVER_CONTROL, RuleInfo, control_rule, unknown_rule
+
+if TYPE_CHECKING:
+    from svcascode.catalogue import Catalogue, LoadResult
+    from svcascode.documents import Document
+
+
+class Status(str, Enum):
+    """The outcome of a control, for one subject, for a service, or overall. Worst first."""
+
+    NOT_SATISFIED = "not-satisfied"
+    NOT_ASSESSED = "not-assessed"  # the control's definition is malformed, or no control assesses it
+    WARNING = "warning"
+    WAIVED = "waived"
+    SATISFIED = "satisfied"
+    NOT_APPLICABLE = "not-applicable"  # the control selects no document (for this service)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+STATUS_ORDER = tuple(Status)
+
+
+def worst(statuses: Iterable[Status], default: Status = Status.NOT_APPLICABLE) -> Status:
+    found = set(statuses)
+    return next((s for s in STATUS_ORDER if s in found), default)
+
+
+def fails_control(finding: Finding, control_severity: str) -> bool:
+    """An open finding of a control's main condition, not of its warning clause.
+
+    A warning clause reports at low severity with enforcement `warn`; the main condition reports at the
+    control's severity with its enforcement. A control whose enforcement is `warn` or `audit` is still
+    not satisfied when its main condition fails: enforcement decides whether a run fails, not the facts.
+    """
+    return not finding.suppressed and (finding.enforcement == "block" or finding.severity == control_severity)
+
+
+def outcome(findings: Sequence[Finding], control_severity: str) -> Status:
+    """The status that a control's findings about one subject give."""
+    if any(fails_control(f, control_severity) for f in findings):
+        return Status.NOT_SATISFIED
+    if any(not f.suppressed for f in findings):
+        return Status.WARNING
+    if findings:
+        return Status.WAIVED
+    return Status.SATISFIED
+
+
+@dataclass(frozen=True)
+class ControlSelection:
+    """--select and --ignore, already resolved to known control ids."""
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def chooses(self, control: str) -> bool:
+        return (not self.select or control in self.select) and control not in self.ignore
+
+    @staticmethod
+    def resolve(select: Iterable[str], ignore: Iterable[str], known: Iterable[str]) -> ControlSelection:
+        """Ids as given (any case, comma-separated or repeated); an unknown one exits 2 with suggestions."""
+        names = sorted(known)
+        return ControlSelection(_resolve_ids(select, names, "--select"), _resolve_ids(ignore, names, "--ignore"))
+
+    def known_at(self, known: Iterable[str]) -> ControlSelection:
+        """The same selection over another catalogue (a base revision): ids it lacks are dropped."""
+        have = set(known)
+        return ControlSelection(tuple(i for i in self.select if i in have) or (("",) if self.select else ()),
+                                tuple(i for i in self.ignore if i in have))
+
+
+def split_ids(given: Iterable[str]) -> list[str]:
+    return [part.strip().lower() for value in given for part in value.split(",") if part.strip()]
+
+
+def _resolve_ids(given: Iterable[str], known: list[str], option: str) -> tuple[str, ...]:
+    ids = split_ids(given)
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=1)
+            hints.append(f"{name!r}" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise SvcascodeError(f"{option}: unknown control id {', '.join(hints)}; known ids: "
+                             f"{', '.join(known) or 'none (no Control documents were loaded)'}")
+    return tuple(dict.fromkeys(ids))
+
+
+@dataclass(frozen=True)
+class PairResult:
+    """One control's outcome for one document it selected."""
+
+    control: str
+    subject: Document
+    status: Status
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class ControlResult:
+    """One control's outcome over the catalogue."""
+
+    control: Document
+    rule: RuleInfo
+    status: Status
+    subjects: tuple[Document, ...]
+    findings: tuple[Finding, ...]  # its findings, waived ones included
+
+    @property
+    def name(self) -> str:
+        return self.control.name
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for f in self.findings if fails_control(f, self.rule.severity))
+
+    @property
+    def waived(self) -> int:
+        return sum(1 for f in self.findings if f.suppressed)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if not f.suppressed and not fails_control(f, self.rule.severity))
+
+
+@dataclass(frozen=True)
+class WaiverResult:
+    waiver: Document
+    state: WaiverState
+    matched: int  # findings it suppressed in this assessment
+
+    @property
+    def name(self) -> str:
+        return self.waiver.name
+
+
+@dataclass(frozen=True)
+class ServiceResult:
+    """Every finding that concerns a service, and each evaluated control's status for it."""
+
+    service: Document
+    status: str  # non-compliant, warnings, waived, compliant
+    controls: tuple[tuple[ControlResult, Status, tuple[Finding, ...]], ...]
+    findings: tuple[Finding, ...]
+
+    def count(self, status: Status) -> int:
+        return sum(1 for _, s, _ in self.controls if s is status)
+
+
+NEVER = "none"  # --fail-on none: report everything, never fail
+FAIL_ON_CHOICES = (*SEVERITIES, NEVER)
+
+
+class NeverFailingReport(Report):
+    """`--fail-on none`: every finding is reported and none fails the run."""
+
+    def failing(self, finding: Finding) -> bool:
+        return False
+
+
+SERVICE_STATUSES = ("non-compliant", "warnings", "waived", "compliant")
+_SERVICE_STATUS = {Status.NOT_SATISFIED: "non-compliant", Status.WARNING: "warnings", Status.WAIVED: "waived"}
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The answer every command and format reads."""
+
+    catalogue: Catalogue
+    as_of: date
+    selection: ControlSelection
+    findings: tuple[Finding, ...]  # every finding: documents, control definitions and controls; deduplicated
+    rules: dict[str, RuleInfo]  # every rule evaluated or reported
+    controls: dict[str, ControlResult]  # every selected control, malformed ones included (not-assessed)
+    pairs: dict[tuple[str, str], PairResult]  # (control id, kind:name) -> outcome
+    waivers: dict[str, WaiverResult]
+    load_findings: tuple[Finding, ...] = ()
+    scope: frozenset[str] | None = None  # files asked for on the command line; the rest is context
+    _services: dict[str, ServiceResult] = field(default_factory=dict, compare=False, repr=False)
+
+    # -- what is reported -------------------------------------------------------------------------------
+
+    def in_scope(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if self.scope is None or f.file in self.scope)
+
+    @property
+    def evaluated(self) -> list[str]:
+        """Ids of the controls whose check ran."""
+        return sorted(n for n, c in self.controls.items() if c.status is not Status.NOT_ASSESSED)
+
+    def report(self, fail_on: str = "high", command: str = "check") -> Report:
+        """The result object of a run: what every check format renders and what decides the exit code.
+
+        `fail_on` is a severity, or NEVER ("none"): every finding reported, none failing the run.
+        """
+        if fail_on not in FAIL_ON_CHOICES:
+            raise SvcascodeError(f"--fail-on {fail_on!r}: use one of {', '.join(FAIL_ON_CHOICES)}")
+        findings = self.in_scope()
+        reported = {f.rule for f in findings} | set(self.evaluated)
+        report_class = NeverFailingReport if fail_on == NEVER else Report
+        return report_class(command, findings, fail_on=fail_on,
+                      documents=len(self.catalogue.documents), files=len(self.catalogue.files),
+                      rules={r: self.rules[r].as_dict() for r in sorted(reported)},
+                      as_of=self.as_of.isoformat(), extra={"controls": self.evaluated})
+
+    # -- who a finding concerns ---------------------------------------------------------------------------
+
+    def document_of(self, finding: Finding) -> Document | None:
+        return self.catalogue.get(finding.kind, finding.name) if finding.kind and finding.name else None
+
+    def services_of(self, finding: Finding) -> list[Document]:
+        return services_of(self.catalogue, self.document_of(finding))
+
+    def teams_of(self, finding: Finding) -> list[str]:
+        """The teams that own what a finding concerns; for a Team document, the team itself first."""
+        teams = [finding.name] if finding.kind == "Team" else []
+        for service in self.services_of(finding):
+            if service.spec.owner not in teams:
+                teams.append(service.spec.owner)
+        return teams
+
+    def team_findings(self, team: str) -> list[Finding]:
+        return [f for f in self.findings if f.kind == "Team" and f.name == team]
+
+    # -- per service ----------------------------------------------------------------------------------------
+
+    def services(self) -> dict[str, ServiceResult]:
+        """Each service's findings (about itself and everything that concerns it) and control statuses."""
+        if self._services:
+            return self._services
+        names = sorted(s.name for s in self.catalogue.of_kind("Service"))
+        by_service: dict[str, list[Finding]] = {n: [] for n in names}
+        for finding in self.findings:
+            for service in self.services_of(finding):
+                if service.name in by_service:
+                    by_service[service.name].append(finding)
+        applies: dict[str, set[str]] = {n: set() for n in names}  # service -> controls that looked at it
+        for (control, _), pair in self.pairs.items():
+            for service in services_of(self.catalogue, pair.subject):
+                if service.name in applies:
+                    applies[service.name].add(control)
+        for name in names:
+            rows = []
+            for control in sorted(self.controls.values(), key=lambda c: c.name):
+                mine = tuple(f for f in by_service[name] if f.rule == control.name)
+                if control.status is Status.NOT_ASSESSED:
+                    status = Status.NOT_ASSESSED
+                elif control.name in applies[name] or mine:
+                    status = outcome(mine, control.rule.severity)
+                else:
+                    status = Status.NOT_APPLICABLE
+                rows.append((control, status, mine))
+            overall = worst(s for _, s, _ in rows if s is not Status.NOT_ASSESSED)
+            service = self.catalogue.get("Service", name)
+            assert service is not None
+            self._services[name] = ServiceResult(service, _SERVICE_STATUS.get(overall, "compliant"), tuple(rows),
+                                                 tuple(by_service[name]))
+        return self._services
+
+    # -- counts for the posture trend ------------------------------------------------------------------------
+
+    def control_counts(self) -> tuple[int, int, int]:
+        """Controls satisfied, not satisfied, and satisfied only by waivers."""
+        statuses = [c.status for c in self.controls.values()]
+        return (statuses.count(Status.SATISFIED) + statuses.count(Status.WARNING),
+                statuses.count(Status.NOT_SATISFIED), statuses.count(Status.WAIVED))
+
+
+def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = ControlSelection()) -> Assessment:
+    """Evaluate the selected controls over a loaded catalogue as of a date: the one answer."""
+    catalogue = loaded.catalogue
+    evaluation = evaluate(catalogue, as_of, selection.select, selection.ignore)
+    control_findings = _drop_unknowable_stale(evaluation, catalogue)
+    findings = tuple(sorted(dict.fromkeys([*loaded.findings, *control_findings, *evaluation.problems]),
+                            key=Finding.sort_key))
+    all_controls = {c.name: c for c in catalogue.of_kind("Control")}
+    by_rule: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_rule.setdefault(finding.rule, []).append(finding)
+    by_pair: dict[tuple[str, str, str], list[Finding]] = {}
+    for finding in findings:
+        by_pair.setdefault((finding.rule, finding.kind, finding.name), []).append(finding)
+
+    rules: dict[str, RuleInfo] = {}
+    controls: dict[str, ControlResult] = {}
+    pairs: dict[tuple[str, str], PairResult] = {}
+    evaluated = {c.name for c in evaluation.controls}
+    for name in sorted(all_controls):
+        control = all_controls[name]
+        if not selection.chooses(name):
+            continue
+        info = control_rule(control)
+        rules[name] = info
+        subjects = tuple(evaluation.subjects.get(name, ()))
+        if name not in evaluated:
+            status = Status.NOT_ASSESSED
+        else:
+            for subject in subjects:
+                mine = tuple(by_pair.get((name, subject.kind, subject.name), ()))
+                pairs[(name, subject.ref)] = PairResult(name, subject, outcome(mine, info.severity), mine)
+            status = worst((p.status for (c, _), p in pairs.items() if c == name), Status.NOT_APPLICABLE)
+        controls[name] = ControlResult(control, info, status, subjects, tuple(by_rule.get(name, ())))
+    for finding in findings:
+        if finding.rule not in rules:
+            control = all_controls.get(finding.rule)
+            rules[finding.rule] = (control_rule(control) if control is not None else TOOL_RULES.get(finding.rule)
+                                   or unknown_rule(finding.rule, finding.severity, finding.enforcement))
+    waivers = {}
+    for waiver in sorted(catalogue.of_kind("Waiver"), key=lambda w: w.name):
+        matched = evaluation.waiver_matches.get(waiver.name, 0)
+        known = waiver.spec.control in evaluated  # staleness is only known when its control ran
+        state = waiver_state(waiver, as_of, waiver.name in evaluation.failed_waivers, matched if known else None)
+        waivers[waiver.name] = WaiverResult(waiver, state, matched)
+    return Assessment(catalogue, as_of, selection, findings, dict(sorted(rules.items())), controls, pairs, waivers,
+                      tuple(loaded.findings), loaded.scope)
+
+
+def _drop_unknowable_stale(evaluation: Evaluation, catalogue: Catalogue) -> list[Finding]:
+    """Staleness is only known for waivers whose control ran; with --select/--ignore it may not have."""
+    evaluated = {c.name for c in evaluation.controls}
+    control_of = {w.name: w.spec.control for w in catalogue.of_kind("Waiver")}
+    return [f for f in evaluation.findings
+            if not (f.rule == WAIVER_CONTROL and f.kind == "Waiver" and "stale" in f.message
+                    and control_of.get(f.name) not in evaluated)]

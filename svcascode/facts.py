@@ -1,0 +1,131 @@
+"""Domain facts, each defined once: every command, check, gate, page and report asks these.
+
+- which services a document concerns (`services_of`);
+- the tier a document is judged at (`tier_of`);
+- whether a service level is in force on a date (`level_in_force`);
+- the state of a waiver on a date (`waiver_state`), and whether that state lets it suppress findings.
+
+A fact that two commands computed each their own way gave two answers to one question; these
+functions are the only definitions, so `check`, `diff --fail-on-weakened`, the catalogue pages and the
+compliance report agree by construction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from svcascode.catalogue import Catalogue
+    from svcascode.documents import Document
+
+TIER_ORDER = ("tier-0", "tier-1", "tier-2", "tier-3")
+DEFAULT_TIER = "tier-3"  # a document that concerns no service is judged at the most lenient tier
+_DEPTH = 3  # Evidence about a Waiver about a Service: references are followed at most this deep
+
+
+def services_of(catalogue: Catalogue, document: Document | None, _depth: int = 0) -> list[Document]:
+    """The Services a document concerns, in catalogue order, each once.
+
+    A Service concerns itself; a ServiceLevel its service; an AccessPolicy the services it targets and
+    those that name it as their access policy; a MaintenanceWindow the services it names or its selector
+    matches; a Team the services it owns; Evidence and Waivers the services of their subjects.
+    """
+    if document is None or _depth > _DEPTH:
+        return []
+    kind, spec = document.kind, document.spec
+    found: list[Document] = []
+    if kind == "Service":
+        return [document]
+    if kind == "ServiceLevel":
+        found = _named(catalogue, [spec.service])
+    elif kind == "AccessPolicy":
+        found = _named(catalogue, list(spec.targets))
+        found += [s for s in catalogue.of_kind("Service")
+                  if s.spec.security is not None and s.spec.security.access_policy == document.name]
+    elif kind == "MaintenanceWindow":
+        found = list(catalogue.window_services(document))
+    elif kind == "Team":
+        found = list(catalogue.services_by_owner.get(document.name, ()))
+    elif kind == "Evidence":
+        subject = catalogue.resolve(spec.subject)
+        if subject is not None and subject.kind != "Evidence":
+            found = services_of(catalogue, subject, _depth + 1)
+    elif kind == "Waiver":
+        for reference in spec.subjects:
+            found += services_of(catalogue, catalogue.resolve(reference), _depth + 1)
+    unique: dict[int, Document] = {}
+    for service in found:
+        unique.setdefault(id(service), service)
+    return list(unique.values())
+
+
+def _named(catalogue: Catalogue, names: list[str]) -> list[Document]:
+    return [s for s in (catalogue.get("Service", n) for n in names) if s is not None]
+
+
+def strictest(tiers: Any) -> str:
+    """The strictest of some tiers (tier-0 before tier-3); DEFAULT_TIER when there are none."""
+    known = [t for t in tiers if t in TIER_ORDER]
+    return min(known, key=TIER_ORDER.index) if known else DEFAULT_TIER
+
+
+def tier_of(catalogue: Catalogue, document: Document) -> str:
+    """The tier a document is judged at: a Service's own; else the strictest of the services it concerns."""
+    if document.kind == "Service":
+        return str(document.spec.tier)
+    return strictest(str(s.spec.tier) for s in services_of(catalogue, document))
+
+
+def level_in_force(level: Document, on: date) -> bool:
+    """A ServiceLevel is in force from validFrom through validTo, both days included (no validTo: open)."""
+    spec = level.spec
+    return bool(spec.valid_from <= on and (spec.valid_to is None or on <= spec.valid_to))
+
+
+class WaiverState(str, Enum):
+    """What a waiver is on a date. Only IN_FORCE suppresses findings (STALE is in force but matched none)."""
+
+    IN_FORCE = "in force"
+    STALE = "stale"
+    NOT_YET = "not yet in force"
+    EXPIRED = "expired"
+    SELF_APPROVED = "self-approved"
+    FAILS_POLICY = "fails wvr-valid"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def suppresses(self) -> bool:
+        """Whether a waiver in this state waives the findings it names."""
+        return self in (WaiverState.IN_FORCE, WaiverState.STALE)
+
+
+def waiver_state(waiver: Document, on: date, fails_policy: bool = False, matched: int | None = None
+                 ) -> WaiverState:
+    """The state of a waiver on a date.
+
+    In force from approvedAt (included) to expiresAt (excluded): on its expiry date it is expired. A
+    waiver its requester approved is no risk acceptance, whatever the dates. `fails_policy`: the
+    organisation's wvr-valid control fails it (too long, no risk owner, a subject out of scope); then it
+    suppresses nothing. `matched`: how many findings it suppressed, when known; none makes it stale.
+    """
+    spec = waiver.spec
+    if spec.requested_by in spec.approved_by:
+        return WaiverState.SELF_APPROVED
+    if on >= spec.expires_at:
+        return WaiverState.EXPIRED
+    if on < spec.approved_at:
+        return WaiverState.NOT_YET
+    if fails_policy:
+        return WaiverState.FAILS_POLICY
+    if matched == 0:
+        return WaiverState.STALE
+    return WaiverState.IN_FORCE
+
+
+def subject_ref(kind: str, name: str) -> str:
+    """`kind:name` with the kind in lower case: how waivers and evidence name a document."""
+    return f"{kind.lower()}:{name}"
