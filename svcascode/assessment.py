@@ -198,7 +198,6 @@ class Assessment:
     controls: dict[str, ControlResult]  # every selected control, malformed ones included (not-assessed)
     pairs: dict[tuple[str, str], PairResult]  # (control id, kind:name) -> outcome
     waivers: dict[str, WaiverResult]
-    load_findings: tuple[Finding, ...] = ()
     scope: frozenset[str] | None = None  # files asked for on the command line; the rest is context
     _services: dict[str, ServiceResult] = field(default_factory=dict, compare=False, repr=False)
 
@@ -336,7 +335,7 @@ def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = Contro
         state = waiver_state(waiver, as_of, waiver.name in evaluation.failed_waivers, matched if known else None)
         waivers[waiver.name] = WaiverResult(waiver, state, matched)
     return Assessment(catalogue, as_of, selection, findings, dict(sorted(rules.items())), controls, pairs, waivers,
-                      tuple(loaded.findings), loaded.scope)
+                      loaded.scope)
 
 
 def _drop_unknowable_stale(evaluation: Evaluation, catalogue: Catalogue) -> list[Finding]:

@@ -35,9 +35,6 @@ class Evaluation:
     waiver_matches: dict[str, int] = field(default_factory=dict)  # waiver name -> findings it suppressed
     failed_waivers: frozenset[str] = frozenset()  # waivers wvr-valid fails: they suppress nothing
 
-    def all_findings(self) -> list[Finding]:
-        return sorted(self.findings + self.problems, key=Finding.sort_key)
-
 
 # ---------------------------------------------------------------------------------------------------
 # Baselines

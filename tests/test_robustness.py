@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, copy_example
+from svcascode.assessment import assess
 from svcascode.catalogue import load_catalogue
 from svcascode.config import Settings
-from svcascode.engine import evaluate
 from svcascode.errors import SvcascodeError
-from svcascode.formats import FORMATS, Report
+from svcascode.formats import FORMATS
 
 FILES = sorted(p.relative_to(REPO) for folder in ("services", "policies") for p in (REPO / folder).rglob("*.yaml"))
 JUNK = ["~", "null", "[]", "{}", "yes", "12:30", "0", "-1", "1e9", "'x'", "&a x", "*a", "!!str 5", "[[[", "}}",
@@ -59,10 +59,10 @@ def test_a_randomly_broken_catalogue_gives_findings_not_crashes(seed: int, tmp_p
         result = load_catalogue(root, Settings(cache=False))
     except SvcascodeError:
         return  # a clear message and exit 2 is an acceptable answer
-    evaluation = evaluate(result.catalogue, date(2026, 11, 27))
-    findings = tuple(result.findings + evaluation.all_findings())
+    assessment = assess(result, date(2026, 11, 27))
+    findings = assessment.findings
     assert [f for f in findings if f.rule == "check-error"] == []
     assert all(f.line >= 1 and f.column >= 1 and f.file for f in findings)
-    report = Report("check", findings, fail_on="high", as_of="2026-11-27")
+    report = assessment.report("high")
     for render in FORMATS.values():
         assert render(report)
