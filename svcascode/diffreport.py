@@ -1,5 +1,6 @@
 """What `svcascode diff` prints: the change set and the findings introduced and fixed, as text, JSON or
 a Markdown pull-request comment. Each format is a pure function; `DIFF_FORMATS` is the --format list.
+Text from YAML goes through `svcascode.escape`: `one_line` for the text, `md`/`code` for Markdown.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from svcascode.diff import MISSING, STRENGTHENED, WEAKENED, ChangeSet, Classification, DocumentChange, show
+from svcascode.escape import md_code as code
+from svcascode.escape import md_text, one_line
 from svcascode.finding import SEVERITY_RANK, Finding
 
 DIFF_JSON_VERSION = 1
@@ -36,10 +39,6 @@ def _short(rev: str) -> str:
     return rev[:12] if re.fullmatch(r"[0-9a-f]{40,64}", rev) else rev
 
 
-def _one_line(text: str) -> str:
-    return re.sub(r"[\x00-\x1f\x7f]", " ", str(text))
-
-
 # ---------------------------------------------------------------------------------------------------
 # Text
 
@@ -54,23 +53,23 @@ def render_text(report: DiffReport) -> str:
     for change in report.changes.changes:
         lines.append("")
         where = change.file if change.action != "renamed" else f"{change.old_file} -> {change.new_file}"
-        lines.append(_one_line(f"{change.action} {change.subject} ({where})"))
+        lines.append(one_line(f"{change.action} {change.subject} ({where})"))
         for item in change.classes:
-            lines.append(_one_line(f"  [{item.direction}] {item.summary}"))
+            lines.append(one_line(f"  [{item.direction}] {item.summary}"))
         for field_change in change.fields:
-            lines.append(_one_line(f"    {field_change.where}: {show(field_change.old)} -> {show(field_change.new)}"))
+            lines.append(one_line(f"    {field_change.where}: {show(field_change.old)} -> {show(field_change.new)}"))
     for title, findings in (("findings introduced", report.introduced), ("findings fixed", report.fixed)):
         lines.append("")
         waived = sum(1 for f in findings if f.suppressed)
         lines.append(f"{title}: {len(findings) - waived}" + (f" (+{waived} waived)" if waived else ""))
         for f in findings:
             status = f"waived by {f.waiver}" if f.suppressed else f.severity
-            lines.append(_one_line(f"  {f.located()}: {f.subject}: [{status}] {f.rule}: {f.message}"))
+            lines.append(one_line(f"  {f.located()}: {f.subject}: [{status}] {f.rule}: {f.message}"))
     if report.gate:
         lines.append("")
         lines.append(_gate_line(report))
         for change, item in report.unapproved:
-            lines.append(_one_line(f"  {change.subject}: {item.summary}"))
+            lines.append(one_line(f"  {change.subject}: {item.summary}"))
     return "\n".join(lines) + "\n"
 
 
@@ -125,17 +124,9 @@ def render_json(report: DiffReport) -> str:
 # Markdown: a pull-request comment read in ten seconds
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<|~])")
-
-
 def md(text: Any) -> str:
-    """Escape what would turn YAML text into markup, links, HTML or broken table cells."""
-    return _MD_SPECIAL.sub(r"\\\1", _one_line(str(text))).replace("&", "&amp;")
-
-
-def code(text: Any) -> str:
-    value = _one_line(str(text)).replace("`", "'").replace("|", "\\|")  # a pipe would end a table cell
-    return f"`{value}`"
+    """YAML text as Markdown on one line: no markup, link, HTML, mention or broken table cell."""
+    return md_text(text, mentions=True)
 
 
 def render_markdown(report: DiffReport, limit: int = 50) -> str:

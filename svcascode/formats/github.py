@@ -12,10 +12,14 @@ literal `%0A` stays inside its own annotation. Other control characters are show
 
 from __future__ import annotations
 
+from svcascode.escape import shorten
+from svcascode.escape import workflow_data as escape_data
+from svcascode.escape import workflow_property as escape_property
 from svcascode.finding import Finding
 from svcascode.formats.report import Report
-from svcascode.formats.safe_text import shorten, visible
 from svcascode.formats.text import summary
+
+__all__ = ["render", "command", "escape_data", "escape_property"]
 
 MAX_MESSAGE = 4_000
 
@@ -44,12 +48,3 @@ def command(finding: Finding, report: Report) -> str:
 def _qualifiers(finding: Finding, report: Report) -> str:
     status = report.status(finding)  # with --base: say why a blocking finding is only a warning
     return finding.severity + (f", {status}" if status else "")
-
-
-def escape_data(text: str) -> str:
-    text = visible(text, keep="\r\n")
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")

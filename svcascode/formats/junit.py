@@ -13,9 +13,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from itertools import groupby
 
+from svcascode.escape import shorten, visible
 from svcascode.finding import Finding
 from svcascode.formats.report import Report
-from svcascode.formats.safe_text import shorten, visible
 
 MAX_ATTRIBUTE = 1_000
 

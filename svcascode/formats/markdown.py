@@ -4,26 +4,21 @@ GitHub refuses comments over 65,536 characters, so the body is kept under MAX_LE
 UTF-16 code units, as GitHub counts): rows are added most important first (failing, then by
 severity) until the budget is spent, and a closing note says how many were left out.
 
-Cells are escaped so YAML text cannot change the comment: `|` and other Markdown punctuation are
-backslash-escaped, `<` `>` `&` become entities (no HTML, no `<script>`), `@` and `#` get a
-zero-width space so nobody is mentioned and no issue is cross-referenced, newlines become `<br>`,
-and control characters are shown as `\\xNN`.
+Cells are escaped by `svcascode.escape.md_text` so YAML text cannot change the comment: `|` and
+other Markdown punctuation are backslash-escaped, `<` and `&` become entities (no HTML, no
+`<script>`), `@` and `#` get a zero-width space so nobody is mentioned and no issue is
+cross-referenced, newlines become `<br>`, and control characters are shown as `\\xNN`.
 """
 
 from __future__ import annotations
 
-import re
-
+from svcascode.escape import md_text, shorten
 from svcascode.finding import Finding
-from svcascode.formats.report import Report
-from svcascode.formats.safe_text import severity_rank, shorten, visible
+from svcascode.formats.report import Report, severity_rank
 from svcascode.formats.text import summary
 
 MAX_LENGTH = 60_000  # GitHub's limit is 65,536; the margin covers the closing note
 MAX_CELL = 300
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "@": "@&#8203;", "#": "#&#8203;"}
-_ENTITY_CHARS = re.compile("[&<>@#]")
 
 
 def render(report: Report) -> str:
@@ -81,10 +76,7 @@ def _described(finding: Finding) -> str:
 
 def cell(text: str) -> str:
     """Text that stays inside one table cell and renders as the text it is."""
-    text = visible(shorten(text, MAX_CELL), keep="\n")
-    text = _ENTITY_CHARS.sub(lambda m: _ENTITIES[m.group()], text)
-    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
-    return text.replace("\n", "<br>")
+    return md_text(shorten(text, MAX_CELL), breaks=True, mentions=True)
 
 
 class Budget:

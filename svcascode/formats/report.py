@@ -53,3 +53,8 @@ class Report:
         counts["suppressed"] = sum(1 for f in self.findings if f.suppressed)
         counts["failing"] = len(self.failures)
         return counts
+
+
+def severity_rank(severity: str) -> int:
+    """0 for critical .. 4 for info; unknown severities sort last."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)

@@ -25,8 +25,8 @@ from typing import Any, Iterable
 from urllib.parse import quote
 
 from svcascode.finding import Finding
-from svcascode.formats.report import Report
-from svcascode.formats.safe_text import severity_rank, shorten, visible
+from svcascode.escape import shorten, squash, visible
+from svcascode.formats.report import Report, severity_rank
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MAX_RESULTS = 25_000  # GitHub code scanning rejects runs with more results
@@ -104,7 +104,7 @@ def rule_descriptors(report: Report) -> list[dict[str, Any]]:
 
 
 def _descriptor(rule_id: str, meta: dict[str, Any]) -> dict[str, Any]:
-    title = _one_line(str(meta.get("title") or rule_id))
+    title = squash(meta.get("title") or rule_id)
     description = str(meta.get("description") or "").strip() or title
     severity = str(meta.get("severity") or "medium")
     enforcement = str(meta.get("enforcement") or "block")
@@ -149,10 +149,6 @@ def _tags(mappings: Iterable[dict[str, Any]]) -> list[str]:
     for mapping in mappings:
         tags.extend(f"{mapping.get('framework')}/{control}" for control in mapping.get("controls") or [])
     return list(dict.fromkeys(tags))[:MAX_TAGS]
-
-
-def _one_line(text: str) -> str:
-    return " ".join(visible(text).split())
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from svcascode.escape import one_line
 from svcascode.formats.report import Report
-from svcascode.formats.safe_text import visible
 
 
 def render(report: Report) -> str:
@@ -15,7 +15,7 @@ def render(report: Report) -> str:
             if current is not None:
                 lines.append("")
             current = finding.file
-            lines.append(visible(finding.file))
+            lines.append(one_line(finding.file))
         tag = ""
         if report.command != "validate":
             tag = f"[{finding.severity}/{finding.enforcement}] {finding.rule}: "
@@ -25,9 +25,9 @@ def render(report: Report) -> str:
                 tag = f"[existing] {tag}"
         prefix = "  " if grouped else ""
         subject = f"{finding.kind}/{finding.name}: " if finding.kind and finding.name else ""
-        # visible(): one finding stays one line, and YAML text cannot send terminal escapes
+        # one_line(): one finding stays one line, and YAML text cannot send terminal escapes
         waiver = f" [justification: {finding.justification}]" if finding.suppressed else ""
-        lines.append(visible(f"{prefix}{finding.located()}: {subject}{tag}{finding.message}{waiver}"))
+        lines.append(one_line(f"{prefix}{finding.located()}: {subject}{tag}{finding.message}{waiver}"))
     if lines:
         lines.append("")
     lines.append(summary(report))

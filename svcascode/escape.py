@@ -1,0 +1,132 @@
+"""Text from YAML, from git or from a check is untrusted: these make it safe where an output embeds it.
+
+One function per destination, and every output uses these rather than its own copy:
+
+- `visible`, `one_line`, `squash`: characters that would act instead of print are shown as visible
+  escapes (`\\x1b`, `\\u202e`): C0 and C1 controls, DEL, lone surrogates, the two non-characters
+  XML 1.0 refuses, the line and paragraph separators and the bidirectional formatting characters
+  (which reorder or hide text on a terminal or a page). `one_line` is for a terminal line (a newline
+  is shown as `\\x0a`); `squash` turns runs of whitespace into one space first, for titles and prose.
+- `md_text`, `md_code`: Markdown that renders as the text it is, in a table cell, list item, heading
+  or paragraph: no markup, no link, no HTML, no broken cell; with `mentions`, nobody is mentioned and
+  no issue cross-referenced (for text GitHub posts as a comment or job summary).
+- `html_attr`: an HTML attribute value (or text) with `& < > " '` as entities.
+- `workflow_data`, `workflow_property`: a GitHub Actions workflow command's message and properties,
+  so no text can end its command or start another.
+- `spreadsheet_cell`: a CSV cell a spreadsheet will not run as a formula.
+- `shorten`: long text cut, with a note of how much was left out.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+                          "\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def visible(text: str, keep: str = "") -> str:
+    """Unprintable characters as `\\xNN` / `\\uNNNN`, except those in `keep` (e.g. "\\n")."""
+    if keep:
+        return _UNPRINTABLE.sub(lambda m: m.group() if m.group() in keep else _escape_char(m), text)
+    return _UNPRINTABLE.sub(_escape_char, text)
+
+
+def one_line(value: Any) -> str:
+    """A terminal line: every control character (newlines too) shown as an escape, so no text moves the
+    cursor, colours the screen or starts a line of its own."""
+    return visible(str(value))
+
+
+def squash(value: Any) -> str:
+    """One line of prose: runs of whitespace (newlines, tabs) are one space; other controls are escapes."""
+    return visible(" ".join(str(value if value is not None else "").split()))
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most about `limit` characters; a cut says how many characters it dropped."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Markdown
+
+_MD_PUNCTUATION = re.compile(r"([\\`*_\[\]()|~])")
+# What would start a heading, list, quote or setext underline at the start of a line.
+_MD_BLOCK_START = re.compile(r"^(?:([#+\-=>])|(\d{1,9})([.)])(?=\s|$))")
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", "@": "@&#8203;", "#": "#&#8203;"}
+_MD_HTML = re.compile("[&<]")
+_MD_HTML_AND_MENTIONS = re.compile("[&<@#]")
+
+
+def md_text(value: Any, *, breaks: bool = False, mentions: bool = False) -> str:
+    """Markdown that shows `value` as the text it is.
+
+    Backslashes escape `\\` `` ` `` `*` `_` `[` `]` `(` `)` `|` `~` (so no `](` of a link is left,
+    whatever the renderer) and a heading, list or quote marker at the start; `&` and `<` become
+    entities (no HTML); control characters are shown as `\\xNN`. The text stays on one line:
+    whitespace runs become one space, or, with `breaks`, newlines become `<br>`. With `mentions`, `@`
+    and `#` are followed by a zero-width space, so nobody is notified and no issue is linked.
+    """
+    text = str(value if value is not None else "")
+    text = visible(text, keep="\n") if breaks else squash(text)
+    entities = _MD_HTML_AND_MENTIONS if mentions else _MD_HTML
+    text = entities.sub(lambda m: _MD_ENTITIES[m.group()], text)
+    text = _MD_PUNCTUATION.sub(r"\\\1", text)
+    text = _MD_BLOCK_START.sub(lambda m: f"\\{m.group(1)}" if m.group(1) else f"{m.group(2)}\\{m.group(3)}", text)
+    return text.replace("\n", "<br>") if breaks else text
+
+
+def md_code(value: Any) -> str:
+    """A Markdown code span on one line; a backtick is shown as `'` and a pipe escaped, so it cannot
+    end the span or a table cell."""
+    return "`" + squash(value).replace("`", "'").replace("|", "\\|") + "`"
+
+
+# ---------------------------------------------------------------------------------------------------
+# HTML
+
+_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}
+_HTML_SPECIAL = re.compile("[&<>\"']")
+
+
+def html_attr(value: Any) -> str:
+    """A quoted HTML attribute value (or element text): `& < > " '` as entities, controls as escapes."""
+    return _HTML_SPECIAL.sub(lambda m: _HTML_ENTITIES[m.group()], visible(str(value)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# GitHub Actions workflow commands
+
+
+def workflow_data(text: str) -> str:
+    """A workflow command's message: `%` CR LF escaped as the runner expects (`%25` `%0D` `%0A`), so a
+    newline stays inside the annotation; other controls shown as `\\xNN`."""
+    text = visible(text, keep="\r\n")
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def workflow_property(text: str) -> str:
+    """A workflow command's property value: as data, and `:` `,` escaped (`%3A` `%2C`)."""
+    return workflow_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+# ---------------------------------------------------------------------------------------------------
+# CSV
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> str:
+    """Free text for a CSV cell: a leading `=` `+` `-` `@` (or tab, CR) gets a `'`, so a spreadsheet
+    shows it rather than running it as a formula."""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
