@@ -7,7 +7,11 @@ a workflow command that cannot start another, a spreadsheet that runs no formula
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -125,3 +129,32 @@ def test_diff_text_and_markdown_escape_yaml_text_as_check_does() -> None:
     markdown = DIFF_FORMATS["markdown"](report)  # type: ignore[arg-type]
     assert "@&#8203;octocat #&#8203;7 \\\\x1b\\[2J &lt;b>x&lt;/b> ::error::y" in markdown
     assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f]", text + markdown)  # only the lines' own newlines
+
+
+def _commit(message: str) -> SimpleNamespace:
+    return SimpleNamespace(sha="b" * 40, author="=cmd|' /C calc'!A0", email="e@x", date="2026-01-02T03:04:05Z",
+                           committed="2026-01-02T03:04:05Z", message=message)
+
+
+def test_history_formats_are_the_choices_and_escape_what_they_print() -> None:
+    from svcascode.commands.history import history
+    from svcascode.formats.history import AUDIT, HISTORY_FORMATS, POSTURE, HistoryReport
+
+    choices = next(p for p in history.params if p.name == "fmt").type.choices  # type: ignore[attr-defined]
+    assert list(choices) == list(HISTORY_FORMATS) == ["text", "json", "csv"]
+    change = SimpleNamespace(kind="Service", name="a", action="changed", file="services/a.yaml", old_file=None,
+                             new_file=None, subject="Service/a", classes=[],
+                             fields=[SimpleNamespace(where="spec.tier", old="1", new="2\x1b[2J")])
+    audit = HistoryReport(AUDIT, [SimpleNamespace(commit=_commit("tier \x1b]0;pwned\x07"), changes=[change])],
+                          {"document": None})
+    text = HISTORY_FORMATS["text"](audit)
+    assert "tier \\x1b]0;pwned\\x07" in text and "spec.tier: 1 -> 2\\x1b[2J" in text and "\x1b" not in text
+    row = next(csv.DictReader(io.StringIO(HISTORY_FORMATS["csv"](audit))))
+    assert row["author"].startswith("'=") and row["new"] == "2\x1b[2J"  # CSV keeps the value, quoted
+    assert json.loads(HISTORY_FORMATS["json"](audit))["commits"][0]["changes"][0]["fields"][0]["new"] == "2\x1b[2J"
+    posture_row = SimpleNamespace(commit=_commit("fix"), as_of="2026-01-02", waived=0, failing=1,
+                                  severities={"critical": 0, "high": 1, "medium": 0, "low": 0, "info": 0},
+                                  controls={"svc-runbook": 1})
+    posture = HistoryReport(POSTURE, [posture_row], {"stats": {"blobsRead": 1, "blobsSeen": 2}})
+    assert json.loads(HISTORY_FORMATS["json"](posture))["mode"] == "posture"
+    assert "svc-runbook" in HISTORY_FORMATS["csv"](posture).splitlines()[0]

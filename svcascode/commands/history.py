@@ -1,17 +1,15 @@
 """`svcascode history`: the audit trail of documents from git, or compliance posture commit by commit.
 
-Parse the options, walk the history (`svcascode.history`), and print rows as text, JSON or CSV. A
-progress bar goes to stderr when it is a terminal, never into the output.
+Parse the options, walk the history (`svcascode.history`), and print it in a format of
+`svcascode.formats.history.HISTORY_FORMATS` (text, JSON or CSV). A progress bar goes to stderr when
+it is a terminal, never into the output.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import re
 import sys
 from contextlib import contextmanager
-import re
 from datetime import date, datetime
 from typing import Any, Iterable, Iterator
 
@@ -19,9 +17,7 @@ import click
 
 from svcascode.cli import _context, _write, main
 from svcascode.finding import SEVERITIES, Finding
-
-HISTORY_JSON_VERSION = 1
-HISTORY_FORMATS = ("text", "json", "csv")
+from svcascode.formats.history import AUDIT, HISTORY_FORMATS, POSTURE, HistoryReport
 
 
 @contextmanager
@@ -42,21 +38,6 @@ def _progress(label: str) -> Iterator[Any]:
     finally:
         for bar in bars:
             bar.__exit__(None, None, None)
-
-
-def _commit_json(commit: Any) -> dict[str, Any]:
-    return {"commit": commit.sha, "author": commit.author, "email": commit.email, "date": commit.date,
-            "committed": commit.committed, "message": commit.message}
-
-
-def _clean(text: str) -> str:
-    return "".join(c if c.isprintable() else " " for c in text)
-
-
-def _cell(text: Any) -> str:
-    """Free text for a CSV cell: a leading =, +, -, @ would make a spreadsheet run it as a formula."""
-    value = str(text)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 _RELATIVE_DATE = re.compile(r"^\d+ (?:second|minute|hour|day|week|month|year)s? ago$")
@@ -103,92 +84,6 @@ def check_document(wanted: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Audit trail
-
-
-def render_audit(entries: list[Any], fmt: str, meta: dict[str, Any]) -> str:
-    from svcascode.diff import show
-    from svcascode.diffreport import change_json
-
-    if fmt == "json":
-        return json.dumps({"version": HISTORY_JSON_VERSION, "command": "history", "mode": "audit", **meta,
-                           "commits": [{**_commit_json(e.commit), "changes": [change_json(c) for c in e.changes]}
-                                       for e in entries]}, indent=2, ensure_ascii=False, default=str) + "\n"
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["commit", "date", "author", "email", "message", "kind", "name", "action", "file",
-                         "direction", "summary", "path", "old", "new"])
-        for e in entries:
-            c = e.commit
-            for change in e.changes:
-                for direction, summary, path, old, new in _audit_rows(change, show):
-                    writer.writerow([c.sha, c.date, _cell(c.author), _cell(c.email), _cell(c.message),
-                                     change.kind, change.name, change.action, change.file, direction,
-                                     _cell(summary), path, _cell(old), _cell(new)])
-        return out.getvalue()
-    lines: list[str] = []
-    for e in entries:
-        c = e.commit
-        lines.append(_clean(f"{c.date[:10]}  {c.sha[:12]}  {c.author} <{c.email}>  {c.message}"))
-        for change in e.changes:
-            where = change.file if change.action != "renamed" else f"{change.old_file} -> {change.new_file}"
-            lines.append(_clean(f"  {change.action} {change.subject} ({where})"))
-            lines.extend(_clean(f"    [{i.direction}] {i.summary}") for i in change.classes)
-            lines.extend(_clean(f"      {f.where}: {show(f.old)} -> {show(f.new)}") for f in change.fields)
-        lines.append("")
-    lines.append(f"{len(entries)} commit{'s' * (len(entries) != 1)} changed "
-                 f"{meta.get('document') or 'the catalogue'}")
-    return "\n".join(lines) + "\n"
-
-
-def _audit_rows(change: Any, show: Any) -> list[tuple[str, str, str, str, str]]:
-    """One row per field changed (with its classification, if any), then classifications of no field."""
-    rows: list[tuple[str, str, str, str, str]] = []
-    used: set[int] = set()
-    for field_change in change.fields:
-        item = next((i for i in change.classes if i.path == field_change.where), None)
-        if item is not None:
-            used.add(id(item))
-        rows.append((item.direction if item else "", item.summary if item else "", field_change.where,
-                     show(field_change.old), show(field_change.new)))
-    rows += [(i.direction, i.summary, i.path, "", "") for i in change.classes if id(i) not in used]
-    return rows or [("", "", "", "", "")]
-
-
-# ---------------------------------------------------------------------------------------------------
-# Posture
-
-
-def render_posture(rows: list[Any], fmt: str, meta: dict[str, Any]) -> str:
-    controls = sorted({rule for r in rows for rule in r.controls})
-    if fmt == "json":
-        return json.dumps({"version": HISTORY_JSON_VERSION, "command": "history", "mode": "posture", **meta,
-                           "commits": [{**_commit_json(r.commit), "asOf": r.as_of, "findings": r.severities,
-                                        "waived": r.waived, "failing": r.failing, "controls": r.controls}
-                                       for r in rows]}, indent=2, ensure_ascii=False) + "\n"
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["commit", "as_of", "author", "message", *SEVERITIES, "waived", "failing", *controls])
-        for r in rows:
-            writer.writerow([r.commit.sha, r.as_of, _cell(r.commit.author), _cell(r.commit.message),
-                             *(r.severities[s] for s in SEVERITIES), r.waived, r.failing,
-                             *(r.controls.get(c, 0) for c in controls)])
-        return out.getvalue()
-    head = f"{'as of':<10}  {'commit':<12}  " + "  ".join(f"{s[:4]:>4}" for s in SEVERITIES) + "  waived  fail  message"
-    lines = [head]
-    for r in rows:
-        counts = "  ".join(f"{r.severities[s]:>4}" for s in SEVERITIES)
-        lines.append(_clean(f"{r.as_of:<10}  {r.commit.sha[:12]}  {counts}  {r.waived:>6}  {r.failing:>4}  "
-                            f"{r.commit.message[:60]}"))
-    stats = meta.get("stats", {})
-    lines.append(f"{len(rows)} commits; {stats.get('blobsRead', 0)} file versions parsed for "
-                 f"{stats.get('blobsSeen', 0)} seen")
-    return "\n".join(lines) + "\n"
-
-
-# ---------------------------------------------------------------------------------------------------
 # The command
 
 
@@ -204,7 +99,7 @@ def render_posture(rows: list[Any], fmt: str, meta: dict[str, Any]) -> str:
 @click.option("--first-parent", is_flag=True, help="Audit trail of the main line only: merges as one change.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
               help="Threshold of the `failing` count in the posture.")
-@click.option("--format", "fmt", type=click.Choice(HISTORY_FORMATS), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(HISTORY_FORMATS)), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def history(rev_range: str, document: str | None, posture: bool, since: str | None, until: str | None,
             first_parent: bool, fail_on: str, fmt: str, output: str | None) -> None:
@@ -241,10 +136,10 @@ def history(rev_range: str, document: str | None, posture: bool, since: str | No
                 meta["stats"] = {"commits": stats.commits, "evaluated": stats.evaluated,
                                  "blobsSeen": loader.blobs_seen, "blobsRead": loader.blobs_read,
                                  "parsed": loader.cache.parsed}
-                text = render_posture(rows, fmt, meta)
+                text = HISTORY_FORMATS[fmt](HistoryReport(POSTURE, rows, meta))
             else:
                 entries = list(audit_trail(loader, rev_range, document, since, until, first_parent, progress))
-                text = render_audit(entries, fmt, meta)
+                text = HISTORY_FORMATS[fmt](HistoryReport(AUDIT, entries, meta))
     finally:
         loader.close()
     _write(text, output)
