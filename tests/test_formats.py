@@ -169,14 +169,72 @@ def test_sarif_caps_a_run_at_25000_results_and_says_so() -> None:
     assert "truncated" not in _sarif()["runs"][0]["properties"]
 
 
-def test_sarif_and_github_mark_findings_that_existed_at_the_base() -> None:
-    ratchet = replace(REPORT, base="abc123", existing=frozenset({FINDINGS[0].fingerprint}))
-    states = {r["ruleId"]: r["baselineState"] for r in _sarif(ratchet)["runs"][0]["results"]}
-    assert states["svc-deps-declared"] == "unchanged" and states["sec-data-protection"] == "new"
+RATCHET = replace(REPORT, base="abc123def4567890", existing=frozenset({FINDINGS[0].fingerprint, FINDINGS[3].fingerprint}),
+                  extra={"fixed": [{"rule": "svc-owner-set", "severity": "high", "message": "no owner | `x` @team",
+                                    "file": "services/old.yaml", "line": 4, "path": "metadata", "kind": "Service",
+                                    "name": "old", "fingerprint": "f" * 32}]})
+
+
+def test_sarif_marks_findings_that_existed_at_the_base() -> None:
+    states = {r["ruleId"]: r["baselineState"] for r in _sarif(RATCHET)["runs"][0]["results"]}
+    assert states == {"svc-deps-declared": "unchanged", "ctl-unused": "unchanged", "svc-runbook-linked": "new",
+                      "sec-data-protection": "new", "bck-rpo-consistent": "new"}
     assert "baselineState" not in _sarif()["runs"][0]["results"][0]
-    lines = FORMATS["github"](ratchet).splitlines()
-    assert lines[2].startswith("::warning file=services/pay ments.yaml,line=12,col=5,title=svc-deps-declared "
-                               "(critical%2C existing)")  # existed at the base: reported, not failing
+
+
+def test_json_and_junit_say_new_or_existing_with_a_base() -> None:
+    body = json.loads(FORMATS["json"](RATCHET))
+    assert {f["rule"]: f["status"] for f in body["findings"]} == {
+        "svc-deps-declared": "existing", "ctl-unused": "existing", "svc-runbook-linked": "new",
+        "sec-data-protection": "new", "bck-rpo-consistent": "new"}
+    assert all("status" not in f for f in json.loads(FORMATS["json"](REPORT))["findings"])
+    root = ET.fromstring(FORMATS["junit"](RATCHET))
+    cases = {c.get("name", "").split()[0]: c for c in root.iter("testcase")}
+    assert "status: existing" in (cases["svc-deps-declared"].findtext("system-out") or "")
+    assert "status: new" in (cases["sec-data-protection"].findtext("system-out") or "")
+    assert (cases["bck-rpo-consistent"].find("skipped").get("message") or "").endswith("(new)")  # type: ignore[union-attr]
+    assert "status:" not in FORMATS["junit"](REPORT)
+
+
+# ---------------------------------------------------------------------------------------------------
+# check --base: the ratchet in GitHub and Markdown
+
+
+def test_github_with_a_base_annotates_only_new_findings_and_counts_the_others() -> None:
+    lines = FORMATS["github"](RATCHET).splitlines()
+    annotations = [line for line in lines if COMMAND.match(line)]
+    assert [a.split("title=")[1].split(" ")[0] for a in annotations] == ["sec-data-protection", "svc-runbook-linked"]
+    assert all("existing" not in a for a in annotations)
+    assert all("(medium%2C new)" in a or "(high%2C new)" in a for a in annotations)
+    notice = lines[-2]
+    assert notice.startswith("::notice title=svcascode check --base abc123def456::")
+    assert "2 findings already at the base abc123def456 are not annotated" in notice
+    assert "2 new findings annotated" in notice
+    assert lines[-1].startswith("PASS: ")  # the existing critical one does not fail
+    assert len(lines) == 4
+
+
+def test_github_with_a_base_a_hostile_base_cannot_form_a_command() -> None:
+    hostile = replace(RATCHET, base="x\n::set-env name=A::1,y:z%0A")
+    lines = FORMATS["github"](hostile).splitlines()
+    assert len(lines) == 4  # two annotations, the notice, the summary: the base's newline started nothing
+    assert [line.split(" ")[0] for line in lines] == ["::warning", "::warning", "::notice", "PASS:"]
+    assert lines[2].startswith("::notice title=svcascode check --base x%0A%3A%3Aset-env ::")
+
+
+def test_markdown_with_a_base_marks_new_and_existing_and_counts_fixed() -> None:
+    body = FORMATS["markdown"](RATCHET)
+    assert "Against the base `abc123def456`: **3 new**, 2 existing (reported, never failing), 1 fixed." in body
+    assert "| | Severity | Rule | Location | Finding | Base |\n|---|---|---|---|---|---|\n" in body
+    rows = {line.split(" | ")[2]: line for line in body.splitlines() if line.startswith("| ") and " | " in line}
+    assert rows["svc-deps-declared"].endswith("| existing |") and rows["ctl-unused"].endswith("| existing |")
+    assert rows["sec-data-protection"].endswith("| 🆕 new |") and rows["svc-runbook-linked"].endswith("| 🆕 new |")
+    assert body.index("sec-data-protection") < body.index("| svc-deps-declared")  # new findings first
+    assert "<details><summary>1 fixed since the base</summary>" in body
+    fixed = next(line for line in body.splitlines() if line.startswith("| svc-owner-set"))
+    assert fixed == "| svc-owner-set | services/old.yaml:4 | Service/old: no owner \\| \\`x\\` @&#8203;team |"
+    plain = FORMATS["markdown"](REPORT)
+    assert "Base |" not in plain and "Against the base" not in plain and "fixed since" not in plain
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -4,6 +4,10 @@
 (warn enforcement, or below --fail-on), `::notice` for audit findings. Waived findings are not
 annotated; the summary counts them.
 
+With `check --base`, only new findings are annotated: GitHub shows a limited number of annotations
+per step, and the ones a pull request introduced must not sit behind those it inherited. One
+`::notice` counts the existing findings left unannotated.
+
 Text from YAML cannot issue commands of its own: every line this format prints either starts with
 `::` and was composed here, or is the summary. Data is escaped as the runner expects (`%` `%25`,
 CR `%0D`, LF `%0A`), properties also escape `:` and `,`, so a message holding `\\n::error::` or a
@@ -25,10 +29,22 @@ MAX_MESSAGE = 4_000
 
 
 def render(report: Report) -> str:
-    lines = [command(finding, report) for finding in sorted(report.findings, key=Finding.sort_key)
-             if not finding.suppressed]
+    annotated = [f for f in sorted(report.findings, key=Finding.sort_key) if not f.suppressed]
+    existing = [f for f in annotated if report.status(f) == "existing"]
+    lines = [command(finding, report) for finding in annotated if report.status(finding) != "existing"]
+    if report.base is not None:
+        lines.append(existing_notice(report, len(annotated) - len(existing), len(existing)))
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
+
+
+def existing_notice(report: Report, new: int, existing: int) -> str:
+    """The one line that accounts, with --base, for the findings not annotated."""
+    base = (report.base or "")[:12]
+    message = (f"{existing} finding{'s' * (existing != 1)} already at the base {base} "
+               f"{'are' if existing != 1 else 'is'} not annotated (reported, never failing; the job log and "
+               f"--format json list them); {new} new finding{'s' * (new != 1)} annotated")
+    return f"::notice title={escape_property(f'svcascode check --base {base}')}::{escape_data(message)}"
 
 
 def command(finding: Finding, report: Report) -> str:
@@ -46,5 +62,5 @@ def command(finding: Finding, report: Report) -> str:
 
 
 def _qualifiers(finding: Finding, report: Report) -> str:
-    status = report.status(finding)  # with --base: say why a blocking finding is only a warning
+    status = report.status(finding)  # with --base: new (existing findings are not annotated)
     return finding.severity + (f", {status}" if status else "")

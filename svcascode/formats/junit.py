@@ -2,7 +2,8 @@
 
 A finding that fails the run is a `<failure>`; a waived one is `<skipped>` with its waiver; one that
 is reported but does not fail (warn or audit enforcement, or below --fail-on) passes, with the finding
-in `<system-out>`. A clean run is one passing test case, so dashboards show that the check ran.
+in `<system-out>`. A clean run is one passing test case, so dashboards show that the check ran. With
+`check --base`, each finding's details say whether it is new or already existed at the base.
 
 Whatever the YAML holds, the output parses: ElementTree escapes markup, and characters XML 1.0
 cannot carry at all (NUL and the other controls, lone surrogates) are shown as `\\xNN` first.
@@ -52,6 +53,8 @@ def _case(finding: Finding, report: Report) -> ET.Element:
     summary = _attribute(f"{finding.located()}: [{finding.severity}/{finding.enforcement}] {finding.message}")
     if finding.suppressed:
         reason = f"waived by {finding.waiver}: {finding.justification or ''}".rstrip(": ")
+        status = report.status(finding)
+        reason += f" ({status})" if status else ""  # with --base: new or existing
         ET.SubElement(case, "skipped", message=_attribute(reason))
     elif report.failing(finding):
         failure = ET.SubElement(case, "failure", message=summary, type=_attribute(finding.rule))
@@ -73,6 +76,11 @@ def _details(finding: Finding, report: Report) -> str:
     lines.append(f"message: {finding.message}")
     if rule.get("help"):
         lines.append(f"remediation: {str(rule['help']).strip()}")
+    status = report.status(finding)
+    if status == "existing":
+        lines.append(f"status: existing (already at the base {report.base}; reported, never failing)")
+    elif status == "new":
+        lines.append(f"status: new (not at the base {report.base})")
     return visible("\n".join(lines), keep="\n\t")
 
 

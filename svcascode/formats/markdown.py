@@ -4,6 +4,10 @@ GitHub refuses comments over 65,536 characters, so the body is kept under MAX_LE
 UTF-16 code units, as GitHub counts): rows are added most important first (failing, then by
 severity) until the budget is spent, and a closing note says how many were left out.
 
+With `check --base`, a line under the summary counts the findings new, existing at the base and
+fixed since; the table has a column saying which each finding is, new findings first; the fixed ones
+are folded like the waived.
+
 Cells are escaped by `svcascode.escape.md_text` so YAML text cannot change the comment: `|` and
 other Markdown punctuation are backslash-escaped, `<` and `&` become entities (no HTML, no
 `<script>`), `@` and `#` get a zero-width space so nobody is mentioned and no issue is
@@ -12,13 +16,16 @@ cross-referenced, newlines become `<br>`, and control characters are shown as `\
 
 from __future__ import annotations
 
-from svcascode.escape import md_text, shorten
+from typing import Any
+
+from svcascode.escape import md_code, md_text, shorten
 from svcascode.finding import Finding
 from svcascode.formats.report import Report, severity_rank
-from svcascode.formats.text import summary
+from svcascode.formats.text import fixed_row, summary
 
 MAX_LENGTH = 60_000  # GitHub's limit is 65,536; the margin covers the closing note
 MAX_CELL = 300
+_STATUS = {"new": "🆕 new", "existing": "existing"}
 
 
 def render(report: Report) -> str:
@@ -26,11 +33,17 @@ def render(report: Report) -> str:
     verdict = "FAIL" if report.exit_code else "PASS"
     budget.add(f"### svcascode {report.command}: {verdict}\n")
     budget.add(f"{cell(summary(report))}" + (f" As of {cell(report.as_of)}." if report.as_of else "") + "\n")
+    fixed: list[dict[str, Any]] = list(report.extra.get("fixed") or []) if report.base is not None else []
+    if report.base is not None:
+        new = sum(1 for f in report.findings if report.status(f) == "new")
+        budget.add(f"\nAgainst the base {md_code(report.base[:12])}: **{new} new**, "
+                   f"{len(report.findings) - new} existing (reported, never failing), {len(fixed)} fixed.\n")
     open_findings = [f for f in report.findings if not f.suppressed]
     waived = [f for f in report.findings if f.suppressed]
     shown = _open_table(open_findings, report, budget)
-    shown += _waived_table(waived, budget)
-    left_out = len(report.findings) - shown
+    shown += _waived_table(waived, report, budget)
+    fixed_shown = _fixed_table(fixed, budget)
+    left_out = len(report.findings) - shown + len(fixed) - fixed_shown
     if left_out:
         budget.add(f"\n_{left_out} more finding{'s' * (left_out != 1)} not shown: a comment holds at most "
                    "65,536 characters. The job log, SARIF or `svcascode check --format json` has all of them._\n",
@@ -42,28 +55,51 @@ def _open_table(findings: list[Finding], report: Report, budget: Budget) -> int:
     if not findings:
         budget.add("\nNo open findings.\n")
         return 0
-    findings = sorted(findings, key=lambda f: (not report.failing(f), severity_rank(f.severity), f.sort_key()))
-    budget.add("\n| | Severity | Rule | Location | Finding |\n|---|---|---|---|---|\n")
+    findings = sorted(findings, key=lambda f: (not report.failing(f), report.status(f) == "existing",
+                                               severity_rank(f.severity), f.sort_key()))
+    based = report.base is not None
+    budget.add("\n| | Severity | Rule | Location | Finding |" + (" Base |" if based else "") +
+               "\n|---|---|---|---|---|" + ("---|" if based else "") + "\n")
     shown = 0
     for finding in findings:
         mark = "❌" if report.failing(finding) else "⚠️" if finding.enforcement != "audit" else "ℹ️"
-        row = (f"| {mark} | {finding.severity} | {cell(finding.rule)} | {cell(finding.located())} | "
-               f"{cell(_described(finding))} |\n")
+        status = f" {_STATUS[report.status(finding) or 'new']} |" if based else ""
+        row = (f"| {mark} | {cell(finding.severity)} | {cell(finding.rule)} | {cell(finding.located())} | "
+               f"{cell(_described(finding))} |{status}\n")
         if not budget.add(row):
             break
         shown += 1
     return shown
 
 
-def _waived_table(findings: list[Finding], budget: Budget) -> int:
+def _waived_table(findings: list[Finding], report: Report, budget: Budget) -> int:
+    based = report.base is not None
     if not findings or not budget.add(f"\n<details><summary>{len(findings)} waived</summary>\n\n"
-                                      "| Rule | Location | Waiver | Justification |\n|---|---|---|---|\n"):
+                                      "| Rule | Location | Waiver | Justification |" + (" Base |" if based else "") +
+                                      "\n|---|---|---|---|" + ("---|" if based else "") + "\n"):
         return 0
     shown = 0
     for finding in sorted(findings, key=Finding.sort_key):
+        status = f" {_STATUS[report.status(finding) or 'new']} |" if based else ""
         row = (f"| {cell(finding.rule)} | {cell(finding.located())} | {cell(finding.waiver or '')} | "
-               f"{cell(finding.justification or '')} |\n")
+               f"{cell(finding.justification or '')} |{status}\n")
         if not budget.add(row, reserve=len("\n</details>\n")):
+            break
+        shown += 1
+    budget.add("\n</details>\n", force=True)
+    return shown
+
+
+def _fixed_table(fixed: list[dict[str, Any]], budget: Budget) -> int:
+    """The findings the base had that are gone, folded: rule, where it was, what it said."""
+    if not fixed or not budget.add(f"\n<details><summary>{len(fixed)} fixed since the base</summary>\n\n"
+                                   "| Rule | Location | Finding |\n|---|---|---|\n"):
+        return 0
+    shown = 0
+    for entry in fixed:
+        where, subject, rule, message = fixed_row(entry)
+        if not budget.add(f"| {cell(rule)} | {cell(where)} | {cell(f'{subject}: {message}')} |\n",
+                          reserve=len("\n</details>\n")):
             break
         shown += 1
     budget.add("\n</details>\n", force=True)

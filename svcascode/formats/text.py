@@ -1,6 +1,13 @@
-"""Text: one line per finding, `path:line:col: kind/name: message`, grouped by file, then a summary."""
+"""Text: one line per finding, `path:line:col: kind/name: message`, grouped by file, then a summary.
+
+With `check --base`, each finding that already existed at the base is tagged `[existing]`; `ratchet`
+gives the account that follows the summary: how many findings are new, existing and fixed, and which.
+Every line goes through `one_line`, so YAML text cannot send terminal escapes or start a line.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from svcascode.escape import one_line
 from svcascode.formats.report import Report
@@ -25,13 +32,34 @@ def render(report: Report) -> str:
                 tag = f"[existing] {tag}"
         prefix = "  " if grouped else ""
         subject = f"{finding.kind}/{finding.name}: " if finding.kind and finding.name else ""
-        # one_line(): one finding stays one line, and YAML text cannot send terminal escapes
         waiver = f" [justification: {finding.justification}]" if finding.suppressed else ""
         lines.append(one_line(f"{prefix}{finding.located()}: {subject}{tag}{finding.message}{waiver}"))
     if lines:
         lines.append("")
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
+
+
+def ratchet(report: Report) -> str:
+    """The account of a --base comparison: what is new (and may fail), what existed, what was fixed."""
+    base = one_line((report.base or "")[:12])
+    new = [f for f in sorted(report.findings, key=lambda f: f.sort_key()) if report.status(f) == "new"]
+    fixed = report.extra.get("fixed") or []
+    lines = ["", f"against {base}: {len(new)} new, {len(report.findings) - len(new)} existing "
+                 f"(reported, never failing), {len(fixed)} fixed"]
+    for title, rows in (("new", [(f.located(), f.subject, f.rule, f.message) for f in new]),
+                        ("fixed", [fixed_row(x) for x in fixed])):
+        if rows:
+            lines.append(f"{title}:")
+            lines.extend(one_line(f"  {where}: {subject}: {rule}: {message}") for where, subject, rule, message in rows)
+    return "\n".join(lines) + "\n"
+
+
+def fixed_row(fixed: dict[str, Any]) -> tuple[str, str, str, str]:
+    """Where, what, rule and message of a fixed finding (an entry of `extra["fixed"]`)."""
+    subject = f"{fixed['kind']}/{fixed['name']}" if fixed.get("kind") else str(fixed.get("file", ""))
+    return (f"{fixed.get('file', '')}:{fixed.get('line', 0)}", subject, str(fixed.get("rule", "")),
+            str(fixed.get("message", "")))
 
 
 def _count(number: int, noun: str) -> str:
