@@ -8,6 +8,7 @@ document is reported too, since that usually means a typo in its selector.
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterable, Iterator
@@ -197,13 +198,38 @@ def _references(node: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[
             stack.extend((value, (*where, index)) for index, value in enumerate(current))
 
 
+def _patterns(node: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every regular expression in a schema fragment (`pattern` values, `patternProperties` keys), with its path."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(node, path)]
+    while stack:
+        current, where = stack.pop()
+        if isinstance(current, dict):
+            for key, value in current.items():
+                if key == "pattern" and isinstance(value, str):
+                    yield (*where, key), value
+                elif key == "patternProperties" and isinstance(value, dict):
+                    yield from (((*where, key, name), name) for name in value if isinstance(name, str))
+                    stack.extend((sub, (*where, key, name)) for name, sub in value.items())
+                else:
+                    stack.append((value, (*where, key)))
+        elif isinstance(current, list):
+            stack.extend((value, (*where, index)) for index, value in enumerate(current))
+
+
 def _schema_check(control: Document, fragment: dict[str, Any]) -> tuple[CheckFunction | None, dict[str, Any],
                                                                         list[Finding]]:
-    """A declarative check: the JSON Schema fragment each selected document must satisfy."""
+    """A declarative check: the JSON Schema fragment each selected document must satisfy.
+
+    Its regular expressions run on RE2, whose matching time is linear in the input: a pattern written
+    to backtrack (`(a+)+$`) cannot stall a run. A pattern that needs what RE2 lacks (backreferences,
+    lookaround) is a control-invalid finding at the pattern.
+    """
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
     from referencing import Registry
     from referencing.exceptions import Unresolvable
+
+    from svcascode.linear_regex import LinearValidator, RegexRefused, compile_linear
 
     def refuse(uri: str) -> Any:
         raise Unresolvable(ref=uri)  # no remote or file $ref: nothing is fetched, ever
@@ -219,7 +245,19 @@ def _schema_check(control: Document, fragment: dict[str, Any]) -> tuple[CheckFun
         return None, {}, [_problem(control, f"schema $ref {ref!r} cannot be resolved without the network: "
                                    "inline the schema it names, or refer to a local definition (#/$defs/...)", path)
                           for path, ref in remote]
-    validator = Draft202012Validator(fragment, registry=Registry(retrieve=refuse))  # type: ignore[call-arg]
+    refused = []
+    patterns = list(_patterns(fragment, ("spec", "check", "schema")))
+    if patterns and '"unevaluatedProperties"' in json.dumps(fragment):
+        refused.append(_problem(control, "unevaluatedProperties cannot be combined with pattern matching here: "
+                                "use additionalProperties", ("spec", "check", "schema")))
+    for path, pattern in patterns:
+        try:
+            compile_linear(pattern)
+        except RegexRefused as error:
+            refused.append(_problem(control, f"pattern {pattern!r}: {error}", path))
+    if refused:
+        return None, {}, refused
+    validator = LinearValidator(fragment, registry=Registry(retrieve=refuse))  # type: ignore[call-arg]
 
     def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
         try:
