@@ -266,6 +266,11 @@ def _schema_check(control: Document, fragment: dict[str, Any]) -> tuple[CheckFun
             yield _problem(control, f"schema $ref cannot be resolved without the network: {error}",
                            ("spec", "check", "schema"))
             return
+        except RecursionError:  # the same for every document: one finding once deduplicated
+            yield _problem(control, "schema $ref refers back to itself without reading deeper into the document "
+                           "(a circular $ref): make the recursion go through properties or items",
+                           ("spec", "check", "schema"))
+            return
         for error in errors:
             path = tuple(error.absolute_path)
             where = ".".join(str(p) for p in path) or "document"

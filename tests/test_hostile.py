@@ -85,3 +85,37 @@ def test_a_pattern_the_linear_engine_cannot_run_is_refused_where_it_is_written(t
     assert (problems[0]["file"], problems[0]["line"]) == ("policies/controls/svc-backreference.yaml", line)
     assert "backreferences or lookaround" in problems[0]["message"]
     assert "Traceback" not in result.stderr and result.stderr == ""
+
+
+CIRCULAR_CONTROL = """apiVersion: svcascode.io/v1alpha1
+kind: Control
+metadata: {name: svc-circular-ref, title: A schema that refers to itself in place}
+spec:
+  severity: medium
+  enforcement: block
+  appliesTo: {kinds: [Service]}
+  check:
+    schema:
+      $defs:
+        a: {$ref: "#/$defs/b"}
+        b: {$ref: "#/$defs/a"}
+      $ref: "#/$defs/a"
+  rationale: A loop of references never reaches the document.
+  remediation: None.
+  examples: {failing: "kind: Service", passing: "kind: Service"}
+  mappings:
+    - {framework: iso27001-2022, controls: [A.5.9]}
+"""
+
+
+def test_a_circular_ref_is_one_finding_at_the_control(tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "catalogue")
+    (root / "policies/controls/svc-circular-ref.yaml").write_text(CIRCULAR_CONTROL)
+    result = run_cli("check", "--as-of", AS_OF, "--format", "json", cwd=root)
+    findings = json.loads(result.stdout)["findings"]
+    about = [f for f in findings if "svc-circular-ref" in f["message"] or f["rule"] == "svc-circular-ref"]
+    assert len(about) == 1, about
+    assert about[0]["rule"] == "control-invalid" and about[0]["kind"] == "Control"
+    assert about[0]["file"] == "policies/controls/svc-circular-ref.yaml" and about[0]["line"] > 1
+    assert "circular $ref" in about[0]["message"]
+    assert not [f for f in findings if f["rule"] == "check-error"]
