@@ -11,6 +11,9 @@ COMMAND_MODULES: dict[str, str] = {
     "controls": "controls",
     "explain": "controls",
     "diff": "diff",
+    "export": "export",
+    "generate": "generate",
     "history": "history",
+    "import": "importing",
     "render": "render",
 }
