@@ -6,7 +6,7 @@ AS_OF ?= $(shell date +%F)
 OUT ?= out
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench schemas clean chromium
+.PHONY: demo test bench schemas clean chromium backstage-validators
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +49,14 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "chromium could not be installed: the browser tests will be skipped"
 
-test: $(VENV)/.installed-test chromium
+# Backstage's own entity validators (@backstage/catalog-model, pinned in tests/node/package-lock.json) for
+# the export tests; they skip, saying why, without node
+backstage-validators:
+	@test -f tests/node/node_modules/.package-lock.json || { command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }; \
+		npm ci --prefix tests/node --no-audit --no-fund --loglevel=error >/dev/null; } \
+		|| echo "@backstage/catalog-model could not be installed: the Backstage validation tests will be skipped"
+
+test: $(VENV)/.installed-test chromium backstage-validators
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
