@@ -15,3 +15,4 @@ def export() -> None:
 
 
 from svcascode.commands import backstage as _backstage  # noqa: E402,F401  registers `export backstage`
+from svcascode.commands import openslo as _openslo  # noqa: E402,F401  registers `export openslo`

@@ -169,6 +169,7 @@ class Mismatch:
     promise: Promise
     message: str  # about the SLO, naming the level
     level_message: str  # about the level, naming the SLO
+    slo_path: JsonPath  # the SLO's target or time window
 
 
 def mismatches(catalogue: Catalogue, slo: Document, as_of: date) -> Iterator[Mismatch]:
@@ -187,7 +188,7 @@ def mismatches(catalogue: Catalogue, slo: Document, as_of: date) -> Iterator[Mis
                 f"is broken; raise the target to at least {wanted.normalize()}",
                 f"{level.spec.type} promises {promise.target_percent:g}% but SLO '{slo.name}' "
                 f"({slo.file}:{slo_line}) targets only {_percent(target)}%: raise the SLO target to at least "
-                f"{wanted.normalize()}")
+                f"{wanted.normalize()}", target_path)
         if window is not None and promise.window_seconds is not None and window.seconds > promise.window_seconds:
             window_line = slo.locate(window.path)[0]
             yield Mismatch(
@@ -197,7 +198,7 @@ def mismatches(catalogue: Catalogue, slo: Document, as_of: date) -> Iterator[Mis
                 f"still has budget; use a window no longer than {promise.window_seconds // DAY}d",
                 f"{level.spec.type} is measured over a {promise.window_text} window but SLO '{slo.name}' "
                 f"({slo.file}:{window_line}) spends its budget over {window.text}: shorten the SLO window to at "
-                f"most {promise.window_seconds // DAY}d")
+                f"most {promise.window_seconds // DAY}d", window.path)
 
 
 def _percent(fraction: Decimal) -> str:
