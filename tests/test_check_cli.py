@@ -327,7 +327,7 @@ def test_stale_is_not_claimed_when_the_waived_control_was_not_run(small: Path) -
     ({"builtin": "svc_owner_exists", "params": {"minMembers": "two"}}, "spec.check.params.minMembers",
      "'two' is not a number"),
     ({"schema": {"type": "objekt"}}, "spec.check.schema.type", "invalid JSON Schema"),
-    ({"schema": {"$ref": "https://schemas.example.com/service.json"}}, "spec.check.schema",
+    ({"schema": {"$ref": "https://schemas.example.com/service.json"}}, "spec.check.schema.$ref",
      "cannot be resolved without the network"),
 ])
 def test_malformed_control_is_a_located_finding(small: Path, check: dict[str, Any], path: str, message: str) -> None:
