@@ -544,6 +544,8 @@ class Importer:
         if owner is None:
             self.notes.extend(notes)
             return None
+        if "spec.owner" not in placeholders:
+            known("spec.owner", owner)
 
         # support hours
         hours = annotations.get(SUPPORT_HOURS)
