@@ -14,8 +14,11 @@ from svcascode.config import Settings
 from svcascode.documents import Document, index_kind, validate_document
 from svcascode.errors import SvcascodeError
 from svcascode.finding import Finding, JsonPath
+from svcascode.loading.cache import ParseCache, make_cache
+from svcascode.loading.discover import discover, read_bytes
+from svcascode.loading.parallel import parse_many
+from svcascode.loading.yamlfile import ParsedFile
 from svcascode.models import KINDS, OPENSLO_API_VERSION, OPENSLO_MODELS
-from svcascode.load import ParseCache, ParsedFile, discover, make_cache, parse_many, read_bytes
 
 RULE_REFERENCE = "ref-unresolved"
 RULE_DUPLICATE = "name-duplicate"
@@ -175,9 +178,9 @@ class Catalogue:
         for service in self.of_kind("Service"):
             operations = service.spec.operations
             for name in (operations.maintenance_windows if operations is not None else ()):
-                window = self.get("MaintenanceWindow", name)
-                if window is not None:
-                    index[service.name][name] = window
+                named = self.get("MaintenanceWindow", name)
+                if named is not None:
+                    index[service.name][name] = named
         return {name: sorted(found.values(), key=lambda w: w.name) for name, found in index.items()}
 
     def hard_dependencies(self, service: Document) -> list[tuple[int, Any]]:

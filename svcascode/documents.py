@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from svcascode.finding import Finding, JsonPath, format_path
-from svcascode.load import RawDocument
+from svcascode.loading.yamlfile import RawDocument
 from svcascode.models import API_VERSION, KINDS, OPENSLO_API_VERSION, OPENSLO_MODELS
 from svcascode.models.common import PATTERN_HINTS, FieldError
 

@@ -16,7 +16,9 @@ from svcascode.config import Settings
 from svcascode.documents import Document, validate_document
 from svcascode.finding import Finding
 from svcascode.gitrepo import GitRepo, TreeFile
-from svcascode.load import ParseCache, ParsedFile, make_cache, parse_blob, parse_many
+from svcascode.loading.cache import ParseCache, make_cache, parse_blob
+from svcascode.loading.parallel import parse_many
+from svcascode.loading.yamlfile import ParsedFile
 
 _Validated = tuple[ParsedFile, list[Document], list[Finding]]
 

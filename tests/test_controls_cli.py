@@ -14,7 +14,7 @@ from svcascode.cli import main
 from svcascode.commands.controls import EXPLAIN_SECTIONS
 from svcascode.config import Settings
 from svcascode.documents import validate_document
-from svcascode.load import make_cache, parse_blob
+from svcascode.loading.cache import make_cache, parse_blob
 from conftest import copy_example
 
 REPO = Path(__file__).parent.parent

@@ -10,7 +10,9 @@ import pytest
 
 from svcascode.catalogue import load_catalogue
 from svcascode.config import Limits, Settings
-from svcascode.load import ParseCache, discover, parse_text
+from svcascode.loading.cache import ParseCache
+from svcascode.loading.discover import discover
+from svcascode.loading.yamlfile import parse_text
 
 LIMITS = Limits()
 
@@ -177,15 +179,15 @@ def test_a_folder_reached_through_a_link_is_read_once_by_its_own_path(tmp_path: 
 
 
 def test_parsing_in_worker_processes_gives_what_parsing_here_gives(monkeypatch: pytest.MonkeyPatch) -> None:
-    import svcascode.load as load
+    import svcascode.loading.parallel as parallel_parsing
 
     items = [(f"f{i}.yaml", b"a: %d\nb: [x, {c: %d}]\n" % (i, i)) for i in range(40)]
     items.insert(7, ("bad.yaml", b"a: 1\na: 2\n"))
     serial = [(p.path, [d.data for d in p.documents], [(f.line, f.message) for f in p.problems])
-              for p in load.parse_many(items, ParseCache(None, LIMITS))]
-    monkeypatch.setattr(load, "PARALLEL_THRESHOLD", 2)
+              for p in parallel_parsing.parse_many(items, ParseCache(None, LIMITS))]
+    monkeypatch.setattr(parallel_parsing, "PARALLEL_THRESHOLD", 2)
     cache = ParseCache(None, LIMITS)
-    parallel = list(load.parse_many(items, cache))
+    parallel = list(parallel_parsing.parse_many(items, cache))
     assert [(p.path, [d.data for d in p.documents], [(f.line, f.message) for f in p.problems])
             for p in parallel] == serial
     assert parallel[0].documents[0].locate(("b", 1, "c")) == (2, 9)

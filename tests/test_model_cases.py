@@ -10,7 +10,7 @@ import yaml
 
 from svcascode.config import Limits
 from svcascode.documents import validate_document
-from svcascode.load import parse_text
+from svcascode.loading.yamlfile import parse_text
 
 CASES = sorted((Path(__file__).parent / "model_cases").glob("*.yaml"))
 

@@ -12,7 +12,8 @@ import pytest
 from conftest import REPO, copy_example, run_cli
 from svcascode.config import Limits
 from svcascode.documents import validate_document
-from svcascode.load import discover, parse_text
+from svcascode.loading.discover import discover
+from svcascode.loading.yamlfile import parse_text
 from svcascode.config import Settings
 
 LINE = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+):(?P<col>\d+): (?P<subject>\S+): (?P<message>.+)$")

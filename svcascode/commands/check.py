@@ -23,7 +23,8 @@ from svcascode.engine import RULE_CHECK_ERROR, RULE_CONTROL, RULE_UNUSED, WAIVER
 from svcascode.errors import SvcascodeError
 from svcascode.finding import SEVERITIES, Finding
 from svcascode.formats import FORMATS, Report
-from svcascode.load import RULE_FILE, RULE_YAML
+from svcascode.loading.discover import RULE_FILE
+from svcascode.loading.yamlfile import RULE_YAML
 
 NEVER = "none"  # --fail-on none: report everything, never fail
 FAIL_ON_CHOICES = (*SEVERITIES, NEVER)

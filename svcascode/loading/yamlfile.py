@@ -1,0 +1,344 @@
+"""YAML text -> documents that remember the line and column of every node.
+
+The text is composed once with libyaml (its C parser and composer); the Python data and the map from
+JSON path to (line, column) are built from the same nodes. Hazards libyaml reports badly or not at all
+(tab indentation, nesting deep enough to crash its recursion, alias bombs, unsafe tags, duplicate
+keys) are found first or while building, and become located findings, never exceptions.
+"""
+
+from __future__ import annotations
+
+import marshal
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, NoReturn
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from svcascode.config import Limits
+from svcascode.errors import SvcascodeError
+from svcascode.finding import Finding, JsonPath
+
+RULE_YAML = "yaml-invalid"
+
+Marks = dict[JsonPath, tuple[int, int]]
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT, _BOOL, _NULL = _TAG + "str", _TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"
+_TIMESTAMP, _MAP, _SEQ, _MERGE = _TAG + "timestamp", _TAG + "map", _TAG + "seq", _TAG + "merge"
+_constructor = yaml.constructor.SafeConstructor()
+_SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
+    _INT: _constructor.construct_yaml_int,
+    _FLOAT: _constructor.construct_yaml_float,
+    _BOOL: _constructor.construct_yaml_bool,
+}
+_UNSAFE_TAG = re.compile(r"^tag:yaml\.org,2002:python/|^!!python/")
+
+
+class _Resolver(yaml.resolver.Resolver):
+    """YAML 1.1 implicit typing as PyYAML does it, without the path-resolver bookkeeping per node."""
+
+    _implicit: dict[str, list[tuple[str, re.Pattern[str]]]] = yaml.resolver.Resolver.yaml_implicit_resolvers
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self._implicit.get(value[0] if value else "", ()):
+                    if regexp.match(value):
+                        return tag
+            return _STR
+        return _SEQ if kind is SequenceNode else _MAP
+
+
+try:
+    from yaml._yaml import CParser
+except ImportError:  # PyYAML built without libyaml: refuse rather than run ten times slower
+    raise SvcascodeError("PyYAML was installed without libyaml (yaml.CSafeLoader is missing): reinstall it from "
+                         "a wheel, e.g. `pip install --force-reinstall --only-binary pyyaml pyyaml`") from None
+
+
+class _Loader(CParser, _Resolver):
+    """libyaml's parser and composer; construction is ours (see _Builder)."""
+
+    def __init__(self, stream: str) -> None:
+        CParser.__init__(self, stream)
+        _Resolver.__init__(self)
+
+
+class RawDocument:
+    """One YAML document as plain data, with where each of its nodes stands in its file.
+
+    The marks may arrive packed (marshal bytes from the cache); they are unpacked the first time a
+    location is asked for, so documents without findings never pay for it.
+    """
+
+    __slots__ = ("file", "index", "data", "_marks", "_packed")
+
+    def __init__(self, file: str, index: int, data: Any, marks: Marks | None = None,
+                 packed: bytes | None = None) -> None:
+        self.file, self.index, self.data = file, index, data
+        self._marks, self._packed = marks, packed
+
+    @property
+    def marks(self) -> Marks:
+        if self._marks is None:
+            self._marks = marshal.loads(self._packed) if self._packed else {}
+            self._packed = None
+        return self._marks
+
+    def packed_marks(self) -> bytes:
+        return self._packed if self._packed is not None else marshal.dumps(self.marks)
+
+    def locate(self, path: Iterable[str | int]) -> tuple[int, int]:
+        """Line and column (1-based) of the node at `path`, or of its nearest ancestor that exists."""
+        marks = self.marks
+        key = tuple(path)
+        while key not in marks and key:
+            key = key[:-1]
+        return marks.get(key, (1, 1))
+
+
+@dataclass(slots=True)
+class ParsedFile:
+    path: str
+    text: str
+    documents: list[RawDocument] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
+
+
+class _Refused(Exception):
+    """A hazard in the text; carries its location."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading bytes
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data:
+        offset = data.index(b"\x00")
+        line, column = _line_col(data[:offset].decode("utf-8", "replace"), offset)
+        raise _Refused("NUL byte in the file: YAML text cannot hold NUL; remove it (is this a binary file?)",
+                       line, column)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        head = data[: error.start].decode("utf-8", "replace")
+        line, column = _line_col(head, len(head))
+        raise _Refused(f"invalid UTF-8 (byte 0x{data[error.start]:02x}): save the file as UTF-8",
+                       line, column) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+_TAB_INDENT = re.compile(r"^[ ]*\t", re.M)
+
+
+def _check_text(text: str, limits: Limits) -> None:
+    """Hazards that libyaml reports badly or not at all, found with C-speed scans first."""
+    if "\t" in text:
+        match = _TAB_INDENT.search(text)
+        if match is not None:
+            line, _ = _line_col(text, match.start())
+            raise _Refused("tab character used for indentation: YAML indents with spaces; replace the tab "
+                           "with spaces", line, match.end() - match.start())
+    flows = text.count("[") + text.count("{")
+    half = max(limits.max_depth // 2, 2)
+    # Nesting needs brackets, indentation or "- - -" runs; plain substring scans rule most texts out.
+    if flows > limits.max_depth or "\n" + " " * half in text or "- " * half in text:
+        _check_depth(text, limits.max_depth)
+
+
+def _check_depth(text: str, max_depth: int) -> None:
+    """Exact nesting depth with the pure-Python event parser; only for texts the quick scan suspects.
+
+    libyaml's composer recurses in C and crashes the process on very deep nesting, so the depth must be
+    known before it runs.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > max_depth:
+                    mark = event.start_mark  # the pure-Python parser marks every event
+                    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+                    raise _Refused(f"nesting deeper than {max_depth} levels (limits.max_depth): flatten "
+                                   "the document", line, column)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # the syntax error is reported, with its mark, by the real parse
+
+
+# ---------------------------------------------------------------------------------------------------
+# Nodes -> data and marks
+
+
+class _Builder:
+    """Builds plain data and the path -> (line, column) map from one composed document."""
+
+    __slots__ = ("marks", "nodes", "aliases", "limits", "sizes")
+
+    def __init__(self, limits: Limits) -> None:
+        self.marks: Marks = {}
+        self.nodes = 0
+        self.aliases = 0
+        self.limits = limits
+        self.sizes: dict[int, tuple[Any, int]] = {}
+
+    def build(self, node: Node, path: JsonPath, key_mark: Any = None) -> Any:
+        mark = key_mark or node.start_mark
+        self.marks[path] = (mark.line + 1, mark.column + 1)
+        seen = self.sizes.get(id(node))
+        if seen is not None:  # an alias: reuse what was built, but count what it expands to
+            self.aliases += 1
+            self.nodes += seen[1]
+            if self.aliases > self.limits.max_aliases or self.nodes > self.limits.max_nodes:
+                raise _Refused(f"alias expansion past the limit ({self.limits.max_aliases} aliases, "
+                               f"{self.limits.max_nodes} nodes: limits.max_aliases, limits.max_nodes); "
+                               "write the values out or reduce aliasing", mark.line + 1, mark.column + 1)
+            return seen[0]
+        before = self.nodes
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes:
+            raise _Refused(f"document has more than {self.limits.max_nodes} nodes (limits.max_nodes)",
+                           mark.line + 1, mark.column + 1)
+        tag = node.tag
+        if isinstance(node, ScalarNode):
+            value = self._scalar(node, tag)
+        elif isinstance(node, MappingNode):
+            value = self._mapping(node, path, tag)
+        elif isinstance(node, SequenceNode):
+            if tag != _SEQ:
+                self._bad_tag(node)
+            value = [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        else:  # pragma: no cover - the composer only makes these three
+            raise _Refused("unexpected YAML node", mark.line + 1, mark.column + 1)
+        self.sizes[id(node)] = (value, self.nodes - before)
+        return value
+
+    def _scalar(self, node: ScalarNode, tag: str) -> Any:
+        if tag == _STR or tag == _TIMESTAMP:  # dates stay text: the models parse them, and marshal can cache str
+            return node.value
+        if tag == _NULL:
+            return None
+        construct = _SCALARS.get(tag)
+        if construct is None:
+            self._bad_tag(node)
+        return construct(node)
+
+    def _mapping(self, node: MappingNode, path: JsonPath, tag: str) -> dict[str, Any]:
+        if tag != _MAP:
+            self._bad_tag(node)
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                self._merge(result, value_node, path)
+                continue
+            if not isinstance(key_node, ScalarNode):
+                mark = key_node.start_mark
+                raise _Refused("a mapping key must be a plain value, not a mapping or a sequence",
+                               mark.line + 1, mark.column + 1)
+            key = self._scalar(key_node, key_node.tag)
+            if not isinstance(key, str):
+                key = key_node.value  # `on:` or `1:` as keys mean the text the user wrote
+            if key in result:
+                mark = key_node.start_mark
+                first = self.marks.get((*path, key), (0, 0))[0]
+                raise _Refused(f"duplicate key '{key}' (first defined on line {first}): remove one of them",
+                               mark.line + 1, mark.column + 1)
+            result[key] = self.build(value_node, (*path, key), key_node.start_mark)
+        return result
+
+    def _merge(self, result: dict[str, Any], value_node: Node, path: JsonPath) -> None:
+        sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+        own = self.marks.get(path)
+        for source in sources:
+            merged = self.build(source, path)
+            if own is not None:
+                self.marks[path] = own
+            if not isinstance(merged, dict):
+                mark = source.start_mark
+                raise _Refused("a merge key '<<' must be given a mapping", mark.line + 1, mark.column + 1)
+            for key, value in merged.items():
+                result.setdefault(key, value)
+
+    @staticmethod
+    def _bad_tag(node: Node) -> NoReturn:
+        mark = node.start_mark
+        kind = "unsafe" if _UNSAFE_TAG.search(node.tag) else "unknown"
+        raise _Refused(f"{kind} YAML tag '{node.tag}': only plain YAML values are allowed; remove the tag",
+                       mark.line + 1, mark.column + 1)
+
+
+def parse_text(path: str, data: bytes, limits: Limits) -> ParsedFile:
+    """Parse one file's bytes into documents; hazards become located findings, never exceptions."""
+    try:
+        text = _decode(data)
+    except _Refused as refused:
+        return ParsedFile(path, "", problems=[_problem(path, refused)])
+    parsed = ParsedFile(path, text)
+    try:
+        _check_text(text, limits)
+        if not text.strip() or all(not line.strip() or line.lstrip().startswith("#")
+                                   for line in text.splitlines()):
+            raise _Refused("empty file: it holds no YAML document; add a document or delete the file", 1, 1)
+        loader = _Loader(text)
+        try:
+            index = 0
+            while loader.check_node():
+                node = loader.get_node()
+                if node is None:  # pragma: no cover - check_node said a document follows
+                    break
+                builder = _Builder(limits)
+                value = builder.build(node, ())
+                parsed.documents.append(RawDocument(path, index, value, builder.marks))
+                index += 1
+        finally:
+            loader.dispose()
+        if all(document.data is None for document in parsed.documents):
+            raise _Refused("empty file: it holds only document markers (---) and no YAML document; add a "
+                           "document or delete the file", 1, 1)
+    except _Refused as refused:
+        parsed.problems.append(_problem(path, refused))
+    except yaml.MarkedYAMLError as error:
+        parsed.problems.append(_yaml_problem(path, error))
+    except yaml.YAMLError as error:  # pragma: no cover - libyaml always gives marks
+        parsed.problems.append(Finding(RULE_YAML, "critical", f"YAML error: {error}", path))
+    return parsed
+
+
+def _problem(path: str, refused: _Refused, rule: str = RULE_YAML) -> Finding:
+    return Finding(rule, "critical", refused.message, path, refused.line, refused.column)
+
+
+def _yaml_problem(path: str, error: yaml.MarkedYAMLError) -> Finding:
+    mark = error.problem_mark or error.context_mark
+    problem = (error.problem or "syntax error").strip()
+    context = f" {error.context.strip()}" if error.context else ""
+    if "found character '\\t'" in problem:
+        problem = "tab character where YAML expects spaces; replace the tab with spaces"
+    message = f"YAML syntax error: {problem}{context}"
+    if error.context_mark is not None and error.problem_mark is not None \
+            and error.context_mark.line != error.problem_mark.line:
+        message += f" (started on line {error.context_mark.line + 1})"
+    return Finding(RULE_YAML, "critical", message, path,
+                   (mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1)
