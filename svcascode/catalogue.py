@@ -1,4 +1,5 @@
-"""The loaded, cross-referenced set of documents: indexes by kind and name, references, dependency graph."""
+"""The loaded, cross-referenced set of documents: indexes by kind and name, references, dependency graph,
+and the one builder that turns a set of files (on disk or in a git tree) into it."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import difflib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from svcascode.config import Settings
 from svcascode.documents import Document, index_kind, validate_document
@@ -187,19 +188,16 @@ class Catalogue:
         return [(i, d) for i, d in enumerate(service.spec.dependencies) if d.criticality == "hard"]
 
 
-def check_integrity(catalogue: Catalogue, duplicates: Iterable[tuple[Document, Document]]) -> list[Finding]:
-    """Unique names, resolvable references, no cycles among hard dependencies."""
-    findings: list[Finding] = []
+# Integrity of the whole set: unique names, resolvable references, no cycles among hard dependencies.
+
+
+def _duplicates(duplicates: Iterable[tuple[Document, Document]]) -> Iterator[Finding]:
     for later, earlier in duplicates:
         line, _ = earlier.locate(("metadata", "name"))
-        findings.append(later.finding(RULE_DUPLICATE, "critical",
-                                      f"{later.kind} '{later.name}' is also defined in {earlier.file}:{line}; "
-                                      "names are unique per kind: rename or remove one",
-                                      ("metadata", "name")))
-    for document in catalogue.documents:
-        findings.extend(_references(catalogue, document))
-    findings.extend(_cycles(catalogue))
-    return findings
+        yield later.finding(RULE_DUPLICATE, "critical",
+                            f"{later.kind} '{later.name}' is also defined in {earlier.file}:{line}; "
+                            "names are unique per kind: rename or remove one",
+                            ("metadata", "name"))
 
 
 def _references(catalogue: Catalogue, document: Document) -> Iterator[Finding]:
@@ -288,40 +286,6 @@ def _cycles(catalogue: Catalogue) -> list[Finding]:
     return findings
 
 
-@dataclass
-class LoadResult:
-    catalogue: Catalogue
-    findings: list[Finding]
-    cache: ParseCache
-    scope: frozenset[str] | None = None  # the files asked for, when paths were given
-
-    def in_scope(self, findings: Iterable[Finding]) -> list[Finding]:
-        return [f for f in findings if self.scope is None or f.file in self.scope]
-
-
-def build_catalogue(files: Iterable[ParsedFile]) -> tuple[Catalogue, list[Finding]]:
-    """Validate every document of the parsed files and check the whole set's integrity."""
-    catalogue = Catalogue()
-    findings: list[Finding] = []
-    duplicates: list[tuple[Document, Document]] = []
-    for parsed in files:
-        catalogue.files.append(parsed)
-        findings.extend(parsed.problems)
-        if parsed.problems:
-            catalogue.invalid.update(_claimed_in_text(parsed.text))
-        for raw in parsed.documents:
-            document, problems = validate_document(raw, parsed.text)
-            findings.extend(problems)
-            if problems and isinstance(raw.data, dict):
-                catalogue.invalid.update(_claimed(raw.data))
-            if document is not None:
-                earlier = catalogue.add(document)
-                if earlier is not None:
-                    duplicates.append((document, earlier))
-    findings.extend(check_integrity(catalogue, duplicates))
-    return catalogue, findings
-
-
 # A document that failed to parse or to validate still claims its kind and name, so that references to
 # it are not reported as well: one mistake gives one line, not one line per document that refers to it.
 
@@ -366,6 +330,158 @@ def _claimed_in_text(text: str) -> Iterator[tuple[str, str]]:
                                  "metadata": {"name": name[1]}})
 
 
+# ---------------------------------------------------------------------------------------------------
+# The one builder: files -> validated catalogue
+
+
+@dataclass
+class LoadResult:
+    catalogue: Catalogue
+    findings: list[Finding]
+    cache: ParseCache
+    scope: frozenset[str] | None = None  # the files asked for, when paths were given
+
+    def in_scope(self, findings: Iterable[Finding]) -> list[Finding]:
+        return [f for f in findings if self.scope is None or f.file in self.scope]
+
+
+@dataclass(frozen=True, slots=True)
+class FileSource:
+    """One file of a catalogue to build: its path (relative to the root), and how to read its bytes.
+
+    `version` names exactly these bytes (a git blob id): a builder then reads, parses and validates the
+    file once, however many builds hold it. None (a file on disk, which may change) means every build.
+    """
+
+    path: str
+    version: str | None
+    read: Callable[[], bytes | ParsedFile]  # the bytes, or a ParsedFile saying why the file was refused
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedFile:
+    """A parsed file with its valid documents, its findings, and what its invalid documents claim."""
+
+    parsed: ParsedFile
+    documents: list[Document]
+    problems: list[Finding]  # the file's parse and validation findings
+    claims: frozenset[tuple[str, str]]  # (kind, name) its unreadable or invalid documents meant to define
+
+
+def validate_file(parsed: ParsedFile) -> ValidatedFile:
+    documents: list[Document] = []
+    problems: list[Finding] = list(parsed.problems)
+    claims: set[tuple[str, str]] = set(_claimed_in_text(parsed.text)) if parsed.problems else set()
+    for raw in parsed.documents:
+        document, found = validate_document(raw, parsed.text)
+        if found:
+            problems.extend(found)
+            if isinstance(raw.data, dict):
+                claims.update(_claimed(raw.data))
+        if document is not None:
+            documents.append(document)
+    return ValidatedFile(parsed, documents, problems, frozenset(claims))
+
+
+_Key = tuple[str, str]  # (path, version) of a file version
+
+
+class CatalogueBuilder:
+    """The one way a set of files becomes a validated catalogue, whether the files come from disk
+    (`load_catalogue`), from a git revision (`svcascode.gitload.RevisionLoader`) or from each commit of
+    a history (`svcascode.history`).
+
+    Each file is parsed through the cache and its documents validated; the valid documents are indexed
+    into a Catalogue; then the whole set is checked: unique names, resolvable references, no cycles among
+    hard dependencies. A builder kept for several builds (a walk through history) does the per-file work
+    once per file version, and checks a version's references again only when the set of names changed:
+    while it stays the same, a file version's unresolved references cannot change. Duplicates and cycles
+    are checked whole every time.
+    """
+
+    def __init__(self, cache: ParseCache) -> None:
+        self.cache = cache
+        self.seen = 0  # files asked for, over every build
+        self.read = 0  # files read and parsed: a versioned file once
+        self.validated: dict[_Key, ValidatedFile] = {}
+        self._names: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]] | None = None
+        self._references: dict[_Key, list[Finding]] = {}
+
+    def build(self, sources: Sequence[FileSource], refused: Iterable[Finding] = (),
+              scope: frozenset[str] | None = None) -> LoadResult:
+        """The catalogue of these files with every finding about them; `refused` are files not read
+        (links leaving the repository), `scope` the files the findings are reported for."""
+        findings = list(refused)
+        catalogue, duplicates, owned = self._assemble(sources, findings)
+        findings.extend(_duplicates(duplicates))
+        findings.extend(self._unresolved(catalogue, owned))
+        findings.extend(_cycles(catalogue))
+        return LoadResult(catalogue, sorted(findings, key=Finding.sort_key), self.cache, scope)
+
+    def catalogue(self, sources: Sequence[FileSource]) -> Catalogue:
+        """The files' valid documents, indexed, without the whole-set checks (to compare two states)."""
+        return self._assemble(sources, [])[0]
+
+    def _assemble(self, sources: Sequence[FileSource], findings: list[Finding]
+                  ) -> tuple[Catalogue, list[tuple[Document, Document]], list[tuple[_Key | None, ValidatedFile]]]:
+        catalogue = Catalogue()
+        duplicates: list[tuple[Document, Document]] = []
+        owned: list[tuple[_Key | None, ValidatedFile]] = []
+        for key, file in self._validate(sources):
+            catalogue.files.append(file.parsed)
+            findings.extend(file.problems)
+            if file.claims:
+                catalogue.invalid.update(file.claims)
+            for document in file.documents:
+                earlier = catalogue.add(document)
+                if earlier is not None:
+                    duplicates.append((document, earlier))
+            owned.append((key, file))
+        return catalogue, duplicates, owned
+
+    def _validate(self, sources: Sequence[FileSource]) -> Iterator[tuple[_Key | None, ValidatedFile]]:
+        """Each file parsed and validated, in order, as soon as it is parsed (workers parse later files
+        meanwhile); a versioned file once per builder."""
+        self.seen += len(sources)
+        fresh: list[FileSource] = []
+        wanted: set[_Key] = set()
+        for source in sources:
+            if source.version is None:
+                fresh.append(source)
+            elif (key := (source.path, source.version)) not in self.validated and key not in wanted:
+                wanted.add(key)
+                fresh.append(source)
+        self.read += len(fresh)
+        parsed = parse_many(((s.path, s.read()) for s in fresh), self.cache)
+        for source in sources:
+            if source.version is None:
+                yield None, validate_file(next(parsed))
+                continue
+            key = (source.path, source.version)
+            file = self.validated.get(key)
+            if file is None:
+                file = self.validated[key] = validate_file(next(parsed))
+            yield key, file
+        next(parsed, None)  # run parse_many to its end, so that it closes its worker processes now
+
+    def _unresolved(self, catalogue: Catalogue, owned: list[tuple[_Key | None, ValidatedFile]]) -> list[Finding]:
+        """Every valid document's unresolved references, in the catalogue's order."""
+        if any(key is not None for key, _ in owned):
+            names = (frozenset((d.kind, d.name) for d in catalogue.documents), frozenset(catalogue.invalid))
+            if names != self._names:
+                self._references = {}
+                self._names = names
+        findings: list[Finding] = []
+        for key, file in owned:
+            found = self._references.get(key) if key is not None else None
+            if found is None:
+                found = [f for document in file.documents for f in _references(catalogue, document)]
+                if key is not None:
+                    self._references[key] = found
+            findings.extend(found)
+        return findings
+
+
 def load_catalogue(root: Path, settings: Settings, paths: Iterable[str] = ()) -> LoadResult:
     """Load the catalogue under `root` (or the given paths on top of it) and validate it."""
     cache = make_cache(root, settings)
@@ -383,7 +499,8 @@ def load_catalogue(root: Path, settings: Settings, paths: Iterable[str] = ()) ->
         sources = [s for s in context if s.path not in asked] + sorted(given, key=lambda s: s.path)
     else:
         sources, refused = discover(root, settings, ())
-    parsed = parse_many(((s.path, read_bytes(s, settings.limits)) for s in sources), cache)
-    catalogue, findings = build_catalogue(parsed)
+    limits = settings.limits
+    result = CatalogueBuilder(cache).build([FileSource(s.path, None, partial(read_bytes, s, limits))
+                                            for s in sources], refused, scope)
     cache.save()
-    return LoadResult(catalogue, sorted(refused + findings, key=Finding.sort_key), cache, scope)
+    return result

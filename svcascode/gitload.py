@@ -1,26 +1,24 @@
 """The catalogue as it was at a git revision, read from git objects without a checkout.
 
-A `RevisionLoader` keeps, for the whole run, every file it has seen by (path, blob id): a blob is read
-and parsed once, and its documents validated once, however many commits hold it. Loading the next
-commit of a history then costs reading and parsing only what that commit changed, plus the
-catalogue-wide integrity checks.
+A `RevisionLoader` lists a commit's catalogue files and hands them, by (path, blob id), to one
+`CatalogueBuilder` kept for the whole run: a blob is read and parsed once, and its documents validated
+once, however many commits hold it. Loading the next commit of a history then costs reading and parsing
+only what that commit changed, plus the catalogue-wide integrity checks.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from svcascode.catalogue import RULE_REFERENCE, Catalogue, LoadResult, check_integrity
+from svcascode.catalogue import Catalogue, CatalogueBuilder, FileSource, LoadResult, ValidatedFile
 from svcascode.config import Settings
-from svcascode.documents import Document, validate_document
 from svcascode.finding import Finding
 from svcascode.gitrepo import GitRepo, TreeFile
-from svcascode.loading.cache import ParseCache, make_cache, parse_blob
-from svcascode.loading.parallel import parse_many
+from svcascode.loading.cache import ParseCache, make_cache
+from svcascode.loading.discover import checked_bytes
 from svcascode.loading.yamlfile import ParsedFile
-
-_Validated = tuple[ParsedFile, list[Document], list[Finding]]
 
 
 class RevisionLoader:
@@ -31,11 +29,22 @@ class RevisionLoader:
         self.root, self.settings = root, settings
         self.repo = repo or GitRepo(root)
         self.cache = cache or make_cache(root, settings)
-        self.files: dict[tuple[str, str], _Validated] = {}
-        self.blobs_seen = 0  # file versions asked for, over every commit loaded
-        self.blobs_read = 0  # distinct (path, blob) read from git
-        self._names: frozenset[tuple[str, str]] = frozenset()
-        self._references: dict[tuple[str, str], list[Finding]] = {}  # (path, blob) -> unresolved references
+        self.builder = CatalogueBuilder(self.cache)
+
+    @property
+    def blobs_seen(self) -> int:
+        """File versions asked for, over every commit loaded."""
+        return self.builder.seen
+
+    @property
+    def blobs_read(self) -> int:
+        """Distinct (path, blob) read from git and parsed."""
+        return self.builder.read
+
+    @property
+    def files(self) -> dict[tuple[str, str], ValidatedFile]:
+        """Every file version seen, by (path, blob id)."""
+        return self.builder.validated
 
     def close(self) -> None:
         self.cache.save()
@@ -48,76 +57,23 @@ class RevisionLoader:
 
     def load_commit(self, sha: str, paths: Sequence[str] = (), require: bool = True) -> LoadResult:
         listed, refused = self.repo.yaml_files(sha, self.settings, require)
-        result = self.load_files(listed, refused)
-        if paths:
-            result.scope = _scope(paths, [f.path for f in listed])
-        return result
+        scope = _scope(paths, [f.path for f in listed]) if paths else None
+        return self.builder.build(self.sources(listed), refused, scope)
 
     def load_files(self, listed: Sequence[TreeFile], refused: Sequence[Finding] = ()) -> LoadResult:
-        """The validated catalogue made of these file versions (as listed at some commit).
+        """The validated catalogue made of these file versions (as listed at some commit)."""
+        return self.builder.build(self.sources(listed), refused)
 
-        Reference checks are incremental: while the set of document kinds and names stays the same
-        as in the previous catalogue loaded, a file version's unresolved references cannot change, so
-        only files not seen in that catalogue are checked again. Duplicates and cycles are checked
-        whole every time.
-        """
-        catalogue = Catalogue()
-        findings: list[Finding] = list(refused)
-        duplicates: list[tuple[Document, Document]] = []
-        owners: dict[int, tuple[str, str]] = {}
-        for file, (parsed, documents, problems) in zip(listed, self.validated(listed)):
-            catalogue.files.append(parsed)
-            findings.extend(problems)
-            for document in documents:
-                owners[id(document)] = (file.path, file.blob)
-                earlier = catalogue.add(document)
-                if earlier is not None:
-                    duplicates.append((document, earlier))
-        names = frozenset((d.kind, d.name) for d in catalogue.documents)
-        if names != self._names:
-            self._references = {}
-            self._names = names
-        fresh = [d for d in catalogue.documents if owners[id(d)] not in self._references]
-        blob_of = {f.path: f.blob for f in listed}
-        view = Catalogue(documents=fresh, by_kind=catalogue.by_kind)  # references of the fresh ones only
-        for key in {owners[id(d)] for d in fresh}:
-            self._references[key] = []
-        for finding in check_integrity(view, duplicates):
-            if finding.rule == RULE_REFERENCE:
-                self._references[(finding.file, blob_of[finding.file])].append(finding)
-            else:
-                findings.append(finding)
-        for key in dict.fromkeys(owners.values()):
-            findings.extend(self._references.get(key, ()))
-        return LoadResult(catalogue, sorted(findings, key=Finding.sort_key), self.cache)
+    def catalogue(self, listed: Sequence[TreeFile]) -> Catalogue:
+        """These file versions' documents, indexed, without the catalogue-wide checks."""
+        return self.builder.catalogue(self.sources(listed))
 
-    def validated(self, listed: Iterable[TreeFile]) -> list[_Validated]:
-        """Each file version parsed and validated, once per run: by (path, blob id)."""
-        listed = list(listed)
-        self.blobs_seen += len(listed)
-        missing = [f for f in listed if (f.path, f.blob) not in self.files]
-        if missing:
-            self.blobs_read += len(missing)
-            items = [(f.path, _bytes(self.repo.read(f.blob), f.path, self.cache)) for f in missing]
-            for file, parsed in zip(missing, parse_many(items, self.cache)):
-                self.files[(file.path, file.blob)] = _validate(parsed)
-        return [self.files[(f.path, f.blob)] for f in listed]
+    def sources(self, listed: Iterable[TreeFile]) -> list[FileSource]:
+        return [FileSource(f.path, f.blob, partial(self._read, f)) for f in listed]
 
-
-def _bytes(data: bytes, path: str, cache: ParseCache) -> bytes | ParsedFile:
-    """Oversized blobs are refused before parsing, as oversized files are on disk."""
-    return data if len(data) <= cache.limits.max_file_bytes else parse_blob(path, data, cache)
-
-
-def _validate(parsed: ParsedFile) -> _Validated:
-    documents: list[Document] = []
-    problems: list[Finding] = list(parsed.problems)
-    for raw in parsed.documents:
-        document, found = validate_document(raw, parsed.text)
-        problems.extend(found)
-        if document is not None:
-            documents.append(document)
-    return parsed, documents, problems
+    def _read(self, file: TreeFile) -> bytes | ParsedFile:
+        """A blob's bytes; oversized blobs are refused before parsing, as oversized files are on disk."""
+        return checked_bytes(file.path, self.repo.read(file.blob), self.cache.limits)
 
 
 def _scope(paths: Sequence[str], listed: list[str]) -> frozenset[str]:

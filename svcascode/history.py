@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterable, Iterator
 
-from svcascode.catalogue import Catalogue
 from svcascode.diff import DocumentChange, diff_catalogues
 from svcascode.finding import SEVERITIES, Finding
 from svcascode.gitload import RevisionLoader
@@ -69,22 +68,13 @@ def _files(loader: RevisionLoader, changes: list[RawChange], old: bool) -> list[
     return sorted(out, key=lambda f: f.path)
 
 
-def _catalogue(loader: RevisionLoader, files: list[TreeFile]) -> Catalogue:
-    catalogue = Catalogue()
-    for parsed, documents, _ in loader.validated(files):
-        catalogue.files.append(parsed)
-        for document in documents:
-            catalogue.add(document)
-    return catalogue
-
-
 def audit_trail(loader: RevisionLoader, rev_range: str = "HEAD", document: str | None = None,
                 since: str | None = None, until: str | None = None, first_parent: bool = False,
                 progress: Progress = _no_progress) -> Iterator[AuditEntry]:
     """Every commit that changed a document (or the one given), with its semantic changes."""
     for commit, changes in progress(loader.repo.log(rev_range, loader.settings, since, until, first_parent)):
-        before = _catalogue(loader, _files(loader, changes, old=True))
-        after = _catalogue(loader, _files(loader, changes, old=False))
+        before = loader.catalogue(_files(loader, changes, old=True))
+        after = loader.catalogue(_files(loader, changes, old=False))
         found = tuple(c for c in diff_catalogues(before, after).changes if matches_document(c, document))
         if found:
             yield AuditEntry(commit, found)

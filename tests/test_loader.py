@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import copy_example
+from git_helpers import TEAM, Repo, base_catalogue, service
 from svcascode.catalogue import load_catalogue
 from svcascode.config import Limits, Settings
+from svcascode.finding import Finding
+from svcascode.gitload import RevisionLoader, load_revision
 from svcascode.loading.cache import ParseCache
 from svcascode.loading.discover import discover
 from svcascode.loading.yamlfile import parse_text
@@ -192,3 +196,72 @@ def test_parsing_in_worker_processes_gives_what_parsing_here_gives(monkeypatch: 
             for p in parallel] == serial
     assert parallel[0].documents[0].locate(("b", 1, "c")) == (2, 9)
     assert cache.parsed == 41 and cache.hits == 41  # parsed by the workers once, then read from the cache
+
+
+# Disk and git go through one catalogue builder: the same files give the same findings either way.
+
+def _located(findings: list[Finding]) -> list[tuple[str, str, int, int, str]]:
+    return [(f.rule, f.file, f.line, f.column, f.message) for f in findings]
+
+
+BROKEN = {  # one of each finding the builder makes, on top of a small catalogue
+    "services/teams/half.yaml": TEAM % {"name": "half"} + "  bogus: 1\n",  # invalid, but claims Team/half
+    "services/catalogue/uses-half.yaml": service("uses-half", owner="half"),  # so no ref-unresolved here
+    "services/catalogue/unreadable.yaml": "kind: Team\nmetadata: {name: gone\n",  # YAML error, claims Team/gone
+    "services/catalogue/uses-gone.yaml": service("uses-gone", owner="gone"),
+    "services/catalogue/typo.yaml": service("typo", owner="opps"),  # unresolved, with a suggestion
+    "services/catalogue/again.yaml": service("typo"),  # the same name: reported on the later file, typo.yaml
+    "services/catalogue/big.yaml": "# padding\n" * 2000,  # over the size limit
+    "services/catalogue/cycle-a.yaml": service("cycle-a", extra="  dependencies:\n"
+                                               "    - {service: cycle-b, criticality: hard}\n"),
+    "services/catalogue/cycle-b.yaml": service("cycle-b", extra="  dependencies:\n"
+                                               "    - {service: cycle-a, criticality: hard}\n"),
+}
+
+
+def test_disk_and_revision_give_identical_findings(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.commit("a catalogue with one of each problem", {**base_catalogue(), **BROKEN})
+    settings = Settings(cache=False, limits=Limits(max_file_bytes=10_000))
+    on_disk = load_catalogue(repo.path, settings)
+    from_git = load_revision(repo.path, settings, "HEAD")
+
+    assert _located(from_git.findings) == _located(on_disk.findings)
+    assert [f.path for f in from_git.catalogue.files] == [f.path for f in on_disk.catalogue.files]
+    by_file = {(f.file, f.rule) for f in on_disk.findings}
+    assert {("services/teams/half.yaml", "schema-invalid"), ("services/catalogue/unreadable.yaml", "yaml-invalid"),
+            ("services/catalogue/big.yaml", "file-refused"), ("services/catalogue/typo.yaml", "name-duplicate"),
+            ("services/catalogue/typo.yaml", "ref-unresolved"),
+            ("services/catalogue/cycle-b.yaml", "dependency-cycle")} <= by_file
+    # a reference to a document that is there but broken is not reported a second time
+    assert not {("services/catalogue/uses-half.yaml", "ref-unresolved"),
+                ("services/catalogue/uses-gone.yaml", "ref-unresolved")} & by_file
+    assert any("did you mean 'ops'?" in f.message for f in on_disk.findings)
+
+
+def test_the_example_catalogue_gives_the_same_findings_from_disk_and_from_git(tmp_path: Path) -> None:
+    repo = Repo(copy_example(tmp_path / "repo"))
+    repo.commit("example catalogue")
+    on_disk = load_catalogue(repo.path, Settings(cache=False))
+    assert on_disk.catalogue.documents
+    assert _located(load_revision(repo.path, Settings(cache=False), "HEAD").findings) == _located(on_disk.findings)
+
+
+def test_a_walk_through_commits_reports_what_a_fresh_load_reports(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.commit("base", {**base_catalogue(), "services/catalogue/gamma.yaml": service("gamma", owner="newteam")})
+    # the valid names stay the same; only a broken document claiming the missing team arrives
+    repo.commit("broken team", {"services/teams/newteam.yaml": TEAM % {"name": "newteam"} + "  bogus: 1\n"})
+    repo.commit("team fixed", {"services/teams/newteam.yaml": TEAM % {"name": "newteam"}})
+    repo.commit("team removed", {"services/teams/newteam.yaml": None})
+    settings = Settings(cache=False)
+    loader = RevisionLoader(repo.path, settings)
+    try:
+        walked = [_located(loader.load(f"HEAD~{n}").findings) for n in (3, 2, 1, 0)]
+    finally:
+        loader.close()
+    fresh = [_located(load_revision(repo.path, settings, f"HEAD~{n}").findings) for n in (3, 2, 1, 0)]
+    assert walked == fresh
+    unresolved = [[f for f in state if f[0] == "ref-unresolved"] for state in walked]
+    assert [len(state) for state in unresolved] == [1, 0, 0, 1]
+    assert _located(load_catalogue(repo.path, settings).findings) == walked[-1]
