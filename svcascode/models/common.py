@@ -13,7 +13,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetPydanticSchema, Strict, StringConstraints
 from pydantic.alias_generators import to_camel
 
 API_VERSION = "svcascode.io/v1alpha1"
@@ -76,7 +76,7 @@ def _to_duration(value: str) -> Duration:
     return Duration(value)
 
 
-def duration_between(low: str | None = None, high: str | None = None) -> Any:
+def duration_between(low: str | None = None, high: str | None = None) -> AfterValidator:
     """A validator that keeps a duration within [low, high], written as durations."""
 
     def check(value: Duration) -> Duration:
@@ -89,12 +89,21 @@ def duration_between(low: str | None = None, high: str | None = None) -> Any:
     return AfterValidator(check)
 
 
+def _validated_as(text: Any) -> GetPydanticSchema:
+    """Validate (and describe in the JSON Schema) as the constrained string `text`, whose last validator
+    turns it into the field's type: the field is typed as the value it holds, while the pattern and its
+    error messages stay pydantic-core's own."""
+    return GetPydanticSchema(lambda _source, handler: handler(text))
+
+
 _DurationText = Annotated[str, Strict(), StringConstraints(pattern=DURATION_PATTERN), AfterValidator(_to_duration)]
-DurationValue = Annotated[_DurationText, Field(description="duration: a number and a unit (ms, s, m, h, d, w, y)")]
+DurationValue = Annotated[Duration, _validated_as(_DurationText),
+                          Field(description="duration: a number and a unit (ms, s, m, h, d, w, y)")]
 # Positivity is in the pattern, checked by pydantic-core itself: a catalogue has hundreds of thousands
 # of durations, and each Python validator call costs more than the pattern.
-PositiveDuration = Annotated[str, Strict(), StringConstraints(pattern=POSITIVE_DURATION_PATTERN),
-                             AfterValidator(_to_duration), Field(
+_PositiveDurationText = Annotated[str, Strict(), StringConstraints(pattern=POSITIVE_DURATION_PATTERN),
+                                  AfterValidator(_to_duration)]
+PositiveDuration = Annotated[Duration, _validated_as(_PositiveDurationText), Field(
     description="duration longer than zero: a number and a unit (ms, s, m, h, d, w, y)")]
 
 
@@ -134,10 +143,10 @@ def _to_datetime(value: str) -> datetime:
         raise ValueError(f"{value} is not a real date-time") from None
 
 
-Date = Annotated[str, Strict(), StringConstraints(pattern=DATE_PATTERN), AfterValidator(_to_date),
-                 Field(json_schema_extra={"format": "date"})]
-DateTime = Annotated[str, Strict(), StringConstraints(pattern=DATETIME_PATTERN), AfterValidator(_to_datetime),
-                     Field(json_schema_extra={"format": "date-time"})]
+_DateText = Annotated[str, Strict(), StringConstraints(pattern=DATE_PATTERN), AfterValidator(_to_date)]
+_DateTimeText = Annotated[str, Strict(), StringConstraints(pattern=DATETIME_PATTERN), AfterValidator(_to_datetime)]
+Date = Annotated[date, _validated_as(_DateText), Field(json_schema_extra={"format": "date"})]
+DateTime = Annotated[datetime, _validated_as(_DateTimeText), Field(json_schema_extra={"format": "date-time"})]
 
 
 @lru_cache(maxsize=1)

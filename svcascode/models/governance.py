@@ -160,7 +160,7 @@ class WaiverSpec(Model):
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> WaiverSpec:
-        if self.expires_at <= self.approved_at:  # type: ignore[operator]
+        if self.expires_at <= self.approved_at:
             raise FieldError("expiresAt", "expiresAt must be after approvedAt")
         return self
 

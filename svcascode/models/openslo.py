@@ -47,5 +47,5 @@ class OpenSloDocument(BaseModel):
 
 
 class OpenSloSlo(OpenSloDocument):
-    kind: Literal["SLO"]  # type: ignore[assignment]
+    kind: Literal["SLO"]
     spec: SloSpec  # type: ignore[assignment]

@@ -43,7 +43,7 @@ class OneOffWindow(Model):
 
     @model_validator(mode="after")
     def _ordered(self) -> OneOffWindow:
-        if self.end <= self.start:  # type: ignore[operator]
+        if self.end <= self.start:
             raise FieldError("end", "`end` must be after `start`")
         return self
 

@@ -50,7 +50,7 @@ class TeamSpec(Model):
 
     @model_validator(mode="after")
     def _escalation_ascending(self) -> TeamSpec:
-        afters = [step.after.seconds for step in self.escalation]  # type: ignore[attr-defined]
+        afters = [step.after.seconds for step in self.escalation]
         if afters != sorted(afters):
             raise FieldError("escalation", "escalation steps must be in ascending order of `after`")
         if self.on_call is not None and not self.escalation:
