@@ -10,26 +10,39 @@ from __future__ import annotations
 import difflib
 import re
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic
 
 from pydantic import BaseModel, ValidationError
+from typing_extensions import TypeVar
 
 from svcascode.finding import Finding, JsonPath, format_path
 from svcascode.loading.yamlfile import RawDocument
-from svcascode.models import API_VERSION, KINDS, OPENSLO_API_VERSION, OPENSLO_MODELS
-from svcascode.models.common import PATTERN_HINTS, FieldError
+from svcascode.models import API_VERSION, KINDS, OPENSLO_API_VERSION, OPENSLO_MODELS, SPEC_KINDS
+from svcascode.models.common import PATTERN_HINTS, Envelope, FieldError
+from svcascode.models.openslo import OpenSloDocument
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 RULE_SCHEMA = "schema-invalid"
 
+DocumentModel = Envelope | OpenSloDocument  # the model of a whole document, of any kind
 
-class Document:
+# The spec model of a document's kind (ServiceSpec for a Service). A plain `Document` is a document of
+# any kind, whose spec is not known statically; narrow it with `expect` before reading its spec.
+SpecT = TypeVar("SpecT", default=Any)
+S = TypeVar("S", bound=BaseModel)
+
+
+class Document(Generic[SpecT]):
     """A document that passed its model: kind, name, the model, and the raw data with its marks."""
 
     __slots__ = ("raw", "kind", "name", "model", "spec", "labels")
 
-    def __init__(self, raw: RawDocument, kind: str, name: str, model: Any) -> None:
-        self.raw, self.kind, self.name, self.model = raw, kind, name, model
-        self.spec: Any = getattr(model, "spec", None)  # read by every check, so kept as a plain attribute
+    def __init__(self, raw: RawDocument, kind: str, name: str, model: DocumentModel) -> None:
+        self.raw, self.kind, self.name = raw, kind, name
+        self.model: Any = model  # its class depends on the kind, as does `spec`, the part checks read
+        self.spec: SpecT = getattr(model, "spec")  # read by every check, so kept as a plain attribute
         labels = getattr(model.metadata, "labels", None)
         self.labels: dict[str, Any] = labels if isinstance(labels, dict) else {}
 
@@ -55,6 +68,19 @@ class Document:
         line, column = self.locate(path)
         return Finding(rule, severity, message, self.file, line, column, tuple(path), self.kind, self.name,
                        **extra)
+
+
+def expect(document: Document, spec: type[S]) -> Document[S]:
+    """The document, typed as one of the kind whose spec model is `spec`; a TypeError when it is not.
+
+    A built-in check is called with whatever documents its control selects, and a Control written for
+    the wrong kinds must give a message that says so, not an AttributeError from deep in the check.
+    """
+    if not isinstance(document.spec, spec):
+        kind = SPEC_KINDS.get(spec, spec.__name__)
+        raise TypeError(f"this check reads {kind} documents, not {document.kind} {document.name}: list only "
+                        f"{kind} in the control's spec.appliesTo.kinds")
+    return document
 
 
 def index_kind(api: Any, kind: str) -> str:
@@ -84,6 +110,7 @@ def validate_document(raw: RawDocument, text: str) -> tuple[Document | None, lis
                                "and spec")]
     kind, name = _identity(data)
     api = data.get("apiVersion")
+    model_class: type[DocumentModel] | None
     if api == OPENSLO_API_VERSION:
         model_class = OPENSLO_MODELS.get(kind)
         if model_class is None:
@@ -99,7 +126,7 @@ def validate_document(raw: RawDocument, text: str) -> tuple[Document | None, lis
     else:
         if "kind" not in data:
             return None, [_finding(raw, "", name, (), f"missing kind: add `kind:` with one of {', '.join(KINDS)}")]
-        model_class = KINDS.get(kind)  # type: ignore[arg-type]
+        model_class = KINDS.get(kind)
         if model_class is None:
             hint = _suggest(str(kind), KINDS) or f"; kinds are {', '.join(KINDS)}"
             return None, [_finding(raw, kind, name, ("kind",), f"unknown kind {kind!r}{hint}")]
@@ -157,7 +184,7 @@ _INTERNAL_LOC = re.compile(r"^(function-|literal\[|constrained-|lax-|strict-|str
                            r"[A-Z][A-Za-z]+$|json-or-python|chain\[|union\[|tagged-union|none$|date$)")
 
 
-def _message(item: dict[str, Any], loc: JsonPath, model: type[BaseModel], raw: RawDocument, text: str) -> str:
+def _message(item: ErrorDetails, loc: JsonPath, model: type[BaseModel], raw: RawDocument, text: str) -> str:
     kind = item["type"]
     value = item.get("input")
     if kind == "extra_forbidden":

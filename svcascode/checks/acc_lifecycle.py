@@ -5,7 +5,7 @@ Provisioning requires approval by someone other than the requester; access is re
 privileged role is just-in-time with maxDuration at most `maxPrivilegedDuration` (or a Waiver accepts
 standing access).
 
-Segregation of duties: rules.yaml asks that roles declared in conflict never share a holder. Who holds
+Segregation of duties: roles declared in conflict must never share a holder. Who holds
 a role lives in the identity provider, not in the catalogue, so this check judges what the catalogue
 does hold -- the roles' design -- and leaves the holders to the access review (acc-review-overdue).
 Every name in a role's sodConflicts must be a role of the same policy, since a conflict with a role
@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from svcascode.checks.base import CheckContext, seconds
-from svcascode.documents import Document
+from svcascode.checks.base import CheckContext
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import AccessPolicySpec
+from svcascode.models.common import duration_seconds
 
 PARAMS: dict[str, Any] = {
     "maxOnTermination": "24h",
@@ -30,13 +32,14 @@ PARAMS: dict[str, Any] = {
 }
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, AccessPolicySpec)
     yield from _provisioning(ctx, document)
     yield from _deprovisioning(ctx, document)
     yield from _roles(ctx, document)
 
 
-def _provisioning(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _provisioning(ctx: CheckContext, document: Document[AccessPolicySpec]) -> Iterator[Finding]:
     provisioning = document.spec.provisioning
     path = ("spec", "provisioning")
     if provisioning is None:
@@ -51,23 +54,23 @@ def _provisioning(ctx: CheckContext, document: Document) -> Iterator[Finding]:
                        "spec.provisioning.approverNotRequester to true", (*path, "approverNotRequester"))
 
 
-def _deprovisioning(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _deprovisioning(ctx: CheckContext, document: Document[AccessPolicySpec]) -> Iterator[Finding]:
     deprovisioning = document.spec.deprovisioning
     path = ("spec", "deprovisioning")
     limit = str(ctx.param("maxOnTermination"))
-    if seconds(deprovisioning.on_termination) > seconds(limit):  # type: ignore[operator]
+    if deprovisioning.on_termination.seconds > duration_seconds(limit):
         yield ctx.fail(document, f"leavers keep access for {deprovisioning.on_termination}, longer than {limit}: "
                        f"set onTermination to {limit} or less", (*path, "onTermination"))
     limit = str(ctx.param("maxInactivityDisable"))
     if deprovisioning.inactivity_disable is None:
         yield ctx.fail(document, f"unused accounts are never disabled: set spec.deprovisioning.inactivityDisable "
                        f"to {limit} or less", path)
-    elif seconds(deprovisioning.inactivity_disable) > seconds(limit):  # type: ignore[operator]
+    elif deprovisioning.inactivity_disable.seconds > duration_seconds(limit):
         yield ctx.fail(document, f"unused accounts are disabled after {deprovisioning.inactivity_disable}, longer "
                        f"than {limit}: set inactivityDisable to {limit} or less", (*path, "inactivityDisable"))
 
 
-def _roles(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _roles(ctx: CheckContext, document: Document[AccessPolicySpec]) -> Iterator[Finding]:
     roles = document.spec.roles
     by_name = {role.name: role for role in roles}
     limit = str(ctx.param("maxPrivilegedDuration"))
@@ -77,7 +80,8 @@ def _roles(ctx: CheckContext, document: Document) -> Iterator[Finding]:
         if role.privileged and role.max_duration is None:
             yield ctx.fail(document, f"privileged role {role.name} is standing access: grant it just in time with "
                            f"maxDuration {limit} or less, or file a Waiver", path)
-        elif role.privileged and seconds(role.max_duration) > seconds(limit):  # type: ignore[operator]
+        elif (role.privileged and role.max_duration is not None
+              and role.max_duration.seconds > duration_seconds(limit)):
             yield ctx.fail(document, f"privileged role {role.name} is granted for {role.max_duration}, longer than "
                            f"{limit}: set maxDuration to {limit} or less, or file a Waiver", (*path, "maxDuration"))
         for conflict in role.sod_conflicts:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from svcascode.checks.base import CheckContext
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import AccessPolicySpec, ServiceSpec
 
 PARAMS: dict[str, Any] = {
     "sensitiveClassifications": ["confidential", "restricted"],
@@ -23,10 +24,11 @@ PARAMS: dict[str, Any] = {
 AUTH = ("spec", "authentication")
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, AccessPolicySpec)
     spec = document.spec
     auth = spec.authentication
-    targets = ctx.services_of(document)
+    targets: list[Document[ServiceSpec]] = ctx.services_of(document)
     sensitive = sorted(t.name for t in targets if t.spec.data.classification in ctx.param("sensitiveClassifications"))
     privileged = [role.name for role in spec.roles if role.privileged]
     mfa_reported = False

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from svcascode.checks.base import CheckContext, seconds
-from svcascode.documents import Document
+from svcascode.checks.base import CheckContext
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import AccessPolicySpec, EvidenceSpec
+from svcascode.models.common import Duration, duration_seconds
 
 PARAMS: dict[str, Any] = {
     "evidenceType": "access-review",
@@ -23,16 +25,17 @@ PARAMS: dict[str, Any] = {
 REVIEW = ("spec", "review")
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, AccessPolicySpec)
     review = document.spec.review
     tier = ctx.tier_of(document)
     privileged = any(role.privileged for role in document.spec.roles)
-    cadences = {
+    cadences: dict[str, tuple[Duration | None, str | None]] = {
         "privilegedCadence": (review.privileged_cadence, ctx.tier_param("access_review_privileged_max", tier)),
         "standardCadence": (review.standard_cadence, ctx.tier_param("access_review_standard_max", tier)),
     }
     for field, (declared, maximum) in cadences.items():
-        if declared is not None and maximum is not None and seconds(declared) > seconds(maximum):  # type: ignore[operator]
+        if declared is not None and maximum is not None and declared.seconds > duration_seconds(str(maximum)):
             yield ctx.fail(document, f"{field} {declared} is longer than the {tier} baseline maximum {maximum}: "
                            f"review at least every {maximum}", (*REVIEW, field))
     applies = "privilegedCadence" if privileged else "standardCadence"
@@ -45,7 +48,7 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     if cadence is None:
         return
     evidence_type, result = ctx.param("evidenceType"), ctx.param("requiredResult")
-    newest = ctx.newest_evidence(document, evidence_type, result)
+    newest: Document[EvidenceSpec] | None = ctx.newest_evidence(document, evidence_type, result)
     if newest is None:
         yield ctx.fail(document, f"no {evidence_type} Evidence with result {result} for {document.ref}: run the "
                        f"review and record it (subject {document.ref})", REVIEW)

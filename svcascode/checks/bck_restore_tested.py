@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from svcascode.checks.base import CheckContext, seconds
-from svcascode.documents import Document
+from svcascode.checks.base import CheckContext
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import EvidenceSpec, ServiceSpec
 
 PARAMS: dict[str, Any] = {
     "evidenceType": "restore-test",
@@ -23,7 +24,8 @@ PARAMS: dict[str, Any] = {
 CONTINUITY = ("spec", "continuity")
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, ServiceSpec)
     continuity = document.spec.continuity
     if continuity is None or (continuity.rpo is None and (continuity.backup is None
                                                           or continuity.backup.method == "none")):
@@ -31,7 +33,7 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     tier = document.spec.tier
     max_age = ctx.tier_param("restore_test_max_age", tier)
     evidence_type, result = ctx.param("evidenceType"), ctx.param("requiredResult")
-    newest = ctx.newest_evidence(document, evidence_type, result)
+    newest: Document[EvidenceSpec] | None = ctx.newest_evidence(document, evidence_type, result)
     if newest is None:
         yield ctx.fail(document, f"no {evidence_type} Evidence with result {result}: run a restore drill and record "
                        f"it (subject {document.ref})", CONTINUITY)
@@ -41,16 +43,15 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
         yield ctx.fail(document, f"newest restore test ({newest.name}, {newest.spec.performed_at}) is {age} days old, "
                        f"older than the {tier} maximum {max_age}: run a restore drill and record it", CONTINUITY)
     measured = newest.spec.measured
-    for objective, field, label in (("rto", "restore_duration", "restoreDuration"),
-                                    ("rpo", "data_loss_window", "dataLossWindow")):
-        target = getattr(continuity, objective)
+    for objective, target, label, value in (
+            ("rto", continuity.rto, "restoreDuration", measured.restore_duration if measured is not None else None),
+            ("rpo", continuity.rpo, "dataLossWindow", measured.data_loss_window if measured is not None else None)):
         if target is None:
             continue
-        value = getattr(measured, field, None) if measured is not None else None
         if value is None:
             yield ctx.fail(document, f"restore test {newest.name} records no measured.{label}, so the {objective} "
                            f"{target} is unverified: record what the drill measured", (*CONTINUITY, objective))
-        elif seconds(value) > seconds(target):  # type: ignore[operator]
+        elif value.seconds > target.seconds:
             yield ctx.fail(document, f"restore test {newest.name} measured {label} {value}, more than the "
                            f"{objective} {target}: fix the restore path or agree a longer {objective}",
                            (*CONTINUITY, objective))

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from svcascode.checks.base import CheckContext, seconds
-from svcascode.documents import Document
+from svcascode.checks.base import CheckContext
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import EvidenceSpec, ServiceSpec
+from svcascode.models.common import duration_seconds
 
 PARAMS: dict[str, Any] = {
     "evidenceType": "dr-test",
@@ -22,26 +24,27 @@ PARAMS: dict[str, Any] = {
 CONTINUITY = ("spec", "continuity")
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, ServiceSpec)
     continuity = document.spec.continuity
     dr = continuity.dr if continuity is not None else None
-    if dr is None:
+    if continuity is None or dr is None:
         yield ctx.fail(document, f"{document.spec.tier} service without a disaster-recovery strategy: set "
                        "spec.continuity.dr.strategy", CONTINUITY if continuity is not None else ("spec",))
-    elif continuity.rto is not None:  # type: ignore[union-attr]
+    elif continuity.rto is not None:
         floor = dict(ctx.param("minRtoByStrategy")).get(dr.strategy)
-        rto = continuity.rto  # type: ignore[union-attr]
-        if floor is not None and seconds(rto) < seconds(str(floor)):  # type: ignore[operator]
+        rto = continuity.rto
+        if floor is not None and rto.seconds < duration_seconds(str(floor)):
             yield ctx.fail(document, f"{dr.strategy} cannot recover within the RTO {rto} (it needs at least "
                            f"{floor}): choose a faster strategy or raise spec.continuity.rto to {floor}",
                            (*CONTINUITY, "dr", "strategy"))
     yield from _tested(ctx, document)
 
 
-def _tested(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _tested(ctx: CheckContext, document: Document[ServiceSpec]) -> Iterator[Finding]:
     evidence_type = ctx.param("evidenceType")
     max_age = ctx.tier_param("dr_test_max_age", document.spec.tier)
-    newest = ctx.newest_evidence(document, evidence_type)
+    newest: Document[EvidenceSpec] | None = ctx.newest_evidence(document, evidence_type)
     path = CONTINUITY if document.spec.continuity is not None else ("spec",)
     if newest is None:
         yield ctx.fail(document, f"no passing {evidence_type} Evidence: run a DR test and record it (subject "

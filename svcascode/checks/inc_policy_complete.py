@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from svcascode.checks.base import CheckContext, seconds
-from svcascode.documents import Document
+from svcascode.checks.base import CheckContext
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import EvidenceSpec, IncidentPolicySpec, ServiceSpec
+from svcascode.models.common import duration_seconds
 
 PARAMS: dict[str, Any] = {
     "serviceLifecycles": ["production"],
@@ -29,14 +31,15 @@ PARAMS: dict[str, Any] = {
 
 def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     if document.kind == "Service":
-        yield from _service(ctx, document)
+        yield from _service(ctx, expect(document, ServiceSpec))
     elif document.kind == "IncidentPolicy":
-        yield from _severities(ctx, document)
-        yield from _security(ctx, document)
-        yield from _exercise(ctx, document)
+        policy = expect(document, IncidentPolicySpec)
+        yield from _severities(ctx, policy)
+        yield from _security(ctx, policy)
+        yield from _exercise(ctx, policy)
 
 
-def _service(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _service(ctx: CheckContext, document: Document[ServiceSpec]) -> Iterator[Finding]:
     spec = document.spec
     if spec.lifecycle not in ctx.param("serviceLifecycles") or spec.type in ctx.param("exemptServiceTypes"):
         return
@@ -45,10 +48,10 @@ def _service(ctx: CheckContext, document: Document) -> Iterator[Finding]:
                        "spec.operations.incidentPolicy to an IncidentPolicy", ("spec", "operations", "incidentPolicy"))
 
 
-def _severities(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _severities(ctx: CheckContext, document: Document[IncidentPolicySpec]) -> Iterator[Finding]:
     levels = sorted(enumerate(document.spec.severities), key=lambda item: item[1].level)
     for (_, higher), (index, lower) in zip(levels, levels[1:]):
-        if seconds(lower.ack) <= seconds(higher.ack):  # type: ignore[operator]
+        if lower.ack.seconds <= higher.ack.seconds:
             yield ctx.fail(document, f"{lower.level} ack {lower.ack} is not longer than {higher.level} ack "
                            f"{higher.ack}: more severe incidents must be acknowledged faster",
                            ("spec", "severities", index, "ack"))
@@ -68,13 +71,13 @@ def _severities(ctx: CheckContext, document: Document) -> Iterator[Finding]:
         if postmortem is None or not postmortem.required:
             yield ctx.fail(document, f"{name} incidents need a postmortem: set postmortem: {{required: true, "
                            f"within: {limit}}}", (*path, "postmortem"))
-        elif postmortem.within is None or seconds(postmortem.within) > seconds(limit):  # type: ignore[operator]
+        elif postmortem.within is None or postmortem.within.seconds > duration_seconds(limit):
             written = postmortem.within or "no deadline"
             yield ctx.fail(document, f"{name} postmortem within {written}, longer than {limit}: set "
                            f"postmortem.within to {limit} or less", (*path, "postmortem", "within"))
 
 
-def _security(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _security(ctx: CheckContext, document: Document[IncidentPolicySpec]) -> Iterator[Finding]:
     security = document.spec.security
     missing = [name for name, value in (
         ("notifyCisoWithin", security.notify_ciso_within if security else None),
@@ -86,20 +89,20 @@ def _security(ctx: CheckContext, document: Document) -> Iterator[Finding]:
                        ("spec", "security") if security is not None else ("spec",))
 
 
-def _exercise(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _exercise(ctx: CheckContext, document: Document[IncidentPolicySpec]) -> Iterator[Finding]:
     exercise = document.spec.exercise
     limit = str(ctx.param("maxExerciseCadence"))
     cadence = limit
     if exercise is None:
         yield ctx.fail(document, f"no exercise cadence: set spec.exercise.cadence to {limit} or less", ("spec",))
-    elif seconds(exercise.cadence) > seconds(limit):  # type: ignore[operator]
+    elif exercise.cadence.seconds > duration_seconds(limit):
         yield ctx.fail(document, f"exercise cadence {exercise.cadence} is longer than {limit}: exercise the policy "
                        f"at least every {limit}", ("spec", "exercise", "cadence"))
     else:
         cadence = str(exercise.cadence)
     path = ("spec", "exercise") if exercise is not None else ("spec",)
     evidence_type = ctx.param("evidenceType")
-    newest = ctx.newest_evidence(document, evidence_type)
+    newest: Document[EvidenceSpec] | None = ctx.newest_evidence(document, evidence_type)
     if newest is None:
         yield ctx.fail(document, f"no passing {evidence_type} Evidence: exercise the policy and record it (subject "
                        f"{document.ref})", path)

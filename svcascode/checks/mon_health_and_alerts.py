@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from svcascode.checks.base import CheckContext, seconds
-from svcascode.documents import Document
+from svcascode.checks.base import CheckContext
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import ServiceSpec, SloSpec
+from svcascode.models.common import duration_seconds
 
 PARAMS: dict[str, Any] = {
     "alertingTiers": ["tier-0", "tier-1"],
@@ -25,7 +27,8 @@ PARAMS: dict[str, Any] = {
 MONITORING = ("spec", "operations", "monitoring")
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, ServiceSpec)
     spec = document.spec
     monitoring = spec.operations.monitoring if spec.operations is not None else None
     health = monitoring.health_check if monitoring is not None else None
@@ -33,7 +36,7 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     if health is None:
         yield ctx.fail(document, f"no health check: set spec.operations.monitoring.healthCheck with a url and an "
                        f"interval of at most {maximum}", (*MONITORING, "healthCheck"))
-    elif maximum is not None and seconds(health.interval) > seconds(maximum):  # type: ignore[operator]
+    elif maximum is not None and health.interval.seconds > duration_seconds(str(maximum)):
         yield ctx.fail(document, f"health check every {health.interval} is slower than the {spec.tier} maximum "
                        f"{maximum}: poll at least every {maximum}", (*MONITORING, "healthCheck", "interval"))
     if spec.tier not in ctx.param("alertingTiers"):
@@ -44,7 +47,7 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
                        f"{ctx.param('alertConditionKind')} alert policy in spec.operations.monitoring.slos",
                        (*MONITORING, "slos"))
         return
-    reasons = []
+    reasons: list[str] = []
     for name in slos:
         slo = ctx.catalogue.get("SLO", name)
         if slo is None:
@@ -58,7 +61,7 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
                        (*MONITORING, "slos"))
 
 
-def _why_not_alerting(ctx: CheckContext, slo: Document, owner: str) -> str | None:
+def _why_not_alerting(ctx: CheckContext, slo: Document[SloSpec], owner: str) -> str | None:
     """None when the SLO has a qualifying alert policy, else what is missing."""
     kind = ctx.param("alertConditionKind")
     policies = [p for p in (_policy(ctx, item) for item in _items(slo.data, "alertPolicies")) if p is not None]
@@ -67,7 +70,7 @@ def _why_not_alerting(ctx: CheckContext, slo: Document, owner: str) -> str | Non
     burning = [p for p in policies if any(_condition_kind(ctx, c) == kind for c in _items(p, "conditions"))]
     if not burning:
         return f"SLO {slo.name} has no alert policy with a {kind} condition"
-    teams = []
+    teams: list[str] = []
     for policy in burning:
         for target in _items(policy, "notificationTargets"):
             team = _target_team(ctx, target)

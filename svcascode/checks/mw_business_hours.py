@@ -15,11 +15,12 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from svcascode.calendars import (
-    calendar_intervals, describe_local, horizon, is_always_on, overlapping, window_intervals,
+    Interval, calendar_intervals, describe_local, horizon, is_always_on, overlapping, window_intervals,
 )
 from svcascode.checks.base import CheckContext
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import BusinessCalendarSpec, MaintenanceWindowSpec, ServiceSpec
 
 PARAMS: dict[str, Any] = {
     "serviceTiers": ["tier-0", "tier-1"],
@@ -30,19 +31,21 @@ PARAMS: dict[str, Any] = {
 IMPACTS = ("none", "degraded", "partial-outage", "full-outage")
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, MaintenanceWindowSpec)
     spec = document.spec
     if IMPACTS.index(spec.expected_impact) < IMPACTS.index(str(ctx.param("minImpact", "degraded"))):
         return
-    recurring = spec.schedule is not None
-    tz_name = spec.schedule.timezone if recurring else "UTC"
+    schedule = spec.schedule
+    tz_name = schedule.timezone if schedule is not None else "UTC"
     span = horizon(ctx.as_of, int(ctx.param("horizonMonths", 12)), tz_name)
     occurrences = [o for o in window_intervals(spec, span.start, span.end) if o.start >= span.start]
     if not occurrences:
         return
     clashes = []
-    expanded: dict[str, list[Any]] = {}  # calendar name -> its intervals: many services share a calendar
-    for service in sorted(ctx.window_services(document), key=lambda s: s.name):
+    expanded: dict[str, list[Interval]] = {}  # calendar name -> its intervals: many services share a calendar
+    services: list[Document[ServiceSpec]] = ctx.window_services(document)
+    for service in sorted(services, key=lambda s: s.name):
         if service.spec.tier not in ctx.param("serviceTiers", []):
             continue
         calendar, what = _protected_hours(ctx, service)
@@ -52,22 +55,23 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
             expanded[calendar.name] = calendar_intervals(calendar.spec, span.start, span.end)
         hits = overlapping(occurrences, expanded[calendar.name])
         if hits:
-            first = describe_local(hits[0].start, spec.schedule.timezone if recurring else
+            first = describe_local(hits[0].start, schedule.timezone if schedule is not None else
                                    calendar.spec.timezone)
             clashes.append(f"{what} {calendar.name} of {service.name} ({service.spec.tier}): first on {first}, "
                            f"{len(hits)} of {len(occurrences)} occurrences in the next "
                            f"{ctx.param('horizonMonths', 12)} months overlap")
     if clashes:
-        path = ("spec", "schedule", "start") if recurring else ("spec", "window", "start")
+        path = ("spec", "schedule", "start") if schedule is not None else ("spec", "window", "start")
         yield ctx.fail(document, f"{spec.expected_impact} maintenance overlaps the {'; the '.join(clashes)}: "
                        "move the window outside these hours or make it zero-downtime", path)
 
 
-def _protected_hours(ctx: CheckContext, service: Document) -> tuple[Document | None, str]:
+def _protected_hours(ctx: CheckContext, service: Document[ServiceSpec]
+                     ) -> tuple[Document[BusinessCalendarSpec] | None, str]:
     """The calendar maintenance must avoid: peak hours, else support hours unless always-on."""
     if service.spec.peak_hours:
         return ctx.calendar(service.spec.peak_hours), "peak hours"
-    support = ctx.calendar(service.spec.support_hours)
+    support: Document[BusinessCalendarSpec] | None = ctx.calendar(service.spec.support_hours)
     if support is None or is_always_on(support.spec):
         return None, ""
     return support, "support hours"

@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from svcascode.calendars import as_utc
-from svcascode.checks.base import CheckContext, seconds
-from svcascode.documents import Document
+from svcascode.checks.base import CheckContext
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import MaintenanceWindowSpec
+from svcascode.models.common import duration_seconds
 
 PARAMS: dict[str, Any] = {
     "approvalRequiredForTypes": ["emergency", "vendor"],
@@ -24,13 +26,14 @@ PARAMS: dict[str, Any] = {
 }
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, MaintenanceWindowSpec)
     yield from _approval(ctx, document)
     yield from _notice(ctx, document)
     yield from _duration(ctx, document)
 
 
-def _approval(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _approval(ctx: CheckContext, document: Document[MaintenanceWindowSpec]) -> Iterator[Finding]:
     spec = document.spec
     by_type = spec.type in ctx.param("approvalRequiredForTypes", [])
     one_off = spec.window is not None and bool(ctx.param("approvalRequiredForOneOff", True))
@@ -45,7 +48,7 @@ def _approval(ctx: CheckContext, document: Document) -> Iterator[Finding]:
                        "spec.changeRecord and list who approved it in spec.approvedBy", path)
 
 
-def _notice(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _notice(ctx: CheckContext, document: Document[MaintenanceWindowSpec]) -> Iterator[Finding]:
     spec = document.spec
     if spec.type != "standard":
         return
@@ -53,21 +56,23 @@ def _notice(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     if spec.notice is None:
         yield ctx.fail(document, f"standard window has no spec.notice: announce it at least {minimum} ahead "
                        "(spec.notice.leadTime) and name the channels", ("spec", "type"))
-    elif (seconds(spec.notice.lead_time) or 0) < (seconds(minimum) or 0):
+    elif spec.notice.lead_time.seconds < duration_seconds(minimum):
         yield ctx.fail(document, f"notice lead time {spec.notice.lead_time} is shorter than {minimum}: "
                        f"announce standard windows at least {minimum} ahead", ("spec", "notice", "leadTime"))
 
 
-def _duration(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _duration(ctx: CheckContext, document: Document[MaintenanceWindowSpec]) -> Iterator[Finding]:
     spec = document.spec
     limit = str(ctx.param("maxDuration", "8h"))
     if spec.schedule is not None:
-        length, written, path = seconds(spec.schedule.duration) or 0, str(spec.schedule.duration), (
+        length, written, path = spec.schedule.duration.seconds, str(spec.schedule.duration), (
             "spec", "schedule", "duration")
-    else:
+    elif spec.window is not None:
         length = (as_utc(spec.window.end) - as_utc(spec.window.start)).total_seconds()
         written, path = _hours(length), ("spec", "window", "end")
-    if length > (seconds(limit) or 0):
+    else:
+        return  # not reached: the model requires a schedule or a window
+    if length > duration_seconds(limit):
         yield ctx.fail(document, f"window lasts {written}, longer than {limit}: split the work into shorter "
                        "windows", path)
 

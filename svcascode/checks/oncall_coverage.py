@@ -15,8 +15,9 @@ from typing import Any, Iterator
 
 from svcascode.calendars import calendar_intervals, describe_local, horizon, hours_per_week, subtract, total_minutes
 from svcascode.checks.base import CheckContext
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import BusinessCalendarSpec, ServiceLevelSpec, ServiceSpec, TeamSpec
 
 PARAMS: dict[str, Any] = {
     "priority": "P1",
@@ -26,11 +27,12 @@ PARAMS: dict[str, Any] = {
 WEEKS_PER_YEAR = 365 / 7
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, ServiceSpec)
     needed = _needed(ctx, document)
     if not needed:
         return
-    team = ctx.owner_team(document)
+    team: Document[TeamSpec] | None = ctx.owner_team(document)
     path = ("spec", "owner")
     if team is None:
         return  # the owner-exists control reports a missing team
@@ -39,7 +41,7 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
                        f"{ctx.param('priority', 'P1')} commitments ({_levels(needed)}) need one: add spec.onCall to "
                        "the team", path)
         return
-    rota = ctx.calendar(team.spec.on_call.coverage)
+    rota: Document[BusinessCalendarSpec] | None = ctx.calendar(team.spec.on_call.coverage)
     if rota is None:
         yield ctx.fail(document, f"owner team {team.name}'s on-call coverage calendar "
                        f"'{team.spec.on_call.coverage}' does not exist: define it or point spec.onCall.coverage at "
@@ -49,7 +51,7 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     covered = calendar_intervals(rota.spec, span.start, span.end)
     gaps = []
     for calendar, levels in needed.items():
-        required = ctx.calendar(calendar)
+        required: Document[BusinessCalendarSpec] | None = ctx.calendar(calendar)
         if required is None:
             continue
         missing = subtract(calendar_intervals(required.spec, span.start, span.end), covered)
@@ -65,14 +67,15 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
                        "spec.onCall.coverage or narrow the ServiceLevel's P1 coverage with the customer", path)
 
 
-def _needed(ctx: CheckContext, service: Document) -> dict[str, list[str]]:
+def _needed(ctx: CheckContext, service: Document[ServiceSpec]) -> dict[str, list[str]]:
     """P1 coverage calendar name -> the service levels that commit to it (resolvable calendars only)."""
-    priority = str(ctx.param("priority", "P1")).lower()
+    priority = str(ctx.param("priority", "P1"))
     needed: dict[str, list[str]] = {}
     types = tuple(ctx.param("serviceLevelTypes", ["SLA", "OLA"]))
-    for level in sorted(ctx.service_levels(service.name, types), key=lambda d: d.name):
+    levels: list[Document[ServiceLevelSpec]] = ctx.service_levels(service.name, types)
+    for level in sorted(levels, key=lambda d: d.name):
         support = level.spec.support
-        target = getattr(support.priorities, priority, None) if support is not None else None
+        target = support.priorities.target(priority) if support is not None else None
         if support is None or target is None:
             continue
         calendar = target.coverage or level.spec.coverage

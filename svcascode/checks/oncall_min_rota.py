@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from svcascode.checks.base import TIER_ORDER, CheckContext
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import ServiceSpec, TeamSpec
+from svcascode.models.people import OnCall
 
 PARAMS: dict[str, Any] = {
     "ownerOfTiers": ["tier-0", "tier-1"],
@@ -22,8 +24,10 @@ PARAMS: dict[str, Any] = {
 }
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
-    owned = [s for s in ctx.catalogue.services_by_owner.get(document.name, ())
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, TeamSpec)
+    services: list[Document[ServiceSpec]] = ctx.catalogue.services_by_owner.get(document.name, [])
+    owned = [s for s in services
              if s.spec.tier in ctx.param("ownerOfTiers", [])
              and s.spec.lifecycle in ctx.param("ownerOfLifecycles", [])]
     if not owned:
@@ -35,13 +39,13 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
         yield ctx.fail(document, f"team owns {names} but has no spec.onCall: add an on-call rota with a coverage "
                        "calendar, primary and secondary people, and an escalation path", ("spec",))
         return
-    yield from _rota_size(ctx, document, tier, names)
+    yield from _rota_size(ctx, document, on_call, tier, names)
     yield from _escalation(ctx, document)
-    yield from _membership(ctx, document)
+    yield from _membership(ctx, document, on_call)
 
 
-def _rota_size(ctx: CheckContext, document: Document, tier: str, names: str) -> Iterator[Finding]:
-    on_call = document.spec.on_call
+def _rota_size(ctx: CheckContext, document: Document[TeamSpec], on_call: OnCall, tier: str, names: str
+               ) -> Iterator[Finding]:
     people = set(on_call.primary) | set(on_call.secondary)
     minimum = ctx.tier_param("oncall_min_people", tier)
     recommended = ctx.tier_param("oncall_recommended_people", tier)
@@ -55,7 +59,7 @@ def _rota_size(ctx: CheckContext, document: Document, tier: str, names: str) -> 
                        f"{recommended}", path)
 
 
-def _escalation(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _escalation(ctx: CheckContext, document: Document[TeamSpec]) -> Iterator[Finding]:
     levels = len(document.spec.escalation)
     minimum = int(ctx.param("minEscalationLevels", 2))
     if levels < minimum:
@@ -63,11 +67,10 @@ def _escalation(ctx: CheckContext, document: Document) -> Iterator[Finding]:
                        "add a step that notifies oncall:secondary or the team lead", ("spec", "escalation"))
 
 
-def _membership(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _membership(ctx: CheckContext, document: Document[TeamSpec], on_call: OnCall) -> Iterator[Finding]:
     members = {m.id for m in document.spec.members}
-    on_call = document.spec.on_call
-    for role in ("primary", "secondary"):
-        for index, person in enumerate(getattr(on_call, role)):
+    for role, people in (("primary", on_call.primary), ("secondary", on_call.secondary)):
+        for index, person in enumerate(people):
             if person not in members:
                 yield ctx.fail(document, f"on-call {role} {person} is not a member of team {document.name}: add "
                                "them to spec.members or remove them from the rota", ("spec", "onCall", role, index))

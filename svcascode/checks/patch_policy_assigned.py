@@ -17,12 +17,15 @@ never lets the service be patched. External services are not selected.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from svcascode.calendars import horizon, window_intervals
-from svcascode.checks.base import CheckContext, seconds
-from svcascode.documents import Document
+from svcascode.checks.base import CheckContext
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import MaintenanceWindowSpec, PatchPolicySpec, ServiceSpec
+from svcascode.models.common import Duration, duration_seconds
+from svcascode.models.operations import Schedule
 
 PARAMS: dict[str, Any] = {
     "strictTiers": ["tier-0", "tier-1"],
@@ -36,7 +39,8 @@ FREQUENCY_SECONDS = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 864
                      "MONTHLY": 31 * 86400, "YEARLY": 366 * 86400}
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, ServiceSpec)
     operations = document.spec.operations
     explicit = operations.patch_policy if operations is not None else None
     if explicit is not None:
@@ -56,33 +60,37 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     yield from _patchable(ctx, document, policies)
 
 
-def _selects(policy: Document, service: Document) -> bool:
+def _selects(policy: Document[PatchPolicySpec], service: Document[ServiceSpec]) -> bool:
     scope = policy.spec.applies_to
     if scope.tiers and service.spec.tier not in scope.tiers:
         return False
     return all(service.labels.get(key) == value for key, value in scope.labels.items())
 
 
-def _strictest(policies: list[Document], value: Any) -> tuple[Document, Any] | None:
-    chosen = [(p, value(p)) for p in policies if value(p) is not None]
-    return min(chosen, key=lambda item: seconds(item[1]) or 0.0) if chosen else None
+Policy = Document[PatchPolicySpec]
 
 
-def _remediation(ctx: CheckContext, document: Document, policies: list[Document]) -> Iterator[Finding]:
+def _strictest(policies: list[Policy], value: Callable[[Policy], Duration | None]) -> tuple[Policy, Duration] | None:
+    chosen = [(p, duration) for p in policies if (duration := value(p)) is not None]
+    return min(chosen, key=lambda item: item[1].seconds) if chosen else None
+
+
+def _remediation(ctx: CheckContext, document: Document[ServiceSpec], policies: list[Policy]) -> Iterator[Finding]:
     for severity, param in (("critical", "maxCriticalRemediation"), ("high", "maxHighRemediation")):
         limit = str(ctx.param(param))
-        strictest = _strictest(policies, lambda p: getattr(p.spec.remediation_sla, severity))
+        strictest = _strictest(policies, lambda p: p.spec.remediation_sla.critical if severity == "critical"
+                               else p.spec.remediation_sla.high)
         if strictest is None:  # not reached: remediationSla.critical and .high are required by the schema
             continue
         policy, allowed = strictest
-        if seconds(allowed) > seconds(limit):  # type: ignore[operator]
+        if allowed.seconds > duration_seconds(limit):
             yield ctx.fail(document, f"patch policy {policy.name} allows {allowed} to remediate {severity} "
                            f"vulnerabilities; {document.spec.tier} services need at most {limit}: lower its "
                            f"spec.remediationSla.{severity} or assign a stricter policy",
                            (*OPERATIONS, "patchPolicy"))
 
 
-def _patchable(ctx: CheckContext, document: Document, policies: list[Document]) -> Iterator[Finding]:
+def _patchable(ctx: CheckContext, document: Document[ServiceSpec], policies: list[Policy]) -> Iterator[Finding]:
     operations = document.spec.operations
     deployment = operations.deployment if operations is not None else None
     zero_downtime = list(ctx.param("zeroDowntimeDeployments"))
@@ -90,8 +98,8 @@ def _patchable(ctx: CheckContext, document: Document, policies: list[Document]) 
         return
     strictest = _strictest(policies, lambda p: p.spec.cadence.os)
     cadence = strictest[1] if strictest is not None else None
-    recurrences = [(w.name, _recurrence(ctx, w)) for w in _windows(ctx, document)]
-    if any(cadence is None or every <= seconds(cadence) for _, every in recurrences):  # type: ignore[operator]
+    recurrences = [(w.name, _recurrence(ctx, w.spec, schedule)) for w, schedule in _windows(ctx, document)]
+    if any(cadence is None or every <= cadence.seconds for _, every in recurrences):
         return
     how = f"deployment is {deployment}" if deployment else "no deployment method is declared"
     often = f"at least every {cadence} (cadence.os of {strictest[0].name})" if strictest else "regularly"
@@ -102,21 +110,23 @@ def _patchable(ctx: CheckContext, document: Document, policies: list[Document]) 
                                                                                     "maintenanceWindows"))
 
 
-def _windows(ctx: CheckContext, service: Document) -> list[Document]:
+def _windows(ctx: CheckContext, service: Document[ServiceSpec]
+             ) -> list[tuple[Document[MaintenanceWindowSpec], Schedule]]:
     """Recurring MaintenanceWindows affecting the service, by any of the three ways of naming it."""
-    return [w for w in ctx.catalogue.windows_by_service.get(service.name, ()) if w.spec.schedule is not None]
+    windows: list[Document[MaintenanceWindowSpec]] = ctx.catalogue.windows_by_service.get(service.name, [])
+    return [(w, w.spec.schedule) for w in windows if w.spec.schedule is not None]
 
 
 YEAR_SECONDS = 366 * 86400
 NEVER = float("inf")
 
 
-def _recurrence(ctx: CheckContext, window: Document) -> float:
+def _recurrence(ctx: CheckContext, window: MaintenanceWindowSpec, schedule: Schedule) -> float:
     """Seconds between occurrences of a recurring window: nominal, or the average when rarer."""
-    nominal = _nominal(window.spec.schedule.rrule)
-    span = horizon(ctx.as_of, 12, window.spec.schedule.timezone)
+    nominal = _nominal(schedule.rrule)
+    span = horizon(ctx.as_of, 12, schedule.timezone)
     end = span.start + timedelta(seconds=YEAR_SECONDS)
-    count = sum(1 for o in window_intervals(window.spec, span.start, end) if o.start >= span.start)
+    count = sum(1 for o in window_intervals(window, span.start, end) if o.start >= span.start)
     return max(nominal, YEAR_SECONDS / (count + 1)) if count else NEVER
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from svcascode.checks.base import CheckContext
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import ServiceSpec
 
 PARAMS: dict[str, Any] = {
     "encryptedClassifications": ["confidential", "restricted"],
@@ -24,7 +25,8 @@ def _tls_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in str(version).split("."))
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, ServiceSpec)
     spec = document.spec
     classification = spec.data.classification
     security = spec.security

@@ -17,8 +17,9 @@ from fractions import Fraction
 from typing import Any, Iterator
 
 from svcascode.checks.base import CheckContext
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import ServiceLevelSpec, ServiceSpec
 from svcascode.slamath import parallel_availability, percent_to_fraction, serial_availability
 
 PARAMS: dict[str, Any] = {
@@ -30,8 +31,9 @@ PARAMS: dict[str, Any] = {
 _TARGET = ("spec", "availability", "targetPercent")
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
-    service = ctx.service(document.spec.service)
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, ServiceLevelSpec)
+    service: Document[ServiceSpec] | None = ctx.service(document.spec.service)
     if service is None or not ctx.in_date(document):
         return
     known, missing = _dependency_availabilities(ctx, service)
@@ -59,7 +61,7 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
                        ("spec", "availability"))
 
 
-def _dependency_availabilities(ctx: CheckContext, service: Document
+def _dependency_availabilities(ctx: CheckContext, service: Document[ServiceSpec]
                                ) -> tuple[list[tuple[str, Fraction, str | None]], list[str]]:
     """(name, best in-date availability, redundancy group) per hard dependency, and those without any."""
     types, criticality = tuple(ctx.param("dependencyLevelTypes")), ctx.param("dependencyCriticality")
@@ -68,7 +70,7 @@ def _dependency_availabilities(ctx: CheckContext, service: Document
     for dependency in service.spec.dependencies:
         if dependency.criticality != criticality:
             continue
-        levels = ctx.service_levels(dependency.service, types)
+        levels: list[Document[ServiceLevelSpec]] = ctx.service_levels(dependency.service, types)
         if not levels:
             missing.append(dependency.service)
             continue
@@ -90,7 +92,7 @@ def _units(known: list[tuple[str, Fraction, str | None]]) -> list[tuple[str, Fra
             if group not in groups:
                 order.append(group)
             groups.setdefault(group, []).append((name, availability))
-    units = []
+    units: list[tuple[str, Fraction]] = []
     for item in order:
         if isinstance(item, str):
             members = groups[item]

@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from svcascode.checks.base import DAY, CheckContext
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import EvidenceSpec, ServiceLevelSpec
 from svcascode.models.common import duration_seconds
 
 PARAMS: dict[str, Any] = {
@@ -26,13 +27,14 @@ PARAMS: dict[str, Any] = {
 REPORTINGDAYS = {"weekly": 7, "monthly": 31, "quarterly": 92}
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, ServiceLevelSpec)
     yield from _cadence_and_review(ctx, document)
     yield from _not_expired(ctx, document)
     yield from _reporting(ctx, document)
 
 
-def _cadence_and_review(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _cadence_and_review(ctx: CheckContext, document: Document[ServiceLevelSpec]) -> Iterator[Finding]:
     cadence = document.spec.review.cadence
     maximum = str(ctx.param("maxReviewCadence"))
     if cadence.seconds > duration_seconds(maximum):
@@ -40,7 +42,7 @@ def _cadence_and_review(ctx: CheckContext, document: Document) -> Iterator[Findi
                        f"least every {maximum}", ("spec", "review", "cadence"))
     due_days = min(cadence.seconds, duration_seconds(maximum)) / DAY
     kind = str(ctx.param("evidenceType"))
-    reviews = ctx.evidence(document, kind)
+    reviews: list[Document[EvidenceSpec]] = ctx.evidence(document, kind)
     if reviews:
         last = reviews[0].spec.performed_at
         if ctx.age_days(last) > due_days:
@@ -53,14 +55,14 @@ def _cadence_and_review(ctx: CheckContext, document: Document) -> Iterator[Findi
                        f"hold the review and record it as Evidence (type {kind}, result pass)", ("spec", "review"))
 
 
-def _not_expired(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _not_expired(ctx: CheckContext, document: Document[ServiceLevelSpec]) -> Iterator[Finding]:
     valid_to = document.spec.valid_to
     if valid_to is not None and valid_to < ctx.as_of:
         yield ctx.fail(document, f"expired on {valid_to}, {ctx.age_days(valid_to)} days ago: renew it after a "
                        "review (move spec.validTo) or remove it", ("spec", "validTo"))
 
 
-def _reporting(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def _reporting(ctx: CheckContext, document: Document[ServiceLevelSpec]) -> Iterator[Finding]:
     reporting = document.spec.reporting
     if reporting is None:
         yield ctx.fail(document, "no reporting: add spec.reporting with a cadence and recipients", ("spec",))

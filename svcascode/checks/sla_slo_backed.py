@@ -12,8 +12,9 @@ from fractions import Fraction
 from typing import Any, Iterator
 
 from svcascode.checks.base import CheckContext
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import ServiceLevelSpec, SloSpec
 from svcascode.slamath import percent_to_fraction, to_fraction
 
 PARAMS: dict[str, Any] = {
@@ -23,7 +24,8 @@ PARAMS: dict[str, Any] = {
 _SLO = ("spec", "availability", "slo")
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, ServiceLevelSpec)
     if not ctx.in_date(document):
         return
     availability = document.spec.availability
@@ -43,7 +45,8 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     yield from _strict_enough(ctx, document, slo)
 
 
-def _strict_enough(ctx: CheckContext, document: Document, slo: Document) -> Iterator[Finding]:
+def _strict_enough(ctx: CheckContext, document: Document[ServiceLevelSpec], slo: Document[SloSpec]
+                   ) -> Iterator[Finding]:
     targets = [to_fraction(o.target) for o in slo.spec.objectives if o.target is not None]
     committed = document.spec.availability.target_percent
     if not targets:

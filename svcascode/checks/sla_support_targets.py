@@ -13,8 +13,10 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from svcascode.checks.base import CheckContext
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import BusinessCalendarSpec, ServiceLevelSpec, ServiceSpec
+from svcascode.models.service import PriorityTarget
 
 PARAMS: dict[str, Any] = {
     "requiredPriorities": ["P1", "P2"],
@@ -25,7 +27,8 @@ PARAMS: dict[str, Any] = {
 _PRIORITIES = ("spec", "support", "priorities")
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, ServiceLevelSpec)
     if not ctx.in_date(document):
         return
     defined = _defined(document)
@@ -39,17 +42,17 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     yield from _coverage(ctx, document, defined)
 
 
-def _defined(document: Document) -> dict[str, Any]:
+def _defined(document: Document[ServiceLevelSpec]) -> dict[str, PriorityTarget]:
     """Priority name (P1..) -> its targets, for those the level defines."""
     support = document.spec.support
     if support is None:
         return {}
-    named = {name: getattr(support.priorities, name.lower()) for name in ("P1", "P2", "P3", "P4")}
+    named = {name: support.priorities.target(name) for name in ("P1", "P2", "P3", "P4")}
     return {name: target for name, target in named.items() if target is not None}
 
 
-def _response_before_resolution(ctx: CheckContext, document: Document, defined: dict[str, Any]
-                                ) -> Iterator[Finding]:
+def _response_before_resolution(ctx: CheckContext, document: Document[ServiceLevelSpec],
+                                defined: dict[str, PriorityTarget]) -> Iterator[Finding]:
     for name, target in defined.items():
         if target.response.seconds >= target.resolution.seconds:
             yield ctx.fail(document, f"{name} response {target.response} is not shorter than its resolution "
@@ -57,18 +60,21 @@ def _response_before_resolution(ctx: CheckContext, document: Document, defined: 
                            (*_PRIORITIES, name))
 
 
-def _non_decreasing(ctx: CheckContext, document: Document, defined: dict[str, Any]) -> Iterator[Finding]:
+def _non_decreasing(ctx: CheckContext, document: Document[ServiceLevelSpec], defined: dict[str, PriorityTarget]
+                    ) -> Iterator[Finding]:
     ordered = [name for name in ctx.param("priorityOrder") if name in defined]
     for more_urgent, less_urgent in zip(ordered, ordered[1:]):
-        for field in ("response", "resolution"):
-            slower, faster = getattr(defined[more_urgent], field), getattr(defined[less_urgent], field)
+        urgent, later = defined[more_urgent], defined[less_urgent]
+        for field, slower, faster in (("response", urgent.response, later.response),
+                                      ("resolution", urgent.resolution, later.resolution)):
             if faster.seconds < slower.seconds:
                 yield ctx.fail(document, f"{less_urgent} {field} {faster} is faster than {more_urgent} {field} "
                                f"{slower}: a less urgent priority must not be handled faster; make {more_urgent} "
                                f"at least as fast", (*_PRIORITIES, less_urgent, field))
 
 
-def _coverage(ctx: CheckContext, document: Document, defined: dict[str, Any]) -> Iterator[Finding]:
+def _coverage(ctx: CheckContext, document: Document[ServiceLevelSpec], defined: dict[str, PriorityTarget]
+              ) -> Iterator[Finding]:
     spec = document.spec
     if ctx.calendar(spec.coverage) is None:
         yield ctx.fail(document, f"coverage calendar '{spec.coverage}' is not a BusinessCalendar: fix the name "
@@ -77,21 +83,21 @@ def _coverage(ctx: CheckContext, document: Document, defined: dict[str, Any]) ->
         if target.coverage is not None and ctx.calendar(target.coverage) is None:
             yield ctx.fail(document, f"{name} coverage calendar '{target.coverage}' is not a BusinessCalendar: "
                            "fix the name or add the calendar", (*_PRIORITIES, name, "coverage"))
-    service = ctx.service(spec.service)
+    service: Document[ServiceSpec] | None = ctx.service(spec.service)
     if service is None or not _always_on(ctx.calendar(service.spec.support_hours)):
         return
     for name in ctx.param("alwaysOnPriorities"):
-        target = defined.get(name)
-        if target is None:
+        always = defined.get(name)
+        if always is None:
             continue
-        calendar = target.coverage or spec.coverage
+        calendar = always.coverage or spec.coverage
         if ctx.calendar(calendar) is not None and not _always_on(ctx.calendar(calendar)):
-            path = (*_PRIORITIES, name, "coverage") if target.coverage else (*_PRIORITIES, name)
+            path = (*_PRIORITIES, name, "coverage") if always.coverage else (*_PRIORITIES, name)
             yield ctx.fail(document, f"{name} is covered only by '{calendar}', but {service.name} is supported "
                            f"24x7 ('{service.spec.support_hours}'): cover {name} with an always-on calendar", path)
 
 
-def _always_on(calendar: Document | None) -> bool:
+def _always_on(calendar: Document[BusinessCalendarSpec] | None) -> bool:
     if calendar is None:
         return False
     spec = calendar.spec

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from svcascode.checks.base import CheckContext
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import ServiceLevelSpec, ServiceSpec
 from svcascode.models.common import duration_seconds
 from svcascode.slamath import to_fraction
 
@@ -23,8 +24,9 @@ PARAMS: dict[str, Any] = {
 }
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
-    service = ctx.service(document.spec.service)
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, ServiceLevelSpec)
+    service: Document[ServiceSpec] | None = ctx.service(document.spec.service)
     if service is None or not ctx.in_date(document):
         return
     tier = str(service.spec.tier)
@@ -32,7 +34,7 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
     yield from _response(ctx, document, tier)
 
 
-def _availability(ctx: CheckContext, document: Document, tier: str) -> Iterator[Finding]:
+def _availability(ctx: CheckContext, document: Document[ServiceLevelSpec], tier: str) -> Iterator[Finding]:
     target = document.spec.availability.target_percent
     path = ("spec", "availability", "targetPercent")
     minimum = ctx.tier_param("min_availability_percent", tier)
@@ -45,10 +47,10 @@ def _availability(ctx: CheckContext, document: Document, tier: str) -> Iterator[
                        f"measured within a month: lower it to at most {maximum:g}%", path)
 
 
-def _response(ctx: CheckContext, document: Document, tier: str) -> Iterator[Finding]:
+def _response(ctx: CheckContext, document: Document[ServiceLevelSpec], tier: str) -> Iterator[Finding]:
     priority = str(ctx.param("priority"))
     support = document.spec.support
-    target = getattr(support.priorities, priority.lower(), None) if support is not None else None
+    target = support.priorities.target(priority) if support is not None else None
     maximum = ctx.tier_param("p1_response_max", tier)
     if target is None or maximum is None:
         return

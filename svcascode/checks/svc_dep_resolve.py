@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from svcascode.checks.base import CheckContext
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import ServiceSpec
 
 PARAMS: dict[str, Any] = {
     "failLifecycles": ["retired"],
@@ -25,13 +26,14 @@ PARAMS: dict[str, Any] = {
 }
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, ServiceSpec)
     if document.spec.lifecycle == "retired":
         return
     fail_on, warn_on = set(ctx.param("failLifecycles")), set(ctx.param("warnLifecycles"))
     for index, dependency in enumerate(document.spec.dependencies):
         path = ("spec", "dependencies", index, "service")
-        target = ctx.service(dependency.service)
+        target: Document[ServiceSpec] | None = ctx.service(dependency.service)
         if target is None:
             yield ctx.fail(document, f"dependency '{dependency.service}' is not a Service in the catalogue: "
                            "fix the name or add the Service", path)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from svcascode.checks.base import CheckContext
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import ServiceSpec
 
 PARAMS: dict[str, Any] = {
     "minMembers": 1,
@@ -21,8 +22,9 @@ PARAMS: dict[str, Any] = {
 _OWNER = ("spec", "owner")
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
-    owner = str(document.spec.owner).removeprefix("team:")
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, ServiceSpec)
+    owner = document.spec.owner.removeprefix("team:")
     team = ctx.catalogue.get("Team", owner)
     if team is None:
         yield ctx.fail(document, f"owner '{owner}' is not a Team in the catalogue: set spec.owner to the "

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from svcascode.checks.base import CheckContext
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
 from svcascode.finding import Finding
+from svcascode.models import ServiceLevelSpec, ServiceSpec
 
 PARAMS: dict[str, Any] = {
     "consumerTiers": ["tier-0", "tier-1"],
@@ -21,12 +22,13 @@ PARAMS: dict[str, Any] = {
 }
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, ServiceSpec)
     consumers = _critical_consumers(ctx, document.name)
     if not consumers:
         return
     kind = str(ctx.param("serviceLevelType"))
-    contracts = ctx.service_levels(document.name, (kind,), in_date_only=False)
+    contracts: list[Document[ServiceLevelSpec]] = ctx.service_levels(document.name, (kind,), in_date_only=False)
     if any(ctx.in_date(contract) for contract in contracts):
         return
     stale = "; ".join(f"{c.name} valid {c.spec.valid_from} to {c.spec.valid_to or 'open'}" for c in contracts)
@@ -36,9 +38,10 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
                    f"ServiceLevel of type {kind} from the signed contract, or renew it", ("spec", "supplier"))
 
 
-def _critical_consumers(ctx: CheckContext, name: str) -> list[Document]:
+def _critical_consumers(ctx: CheckContext, name: str) -> list[Document[ServiceSpec]]:
     tiers, criticality = set(ctx.param("consumerTiers")), ctx.param("consumerCriticality")
-    return sorted((s for s in set(ctx.catalogue.dependants.get(name, ()))
+    dependants: list[Document[ServiceSpec]] = ctx.catalogue.dependants.get(name, [])
+    return sorted((s for s in set(dependants)
                    if s.spec.tier in tiers and s.spec.lifecycle != "retired"
                    and any(d.service == name and d.criticality == criticality for d in s.spec.dependencies)),
                   key=lambda s: s.name)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from svcascode.models.access import AccessPolicy, Evidence
-from svcascode.models.common import API_VERSION
-from svcascode.models.governance import Baseline, Control, Framework, Waiver
-from svcascode.models.openslo import OPENSLO_API_VERSION, OPENSLO_KINDS, OpenSloDocument, OpenSloSlo
-from svcascode.models.operations import IncidentPolicy, MaintenanceWindow, PatchPolicy
-from svcascode.models.people import BusinessCalendar, Team
-from svcascode.models.service import Service, ServiceLevel
+from svcascode.models.access import AccessPolicy, AccessPolicySpec, Evidence, EvidenceSpec
+from svcascode.models.common import API_VERSION, Envelope
+from svcascode.models.governance import (
+    Baseline, BaselineSpec, Control, ControlSpec, Framework, FrameworkSpec, Waiver, WaiverSpec,
+)
+from svcascode.models.openslo import OPENSLO_API_VERSION, OPENSLO_KINDS, OpenSloDocument, OpenSloSlo, SloSpec
+from svcascode.models.operations import (
+    IncidentPolicy, IncidentPolicySpec, MaintenanceWindow, MaintenanceWindowSpec, PatchPolicy, PatchPolicySpec,
+)
+from svcascode.models.people import BusinessCalendar, BusinessCalendarSpec, Team, TeamSpec
+from svcascode.models.service import Service, ServiceLevel, ServiceLevelSpec, ServiceSpec
 
 # kind -> model; the order is the order of the schemas and of the documentation.
-KINDS: dict[str, type[BaseModel]] = {
+KINDS: dict[str, type[Envelope]] = {
     "Service": Service,
     "ServiceLevel": ServiceLevel,
     "Team": Team,
@@ -29,6 +33,30 @@ KINDS: dict[str, type[BaseModel]] = {
     "Waiver": Waiver,
 }
 
-OPENSLO_MODELS: dict[str, type[BaseModel]] = {kind: OpenSloDocument for kind in OPENSLO_KINDS} | {"SLO": OpenSloSlo}
+OPENSLO_MODELS: dict[str, type[OpenSloDocument]] = (
+    {kind: OpenSloDocument for kind in OPENSLO_KINDS} | {"SLO": OpenSloSlo})
 
-__all__ = ["API_VERSION", "KINDS", "OPENSLO_API_VERSION", "OPENSLO_MODELS"]
+# spec model -> the kind whose documents carry it: a Document's `spec` is an instance of one of these.
+SPEC_KINDS: dict[type[BaseModel], str] = {
+    ServiceSpec: "Service",
+    ServiceLevelSpec: "ServiceLevel",
+    TeamSpec: "Team",
+    BusinessCalendarSpec: "BusinessCalendar",
+    MaintenanceWindowSpec: "MaintenanceWindow",
+    AccessPolicySpec: "AccessPolicy",
+    PatchPolicySpec: "PatchPolicy",
+    IncidentPolicySpec: "IncidentPolicy",
+    EvidenceSpec: "Evidence",
+    ControlSpec: "Control",
+    BaselineSpec: "Baseline",
+    FrameworkSpec: "Framework",
+    WaiverSpec: "Waiver",
+    SloSpec: "SLO",
+}
+
+__all__ = [
+    "API_VERSION", "KINDS", "OPENSLO_API_VERSION", "OPENSLO_MODELS", "SPEC_KINDS",
+    "AccessPolicySpec", "BaselineSpec", "BusinessCalendarSpec", "ControlSpec", "EvidenceSpec", "FrameworkSpec",
+    "IncidentPolicySpec", "MaintenanceWindowSpec", "PatchPolicySpec", "ServiceLevelSpec", "ServiceSpec", "SloSpec",
+    "TeamSpec", "WaiverSpec",
+]

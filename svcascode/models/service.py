@@ -154,6 +154,10 @@ class Priorities(Model):
     p3: PriorityTarget | None = Field(None, alias="P3")
     p4: PriorityTarget | None = Field(None, alias="P4")
 
+    def target(self, priority: str) -> PriorityTarget | None:
+        """The targets of a priority named P1 to P4; None when the level does not define it."""
+        return {"P1": self.p1, "P2": self.p2, "P3": self.p3, "P4": self.p4}.get(priority.upper())
+
 
 class Support(Model):
     priorities: Priorities
@@ -197,7 +201,7 @@ class ServiceLevelSpec(Model):
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ServiceLevelSpec:
-        if self.valid_to is not None and self.valid_to <= self.valid_from:  # type: ignore[operator]
+        if self.valid_to is not None and self.valid_to <= self.valid_from:
             raise FieldError("validTo", "validTo must be after validFrom")
         return self
 
