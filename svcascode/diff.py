@@ -13,9 +13,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from svcascode.catalogue import Catalogue
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
 from svcascode.facts import subject_ref
 from svcascode.finding import SEVERITY_RANK, JsonPath, format_path
+from svcascode.models import ServiceLevelSpec, ServiceSpec, WaiverSpec
 from svcascode.models.common import duration_seconds
 
 if TYPE_CHECKING:
@@ -361,11 +362,8 @@ def _where(path: JsonPath, pattern: str) -> str:
 
 def availability(catalogue: Catalogue, service: str) -> float | None:
     """The highest availability target any ServiceLevel promises for the service."""
-    targets = [level.data.get("spec", {}).get("availability", {}).get("targetPercent")
-               for level in catalogue.of_kind("ServiceLevel")
-               if level.data.get("spec", {}).get("service") == service]
-    numbers = [float(t) for t in targets if isinstance(t, (int, float)) and not isinstance(t, bool)]
-    return max(numbers) if numbers else None
+    levels: list[Document[ServiceLevelSpec]] = catalogue.levels_by_service.get(service, [])
+    return max((float(level.spec.availability.target_percent) for level in levels), default=None)
 
 
 def dependency_changes(old: Document | None, new: Document, catalogue: Catalogue) -> list[Classification]:
@@ -373,8 +371,7 @@ def dependency_changes(old: Document | None, new: Document, catalogue: Catalogue
     def deps(document: Document | None) -> dict[str, str]:
         if document is None:
             return {}
-        items = document.data.get("spec", {}).get("dependencies") or []
-        return {d.get("service"): d.get("criticality", "hard") for d in items if isinstance(d, dict)}
+        return {d.service: d.criticality for d in expect(document, ServiceSpec).spec.dependencies}
 
     before, after = deps(old), deps(new)
     own = availability(catalogue, new.name)
@@ -423,12 +420,9 @@ def diff_catalogues(old: Catalogue, new: Catalogue) -> ChangeSet:
 
 def waiver_added(waiver: Document) -> str:
     """What a reviewer needs of a new waiver: the control, the subjects, until when and by whom."""
-    spec = waiver.data.get("spec", {}) if isinstance(waiver.data, dict) else {}
-    subjects = ", ".join(str(s) for s in spec.get("subjects") or []) or "(no subjects)"
-    approvers = ", ".join(str(a) for a in spec.get("approvedBy") or []) or "nobody yet"
-    until = str(spec.get("expiresAt") or "no expiry")[:10]
-    return (f"waiver added: {spec.get('control') or '(no control)'} accepted for {subjects} until {until}, "
-            f"approved by {approvers}")
+    spec = expect(waiver, WaiverSpec).spec
+    return (f"waiver added: {spec.control} accepted for {', '.join(spec.subjects)} until {spec.expires_at}, "
+            f"approved by {', '.join(spec.approved_by)}")
 
 
 def unreadable_files(catalogue: Catalogue) -> set[str]:
