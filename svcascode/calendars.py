@@ -303,7 +303,7 @@ class _BoundedRule(rrule):
 
     _reads_left: int | None = None  # None while the rule is being built: no limit
 
-    @property  # type: ignore[override]
+    @property
     def _bynweekday(self) -> Any:
         if self._reads_left is not None:
             self._reads_left -= 1
@@ -321,8 +321,9 @@ def _bounded(rule: Any, anchor: datetime, stop: datetime) -> Any:
     if type(rule) is not rrule:  # an rruleset: nothing to bound it with
         return rule
     months = (stop.year - anchor.year) * 12 + stop.month - anchor.month + 2
-    kwargs = {"freq": rule._freq, "dtstart": rule._dtstart, "interval": rule._interval, "wkst": rule._wkst,
-              "count": rule._count, "until": rule._until, **rule._original_rule}
+    parsed: Any = rule  # the parameters are private attributes of dateutil's rrule, absent from its stubs
+    kwargs = {"freq": parsed._freq, "dtstart": parsed._dtstart, "interval": parsed._interval, "wkst": parsed._wkst,
+              "count": parsed._count, "until": parsed._until, **parsed._original_rule}
     bounded = _BoundedRule(**kwargs)
     bounded._reads_left = 14 * max(months, 1)
     return bounded

@@ -17,10 +17,10 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_file_bytes: int = Field(2 * 1024 * 1024, ge=1, description="files larger than this are refused")
-    max_depth: int = Field(64, ge=4, le=10_000, description="deepest nesting of mappings and sequences")
-    max_nodes: int = Field(100_000, ge=100, description="nodes per document after alias expansion")
-    max_aliases: int = Field(1_000, ge=0, description="alias uses per document")
+    max_file_bytes: int = Field(default=2 * 1024 * 1024, ge=1, description="files larger than this are refused")
+    max_depth: int = Field(default=64, ge=4, le=10_000, description="deepest nesting of mappings and sequences")
+    max_nodes: int = Field(default=100_000, ge=100, description="nodes per document after alias expansion")
+    max_aliases: int = Field(default=1_000, ge=0, description="alias uses per document")
 
 
 class Settings(BaseModel):
@@ -29,7 +29,7 @@ class Settings(BaseModel):
     roots: list[str] = Field(default_factory=lambda: ["services", "policies"])
     exclude: list[str] = Field(default_factory=list, description="glob patterns relative to the repository root")
     limits: Limits = Field(default_factory=Limits)
-    cache: bool = Field(True, description="keep parsed documents in .svcascode-cache/, keyed by content hash")
+    cache: bool = Field(default=True, description="keep parsed documents in .svcascode-cache/, keyed by content hash")
 
 
 CONFIG_FILE = ".svcascode.yaml"

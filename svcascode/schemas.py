@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from svcascode.models import KINDS
 from svcascode.models.openslo import OpenSloDocument
@@ -31,7 +32,8 @@ def combined_schema() -> dict[str, Any]:
     yaml-language-server uses it through `# yaml-language-server: $schema=...` or the editor's
     `yaml.schemas` setting, giving completion and hover for every field.
     """
-    models = [(model, "validation") for model in KINDS.values()] + [(OpenSloDocument, "validation")]
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        *((model, "validation") for model in KINDS.values()), (OpenSloDocument, "validation")]
     refs, defs = models_json_schema(models, by_alias=True, ref_template="#/$defs/{model}")
     branches = []
     for kind, model in KINDS.items():
