@@ -4,7 +4,8 @@ Every interval is half-open, ``[start, end)``, with timezone-aware UTC datetimes
 Europe/London, a window scheduled in America/New_York and a monthly SLA in UTC can be compared directly.
 Local wall-clock times are turned into instants with :mod:`zoneinfo` using ``fold=0``: a time inside a
 daylight-saving gap takes the offset in force before the gap, an ambiguous time its first occurrence
-(CLARIFICATIONS.md). Recurring maintenance follows RFC 5545 through python-dateutil's ``rrulestr``.
+(so 01:30 on the autumn change day is the earlier, summer-time 01:30). Recurring maintenance follows
+RFC 5545 through python-dateutil's ``rrulestr``.
 """
 
 from __future__ import annotations
