@@ -6,7 +6,7 @@ AS_OF ?= $(shell date +%F)
 OUT ?= out
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench schemas clean chromium backstage-validators
+.PHONY: demo test typecheck bench schemas clean chromium backstage-validators
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ backstage-validators:
 		npm ci --prefix tests/node --no-audit --no-fund --loglevel=error >/dev/null; } \
 		|| echo "@backstage/catalog-model could not be installed: the Backstage validation tests will be skipped"
 
+# mypy --strict over the package, configured in pyproject.toml ([tool.mypy])
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
 test: $(VENV)/.installed-test chromium backstage-validators
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -66,4 +70,4 @@ schemas: $(VENV)/.installed
 	$(BIN)/svcascode schema --write
 
 clean:
-	rm -rf $(VENV) $(OUT) .svcascode-cache .pytest_cache
+	rm -rf $(VENV) $(OUT) .svcascode-cache .pytest_cache .mypy_cache
