@@ -56,11 +56,11 @@ backstage-validators:
 		npm ci --prefix tests/node --no-audit --no-fund --loglevel=error >/dev/null; } \
 		|| echo "@backstage/catalog-model could not be installed: the Backstage validation tests will be skipped"
 
-# mypy --strict over the package, configured in pyproject.toml ([tool.mypy])
+# mypy --strict over the package, configured in pyproject.toml ([tool.mypy]); part of `make test`
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-test chromium backstage-validators
+test: $(VENV)/.installed-test chromium backstage-validators typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
