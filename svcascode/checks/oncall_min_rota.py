@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from svcascode.checks.base import TIER_ORDER, CheckContext
+from svcascode.checks.base import CheckContext
 from svcascode.documents import Document, expect
+from svcascode.facts import TIER_ORDER
 from svcascode.finding import Finding
 from svcascode.models import ServiceSpec, TeamSpec
 from svcascode.models.people import OnCall
