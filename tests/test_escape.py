@@ -1,4 +1,4 @@
-"""svcascode.escape on hostile text, and the outputs that now share it.
+"""svcascode.escape on hostile text, and the outputs that now share it: diff, history, the render filters.
 
 Each escaper is asserted for what its reader would see: a terminal that gets no escape sequence, a
 Markdown comment that gets no markup, mention or broken table, an HTML attribute that stays quoted,
@@ -158,3 +158,20 @@ def test_history_formats_are_the_choices_and_escape_what_they_print() -> None:
     posture = HistoryReport(POSTURE, [posture_row], {"stats": {"blobsRead": 1, "blobsSeen": 2}})
     assert json.loads(HISTORY_FORMATS["json"](posture))["mode"] == "posture"
     assert "svc-runbook" in HISTORY_FORMATS["csv"](posture).splitlines()[0]
+
+
+def test_report_formats_are_the_render_report_choices() -> None:
+    from svcascode.commands.render import report_command
+    from svcascode.render.report import REPORT_FORMATS
+
+    choices = next(p for p in report_command.params if p.name == "formats").type.choices  # type: ignore[attr-defined]
+    assert list(choices) == list(REPORT_FORMATS) == ["html", "md", "json", "oscal", "pdf"]
+
+
+def test_render_md_filter_is_the_shared_markdown_escaper() -> None:
+    from svcascode.render import environment
+
+    env = environment()
+    assert env.filters["md"] is md_text and env.filters["code"] is md_code
+    rendered = env.from_string("{{ x|md }}").render(x="# <script>x</script> [a](javascript:b)\x1b")
+    assert rendered == "\\# &lt;script>x&lt;/script> \\[a\\]\\(javascript:b\\)\\\\x1b"

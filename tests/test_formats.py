@@ -24,9 +24,7 @@ from svcascode.formats import github, markdown, sarif
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
-SARIF_SCHEMA = Path("/work/shared/reference/sarif-schema-2.1.0.json")
-if not SARIF_SCHEMA.exists():
-    SARIF_SCHEMA = HERE.parent.parent / "shared" / "reference" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = HERE / "schemas" / "sarif-schema-2.1.0.json"  # the OASIS schema, see tests/schemas/NOTICE
 EXTENSIONS = {"text": "txt", "json": "json", "sarif": "sarif", "junit": "junit.xml", "github": "github.txt",
               "markdown": "md"}
 
@@ -197,7 +195,26 @@ def test_json_and_junit_say_new_or_existing_with_a_base() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# check --base: the ratchet in GitHub and Markdown
+# check --base: the ratchet in text, GitHub and Markdown
+
+
+def test_text_with_a_base_tags_existing_findings_and_lists_new_and_fixed() -> None:
+    text = FORMATS["text"](RATCHET)
+    lines = text.splitlines()
+    assert any(line.startswith("  services/pay ments.yaml:12:5: Service/payments: [existing] [critical/block]")
+               for line in lines)
+    assert "against abc123def456: 3 new, 2 existing (reported, never failing), 1 fixed" in lines
+    new = lines[lines.index("new:") + 1:lines.index("fixed:")]
+    assert [line.split(": ")[0] for line in new] == ["  services/ledger.yaml:8:7", "  services/ledger.yaml:20:9",
+                                                     "  services/pay ments.yaml:30:3"]
+    assert lines[lines.index("fixed:") + 1] == "  services/old.yaml:4: Service/old: svc-owner-set: no owner | `x` @team"
+    assert "against " not in FORMATS["text"](REPORT)
+
+
+def test_text_ratchet_shows_control_characters_as_escapes() -> None:
+    hostile = replace(RATCHET, findings=(replace(FINDINGS[2], message="a\x1b[2Jb\nc\u202ed"),))
+    new_line = FORMATS["text"](hostile).split("new:\n")[1].splitlines()[0]
+    assert new_line.endswith("sec-data-protection: a\\x1b[2Jb\\x0ac\\u202ed")
 
 
 def test_github_with_a_base_annotates_only_new_findings_and_counts_the_others() -> None:

@@ -113,3 +113,67 @@ def test_report_draws_the_trend_or_says_there_is_no_history(rendered: Path, brow
     visit = Visit(browser, rendered / "report" / "report.html")
     visit.assert_clean()
     assert "no history: not a git repository" in visit.page.inner_text("#trend + p")
+
+
+# Every word (a run of letters and digits) in a table cell, with the line boxes its text occupies; a word
+# drawn on two lines has been split inside it. Separators (- . / : _) are not part of a word, so an
+# identifier may wrap after them.
+SPLIT_WORDS = """() => {
+  const split = [];
+  for (const cell of document.querySelectorAll('td, th')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const match of node.data.matchAll(/[\\p{L}\\p{N}]+/gu)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.bottom)));
+        if (lines.size > 1) split.push(`${match[0]} in "${cell.textContent.trim().slice(0, 60)}"`);
+      }
+    }
+  }
+  return split;
+}"""
+
+
+def _all_pages(rendered: Path) -> list[Path]:
+    site = rendered / "site"
+    return [site / "index.html", *sorted(site.glob("by-*.html")), *sorted((site / "services").glob("*.html")),
+            *sorted((site / "teams").glob("*.html")), rendered / "report" / "report.html"]
+
+
+def test_table_cells_wrap_between_words_at_1280_px(rendered: Path, browser: Any) -> None:
+    """No word in a table cell is broken across lines ("productio|n"), and no page scrolls sideways."""
+    split: dict[str, list[str]] = {}
+    wide: dict[str, int] = {}
+    for path in _all_pages(rendered):
+        visit = Visit(browser, path)
+        name = str(path.relative_to(rendered))
+        split.update({name: words} if (words := visit.page.evaluate(SPLIT_WORDS)) else {})
+        width = visit.page.evaluate("document.documentElement.scrollWidth")
+        if width > 1280:
+            wide[name] = width
+        visit.page.close()
+    assert split == {}
+    assert wide == {}
+
+
+def test_identifiers_in_cells_carry_break_opportunities_after_separators(rendered: Path, browser: Any) -> None:
+    """Cells never use break-all or anywhere; file locations and rule ids wrap after - . / only."""
+    visit = Visit(browser, rendered / "report" / "report.html")
+    page = visit.page
+    styles = page.eval_on_selector_all(
+        "td, th", "els => [...new Set(els.map(e => getComputedStyle(e).wordBreak + ' ' + getComputedStyle(e).overflowWrap"
+        " + ' ' + getComputedStyle(e).hyphens))]")
+    assert styles == ["normal break-word manual"]
+    location = page.eval_on_selector("#findings + table tbody tr td:nth-child(3)", "e => e.innerHTML")
+    assert "services/<wbr>" in location and ".<wbr>yaml" in location
+    words = page.eval_on_selector("#findings + table tbody tr td:nth-child(6)", "e => e.innerHTML")
+    assert "<wbr>" not in " ".join(w for w in words.split() if w.isalpha())  # plain words untouched
+    visit.page.close()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for path, shot in ((rendered / "site" / "index.html", "catalogue-index-1280.png"),
+                       (rendered / "report" / "report.html", "report-1280.png")):
+        visit = Visit(browser, path)
+        visit.page.screenshot(path=str(SCREENSHOTS / shot), full_page=True)
+        visit.page.close()

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import click
 
+from svcascode.assessment import assess
 from svcascode.catalogue import load_catalogue
 from svcascode.cli import _context, main, parse_as_of
-from svcascode.engine import evaluate
 from svcascode.errors import SvcascodeError
-
-REPORT_FORMATS = ("html", "md", "json", "oscal", "pdf")
+from svcascode.render.report import REPORT_FORMATS
 
 
 @main.group()
@@ -34,10 +33,8 @@ def catalogue_command(out: str, as_of: date) -> None:
     from svcascode.render.catalogue import SiteInput, write_site
 
     root, settings = _context()
-    loaded = load_catalogue(root, settings)
-    evaluation = evaluate(loaded.catalogue, as_of)
-    commit = _head(root)
-    written = write_site(SiteInput(loaded.catalogue, evaluation, as_of, commit), Path(out))
+    assessment = assess(load_catalogue(root, settings), as_of)
+    written = write_site(SiteInput(assessment, _head(root)), Path(out))
     for path in written:
         click.echo(f"wrote {path}")
 
@@ -45,7 +42,7 @@ def catalogue_command(out: str, as_of: date) -> None:
 @render.command("report")
 @click.option("--out", "out", type=click.Path(file_okay=False), default="out/report", show_default=True,
               help="Folder to write the report into (created when missing).")
-@click.option("--format", "formats", type=click.Choice(REPORT_FORMATS), multiple=True, default=("html",),
+@click.option("--format", "formats", type=click.Choice(list(REPORT_FORMATS)), multiple=True, default=("html",),
               show_default=True, help="Repeat for several formats. pdf needs WeasyPrint and its system libraries.")
 @click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of, help="Evaluate as of this date (YYYY-MM-DD).")
 @click.option("--history-commits", type=click.IntRange(0, 1000), default=10, show_default=True,
@@ -58,23 +55,20 @@ def report_command(out: str, formats: tuple[str, ...], as_of: date, history_comm
     commit that introduced them, waivers, evidence and the posture trend; OSCAL assessment-results."""
     from svcascode.render.charts import trend_chart
     from svcascode.render.provenance import History, load_history
-    from svcascode.render.report import (ReportInput, build_report, generated_time, pdf_available,
-                                         posture_counts, write_report)
+    from svcascode.render.report import ReportInput, build_report, generated_time, pdf_available, posture_counts
 
     if "pdf" in formats and not pdf_available():
         click.echo("svcascode: PDF skipped, HTML written instead: it needs WeasyPrint and its system libraries "
                    "(pip install weasyprint; apt-get install libpango-1.0-0 libpangoft2-1.0-0)", err=True)
         formats = tuple("html" if f == "pdf" else f for f in formats)
     root, settings = _context()
-    loaded = load_catalogue(root, settings)
-    evaluation = evaluate(loaded.catalogue, as_of)
+    assessment = assess(load_catalogue(root, settings), as_of)
     history = (load_history(root, settings, as_of, posture_counts, history_commits, history_days)
                if history_commits or history_days else History(note="no history: not asked for"))
-    report = build_report(ReportInput(loaded.catalogue, evaluation, loaded.findings, as_of, history,
-                                      generated_time()))
+    report = build_report(ReportInput(assessment, history, generated_time()))
     chart = trend_chart(history.trend) if history.trend else None
     for fmt in dict.fromkeys(formats):
-        for path in write_report(report, Path(out), fmt, chart):
+        for path in REPORT_FORMATS[fmt](report, Path(out), chart):
             click.echo(f"wrote {path}")
     if not history.available:
         click.echo(history.note, err=True)

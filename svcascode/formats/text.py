@@ -1,7 +1,7 @@
 """Text: one line per finding, `path:line:col: kind/name: message`, grouped by file, then a summary.
 
-With `check --base`, each finding that already existed at the base is tagged `[existing]`; `ratchet`
-gives the account that follows the summary: how many findings are new, existing and fixed, and which.
+With `check --base`, each finding that already existed at the base is tagged `[existing]`, and the
+summary is followed by the ratchet: how many findings are new, existing and fixed, and which.
 Every line goes through `one_line`, so YAML text cannot send terminal escapes or start a line.
 """
 
@@ -37,7 +37,8 @@ def render(report: Report) -> str:
     if lines:
         lines.append("")
     lines.append(summary(report))
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    return text + ratchet(report) if report.base is not None else text
 
 
 def ratchet(report: Report) -> str:

@@ -1,6 +1,7 @@
 """The catalogue site and the compliance report: Jinja2 templates with autoescape, no network, no CDN.
 
-Everything that comes from the YAML is escaped. Links taken from the YAML keep only http(s) and
+Everything that comes from the YAML is escaped: HTML by autoescape, Markdown by the `md` filter
+(`svcascode.escape.md_text`; `code` for a code span). Links taken from the YAML keep only http(s) and
 mailto URLs; anything else (`javascript:`, `data:`) is shown as text and never becomes an href.
 """
 
@@ -12,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from svcascode.errors import SvcascodeError
+from svcascode.escape import html_attr, md_code, md_text
+from svcascode.render.wrap import wbr
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 _INLINE_LINK = re.compile(r"\[([^\]\n]{1,200})\]\(([^)\s]{1,2000})\)")
 
 
@@ -24,12 +26,6 @@ def safe_url(value: Any) -> str | None:
         return None
     text = value.strip()
     return text if text.lower().startswith(SAFE_SCHEMES) and not any(c in text for c in "\"'<> \t\n") else None
-
-
-def md_escape(value: Any) -> str:
-    """Text that cannot break a Markdown table, open a link or inject HTML."""
-    text = " ".join(str(value if value is not None else "").split())
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def rich_text(value: Any) -> Any:
@@ -45,7 +41,7 @@ def rich_text(value: Any) -> Any:
         if url is None:
             out.append(str(escape(match.group(0))))
         else:
-            out.append(f'<a href="{escape(url)}" rel="noopener noreferrer">{escape(match.group(1))}</a>')
+            out.append(f'<a href="{html_attr(url)}" rel="noopener noreferrer">{escape(match.group(1))}</a>')
         last = match.end()
     out.append(str(escape(text[last:])))
     return Markup("".join(out))
@@ -58,9 +54,10 @@ def environment() -> Any:
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("svcascode", "templates"),
-        autoescape=lambda name: bool(name) and name.endswith((".html.j2", ".svg.j2")),
+        autoescape=lambda name: name is not None and name.endswith((".html.j2", ".svg.j2")),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(safe_url=safe_url, md=md_escape, rich=rich_text)
+    env.filters.update(safe_url=safe_url, md=md_text, code=md_code, rich=rich_text)
+    env.filters["wbr"] = wbr  # identifiers wrap after - . / and never inside a word
     return env
 
 

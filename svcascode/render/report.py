@@ -6,6 +6,7 @@ PDF) is drawn from.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 from dataclasses import dataclass
@@ -14,25 +15,27 @@ from pathlib import Path
 from typing import Any, Callable
 
 from svcascode import __version__
+from svcascode.assessment import Assessment, Status, WaiverResult, worst
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
-from svcascode.engine import Evaluation
 from svcascode.finding import SEVERITY_RANK, Finding
 from svcascode.render import render_template, write_text
 from svcascode.render.provenance import History
-from svcascode.render.status import owning_teams
-
-SATISFIED, NOT_SATISFIED, WAIVED, NOT_ASSESSED = "satisfied", "not-satisfied", "waived", "not-assessed"
 
 
 @dataclass(frozen=True)
 class ReportInput:
-    catalogue: Catalogue
-    evaluation: Evaluation
-    load_findings: list[Finding]  # what validation found (schema, references, YAML)
-    as_of: date
+    assessment: Assessment
     history: History
     generated_at: datetime
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.assessment.catalogue
+
+    @property
+    def as_of(self) -> date:
+        return self.assessment.as_of
 
 
 def generated_time() -> datetime:
@@ -56,40 +59,32 @@ def inputs_digest(catalogue: Catalogue) -> str:
 # Posture
 
 
-def is_main_failure(finding: Finding, control: Document) -> bool:
-    """An open finding of the control's main condition (not its warning clause)."""
-    return not finding.suppressed and (finding.enforcement == "block" or finding.severity == str(control.spec.severity))
-
-
-def control_posture(evaluation: Evaluation) -> dict[str, dict[str, Any]]:
-    """Control id -> status (satisfied, not-satisfied, waived) and counts."""
-    by_rule: dict[str, list[Finding]] = {}
-    for finding in evaluation.findings:
-        by_rule.setdefault(finding.rule, []).append(finding)
+def control_posture(assessment: Assessment) -> dict[str, dict[str, Any]]:
+    """Control id -> status and counts, for every selected control (malformed ones are not-assessed)."""
     posture: dict[str, dict[str, Any]] = {}
-    for control in sorted(evaluation.controls, key=lambda c: c.name):
-        findings = by_rule.get(control.name, [])
-        failures = [f for f in findings if is_main_failure(f, control)]
-        waived = [f for f in findings if f.suppressed]
-        status = NOT_SATISFIED if failures else WAIVED if waived else SATISFIED
-        posture[control.name] = {
-            "status": status, "title": control.model.metadata.title or control.name,
-            "severity": str(control.spec.severity), "enforcement": str(control.spec.enforcement),
-            "subjects": len(evaluation.subjects.get(control.name, [])), "failures": len(failures),
-            "warnings": sum(1 for f in findings if not f.suppressed and f not in failures),
-            "waived": len(waived), "file": control.file, "line": control.locate(())[0],
-            "mappings": [{"framework": m.framework, "controls": list(m.controls)} for m in control.spec.mappings],
+    for name, result in sorted(assessment.controls.items()):
+        control = result.control
+        posture[name] = {
+            "status": str(result.status), "title": result.rule.title,
+            "severity": result.rule.severity, "enforcement": result.rule.enforcement,
+            "subjects": len(result.subjects), "failures": result.failures, "warnings": result.warnings,
+            "waived": result.waived, "file": control.file, "line": control.locate(())[0],
+            "mappings": [{"framework": m.framework, "controls": list(m.controls)} for m in result.rule.mappings],
         }
     return posture
 
 
-def posture_counts(catalogue: Catalogue, evaluation: Evaluation) -> tuple[int, int, int]:
-    statuses = [p["status"] for p in control_posture(evaluation).values()]
-    return statuses.count(SATISFIED), statuses.count(NOT_SATISFIED), statuses.count(WAIVED)
+def posture_counts(assessment: Assessment) -> tuple[int, int, int]:
+    return assessment.control_counts()
+
+
+_FRAMEWORK_STATES = (Status.SATISFIED, Status.NOT_SATISFIED, Status.WARNING, Status.WAIVED, Status.NOT_APPLICABLE,
+                     Status.NOT_ASSESSED)
 
 
 def framework_posture(catalogue: Catalogue, posture: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per framework, each of its controls with the svcascode controls mapped to it and the outcome."""
+    """Per framework, every control its Framework document lists, with the svcascode controls mapped to it
+    and the outcome; those no control assesses are not-assessed, and coverage is the assessed share."""
     frameworks = []
     for framework in sorted(catalogue.of_kind("Framework"), key=lambda f: f.name):
         mapped: dict[str, list[str]] = {}
@@ -98,19 +93,22 @@ def framework_posture(catalogue: Catalogue, posture: dict[str, dict[str, Any]]) 
                 if mapping["framework"] == framework.name:
                     for target in mapping["controls"]:
                         mapped.setdefault(target, []).append(control_id)
-        listed = [(c.id, c.title or "") for c in framework.spec.controls]
-        listed += [(cid, "") for cid in sorted(mapped) if cid not in {i for i, _ in listed}]
+        listed = {c.id: c.title or "" for c in framework.spec.controls}
         rows = []
-        for control_id, title in listed:
+        for control_id, title in listed.items():
             ours = sorted(mapped.get(control_id, []))
-            statuses = {posture[c]["status"] for c in ours}
-            status = (NOT_ASSESSED if not ours else NOT_SATISFIED if NOT_SATISFIED in statuses
-                      else WAIVED if WAIVED in statuses else SATISFIED)
-            rows.append({"id": control_id, "title": title, "status": status, "controls": ours})
-        counts = {s: sum(1 for r in rows if r["status"] == s) for s in (SATISFIED, NOT_SATISFIED, WAIVED,
-                                                                       NOT_ASSESSED)}
-        frameworks.append({"name": framework.name, "title": framework.model.metadata.title or framework.name,
-                           "version": framework.spec.version, "controls": rows, "counts": counts})
+            status = worst((Status(posture[c]["status"]) for c in ours), Status.NOT_ASSESSED)
+            rows.append({"id": control_id, "title": title, "status": str(status), "controls": ours})
+        counts = {str(s): sum(1 for r in rows if r["status"] == str(s)) for s in _FRAMEWORK_STATES}
+        assessed = sum(1 for r in rows if r["status"] != str(Status.NOT_ASSESSED))
+        frameworks.append({
+            "name": framework.name, "title": framework.model.metadata.title or framework.name,
+            "version": framework.spec.version, "controls": rows, "counts": counts,
+            "coverage": {"assessed": assessed, "total": len(rows),
+                         "percent": round(100 * assessed / len(rows), 1) if rows else 0.0},
+            # mappings to ids the Framework document does not list: a typo, or a framework out of date
+            "unlisted": sorted(i for i in mapped if i not in listed),
+        })
     return frameworks
 
 
@@ -119,88 +117,79 @@ def framework_posture(catalogue: Catalogue, posture: dict[str, dict[str, Any]]) 
 
 
 def build_report(data: ReportInput) -> dict[str, Any]:
-    catalogue, evaluation, history = data.catalogue, data.evaluation, data.history
-    posture = control_posture(evaluation)
-    findings = sorted([*data.load_findings, *evaluation.findings, *evaluation.problems],
-                      key=lambda f: (-SEVERITY_RANK.get(f.severity, 0), f.sort_key()))
+    assessment, history = data.assessment, data.history
+    catalogue = assessment.catalogue
+    posture = control_posture(assessment)
+    findings = sorted(assessment.findings, key=lambda f: (-SEVERITY_RANK.get(f.severity, 0), f.sort_key()))
     return {
         "scope": {
             "commit": history.commit, "uncommittedChanges": history.dirty, "history": history.note or None,
             "asOf": data.as_of.isoformat(), "generatedAt": data.generated_at.isoformat(),
             "tool": "svcascode", "toolVersion": __version__, "inputsDigest": f"sha256:{inputs_digest(catalogue)}",
             "files": len(catalogue.files), "documents": len(catalogue.documents),
-            "services": len(catalogue.of_kind("Service")), "controls": len(evaluation.controls),
+            "services": len(catalogue.of_kind("Service")), "controls": len(assessment.evaluated),
         },
         "summary": _summary(posture, findings),
         "frameworks": framework_posture(catalogue, posture),
         "controls": [{"id": cid, **row} for cid, row in posture.items()],
-        "findings": [_finding_row(catalogue, f, history) for f in findings],
-        "waivers": [_waiver_row(w, data.as_of, evaluation) for w in
-                    sorted(catalogue.of_kind("Waiver"), key=lambda w: w.name)],
+        "findings": [_finding_row(assessment, f, history) for f in findings],
+        "waivers": [_waiver_row(w) for w in assessment.waivers.values()],
         "evidence": [_evidence_row(e, data.as_of) for e in
                      sorted(catalogue.of_kind("Evidence"), key=lambda e: (e.spec.performed_at, e.name),
                             reverse=True)],
-        "evaluations": _evaluations(evaluation),
+        "evaluations": _evaluations(assessment),
         "trend": [{"commit": p.commit, "date": p.date, "satisfied": p.satisfied, "notSatisfied": p.not_satisfied,
                    "waived": p.waived, "openFindings": p.open_findings} for p in history.trend],
     }
 
 
-def _evaluations(evaluation: Evaluation) -> list[dict[str, Any]]:
+_RESULT = {Status.NOT_SATISFIED: "fail", Status.WAIVED: "waived", Status.WARNING: "warn", Status.SATISFIED: "pass"}
+
+
+def _evaluations(assessment: Assessment) -> list[dict[str, Any]]:
     """One row per control checking one document: the observation an auditor can trace."""
-    found: dict[tuple[str, str, str], list[Finding]] = {}
-    for finding in evaluation.findings:
-        found.setdefault((finding.rule, finding.kind, finding.name), []).append(finding)
     rows = []
-    for control in sorted(evaluation.controls, key=lambda c: c.name):
-        for subject in evaluation.subjects.get(control.name, []):
-            mine = found.get((control.name, subject.kind, subject.name), [])
-            result = ("fail" if any(is_main_failure(f, control) for f in mine) else
-                      "waived" if any(f.suppressed for f in mine) else "warn" if mine else "pass")
-            rows.append({"control": control.name, "subject": subject.ref, "kind": subject.kind,
-                         "name": subject.name, "file": subject.file, "line": subject.locate(())[0],
-                         "result": result, "findings": [f.fingerprint for f in mine]})
+    for (control, _), pair in sorted(assessment.pairs.items(), key=lambda item: item[0][0]):
+        subject = pair.subject
+        rows.append({"control": control, "subject": subject.ref, "kind": subject.kind, "name": subject.name,
+                     "file": subject.file, "line": subject.locate(())[0], "result": _RESULT[pair.status],
+                     "findings": [f.fingerprint for f in pair.findings]})
     return rows
 
 
 def _summary(posture: dict[str, dict[str, Any]], findings: list[Finding]) -> dict[str, Any]:
     statuses = [p["status"] for p in posture.values()]
-    return {"satisfied": statuses.count(SATISFIED), "notSatisfied": statuses.count(NOT_SATISFIED),
-            "waived": statuses.count(WAIVED), "findings": len(findings),
+    return {"satisfied": statuses.count(Status.SATISFIED), "notSatisfied": statuses.count(Status.NOT_SATISFIED),
+            "warning": statuses.count(Status.WARNING), "waived": statuses.count(Status.WAIVED),
+            "notApplicable": statuses.count(Status.NOT_APPLICABLE),
+            "notAssessed": statuses.count(Status.NOT_ASSESSED), "findings": len(findings),
             "openFindings": sum(1 for f in findings if not f.suppressed),
             "waivedFindings": sum(1 for f in findings if f.suppressed)}
 
 
-def _finding_row(catalogue: Catalogue, finding: Finding, history: History) -> dict[str, Any]:
+def _finding_row(assessment: Assessment, finding: Finding, history: History) -> dict[str, Any]:
     seen = history.first_seen.get(finding.fingerprint)
     return {
         "rule": finding.rule, "severity": finding.severity, "enforcement": finding.enforcement,
         "message": finding.message, "file": finding.file, "line": finding.line, "column": finding.column,
         "path": finding.json_path, "subject": finding.subject, "kind": finding.kind, "name": finding.name,
-        "teams": owning_teams(catalogue, finding), "waiver": finding.waiver,
+        "teams": assessment.teams_of(finding), "waiver": finding.waiver,
         "justification": finding.justification, "fingerprint": finding.fingerprint,
         "firstSeen": None if seen is None else {"commit": seen.commit, "author": seen.author, "date": seen.date,
                                                 "atOrBefore": seen.before_range},
     }
 
 
-def _waiver_row(waiver: Document, as_of: date, evaluation: Evaluation) -> dict[str, Any]:
+def _waiver_row(result: WaiverResult) -> dict[str, Any]:
+    waiver = result.waiver
     spec = waiver.spec
-    if spec.requested_by in spec.approved_by:
-        state = "invalid: approved by its requester"
-    elif as_of < spec.approved_at:
-        state = "not yet in force"
-    elif as_of >= spec.expires_at:
-        state = "expired"
-    else:
-        state = "active"
     return {"name": waiver.name, "title": waiver.model.metadata.title, "control": spec.control,
             "subjects": list(spec.subjects), "justification": " ".join(str(spec.justification).split()),
             "compensatingControls": " ".join(str(spec.compensating_controls or "").split()) or None,
             "risk": spec.risk.rating if spec.risk else None, "requestedBy": spec.requested_by,
             "approvedBy": list(spec.approved_by), "approvedAt": spec.approved_at.isoformat(),
-            "expiresAt": spec.expires_at.isoformat(), "ticket": spec.ticket, "state": state,
-            "findingsWaived": evaluation.waiver_matches.get(waiver.name, 0),
+            "expiresAt": spec.expires_at.isoformat(), "ticket": spec.ticket, "state": str(result.state),
+            "suppresses": result.state.suppresses, "findingsWaived": result.matched,
             "file": waiver.file, "line": waiver.locate(())[0]}
 
 
@@ -235,15 +224,14 @@ def to_markdown(report: dict[str, Any], chart_file: str | None) -> str:
 def pdf_available() -> bool:
     """WeasyPrint and the system libraries it loads (Pango, cairo) are present."""
     try:
-        import weasyprint  # noqa: F401
+        importlib.import_module("weasyprint")
     except Exception:  # ImportError, or OSError when a system library is missing
         return False
     return True
 
 
 def write_pdf(html: str, path: Path) -> Path:
-    import weasyprint
-
+    weasyprint = importlib.import_module("weasyprint")  # optional, untyped: loaded only for a PDF
     path.parent.mkdir(parents=True, exist_ok=True)
     weasyprint.HTML(string=html, base_url=str(path.parent)).write_pdf(str(path))
     return path
@@ -252,22 +240,41 @@ def write_pdf(html: str, path: Path) -> Path:
 Writer = Callable[[dict[str, Any], Path, str | None], list[Path]]
 
 
-def write_report(report: dict[str, Any], out: Path, fmt: str, chart: str | None) -> list[Path]:
-    """Write the report in one format into `out`; returns the files written."""
+def write_json(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
+    return [write_text(out / "report.json", to_json(report))]
+
+
+def write_oscal(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
     from svcascode.render.oscal import assessment_results
 
-    written: list[Path] = []
-    if fmt == "json":
-        written.append(write_text(out / "report.json", to_json(report)))
-    elif fmt == "oscal":
-        written.append(write_text(out / "assessment-results.json", to_json(assessment_results(report))))
-    elif fmt == "md":
-        if chart:
-            written.append(write_text(out / "posture-trend.svg", chart))
-        written.append(write_text(out / "report.md", to_markdown(report, "posture-trend.svg" if chart else None)))
-    elif fmt in ("html", "pdf"):
-        html = to_html(report, chart)
-        written.append(write_text(out / "report.html", html))
-        if fmt == "pdf":
-            written.append(write_pdf(html, out / "report.pdf"))
+    return [write_text(out / "assessment-results.json", to_json(assessment_results(report)))]
+
+
+def write_markdown(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
+    written = [write_text(out / "posture-trend.svg", chart)] if chart else []
+    written.append(write_text(out / "report.md", to_markdown(report, "posture-trend.svg" if chart else None)))
     return written
+
+
+def write_html(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
+    return [write_text(out / "report.html", to_html(report, chart))]
+
+
+def write_html_and_pdf(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
+    html = to_html(report, chart)
+    return [write_text(out / "report.html", html), write_pdf(html, out / "report.pdf")]
+
+
+# Name -> writer: also the `render report --format` choices, in the order the help lists them.
+REPORT_FORMATS: dict[str, Writer] = {
+    "html": write_html,
+    "md": write_markdown,
+    "json": write_json,
+    "oscal": write_oscal,
+    "pdf": write_html_and_pdf,
+}
+
+
+def write_report(report: dict[str, Any], out: Path, fmt: str, chart: str | None) -> list[Path]:
+    """Write the report in one format into `out`; returns the files written."""
+    return REPORT_FORMATS[fmt](report, out, chart)
