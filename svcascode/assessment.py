@@ -258,12 +258,12 @@ class Assessment:
                 if service.name in by_service:
                     by_service[service.name].append(finding)
         applies: dict[str, set[str]] = {n: set() for n in names}  # service -> controls that looked at it
-        for (control, _), pair in self.pairs.items():
-            for service in services_of(self.catalogue, pair.subject):
-                if service.name in applies:
-                    applies[service.name].add(control)
+        for (control_id, _), pair in self.pairs.items():
+            for concerned in services_of(self.catalogue, pair.subject):
+                if concerned.name in applies:
+                    applies[concerned.name].add(control_id)
         for name in names:
-            rows = []
+            rows: list[tuple[ControlResult, Status, tuple[Finding, ...]]] = []
             for control in sorted(self.controls.values(), key=lambda c: c.name):
                 mine = tuple(f for f in by_service[name] if f.rule == control.name)
                 if control.status is Status.NOT_ASSESSED:
@@ -274,9 +274,9 @@ class Assessment:
                     status = Status.NOT_APPLICABLE
                 rows.append((control, status, mine))
             overall = worst(s for _, s, _ in rows if s is not Status.NOT_ASSESSED)
-            service = self.catalogue.get("Service", name)
-            assert service is not None
-            self._services[name] = ServiceResult(service, _SERVICE_STATUS.get(overall, "compliant"), tuple(rows),
+            document = self.catalogue.get("Service", name)
+            assert document is not None
+            self._services[name] = ServiceResult(document, _SERVICE_STATUS.get(overall, "compliant"), tuple(rows),
                                                  tuple(by_service[name]))
         return self._services
 
@@ -325,8 +325,8 @@ def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = Contro
         controls[name] = ControlResult(control, info, status, subjects, tuple(by_rule.get(name, ())))
     for finding in findings:
         if finding.rule not in rules:
-            control = all_controls.get(finding.rule)
-            rules[finding.rule] = (control_rule(control) if control is not None else TOOL_RULES.get(finding.rule)
+            defined = all_controls.get(finding.rule)
+            rules[finding.rule] = (control_rule(defined) if defined is not None else TOOL_RULES.get(finding.rule)
                                    or unknown_rule(finding.rule, finding.severity, finding.enforcement))
     waivers = {}
     for waiver in sorted(catalogue.of_kind("Waiver"), key=lambda w: w.name):

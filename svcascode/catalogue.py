@@ -228,6 +228,9 @@ class Catalogue:
                 index[window.name] = [s for s in (self.get("Service", n) for n in spec.services) if s is not None]
                 continue
             selector = spec.selector
+            if selector is None:  # the model requires services or a selector
+                index[window.name] = []
+                continue
             index[window.name] = [s for s in services
                                   if (not selector.tiers or s.spec.tier in selector.tiers)
                                   and all(s.labels.get(k) == v for k, v in selector.labels.items())]

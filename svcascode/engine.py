@@ -271,10 +271,10 @@ def _schema_check(control: Document, fragment: dict[str, Any]) -> tuple[CheckFun
                            "(a circular $ref): make the recursion go through properties or items",
                            ("spec", "check", "schema"))
             return
-        for error in errors:
-            path = tuple(error.absolute_path)
+        for failure in errors:
+            path = tuple(failure.absolute_path)
             where = ".".join(str(p) for p in path) or "document"
-            yield ctx.fail(document, f"{where}: {error.message}", path)
+            yield ctx.fail(document, f"{where}: {failure.message}", path)
 
     return check, {}, []
 

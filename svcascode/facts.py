@@ -113,9 +113,9 @@ def waiver_state(waiver: Document, on: date, fails_policy: bool = False, matched
     suppresses nothing. `matched`: how many findings it suppressed, when known; none makes it stale.
     """
     spec = waiver.spec
-    if spec.requested_by in spec.approved_by:
+    if self_approved(waiver):
         return WaiverState.SELF_APPROVED
-    if on >= spec.expires_at:
+    if expired(waiver, on):
         return WaiverState.EXPIRED
     if on < spec.approved_at:
         return WaiverState.NOT_YET
@@ -124,6 +124,16 @@ def waiver_state(waiver: Document, on: date, fails_policy: bool = False, matched
     if matched == 0:
         return WaiverState.STALE
     return WaiverState.IN_FORCE
+
+
+def self_approved(waiver: Document) -> bool:
+    """A waiver its requester approved: no independent risk acceptance."""
+    return bool(waiver.spec.requested_by in waiver.spec.approved_by)
+
+
+def expired(waiver: Document, on: date) -> bool:
+    """A waiver is expired on its expiresAt date and after it."""
+    return bool(on >= waiver.spec.expires_at)
 
 
 def subject_ref(kind: str, name: str) -> str:

@@ -105,7 +105,7 @@ def _additional_properties(validator: Any, allowed: Any, instance: Any, schema: 
 def _linear_validator() -> Any:
     from jsonschema import Draft202012Validator, validators
 
-    return validators.extend(Draft202012Validator, {
+    return validators.extend(Draft202012Validator, {  # type: ignore[no-untyped-call]
         "pattern": _pattern, "patternProperties": _pattern_properties,
         "additionalProperties": _additional_properties,
     })

@@ -24,8 +24,12 @@ from typing import Any, Iterator
 
 from svcascode.catalogue import KIND_BY_LOWER
 from svcascode.checks.base import DAY, CheckContext, seconds
-from svcascode.documents import Document
+from svcascode.documents import Document, expect
+from svcascode.facts import expired as is_expired
+from svcascode.facts import self_approved as is_self_approved
+from svcascode.facts import waiver_state
 from svcascode.finding import Finding
+from svcascode.models import ControlSpec, WaiverSpec
 
 PARAMS: dict[str, Any] = {
     "maxWaiverDaysCriticalHigh": "180d",
@@ -45,12 +49,12 @@ def _days(value: Any) -> int:
     return int((seconds(str(value)) or 0) // DAY)
 
 
-def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
+def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
+    document = expect(subject, WaiverSpec)
     spec = document.spec
     control = ctx.catalogue.get("Control", spec.control)
-    severity = str(control.spec.severity) if control is not None else None
-    expired = ctx.as_of >= spec.expires_at
-    self_approved = spec.requested_by in spec.approved_by
+    expired = is_expired(document, ctx.as_of)
+    self_approved = is_self_approved(document)
     if expired:
         yield ctx.fail(document, f"expired on {spec.expires_at}; the findings it waived are open again: fix "
                        "them, or renew the waiver with a new approval and expiry", (*SPEC, "expiresAt"))
@@ -59,12 +63,12 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
         yield ctx.fail(document, f"approved by its own requester {spec.requested_by}; approval must be "
                        "independent, so it waives nothing: have someone else approve it",
                        (*SPEC, "approvedBy", index))
-    if severity is not None:
+    if control is not None:
+        severity = str(control.spec.severity)
         yield from _duration(ctx, document, severity)
         yield from _risk_owner(ctx, document, severity)
         yield from _scope(ctx, document, control)
-    if expired or self_approved or ctx.as_of < spec.approved_at or document.name in ctx.facts.get(
-            "failed_waivers", ()):
+    if not waiver_state(document, ctx.as_of, document.name in ctx.facts.get("failed_waivers", ())).suppresses:
         return  # not in force, or waiving nothing because it fails the above: neither expiring soon nor stale
     left = (spec.expires_at - ctx.as_of).days
     if left <= _days(ctx.param("warnWithin")):
@@ -76,7 +80,7 @@ def check(ctx: CheckContext, document: Document) -> Iterator[Finding]:
                        "subjects", (*SPEC, "subjects"))
 
 
-def _duration(ctx: CheckContext, document: Document, severity: str) -> Iterator[Finding]:
+def _duration(ctx: CheckContext, document: Document[WaiverSpec], severity: str) -> Iterator[Finding]:
     spec = document.spec
     strict = severity in ("critical", "high")
     limit = _days(ctx.param("maxWaiverDaysCriticalHigh" if strict else "maxWaiverDaysOther"))
@@ -88,7 +92,7 @@ def _duration(ctx: CheckContext, document: Document, severity: str) -> Iterator[
                        "and renew it when it ends", (*SPEC, "expiresAt"))
 
 
-def _risk_owner(ctx: CheckContext, document: Document, severity: str) -> Iterator[Finding]:
+def _risk_owner(ctx: CheckContext, document: Document[WaiverSpec], severity: str) -> Iterator[Finding]:
     if severity not in ctx.param("riskOwnerRequiredFor"):
         return
     role = str(ctx.param("riskOwnerRole"))
@@ -100,7 +104,7 @@ def _risk_owner(ctx: CheckContext, document: Document, severity: str) -> Iterato
                        (*SPEC, "approvedBy"))
 
 
-def _scope(ctx: CheckContext, document: Document, control: Document) -> Iterator[Finding]:
+def _scope(ctx: CheckContext, document: Document[WaiverSpec], control: Document[ControlSpec]) -> Iterator[Finding]:
     kinds = set(control.spec.applies_to.kinds)
     for index, subject in enumerate(document.spec.subjects):
         kind = KIND_BY_LOWER.get(subject.partition(":")[0])

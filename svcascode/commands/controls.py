@@ -18,8 +18,9 @@ import yaml
 
 from svcascode.catalogue import Catalogue, load_catalogue
 from svcascode.checks import load_builtin
-from svcascode.checks.base import TIER_DEFAULTS, TIER_ORDER, CheckSpec
+from svcascode.checks.base import TIER_DEFAULTS, CheckSpec
 from svcascode.cli import _context, main
+from svcascode.facts import TIER_ORDER
 from svcascode.rules import TOOL_RULES
 from svcascode.config import Settings
 from svcascode.documents import Document

@@ -39,13 +39,13 @@ def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_o
         loader.close()
     changes = diff_catalogues(old.catalogue, new.catalogue)
     before = assess(old, as_of).findings
-    head = assess(new, as_of)
-    after = head.findings
+    assessed = assess(new, as_of)
+    after = assessed.findings
     known = {f.fingerprint for f in before}
     now = {f.fingerprint for f in after}
     introduced = tuple(f for f in after if f.fingerprint not in known)
     fixed = tuple(sorted((f for f in before if f.fingerprint not in now), key=Finding.sort_key))
-    waivers = list(head.waivers.values())
+    waivers = list(assessed.waivers.values())
     unapproved = tuple(unapproved_weakenings(changes, waivers, set(labels), approval_label))
     approvals = {} if approval_label in labels else approving_waivers(waivers)
     return DiffReport(base_sha, head_sha or WORKING_TREE, changes, introduced, fixed, unapproved, gate,

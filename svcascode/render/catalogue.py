@@ -279,8 +279,10 @@ def _maintenance(catalogue: Catalogue, service: Document, as_of: date) -> list[d
         spec = window.spec
         if spec.schedule is not None:
             plan = f"{spec.schedule.rrule} at {spec.schedule.start} for {spec.schedule.duration} ({spec.schedule.timezone})"
-        else:
+        elif spec.window is not None:
             plan = f"once, {spec.window.start.isoformat()} to {spec.window.end.isoformat()}"
+        else:  # the model requires a schedule or a window
+            continue
         rows.append({"name": window.name, "title": window.model.metadata.title or window.name, "type": spec.type,
                      "impact": spec.expected_impact, "excluded": spec.excluded_from_sla, "plan": plan,
                      "next": [f"{a:%a %Y-%m-%d %H:%M}-{b:%H:%M} {a.tzname()}" for a, b in
