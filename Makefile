@@ -6,7 +6,7 @@ AS_OF ?= $(shell date +%F)
 OUT ?= out
 PYTEST_ARGS ?=
 
-.PHONY: demo test typecheck bench schemas clean chromium backstage-validators
+.PHONY: demo test typecheck bench schemas clean chromium backstage-validators monitoring-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,8 @@ demo: $(VENV)/.installed
 	@echo "== svcascode render catalogue and render report (as of $(AS_OF))"
 	$(BIN)/svcascode render catalogue --out $(OUT)/catalogue --as-of $(AS_OF)
 	$(BIN)/svcascode render report --out $(OUT)/report --as-of $(AS_OF) --format html --format md --format json --format oscal
+	$(BIN)/svcascode generate prometheus --out $(OUT)/monitoring/prometheus --as-of $(AS_OF)
+	$(BIN)/svcascode generate alertmanager --out $(OUT)/monitoring/alertmanager --as-of $(AS_OF)
 	@echo
 	@echo "outputs:"
 	@echo "  catalogue site:    file://$(abspath $(OUT))/catalogue/index.html"
@@ -43,6 +45,7 @@ demo: $(VENV)/.installed
 	@echo "  OSCAL results:     $(abspath $(OUT))/report/assessment-results.json"
 	@echo "  findings (SARIF):  $(abspath $(OUT))/findings.sarif"
 	@echo "  PR comment (md):   $(abspath $(OUT))/findings.md"
+	@echo "  monitoring:        $(abspath $(OUT))/monitoring/ (Prometheus rules, Alertmanager routes and mutes)"
 
 # Debian's chromium for the rendering tests in a real browser (they skip, saying why, without it)
 chromium:
@@ -56,11 +59,17 @@ backstage-validators:
 		npm ci --prefix tests/node --no-audit --no-fund --loglevel=error >/dev/null; } \
 		|| echo "@backstage/catalog-model could not be installed: the Backstage validation tests will be skipped"
 
+# Debian's promtool and amtool for the monitoring tests (they skip, saying why, without them)
+monitoring-tools:
+	@{ command -v promtool >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1; } \
+		|| { apt-get update -qq && apt-get install -y -qq prometheus prometheus-alertmanager >/dev/null; } \
+		|| echo "prometheus and prometheus-alertmanager could not be installed: the promtool and amtool tests will be skipped"
+
 # mypy --strict over the package, configured in pyproject.toml ([tool.mypy]); part of `make test`
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-test chromium backstage-validators typecheck
+test: $(VENV)/.installed-test chromium backstage-validators monitoring-tools typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
