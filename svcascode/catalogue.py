@@ -25,10 +25,8 @@ from svcascode.models import (  # the spec model of each kind, for typed lookups
     IncidentPolicySpec, MaintenanceWindowSpec, PatchPolicySpec, ServiceLevelSpec, ServiceSpec, SloSpec,
     TeamSpec, WaiverSpec,
 )
+from svcascode.rules import RULE_CYCLE, RULE_DUPLICATE, RULE_REFERENCE
 
-RULE_REFERENCE = "ref-unresolved"
-RULE_DUPLICATE = "name-duplicate"
-RULE_CYCLE = "dependency-cycle"
 
 # kind -> (dotted path with [*] and * wildcards, kind it refers to). "*" as target: a `kind:name` reference.
 REFERENCES: dict[str, list[tuple[str, str]]] = {

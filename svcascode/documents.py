@@ -20,11 +20,11 @@ from svcascode.loading.yamlfile import RawDocument
 from svcascode.models import API_VERSION, KINDS, OPENSLO_API_VERSION, OPENSLO_MODELS, SPEC_KINDS
 from svcascode.models.common import PATTERN_HINTS, Envelope, FieldError
 from svcascode.models.openslo import OpenSloDocument
+from svcascode.rules import RULE_SCHEMA
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
 
-RULE_SCHEMA = "schema-invalid"
 
 DocumentModel = Envelope | OpenSloDocument  # the model of a whole document, of any kind
 

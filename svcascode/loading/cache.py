@@ -14,7 +14,8 @@ import yaml
 from svcascode.config import Limits, Settings
 from svcascode.finding import Finding
 from svcascode.loading.discover import CACHE_DIR, checked_bytes
-from svcascode.loading.yamlfile import RULE_YAML, ParsedFile, RawDocument, parse_text
+from svcascode.loading.yamlfile import ParsedFile, RawDocument, parse_text
+from svcascode.rules import RULE_YAML
 
 CACHE_FORMAT = 3
 

@@ -17,11 +17,10 @@ from svcascode.config import Limits, Settings
 from svcascode.errors import SvcascodeError
 from svcascode.finding import Finding
 from svcascode.loading.yamlfile import ParsedFile
+from svcascode.rules import RULE_FILE
 
 YAML_SUFFIXES = (".yaml", ".yml")
 CACHE_DIR = ".svcascode-cache"  # where the parse cache lives; never read as catalogue
-
-RULE_FILE = "file-refused"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from svcascode.config import Limits
 from svcascode.errors import SvcascodeError
 from svcascode.finding import Finding, JsonPath
+from svcascode.rules import RULE_YAML
 
-RULE_YAML = "yaml-invalid"
 
 Marks = dict[JsonPath, tuple[int, int]]
 
