@@ -52,9 +52,8 @@ REFERENCES: dict[str, list[tuple[str, str]]] = {
     "Baseline": [("spec.controls[*]", "Control"), ("spec.exclude[*]", "Control")],
 }
 
-KIND_BY_LOWER = {k.lower(): k for k in ("Service", "ServiceLevel", "Team", "BusinessCalendar", "MaintenanceWindow",
-                                         "AccessPolicy", "PatchPolicy", "IncidentPolicy", "Evidence", "Control",
-                                         "Baseline", "Framework", "Waiver", "SLO")}
+# Kinds a `kind:name` reference may name: every svcascode kind, and OpenSLO SLOs.
+KIND_BY_LOWER = {k.lower(): k for k in (*KINDS, "SLO")}
 
 
 def _compile(path: str) -> list[str]:

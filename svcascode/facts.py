@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
+
+from svcascode.models.common import Tier
 
 if TYPE_CHECKING:
     from svcascode.catalogue import Catalogue
     from svcascode.documents import Document
 
-TIER_ORDER = ("tier-0", "tier-1", "tier-2", "tier-3")
+TIER_ORDER: tuple[str, ...] = get_args(Tier)  # strictest first, as the models declare them
 DEFAULT_TIER = "tier-3"  # a document that concerns no service is judged at the most lenient tier
 _DEPTH = 3  # Evidence about a Waiver about a Service: references are followed at most this deep
 

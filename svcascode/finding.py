@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from typing import Iterable, get_args
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
+from svcascode.models.common import Severity
+
+SEVERITIES: tuple[str, ...] = get_args(Severity)  # worst first, as the models declare them
 SEVERITY_RANK = {name: rank for rank, name in enumerate(reversed(SEVERITIES))}  # info 0 .. critical 4
 ENFORCEMENTS = ("block", "warn", "audit")
 

@@ -16,13 +16,14 @@ from typing import Any
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
 from svcascode.errors import SvcascodeError
+from svcascode.facts import TIER_ORDER
 from svcascode.monitoring.promql import matcher
 from svcascode.monitoring.slos import Indicator, MonitoredSlo, MonitoringProblem, indicator, mismatches, monitored
 
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 RECORD = "slo:sli_error:ratio_rate{window}"
 OBJECTIVE, BUDGET = "slo:objective:ratio", "slo:error_budget:ratio"
-TIERS = ("tier-0", "tier-1", "tier-2", "tier-3")
+TIERS = TIER_ORDER
 
 
 @dataclass(frozen=True)
