@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import typing
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Generic
 
 from pydantic import BaseModel, ValidationError
@@ -152,9 +153,16 @@ def _suggest(word: str, choices: typing.Iterable[str]) -> str:
 # pydantic errors -> messages
 
 
+MAX_REPORTED = 100  # problems reported per document; the rest are counted in one last finding
+
+
 def explain_errors(error: ValidationError, model: type[BaseModel], raw: RawDocument, text: str
                    ) -> list[tuple[JsonPath, str]]:
-    """One (path, message) per distinct problem, most specific first, unions collapsed to one message."""
+    """One (path, message) per distinct problem, most specific first, unions collapsed to one message.
+
+    At most MAX_REPORTED problems are explained, then one "... and N more problems" at the document:
+    the work is linear in the number of errors, however many a document has.
+    """
     out: list[tuple[JsonPath, str]] = []
     seen: set[JsonPath] = set()
     items = error.errors(include_url=False)
@@ -163,6 +171,8 @@ def explain_errors(error: ValidationError, model: type[BaseModel], raw: RawDocum
     suggested = {(*_clean_loc(i["loc"])[:-1], close) for i in items if i["type"] == "extra_forbidden"
                  for close in difflib.get_close_matches(str(i["loc"][-1]), _fields_at(model, _clean_loc(
                      i["loc"])[:-1]), n=1, cutoff=0.6)}
+    chosen: list[tuple[JsonPath, ErrorDetails]] = []
+    more = 0
     for item in items:
         loc = _clean_loc(item["loc"])
         cause = item.get("ctx", {}).get("error")
@@ -171,7 +181,20 @@ def explain_errors(error: ValidationError, model: type[BaseModel], raw: RawDocum
         if loc in seen or (item["type"] == "missing" and loc in suggested):
             continue  # one message per place: a union reports each of its branches
         seen.add(loc)
-        out.append((loc, f"{format_path(loc) or 'document'}: {_message(item, loc, model, raw, text)}"))
+        if len(chosen) < MAX_REPORTED:
+            chosen.append((loc, item))
+        else:
+            more += 1
+    # What would still be wrong were each YAML surprise quoted: one re-validation for all of them.
+    surprises = {loc: written for loc, item in chosen if item["type"] in _TEXT_EXPECTED
+                 and _yaml_surprise(item.get("input"), loc, raw, text)
+                 and (written := _written_text(loc, raw, text)) is not None}
+    quoted = _errors_as_text(model, raw, surprises) if surprises else {}
+    for loc, item in chosen:
+        out.append((loc, f"{format_path(loc) or 'document'}: {_message(item, loc, model, raw, text, quoted)}"))
+    if more:
+        out.append(((), f"document: ... and {more} more problem{'s' if more != 1 else ''} (only the first "
+                         f"{MAX_REPORTED} are listed): fix these and validate again"))
     return out
 
 
@@ -184,7 +207,8 @@ _INTERNAL_LOC = re.compile(r"^(function-|literal\[|constrained-|lax-|strict-|str
                            r"[A-Z][A-Za-z]+$|json-or-python|chain\[|union\[|tagged-union|none$|date$)")
 
 
-def _message(item: ErrorDetails, loc: JsonPath, model: type[BaseModel], raw: RawDocument, text: str) -> str:
+def _message(item: ErrorDetails, loc: JsonPath, model: type[BaseModel], raw: RawDocument, text: str,
+             quoted: dict[JsonPath, str | None] | None = None) -> str:
     kind = item["type"]
     value = item.get("input")
     if kind == "extra_forbidden":
@@ -197,7 +221,7 @@ def _message(item: ErrorDetails, loc: JsonPath, model: type[BaseModel], raw: Raw
     surprise = _yaml_surprise(value, loc, raw, text) if kind in _TEXT_EXPECTED else None
     if surprise:
         written = _written_text(loc, raw, text) or ""
-        still_wrong = _error_as_text(model, raw, loc, written)
+        still_wrong = (quoted or {}).get(loc)
         if still_wrong is None:
             return surprise
         return f"{still_wrong} (YAML read {written} as {_describe(value)})"
@@ -240,28 +264,36 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _error_as_text(model: type[BaseModel], raw: RawDocument, loc: JsonPath, written: str) -> str | None:
-    """What would still be wrong at `loc` if the value were quoted; None when quoting fixes it.
+def _errors_as_text(model: type[BaseModel], raw: RawDocument, written: dict[JsonPath, str]
+                    ) -> dict[JsonPath, str | None]:
+    """What would still be wrong at each loc if its value were quoted (None when quoting fixes it).
 
-    Only run for a value YAML turned into a bool or number, so "quote it" is advice that works.
+    Only asked for values YAML turned into a bool or number, so "quote it" is advice that works; every
+    value is quoted in one copy of the document, validated once.
     """
     import copy
 
     data = copy.deepcopy(raw.data)
-    target = data
-    try:
-        for part in loc[:-1]:
-            target = target[part]
-        target[loc[-1]] = written
-    except (KeyError, IndexError, TypeError):
-        return None
+    result: dict[JsonPath, str | None] = {}
+    for loc, text in written.items():
+        target = data
+        try:
+            for part in loc[:-1]:
+                target = target[part]
+            target[loc[-1]] = text
+        except (KeyError, IndexError, TypeError):
+            continue
+        result[loc] = None
+    if not result:
+        return result
     try:
         model.model_validate(data)
     except ValidationError as error:
         for item in error.errors(include_url=False):
-            if _clean_loc(item["loc"]) == loc:
-                return _message(item, loc, model, raw, "")
-    return None
+            loc = _clean_loc(item["loc"])
+            if loc in result and result[loc] is None:
+                result[loc] = _message(item, loc, model, raw, "")
+    return result
 
 
 def _show(value: Any) -> str:
@@ -304,6 +336,11 @@ def _yaml_surprise(value: Any, loc: JsonPath, raw: RawDocument, text: str) -> st
     return f"{written} {why}; quote it: \"{written}\""
 
 
+@lru_cache(maxsize=8)
+def _lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
 _TOKEN_END = re.compile(r"\s+#|\s*[,\]}]|\s*$")
 
 
@@ -312,7 +349,7 @@ def _written_text(loc: JsonPath, raw: RawDocument, text: str) -> str | None:
     if loc not in raw.marks or not text:
         return None
     line, column = raw.marks[loc]
-    lines = text.splitlines()
+    lines = _lines(text)
     if line > len(lines):
         return None
     rest = lines[line - 1][column - 1:]
