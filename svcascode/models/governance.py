@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, Strict, model_validator
@@ -102,10 +101,13 @@ class Baseline(Envelope):
 
 
 def _check_regex(value: str) -> str:
+    """A pattern from a document runs on RE2, in time linear in the text it is matched against."""
+    from svcascode.linear_regex import RegexRefused, compile_linear
+
     try:
-        re.compile(value)
-    except re.error as error:
-        raise ValueError(f"not a valid regular expression: {error}") from None
+        compile_linear(value)
+    except RegexRefused as error:
+        raise ValueError(f"not a regular expression svcascode can run: {error}") from None
     return value
 
 
@@ -128,8 +130,10 @@ class FrameworkSpec(Model):
     @model_validator(mode="after")
     def _ids_match_format(self) -> FrameworkSpec:
         if self.id_format:
-            pattern = re.compile(self.id_format)
-            wrong = [c.id for c in self.controls if not pattern.search(c.id)]
+            from svcascode.linear_regex import compile_linear
+
+            pattern = compile_linear(self.id_format)
+            wrong = [c.id for c in self.controls if pattern.search(c.id) is None]
             if wrong:
                 raise FieldError("controls", f"control ids not matching idFormat: {', '.join(wrong[:5])}")
         return self
