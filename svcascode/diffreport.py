@@ -1,6 +1,8 @@
 """What `svcascode diff` prints: the change set and the findings introduced and fixed, as text, JSON or
 a Markdown pull-request comment. Each format is a pure function; `DIFF_FORMATS` is the --format list.
-Text from YAML goes through `svcascode.escape`: `one_line` for the text, `md`/`code` for Markdown.
+Text from YAML goes through `svcascode.escape`: `one_line` for the text, `md`/`code` for Markdown (a file
+name as `one_line` shows it, a newline as `\\x0a`), and every output through `inert`/`inert_json`, so no
+line starts a CI runner's command and no character acts on a terminal.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, Callable
 
 from svcascode.diff import MISSING, STRENGTHENED, WEAKENED, ChangeSet, Classification, DocumentChange, show
 from svcascode.escape import md_code as code
-from svcascode.escape import md_text, one_line
+from svcascode.escape import inert, inert_json, md_text, one_line
 from svcascode.finding import SEVERITY_RANK, Finding
 
 DIFF_JSON_VERSION = 1
@@ -70,7 +72,7 @@ def render_text(report: DiffReport) -> str:
         lines.append(_gate_line(report))
         for change, item in report.unapproved:
             lines.append(one_line(f"  {change.subject}: {item.summary}"))
-    return "\n".join(lines) + "\n"
+    return inert("\n".join(lines) + "\n")
 
 
 def _gate_line(report: DiffReport) -> str:
@@ -117,7 +119,7 @@ def render_json(report: DiffReport) -> str:
             {"kind": c.kind, "name": c.name, "summary": i.summary} for c, i in report.unapproved]},
         **report.extra,
     }
-    return json.dumps(body, indent=2, ensure_ascii=False, default=str) + "\n"
+    return inert_json(json.dumps(body, indent=2, ensure_ascii=False, default=str)) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -160,7 +162,7 @@ def render_markdown(report: DiffReport, limit: int = 50) -> str:
     sections: list[tuple[str, list[str]]] = [
         ("🔻 Weaker", [f"- **{md(c.subject)}**: {md(i.summary)}{approval(c, i)}" for c, i in weakened]),
         ("❌ Now fails", [f"- **{md(f.rule)}** ({md(f.severity)}) {md(f.subject)}: {md(f.message)} "
-                         f"— {code(f'{f.file}:{f.line}')}"
+                         f"— {code(one_line(f'{f.file}:{f.line}'))}"
                          for f in sorted(failing, key=lambda f: -SEVERITY_RANK.get(f.severity, 0))]),
         ("🔺 Stronger", [f"- **{md(c.subject)}**: {md(i.summary)}" for c, i in stronger]),
         ("✔️ Fixed", [f"- **{md(f.rule)}** {md(f.subject)}: {md(f.message)}" for f in report.fixed]),
@@ -177,15 +179,15 @@ def render_markdown(report: DiffReport, limit: int = 50) -> str:
         lines += ["<details><summary>All document changes</summary>", "", "| document | change | file |",
                   "|---|---|---|"]
         for change in report.changes.changes[: limit * 4]:
-            where = (f"{code(change.old_file)} → {code(change.new_file)}" if change.action == "renamed"
-                     else code(change.file))
+            where = (f"{code(one_line(change.old_file))} → {code(one_line(change.new_file))}"
+                     if change.action == "renamed" else code(one_line(change.file)))
             what = "; ".join(md(i.summary) for i in change.classes) or md(
                 ", ".join(f.where for f in change.fields[:5]) or change.action)
             lines.append(f"| {md(change.subject)} | {md(change.action)}: {what} | {where} |")
         lines += ["", "</details>", ""]
     if not report.changes.changes and not report.introduced and not report.fixed:
         lines += ["No change to the catalogue.", ""]
-    return "\n".join(lines)
+    return inert("\n".join(lines))
 
 
 DIFF_FORMATS: dict[str, Callable[[DiffReport], str]] = {

@@ -14,6 +14,10 @@ One function per destination, and every output uses these rather than its own co
 - `workflow_data`, `workflow_property`: a GitHub Actions workflow command's message and properties,
   so no text can end its command or start another.
 - `spreadsheet_cell`: a CSV cell a spreadsheet will not run as a formula.
+- `inert`, `inert_json`: a whole output as a CI runner reads it, line by line: no line starts a
+  workflow command (`::set-env`, `::add-mask::`, `::stop-commands::`) or an Azure Pipelines one
+  (`##[error]`, `##vso[...]` anywhere on the line); `inert_json` also writes the characters that would
+  act on a terminal as JSON escapes (`\\u202e`), so the JSON still means the same.
 - `shorten`: long text cut, with a note of how much was left out.
 """
 
@@ -47,6 +51,37 @@ def one_line(value: Any) -> str:
 def squash(value: Any) -> str:
     """One line of prose: runs of whitespace (newlines, tabs) are one space; other controls are escapes."""
     return visible(" ".join(str(value if value is not None else "").split()))
+
+
+# ---------------------------------------------------------------------------------------------------
+# CI logs: a runner reads every line of stdout for commands
+
+# A runner splits lines at CR as well as LF, and trims leading whitespace (any Unicode space) first.
+_LINE_COMMAND = re.compile(r"(?<![^\n\r])([^\S\n\r]*)(::|##\[)")
+_AZURE_COMMAND = re.compile(r"##(?=vso\[)", re.IGNORECASE)
+
+
+def inert(text: str) -> str:
+    """Text no CI runner reads a command in: the first character of `::` or `##[` that would start a
+    line (after spaces) is shown as its escape (`\\x3a:set-env`, `\\x23#[group]`), and so is the first
+    `#` of `##vso[` wherever it is. Lines the text does not make commands of are left as they are."""
+    text = _LINE_COMMAND.sub(lambda m: f"{m.group(1)}\\x{ord(m.group(2)[0]):02x}{m.group(2)[1:]}", text)
+    return _AZURE_COMMAND.sub(r"\\x23#", text)
+
+
+def inert_json(text: str) -> str:
+    """JSON text (from `json.dumps(..., ensure_ascii=False)`) that means the same and is safe on a
+    terminal and in a CI log: the characters `visible` would escape (but the newlines between lines of
+    indented JSON; json.dumps escapes those in strings) become `\\uNNNN` JSON escapes, and
+    the first `#` of `##vso[` becomes `\\u0023`. Those characters only occur inside JSON strings, where
+    the escapes are exact. (No JSON line can start with `::` or `##[`: each starts with a quote, bracket,
+    brace, digit or keyword.)"""
+    return _AZURE_COMMAND.sub(r"\\u0023#", json_escapes(text))
+
+
+def json_escapes(text: str, keep: str = "\n") -> str:
+    """The characters `visible` would escape, except those in `keep`, as `\\uNNNN`."""
+    return _UNPRINTABLE.sub(lambda m: m.group() if m.group() in keep else f"\\u{ord(m.group()):04x}", text)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -110,7 +145,7 @@ def html_attr(value: Any) -> str:
 def workflow_data(text: str) -> str:
     """A workflow command's message: `%` CR LF escaped as the runner expects (`%25` `%0D` `%0A`), so a
     newline stays inside the annotation; other controls shown as `\\xNN`."""
-    text = visible(text, keep="\r\n")
+    text = _AZURE_COMMAND.sub(r"\\x23#", visible(text, keep="\r\n"))
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

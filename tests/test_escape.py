@@ -150,7 +150,7 @@ def test_history_formats_are_the_choices_and_escape_what_they_print() -> None:
     text = HISTORY_FORMATS["text"](audit)
     assert "tier \\x1b]0;pwned\\x07" in text and "spec.tier: 1 -> 2\\x1b[2J" in text and "\x1b" not in text
     row = next(csv.DictReader(io.StringIO(HISTORY_FORMATS["csv"](audit))))
-    assert row["author"].startswith("'=") and row["new"] == "2\x1b[2J"  # CSV keeps the value, quoted
+    assert row["author"].startswith("'=") and row["new"] == "2\\x1b[2J"  # CSV shows the control as an escape
     assert json.loads(HISTORY_FORMATS["json"](audit))["commits"][0]["changes"][0]["fields"][0]["new"] == "2\x1b[2J"
     posture_row = SimpleNamespace(commit=_commit("fix"), as_of="2026-01-02", waived=0, failing=1,
                                   severities={"critical": 0, "high": 1, "medium": 0, "low": 0, "info": 0},

@@ -11,12 +11,13 @@ per step, and the ones a pull request introduced must not sit behind those it in
 Text from YAML cannot issue commands of its own: every line this format prints either starts with
 `::` and was composed here, or is the summary. Data is escaped as the runner expects (`%` `%25`,
 CR `%0D`, LF `%0A`), properties also escape `:` and `,`, so a message holding `\\n::error::` or a
-literal `%0A` stays inside its own annotation. Other control characters are shown as `\\xNN`.
+literal `%0A` stays inside its own annotation. Other control characters are shown as `\\xNN`, and the
+first `#` of an Azure Pipelines `##vso[` as `\\x23`.
 """
 
 from __future__ import annotations
 
-from svcascode.escape import shorten
+from svcascode.escape import inert, shorten
 from svcascode.escape import workflow_data as escape_data
 from svcascode.escape import workflow_property as escape_property
 from svcascode.finding import Finding
@@ -34,7 +35,7 @@ def render(report: Report) -> str:
     lines = [command(finding, report) for finding in annotated if report.status(finding) != "existing"]
     if report.base is not None:
         lines.append(existing_notice(report, len(annotated) - len(existing), len(existing)))
-    lines.append(summary(report))
+    lines.append(inert(summary(report)))
     return "\n".join(lines) + "\n"
 
 

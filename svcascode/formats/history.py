@@ -2,7 +2,9 @@
 
 Each format is a pure function of a `HistoryReport`; `HISTORY_FORMATS` is also the --format list.
 Text lines go through `one_line` (commit messages and YAML values send no terminal escapes); free
-text in CSV through `spreadsheet_cell` (no cell runs as a formula when an auditor opens the file).
+text in CSV through `spreadsheet_cell` (no cell runs as a formula when an auditor opens the file), and
+control characters in CSV shown as `\\xNN` (newlines in a cell kept). No line of any format starts a CI
+runner's command (`inert`, `inert_json`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from svcascode.escape import one_line, spreadsheet_cell
+from svcascode.escape import inert, inert_json, one_line, spreadsheet_cell, visible
 from svcascode.finding import SEVERITIES
 
 HISTORY_JSON_VERSION = 1
@@ -59,7 +61,7 @@ def _audit_text(report: HistoryReport) -> str:
     count = len(report.rows)
     lines.append(one_line(f"{count} commit{'s' * (count != 1)} changed "
                           f"{report.meta.get('document') or 'the catalogue'}"))
-    return "\n".join(lines) + "\n"
+    return inert("\n".join(lines) + "\n")
 
 
 def _posture_text(report: HistoryReport) -> str:
@@ -72,7 +74,7 @@ def _posture_text(report: HistoryReport) -> str:
     stats = report.meta.get("stats", {})
     lines.append(f"{len(report.rows)} commits; {stats.get('blobsRead', 0)} file versions parsed for "
                  f"{stats.get('blobsSeen', 0)} seen")
-    return "\n".join(lines) + "\n"
+    return inert("\n".join(lines) + "\n")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -89,7 +91,7 @@ def render_json(report: HistoryReport) -> str:
         commits = [{**_commit_json(e.commit), "changes": [change_json(c) for c in e.changes]} for e in report.rows]
     body = {"version": HISTORY_JSON_VERSION, "command": "history", "mode": report.mode, **report.meta,
             "commits": commits}
-    return json.dumps(body, indent=2, ensure_ascii=False, default=str) + "\n"
+    return inert_json(json.dumps(body, indent=2, ensure_ascii=False, default=str)) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -107,7 +109,7 @@ def render_csv(report: HistoryReport) -> str:
             writer.writerow([r.commit.sha, r.as_of, cell(r.commit.author), cell(r.commit.message),
                              *(r.severities[s] for s in SEVERITIES), r.waived, r.failing,
                              *(r.controls.get(c, 0) for c in controls)])
-        return out.getvalue()
+        return _csv_text(out)
     from svcascode.diff import show
 
     writer.writerow(["commit", "date", "author", "email", "message", "kind", "name", "action", "file",
@@ -119,7 +121,13 @@ def render_csv(report: HistoryReport) -> str:
                 writer.writerow([c.sha, c.date, cell(c.author), cell(c.email), cell(c.message),
                                  change.kind, change.name, change.action, change.file, direction,
                                  cell(summary), path, cell(old), cell(new)])
-    return out.getvalue()
+    return _csv_text(out)
+
+
+def _csv_text(out: io.StringIO) -> str:
+    """The CSV as written, with control characters shown as `\\xNN` (a newline inside a quoted cell
+    kept) and no line starting a CI runner's command."""
+    return inert(visible(out.getvalue(), keep="\n"))
 
 
 def _audit_rows(change: Any, show: Callable[[Any], str]) -> list[tuple[str, str, str, str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from svcascode.escape import inert_json
 from svcascode.finding import Finding
 from svcascode.formats.report import Report
 
@@ -54,4 +55,5 @@ def render(report: Report) -> str:
     body.update(report.extra)
     # Indented for people; compact (and encoded by the C encoder, many times faster) when it is large.
     indent = 2 if len(report.findings) <= LARGE else None
-    return json.dumps(body, indent=indent, ensure_ascii=False) + "\n"
+    # Exact text, but bidirectional and C1 characters as JSON escapes: nothing acts on a terminal or a CI log.
+    return inert_json(json.dumps(body, indent=indent, ensure_ascii=False)) + "\n"

@@ -6,7 +6,9 @@ in `<system-out>`. A clean run is one passing test case, so dashboards show that
 `check --base`, each finding's details say whether it is new or already existed at the base.
 
 Whatever the YAML holds, the output parses: ElementTree escapes markup, and characters XML 1.0
-cannot carry at all (NUL and the other controls, lone surrogates) are shown as `\\xNN` first.
+cannot carry at all (NUL and the other controls, lone surrogates) are shown as `\\xNN` first. A file
+name is shown on one line (a newline in it as `\\x0a`), and no line of the output starts a CI runner's
+command (`svcascode.escape.inert`: a message line `::set-env ...` is shown as `\\x3a:set-env ...`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from itertools import groupby
 
-from svcascode.escape import shorten, visible
+from svcascode.escape import inert, one_line, shorten, visible
 from svcascode.finding import Finding
 from svcascode.formats.report import Report
 
@@ -29,7 +31,7 @@ def render(report: Report) -> str:
     root = ET.Element("testsuites", _counts(suites), name=f"svcascode {report.command}")
     root.extend(suites)
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return inert('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
 
 
 def _counts(suites: list[ET.Element]) -> dict[str, str]:
@@ -67,7 +69,7 @@ def _case(finding: Finding, report: Report) -> ET.Element:
 def _details(finding: Finding, report: Report) -> str:
     rule = report.rules.get(finding.rule, {})
     lines = [
-        f"{finding.located()}: {finding.subject}",
+        one_line(f"{finding.located()}: {finding.subject}"),
         f"rule: {finding.rule}" + (f" ({rule['title']})" if rule.get("title") else ""),
         f"severity: {finding.severity}, enforcement: {finding.enforcement}",
     ]

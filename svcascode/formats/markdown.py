@@ -11,14 +11,15 @@ are folded like the waived.
 Cells are escaped by `svcascode.escape.md_text` so YAML text cannot change the comment: `|` and
 other Markdown punctuation are backslash-escaped, `<` and `&` become entities (no HTML, no
 `<script>`), `@` and `#` get a zero-width space so nobody is mentioned and no issue is
-cross-referenced, newlines become `<br>`, and control characters are shown as `\\xNN`.
+cross-referenced, newlines become `<br>`, and control characters are shown as `\\xNN`; a location is
+shown on one line (a newline in a file name as `\\x0a`), and no line starts a CI runner's command.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from svcascode.escape import md_code, md_text, shorten
+from svcascode.escape import inert, md_code, md_text, one_line, shorten
 from svcascode.finding import Finding
 from svcascode.formats.report import Report, severity_rank
 from svcascode.formats.text import fixed_row, summary
@@ -64,7 +65,7 @@ def _open_table(findings: list[Finding], report: Report, budget: Budget) -> int:
     for finding in findings:
         mark = "❌" if report.failing(finding) else "⚠️" if finding.enforcement != "audit" else "ℹ️"
         status = f" {_STATUS[report.status(finding) or 'new']} |" if based else ""
-        row = (f"| {mark} | {cell(finding.severity)} | {cell(finding.rule)} | {cell(finding.located())} | "
+        row = (f"| {mark} | {cell(finding.severity)} | {cell(finding.rule)} | {cell(one_line(finding.located()))} | "
                f"{cell(_described(finding))} |{status}\n")
         if not budget.add(row):
             break
@@ -81,7 +82,7 @@ def _waived_table(findings: list[Finding], report: Report, budget: Budget) -> in
     shown = 0
     for finding in sorted(findings, key=Finding.sort_key):
         status = f" {_STATUS[report.status(finding) or 'new']} |" if based else ""
-        row = (f"| {cell(finding.rule)} | {cell(finding.located())} | {cell(finding.waiver or '')} | "
+        row = (f"| {cell(finding.rule)} | {cell(one_line(finding.located()))} | {cell(finding.waiver or '')} | "
                f"{cell(finding.justification or '')} |{status}\n")
         if not budget.add(row, reserve=len("\n</details>\n")):
             break
@@ -98,7 +99,7 @@ def _fixed_table(fixed: list[dict[str, Any]], budget: Budget) -> int:
     shown = 0
     for entry in fixed:
         where, subject, rule, message = fixed_row(entry)
-        if not budget.add(f"| {cell(rule)} | {cell(where)} | {cell(f'{subject}: {message}')} |\n",
+        if not budget.add(f"| {cell(rule)} | {cell(one_line(where))} | {cell(f'{subject}: {message}')} |\n",
                           reserve=len("\n</details>\n")):
             break
         shown += 1
@@ -124,6 +125,7 @@ class Budget:
         self.used = 0
 
     def add(self, part: str, reserve: int = 0, force: bool = False) -> bool:
+        part = inert(part)  # no line starts a CI runner's command (the comment may be printed to a log)
         size = len(part.encode("utf-16-le")) // 2
         if not force and self.used + size + reserve > self.limit:
             return False

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 from urllib.parse import quote
 
 from svcascode.finding import Finding
-from svcascode.escape import shorten, squash, visible
+from svcascode.escape import inert_json, shorten, squash, visible
 from svcascode.formats.report import Report, severity_rank
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -41,7 +41,7 @@ PROBLEM_SEVERITY = {"block": "error", "warn": "warning", "audit": "recommendatio
 
 
 def render(report: Report, max_results: int = MAX_RESULTS) -> str:
-    return json.dumps(sarif_log(report, max_results), indent=2, ensure_ascii=False) + "\n"
+    return inert_json(json.dumps(sarif_log(report, max_results), indent=2, ensure_ascii=False)) + "\n"
 
 
 def sarif_log(report: Report, max_results: int = MAX_RESULTS) -> dict[str, Any]:

@@ -2,15 +2,17 @@
 
 With `check --base`, each finding that already existed at the base is tagged `[existing]`, and the
 summary is followed by the ratchet: how many findings are new, existing and fixed, and which.
-Every line goes through `one_line`, so YAML text cannot send terminal escapes or start a line.
+Every line goes through `one_line`, so YAML text cannot send terminal escapes or start a line, and the
+whole through `inert`, so no line starts a CI runner's command (`::set-env`, `##vso[`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from svcascode.escape import one_line
+from svcascode.escape import inert, one_line
 from svcascode.formats.report import Report
+from svcascode.library import describe
 
 
 def render(report: Report) -> str:
@@ -36,9 +38,11 @@ def render(report: Report) -> str:
         lines.append(one_line(f"{prefix}{finding.located()}: {subject}{tag}{finding.message}{waiver}"))
     if lines:
         lines.append("")
+    if isinstance(report.extra.get("library"), dict):
+        lines.append(one_line(describe(report.extra["library"])))
     lines.append(summary(report))
     text = "\n".join(lines) + "\n"
-    return text + ratchet(report) if report.base is not None else text
+    return inert(text + ratchet(report) if report.base is not None else text)
 
 
 def ratchet(report: Report) -> str:
