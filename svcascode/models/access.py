@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from svcascode.models.common import (
-    Bool, Date, DurationValue, Envelope, KindRef, Model, PositiveDuration, Ref, Text, Url,
+    Bool, Count, Date, DurationValue, Envelope, KindRef, Model, PositiveDuration, Ref, Text, Url,
 )
 from typing import Annotated
 from pydantic import Strict
@@ -76,9 +76,9 @@ class Measured(Model):
     restore_duration: DurationValue | None = None
     data_loss_window: DurationValue | None = None
     failover_duration: DurationValue | None = None
-    accounts_reviewed: Annotated[int, Strict(), Field(ge=0)] | None = None
-    accounts_removed: Annotated[int, Strict(), Field(ge=0)] | None = None
-    findings: Annotated[int, Strict(), Field(ge=0)] | None = None
+    accounts_reviewed: Count | None = None
+    accounts_removed: Count | None = None
+    findings: Count | None = None
 
 
 class EvidenceSpec(Model):

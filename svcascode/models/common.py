@@ -43,6 +43,11 @@ PATTERN_HINTS = {
 
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _DURATION = re.compile(DURATION_PATTERN)
+# The longest duration a document may give: durations are added to dates, compared and turned into
+# floats, and ten thousand years of seconds is beyond every calendar svcascode can represent.
+MAX_DURATION = "1000y"
+MAX_DURATION_SECONDS = 1000 * 31536000
+MAX_COUNT = 1_000_000_000  # the largest count (people, accounts, findings) a document may give
 
 
 class Duration(str):
@@ -65,7 +70,10 @@ def duration_seconds(text: str) -> float:
     if match is None:
         raise ValueError(f"not a duration: {text!r}")
     unit = match.group(1)
-    return int(text[: -len(unit)]) * _UNIT_SECONDS[unit]
+    digits = text[: -len(unit)].lstrip("0")
+    if len(digits) > 18:  # far beyond MAX_DURATION in any unit; int() and float() of it are not bounded
+        raise ValueError(f"{_short(text)} is longer than {MAX_DURATION}, the longest duration svcascode works with")
+    return int(digits or "0") * _UNIT_SECONDS[unit]
 
 
 def parse_duration(text: str) -> Duration:
@@ -73,7 +81,20 @@ def parse_duration(text: str) -> Duration:
 
 
 def _to_duration(value: str) -> Duration:
+    if duration_seconds(value) > MAX_DURATION_SECONDS:
+        raise ValueError(f"{_short(value)} is longer than {MAX_DURATION}, the longest duration svcascode works with")
     return Duration(value)
+
+
+def _check_count(value: int) -> int:
+    if value > MAX_COUNT:
+        raise ValueError(f"{_short(str(value))} is more than {MAX_COUNT:,}, the largest count svcascode works with")
+    return value
+
+
+def _short(text: str) -> str:
+    """A number as written, or how many digits it has when it is too long to show."""
+    return text if len(text) <= 40 else f"{text[:12]}... ({len(text)} characters)"
 
 
 def duration_between(low: str | None = None, high: str | None = None) -> AfterValidator:
@@ -125,7 +146,8 @@ Percent = Annotated[float, Strict(), Field(ge=90, le=99.999), AfterValidator(_ch
 AnyPercent = Annotated[float, Strict(), Field(ge=0, le=100), AfterValidator(_check_decimals)]
 TimeOfDay = Annotated[str, Strict(), StringConstraints(pattern=TIME_PATTERN),
                       Field(description='time of day "HH:MM"; always quote it in YAML')]
-PositiveInt = Annotated[int, Strict(), Field(ge=1)]
+PositiveInt = Annotated[int, Strict(), Field(ge=1), AfterValidator(_check_count)]
+Count = Annotated[int, Strict(), Field(ge=0), AfterValidator(_check_count)]
 Bool = Annotated[bool, Strict()]
 
 

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, ConfigDict, Field, Strict, model_validator
 
 from svcascode.models.common import (
     FieldError,
-    Date, DurationValue, Envelope, KindRef, Model, Name, PositiveDuration, Ref, Selector, Severity, Text, Tier,
+    Date, DurationValue, Envelope, KindRef, Model, Name, PositiveDuration, PositiveInt, Ref, Selector, Severity, Text, Tier,
     Url,
 )
 
@@ -83,8 +83,8 @@ class BaselineParameters(Model):
     restore_test_max_age: PositiveDuration | None = None
     dr_test_max_age: PositiveDuration | None = None
     healthcheck_max_interval: PositiveDuration | None = None
-    oncall_min_people: Annotated[int, Strict(), Field(ge=1)] | None = None
-    oncall_recommended_people: Annotated[int, Strict(), Field(ge=1)] | None = None
+    oncall_min_people: PositiveInt | None = None
+    oncall_recommended_people: PositiveInt | None = None
     max_planned_budget_share: Annotated[float, Strict(), Field(ge=0, le=1)] | None = None
 
 
