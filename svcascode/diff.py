@@ -9,7 +9,6 @@ reported as changed, never dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from svcascode.catalogue import Catalogue
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from svcascode.assessment import WaiverResult
 
 WEAKENED, STRENGTHENED, CHANGED = "weakened", "strengthened", "changed"
-DIRECTIONS = (WEAKENED, STRENGTHENED, CHANGED)
 
 
 class _Missing:
@@ -70,9 +68,6 @@ class DocumentChange:
     @property
     def file(self) -> str:
         return self.new_file or self.old_file or ""
-
-    def directions(self) -> set[str]:
-        return {c.direction for c in self.classes}
 
 
 @dataclass

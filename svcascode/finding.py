@@ -10,7 +10,6 @@ from svcascode.models.common import Severity
 
 SEVERITIES: tuple[str, ...] = get_args(Severity)  # worst first, as the models declare them
 SEVERITY_RANK = {name: rank for rank, name in enumerate(reversed(SEVERITIES))}  # info 0 .. critical 4
-ENFORCEMENTS = ("block", "warn", "audit")
 
 JsonPath = tuple[str | int, ...]
 

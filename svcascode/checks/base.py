@@ -14,7 +14,6 @@ from typing import Any, Callable, Iterator
 from svcascode.catalogue import Catalogue
 from svcascode import facts
 from svcascode.documents import Document
-from svcascode.facts import TIER_ORDER
 from svcascode.finding import Finding, JsonPath
 from svcascode.models.common import Duration, duration_seconds
 

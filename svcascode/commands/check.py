@@ -7,11 +7,10 @@ Report that decides the exit code).
 
 from __future__ import annotations
 
-import difflib
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import click
 

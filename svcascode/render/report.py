@@ -273,8 +273,3 @@ REPORT_FORMATS: dict[str, Writer] = {
     "oscal": write_oscal,
     "pdf": write_html_and_pdf,
 }
-
-
-def write_report(report: dict[str, Any], out: Path, fmt: str, chart: str | None) -> list[Path]:
-    """Write the report in one format into `out`; returns the files written."""
-    return REPORT_FORMATS[fmt](report, out, chart)
