@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rrulestr
 
+from svcascode.holidays_calendar import closures, has_closures
 from svcascode.models.common import duration_seconds
 from svcascode.slamath import duration_minutes
 
@@ -198,9 +199,9 @@ def calendar_intervals(calendar: CalendarLike, start: datetime, end: datetime) -
     if calendar.always_on:
         return [Interval(start, end)]
     tz = zone(calendar.timezone)
-    holidays = {_as_date(h.date) for h in calendar.holidays}
     first = start.astimezone(tz).date() - timedelta(days=1)
     last = end.astimezone(tz).date() + timedelta(days=1)
+    holidays = closures(calendar, first, last)  # its own holidays and its country's public holidays
     blocks: list[Interval] = []
     day = first
     while day <= last:
@@ -228,7 +229,7 @@ def hours_per_week(calendar: CalendarLike) -> Fraction:
 
 
 def is_always_on(calendar: CalendarLike) -> bool:
-    return calendar.always_on or (hours_per_week(calendar) == HOURS_PER_WEEK and not calendar.holidays)
+    return calendar.always_on or (hours_per_week(calendar) == HOURS_PER_WEEK and not has_closures(calendar))
 
 
 def uncovered(outer: CalendarLike, inner: CalendarLike, start: datetime, end: datetime) -> list[Interval]:

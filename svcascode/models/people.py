@@ -81,17 +81,36 @@ class Holiday(Model):
     name: Text
 
 
+class PublicHolidays(Model):
+    country: Text = Field(description="ISO 3166-1 alpha-2 code as the holidays package knows it, e.g. GB")
+    subdivision: Text | None = Field(None, description="the holidays package's subdivision code, e.g. ENG")
+
+    @model_validator(mode="after")
+    def _known(self) -> PublicHolidays:
+        from svcascode.holidays_calendar import check_public_holidays
+
+        problem = check_public_holidays(self.country, self.subdivision)
+        if problem is not None:
+            raise FieldError(*problem)
+        return self
+
+
 class BusinessCalendarSpec(Model):
     timezone: TimeZone
     always_on: Bool = False
     weekly: list[WeeklyHours] = Field(default_factory=list)
     holidays: list[Holiday] = Field(default_factory=list)
+    public_holidays: PublicHolidays | None = Field(
+        None, description="closed on the public holidays of a country (and subdivision), as well as `holidays`")
 
     @model_validator(mode="after")
     def _one_shape(self) -> BusinessCalendarSpec:
         if self.always_on == bool(self.weekly):
             raise FieldError("alwaysOn" if self.always_on else "weekly",
                              "give exactly one of `alwaysOn: true` or `weekly:` hours")
+        if self.always_on and self.public_holidays is not None:
+            raise FieldError("publicHolidays", "an `alwaysOn` calendar has no closed days; remove `publicHolidays` "
+                             "or give `weekly:` hours")
         return self
 
 
