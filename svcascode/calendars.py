@@ -28,6 +28,19 @@ UTC = timezone.utc
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS_PER_WEEK = 168
 DEFAULT_HORIZON_MONTHS = 12
+MAX_HORIZON_MONTHS = 120  # a longer horizon asked for (a control parameter) is cut to this
+# A recurring window occurs at most OCCURRENCES_PER_YEAR times a year (a denser rule is schema-invalid), and
+# one expansion yields at most MAX_OCCURRENCES occurrences whatever its span: every check, page and generated
+# configuration that expands a window does bounded work.
+OCCURRENCES_PER_YEAR = 2_000
+MAX_OCCURRENCES = 10_000
+
+# Every instant computed here stays within [EARLIEST, LATEST]: inside datetime's range by a margin that
+# any time zone offset, a window's duration (at most 7 days), a rolling SLA window (at most 366 days) and
+# the day added at either end of an expansion fit in. An as-of date near 0001-01-01 or 9999-12-31 gives
+# periods and horizons cut at these instants, and no occurrence beyond them.
+EARLIEST = datetime(1, 1, 10, tzinfo=UTC)
+LATEST = datetime(9998, 12, 1, tzinfo=UTC)
 
 
 class Interval(NamedTuple):
@@ -120,6 +133,26 @@ def subtract(intervals: Iterable[Interval], removed: Iterable[Interval]) -> list
     return result
 
 
+def clamp(moment: datetime) -> datetime:
+    """The instant, moved into [EARLIEST, LATEST] when it lies outside."""
+    return EARLIEST if moment < EARLIEST else LATEST if moment > LATEST else moment
+
+
+def shift(moment: datetime, delta: timedelta) -> datetime:
+    """`moment + delta`, clamped into [EARLIEST, LATEST] instead of overflowing."""
+    if delta >= timedelta(0):
+        return moment + delta if LATEST - moment > delta else max(moment, LATEST)
+    return moment + delta if moment - EARLIEST > -delta else min(moment, EARLIEST)
+
+
+def add_months(day: date, months: int) -> date:
+    """The date `months` after `day` (before, when negative), or the first or last date there is."""
+    try:
+        return day + relativedelta(months=months)
+    except (ValueError, OverflowError):
+        return date.max if months >= 0 else date.min
+
+
 def clip(intervals: Iterable[Interval], start: datetime, end: datetime) -> list[Interval]:
     return intersect(intervals, [Interval(start, end)])
 
@@ -163,19 +196,31 @@ def local_instant(day: date, clock: str, tz: ZoneInfo) -> datetime:
     ``fold=0``: in a DST gap the offset before the gap applies, an ambiguous time is its first occurrence.
     """
     hours, minutes = (int(part) for part in clock.split(":"))
-    if hours == 24:
-        day, hours = day + timedelta(days=1), 0
-    return datetime.combine(day, time(hours, minutes), tzinfo=tz).astimezone(UTC)
+    try:
+        if hours == 24:
+            day, hours = day + timedelta(days=1), 0
+        return clamp(datetime.combine(day, time(hours, minutes), tzinfo=tz).astimezone(UTC))
+    except OverflowError:
+        return EARLIEST if day.year < 5000 else LATEST
 
 
 def midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    """Local midnight of `day` in UTC, clamped into [EARLIEST, LATEST]."""
+    try:
+        return clamp(datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC))
+    except OverflowError:
+        return EARLIEST if day.year < 5000 else LATEST
 
 
 def as_utc(value: datetime | str) -> datetime:
-    """An aware datetime (or RFC 3339 text) in UTC; naive values are taken as UTC."""
+    """An aware datetime (or RFC 3339 text) in UTC; naive values are taken as UTC. Not clamped."""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # within a day of datetime's range
+        return datetime.min.replace(tzinfo=UTC) if moment.year < 5000 else datetime.max.replace(tzinfo=UTC)
 
 
 def describe_local(moment: datetime, tz_name: str | None) -> str:
@@ -193,7 +238,7 @@ def calendar_intervals(calendar: CalendarLike, start: datetime, end: datetime) -
     Weekly hours are wall-clock hours in the calendar's own time zone; holidays (local dates) are
     removed; an always-on calendar covers everything.
     """
-    start, end = as_utc(start), as_utc(end)
+    start, end = clamp(as_utc(start)), clamp(as_utc(end))
     if end <= start:
         return []
     if calendar.always_on:
@@ -246,9 +291,11 @@ def covers(outer: CalendarLike, inner: CalendarLike, start: datetime, end: datet
 
 
 def horizon(as_of: date, months: int = DEFAULT_HORIZON_MONTHS, tz_name: str | None = None) -> Interval:
-    """From local midnight of the as-of date to the same date `months` later."""
+    """From local midnight of the as-of date to the same date `months` later (at most MAX_HORIZON_MONTHS),
+    both clamped into [EARLIEST, LATEST]: empty when the as-of date is past LATEST."""
     tz = zone(tz_name)
-    return Interval(midnight(as_of, tz), midnight(as_of + relativedelta(months=months), tz))
+    months = max(0, min(months, MAX_HORIZON_MONTHS))
+    return Interval(midnight(as_of, tz), midnight(add_months(as_of, months), tz))
 
 
 def window_intervals(window: WindowLike, start: datetime, end: datetime) -> list[Interval]:
@@ -256,18 +303,22 @@ def window_intervals(window: WindowLike, start: datetime, end: datetime) -> list
 
     A recurring schedule is expanded with RFC 5545 semantics in `schedule.timezone`, anchored at the
     local day the expansion starts on (this matters only for INTERVAL > 1 and COUNT); each occurrence lasts
-    `schedule.duration` of real time.
+    `schedule.duration` of real time. Recurring occurrences are expanded within [EARLIEST, LATEST] only, and at
+    most MAX_OCCURRENCES of them, whatever the span.
     """
     start, end = as_utc(start), as_utc(end)
     if window.window is not None:
         one_off = Interval(as_utc(window.window.start), as_utc(window.window.end))
         return [one_off] if one_off.start < end and one_off.end > start else []
+    start, end = clamp(start), clamp(end)
+    if end <= start:
+        return []
     return list(_recurring(window.schedule, start, end))
 
 
 def next_occurrences(window: WindowLike, as_of: date, n: int,
                      months: int = DEFAULT_HORIZON_MONTHS) -> list[Interval]:
-    """The first `n` occurrences starting on or after the as-of date, within `months` of it."""
+    """The first `n` occurrences starting on or after the as-of date, within `months` of it; none past LATEST."""
     tz_name = window.schedule.timezone if window.schedule is not None else "UTC"
     span = horizon(as_of, months, tz_name)
     return [o for o in window_intervals(window, span.start, span.end) if o.start >= span.start][:n]
@@ -280,8 +331,10 @@ def _recurring(schedule: Any, start: datetime, end: datetime) -> Iterator[Interv
     anchor = datetime.combine(first_day, time(0)) + _clock(schedule.start)
     stop = end.astimezone(tz).replace(tzinfo=None) + timedelta(days=1)
     rule = _bounded(rrulestr(_rule_text(schedule.rrule), dtstart=anchor, ignoretz=True), anchor, stop)
+    budget = MAX_OCCURRENCES  # counted lazily: nothing past it is generated
     for local in _expand(rule):
-        if local > stop:
+        budget -= 1
+        if local > stop or budget < 0:
             break
         begin = local.replace(tzinfo=tz).astimezone(UTC)
         occurrence = Interval(begin, begin + length)
@@ -338,6 +391,22 @@ def _expand(rule: Any) -> Iterator[datetime]:
         return
 
 
+def occurrences_in_a_year(rule_text: str, limit: int = OCCURRENCES_PER_YEAR) -> int:
+    """How many times an RRULE occurs in a year (2001, from its first midnight), counted up to limit + 1.
+
+    Counted lazily, one occurrence at a time, so a FREQ=SECONDLY rule costs `limit` steps, not millions.
+    """
+    anchor = datetime(2001, 1, 1)
+    stop = datetime(2002, 1, 1)
+    rule = _bounded(rrulestr(_rule_text(rule_text), dtstart=anchor, ignoretz=True), anchor, stop)
+    count = 0
+    for local in _expand(rule):
+        if local >= stop or count > limit:
+            break
+        count += 1
+    return count
+
+
 def _rule_text(text: str) -> str:
     text = text.strip()
     return text[6:] if text.upper().startswith("RRULE:") else text
@@ -355,24 +424,26 @@ def sla_periods(calendar: str | None, rolling: str | None, tz_name: str | None, 
     periods of its length starting at the as-of date.
     """
     tz = zone(tz_name)
-    until = as_of + relativedelta(months=months)
+    until = add_months(as_of, max(0, min(months, MAX_HORIZON_MONTHS)))
     periods: list[Period] = []
     if rolling is not None:
         length = timedelta(seconds=duration_seconds(rolling))
         begin, stop = midnight(as_of, tz), midnight(until, tz)
-        while begin < stop:
+        while True:
             local = begin.astimezone(tz)
-            periods.append(Period(f"{rolling} from {local:%Y-%m-%d %H:%M}", begin, begin + length))
-            begin += length
-        return periods
+            periods.append(Period(f"{rolling} from {local:%Y-%m-%d %H:%M}", begin, shift(begin, length)))
+            begin = shift(begin, length)
+            if begin >= stop:
+                return periods  # at least one, cut short at LATEST
     step = 3 if calendar == "quarter" else 1
     first = date(as_of.year, as_of.month - (as_of.month - 1) % step, 1)
-    while first < until:
-        following = first + relativedelta(months=step)
+    while True:
+        following = add_months(first, step)
         label = f"{first.year}-Q{(first.month + 2) // 3}" if step == 3 else f"{first:%Y-%m}"
         periods.append(Period(label, midnight(first, tz), midnight(following, tz)))
         first = following
-    return periods
+        if first >= until:
+            return periods  # at least one: the period that holds the as-of date
 
 
 def covered_minutes(calendar: CalendarLike | None, start: datetime, end: datetime) -> Fraction:

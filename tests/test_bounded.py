@@ -5,13 +5,18 @@ located, with the documented exit code."""
 from __future__ import annotations
 
 import time
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from conftest import copy_example, run_cli
+
 from svcascode.catalogue import validate_file
 from svcascode.finding import Finding
 from svcascode.loading.yamlfile import Limits, parse_text
+
+UTC = timezone.utc
 
 
 def _validate(text: str, path: str = "big.yaml", within: float | None = None) -> tuple[int, list[Finding]]:
@@ -87,7 +92,7 @@ spec:
   appliesTo: {{tiers: [tier-1]}}
   parameters:
     min_availability_percent: .inf
-    oncall_min_people: {"9" * 4000}
+    oncall_min_people: {"9" * 30}
     max_planned_budget_share: 1.0e+999
     p1_response_max: {"9" * 5000}ms
     dr_test_max_age: 99999999999999999999999y
@@ -102,3 +107,98 @@ spec:
     assert "(5002 characters) is longer than 1000y" in by_line[10]
     assert by_line[12].endswith("1001y is longer than 1000y, the longest duration svcascode works with")
     assert all(len(m) < 300 for m in by_line.values())
+
+
+# --- recurrence budget -----------------------------------------------------------------------------
+
+DENSE_WINDOW = """apiVersion: svcascode.io/v1alpha1
+kind: MaintenanceWindow
+metadata: {{name: dense}}
+spec:
+  services: [claims-api]
+  type: standard
+  schedule: {{rrule: "{rule}", start: "00:30", duration: 1m, timezone: Europe/London}}
+  expectedImpact: full-outage
+  excludedFromSla: false
+"""
+
+
+@pytest.mark.parametrize("rule", ["FREQ=SECONDLY", "FREQ=MINUTELY", "FREQ=HOURLY", "FREQ=MINUTELY;INTERVAL=90"])
+def test_a_rule_denser_than_the_budget_is_schema_invalid(rule: str) -> None:
+    _, findings = _validate(DENSE_WINDOW.format(rule=rule), within=2)
+    assert [(f.rule, f.line, f.path) for f in findings] == [("schema-invalid", 7, ("spec", "schedule", "rrule"))]
+    assert "occurs more than 2,000 times a year" in findings[0].message
+
+
+def test_a_rule_within_the_budget_is_valid() -> None:
+    documents, findings = _validate(DENSE_WINDOW.format(rule="FREQ=DAILY;BYHOUR=0,8,16"))
+    assert (documents, findings) == (1, [])
+
+
+@pytest.mark.parametrize("args", [["check"], ["render", "catalogue", "--out", "out/site"]])
+def test_a_secondly_window_does_not_hang_check_or_render(tmp_path: Path, args: list[str]) -> None:
+    root = copy_example(tmp_path / "catalogue")
+    (root / "services/maintenance/dense.yaml").write_text(DENSE_WINDOW.format(rule="FREQ=SECONDLY"))
+    started = time.monotonic()
+    result = run_cli(*args, "--as-of", "2026-11-27", cwd=root)
+    assert time.monotonic() - started < 30  # never finished in 30 s, over 500 MB
+    assert result.returncode == (1 if args == ["check"] else 0), result.stderr
+    if args == ["check"]:
+        assert "services/maintenance/dense.yaml:7:14: MaintenanceWindow/dense: [critical/block] schema-invalid: " \
+               "spec.schedule.rrule: occurs more than 2,000 times a year" in result.stdout
+
+
+def test_an_expansion_yields_at_most_the_budget() -> None:
+    from types import SimpleNamespace
+
+    from svcascode.calendars import MAX_OCCURRENCES, UTC, window_intervals
+
+    schedule = SimpleNamespace(rrule="FREQ=MINUTELY", start="00:00", duration="1m", timezone="UTC")
+    started = time.process_time()
+    found = window_intervals(SimpleNamespace(schedule=schedule, window=None),
+                             datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+    assert 0 < len(found) <= MAX_OCCURRENCES
+    assert time.process_time() - started < 5
+
+
+# --- every as-of date ------------------------------------------------------------------------------
+
+AS_OF_COMMANDS = [
+    ["check"], ["diff", "HEAD"], ["render", "catalogue", "--out", "out/site"],
+    ["render", "report", "--out", "out/report", "--history-commits", "0"],
+    ["generate", "prometheus", "--out", "out/prom"], ["generate", "alertmanager", "--out", "out/am"],
+    ["export", "backstage", "--out", "out/backstage"],
+]
+
+
+@pytest.fixture(scope="module")
+def committed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import subprocess
+
+    root = copy_example(tmp_path_factory.mktemp("edges") / "catalogue")
+    for command in (["init", "-q"], ["add", "services", "policies"],
+                    ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "catalogue"]):
+        subprocess.run(["git", *command], cwd=root, check=True, capture_output=True)
+    return root
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "9999-12-31"])
+@pytest.mark.parametrize("args", AS_OF_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_every_command_works_at_the_edges_of_the_calendar(committed: Path, args: list[str], as_of: str) -> None:
+    result = run_cli(*args, "--as-of", as_of, cwd=committed)
+    assert result.returncode in (0, 1), result.stderr
+    assert "internal error" not in result.stderr
+    assert "check-error" not in result.stdout  # a check that crashed on the date
+
+
+def test_calendar_computations_clamp_at_the_edges() -> None:
+    from svcascode.calendars import EARLIEST, LATEST, horizon, sla_periods
+
+    assert horizon(date(1, 1, 1), 12, "Asia/Tokyo").start == EARLIEST
+    assert horizon(date(9999, 12, 31), 12, "America/New_York") == (LATEST, LATEST)
+    assert horizon(date(2026, 1, 1), 10**9).end == datetime(2036, 1, 1, tzinfo=UTC)  # at most 120 months
+    [last] = sla_periods("quarter", None, "Pacific/Kiritimati", date(9999, 12, 31))
+    assert (last.label, last.start, last.end) == ("9999-Q4", LATEST, LATEST)
+    rolling = sla_periods(None, "30d", "UTC", date(9999, 12, 31))
+    assert len(rolling) == 1 and rolling[0].start == LATEST
+    assert sla_periods("month", None, "UTC", date(1, 1, 1))[0].start == EARLIEST

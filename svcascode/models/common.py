@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -160,9 +160,15 @@ def _to_date(value: str) -> date:
 
 def _to_datetime(value: str) -> datetime:
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value} is not a real date-time") from None
+    try:
+        moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{value} is outside the dates svcascode can represent in UTC (0001-01-01 to "
+                         "9999-12-31)") from None
+    return moment
 
 
 _DateText = Annotated[str, Strict(), StringConstraints(pattern=DATE_PATTERN), AfterValidator(_to_date)]

@@ -23,6 +23,11 @@ def _check_rrule(value: str) -> str:
         rrulestr(text, ignoretz=True)
     except (ValueError, TypeError) as error:
         raise ValueError(f"not a valid RFC 5545 recurrence rule: {error}") from None
+    from svcascode.calendars import OCCURRENCES_PER_YEAR, occurrences_in_a_year
+
+    if occurrences_in_a_year(text) > OCCURRENCES_PER_YEAR:
+        raise ValueError(f"occurs more than {OCCURRENCES_PER_YEAR:,} times a year, more than svcascode expands for one "
+                         "window: use a longer FREQ or a larger INTERVAL, or one longer window instead of many")
     return value
 
 
