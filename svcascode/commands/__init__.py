@@ -15,5 +15,6 @@ COMMAND_MODULES: dict[str, str] = {
     "generate": "generate",
     "history": "history",
     "import": "importing",
+    "init": "init",
     "render": "render",
 }
