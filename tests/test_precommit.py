@@ -127,3 +127,29 @@ def test_hooks_ignore_files_outside_the_catalogue(catalogue: tuple[Path, dict[st
     result = _run(work, env, *PRE_COMMIT, "run")
     assert result.returncode == 0, result.stdout
     assert result.stdout.count("(no files to check)Skipped") == 2
+
+
+def test_the_readme_snippet_as_written(catalogue: tuple[Path, dict[str, str]],
+                                       hook_repository: tuple[Path, str, Path]) -> None:
+    """The README's .pre-commit-config.yaml, with this repository's clone for the adopter's URL and HEAD's
+    commit for the rev; only the check's date is pinned, so that the outcome does not depend on the day."""
+    import re
+
+    import yaml
+
+    work, env = catalogue
+    hooks, rev, _ = hook_repository
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Using it in your repository"):]
+    snippet = next(block for block in re.findall(r"```yaml\n(.*?)```", section, re.S) if "repos:" in block)
+    config = yaml.safe_load(snippet)
+    (entry,) = config["repos"]
+    assert (entry["repo"], entry["rev"]) == ("https://github.com/<owner>/svcascode", "<tag or sha>")
+    entry["repo"], entry["rev"] = str(hooks), rev
+    assert [hook["id"] for hook in entry["hooks"]] == ["svcascode-validate", "svcascode-check"]
+    entry["hooks"][1]["args"] = ["--as-of", "2026-11-27"]
+    (work / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
+    _install_or_skip(work, env)
+    result = _run(work, env, *PRE_COMMIT, "run", "--all-files")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("Passed") == 2
