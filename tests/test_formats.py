@@ -86,6 +86,31 @@ def test_no_format_emits_raw_control_characters_from_yaml(name: str) -> None:
     rendered.encode("utf-8")  # no lone surrogate survives
 
 
+RUNNER_COMMANDS = ("::set-env name=X::1\n::stop-commands::tok\n  ::add-mask::s\r::warning::w\n"
+                   "##vso[task.setvariable variable=x]1\n##[group]g \u202eevil\u2066 \x85 \x9b2J")
+
+
+@pytest.mark.parametrize("name", sorted(EXTENSIONS))
+def test_no_format_prints_a_line_a_ci_runner_runs(name: str) -> None:
+    finding = replace(FINDINGS[4], message=RUNNER_COMMANDS, file="services/a\nb\tc.yaml",
+                      justification=RUNNER_COMMANDS)
+    rules = {**RULES, "bck-rpo-consistent": {**RULES["bck-rpo-consistent"], "help": RUNNER_COMMANDS}}
+    report = replace(REPORT, findings=(*FINDINGS, replace(finding, waiver=None, justification=None), finding),
+                     rules=rules)
+    rendered = FORMATS[name](report)
+    own = COMMAND if name == "github" else None
+    for line in re.split(r"\r\n|\r|\n", rendered):
+        assert not re.match(r"\s*(::|##\[)", line) or (own and own.match(line)), line
+    assert not re.search(r"(?i)##vso\[", rendered)
+    assert not re.search("[\x80-\x9f\u202a-\u202e\u2066-\u2069]", rendered)
+    if name == "json":
+        assert RUNNER_COMMANDS in {f["message"] for f in json.loads(rendered)["findings"]}  # the exact text
+    if name == "sarif":
+        json.loads(rendered)
+    if name in ("text", "junit", "markdown"):
+        assert "services/a\\x0ab\\x09c.yaml" in rendered.replace("\\\\", "\\")
+
+
 # ---------------------------------------------------------------------------------------------------
 # SARIF
 
