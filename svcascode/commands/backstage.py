@@ -18,6 +18,7 @@ from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, parse_as_of
 from svcascode.commands.export import export
 from svcascode.commands.importing import import_group
 from svcascode.errors import SvcascodeError
+from svcascode.escape import inert, one_line
 
 
 @import_group.command("backstage")
@@ -39,11 +40,11 @@ def import_backstage_command(paths: tuple[str, ...], out: str) -> None:
         existing.setdefault((kind, name), "an invalid document of the catalogue")
     result = import_backstage(list(paths), Path(out), root, settings.limits, existing)
     for note in result.notes:
-        click.echo(str(note))
+        click.echo(inert(one_line(note)))
     for path in result.written:
         click.echo(f"wrote {path}")
     for path, reason in result.skipped:
-        click.echo(f"skipped {path}: {reason}")
+        click.echo(inert(one_line(f"skipped {path}: {reason}")))
     errors = sum(1 for n in result.notes if n.error)
     summary = (f"{len(result.written)} written, {len(result.skipped)} skipped (already there), "
                f"{len(result.notes) - errors} notes to act on")
@@ -77,7 +78,7 @@ def export_backstage_command(out: str, as_of: date) -> None:
     except OSError as error:
         raise SvcascodeError(f"{target}: cannot write: {error.strerror}") from None
     for note in result.notes:
-        click.echo(note, err=True)
+        click.echo(inert(one_line(note)), err=True)
     invalid = len(loaded.findings)
     if invalid:
         click.echo(f"note: the catalogue has {invalid} validation findings; documents that failed validation "
