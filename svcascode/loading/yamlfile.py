@@ -11,7 +11,7 @@ from __future__ import annotations
 import marshal
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, NoReturn
+from typing import Any, Callable, Iterable
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -33,6 +33,7 @@ _SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
     _FLOAT: _constructor.construct_yaml_float,
     _BOOL: _constructor.construct_yaml_bool,
 }
+_PLAIN_KEY_TAGS = frozenset((_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP))
 _UNSAFE_TAG = re.compile(r"^tag:yaml\.org,2002:python/|^!!python/")
 
 
@@ -149,21 +150,37 @@ def _decode(data: bytes) -> str:
 
 
 _TAB_INDENT = re.compile(r"^[ ]*\t", re.M)
+MAX_LINE = 32 * 1024  # characters in one line: longer lines are refused before libyaml scans them
+MAX_PROBLEMS = 100  # hazards reported per file; past that, one line says how many more
+MAX_INT_DIGITS = 1000  # an integer with more digits is refused ("number too large")
+
+
+class _Stop(Exception):
+    """Hazards found before parsing that stop it (tabs): all of them, located."""
+
+    def __init__(self, problems: list[_Refused]) -> None:
+        super().__init__(problems[0].message)
+        self.problems = problems
 
 
 def _check_text(text: str, limits: Limits) -> None:
     """Hazards that libyaml reports badly or not at all, found with C-speed scans first."""
     if "\t" in text:
-        match = _TAB_INDENT.search(text)
-        if match is not None:
-            line, _ = _line_col(text, match.start())
-            raise _Refused("tab character used for indentation: YAML indents with spaces; replace the tab "
-                           "with spaces", line, match.end() - match.start())
+        tabs = [_Refused("tab character used for indentation: YAML indents with spaces; replace the tab "
+                         "with spaces", _line_col(text, match.start())[0], match.end() - match.start())
+                for match in _TAB_INDENT.finditer(text)]
+        if tabs:
+            raise _Stop(_bounded(tabs))
     flows = text.count("[") + text.count("{")
     half = max(limits.max_depth // 2, 2)
     # Nesting needs brackets, indentation or "- - -" runs; plain substring scans rule most texts out.
     if flows > limits.max_depth or "\n" + " " * half in text or "- " * half in text:
         _check_depth(text, limits.max_depth)
+    if len(text) > MAX_LINE:
+        for line_number, line in enumerate(text.split("\n"), 1):
+            if len(line) > MAX_LINE:
+                raise _Refused(f"line is {len(line)} characters long, over the limit of {MAX_LINE}: break it "
+                               "up (a long text can be a block scalar, `|` or `>`)", line_number, 1)
 
 
 def _check_depth(text: str, max_depth: int) -> None:
@@ -192,10 +209,23 @@ def _check_depth(text: str, max_depth: int) -> None:
 # Nodes -> data and marks
 
 
-class _Builder:
-    """Builds plain data and the path -> (line, column) map from one composed document."""
+def _bounded(problems: list[_Refused]) -> list[_Refused]:
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    last = problems[MAX_PROBLEMS]
+    return [*problems[:MAX_PROBLEMS],
+            _Refused(f"... and {len(problems) - MAX_PROBLEMS} more YAML problems in this file", last.line, last.column)]
 
-    __slots__ = ("marks", "nodes", "aliases", "limits", "sizes")
+
+class _Builder:
+    """Builds plain data and the path -> (line, column) map from one composed document.
+
+    Hazards that leave the rest of the document readable (duplicate keys, unsafe or unknown tags, keys
+    that are not plain values, numbers too large) are collected in `problems`, every one with its place;
+    those that make going on unsafe (alias bombs, too many nodes) raise _Refused.
+    """
+
+    __slots__ = ("marks", "nodes", "aliases", "limits", "sizes", "problems")
 
     def __init__(self, limits: Limits) -> None:
         self.marks: Marks = {}
@@ -203,6 +233,10 @@ class _Builder:
         self.aliases = 0
         self.limits = limits
         self.sizes: dict[int, tuple[Any, int]] = {}
+        self.problems: list[_Refused] = []
+
+    def _note(self, message: str, mark: Any) -> None:
+        self.problems.append(_Refused(message, mark.line + 1, mark.column + 1))
 
     def build(self, node: Node, path: JsonPath, key_mark: Any = None) -> Any:
         mark = key_mark or node.start_mark
@@ -243,28 +277,48 @@ class _Builder:
         construct = _SCALARS.get(tag)
         if construct is None:
             self._bad_tag(node)
-        return construct(node)
+            return node.value
+        if tag == _INT:
+            digits = sum(c.isdigit() for c in node.value) if len(node.value) > 30 else 0
+            if digits > MAX_INT_DIGITS:  # before int(): Python refuses (ValueError) past 4300 digits
+                self._note(f"number too large: {digits} digits, over the limit of {MAX_INT_DIGITS}; quote it if "
+                           "it is text", node.start_mark)
+                return None
+        try:
+            value = construct(node)
+        except (ValueError, OverflowError) as error:
+            self._note(f"number cannot be read: {str(error)[:120]}", node.start_mark)
+            return None
+        if tag == _INT and isinstance(value, int) and value.bit_length() > MAX_INT_DIGITS * 3.33:
+            self._note(f"number too large: over {MAX_INT_DIGITS} digits; quote it if it is text", node.start_mark)
+            return None
+        return value
 
     def _mapping(self, node: MappingNode, path: JsonPath, tag: str) -> dict[str, Any]:
         if tag != _MAP:
             self._bad_tag(node)
         result: dict[str, Any] = {}
+        merged: Any = None
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
+                if merged is not None:  # PyYAML keeps the last '<<', libyaml-based readers the first
+                    self._note(f"duplicate key '<<' (first defined on line {merged.line + 1}): merge several "
+                               "mappings with one key, `<<: [*a, *b]`", key_node.start_mark)
+                    continue
+                merged = key_node.start_mark
                 self._merge(result, value_node, path)
                 continue
             if not isinstance(key_node, ScalarNode):
-                mark = key_node.start_mark
-                raise _Refused("a mapping key must be a plain value, not a mapping or a sequence",
-                               mark.line + 1, mark.column + 1)
-            key = self._scalar(key_node, key_node.tag)
-            if not isinstance(key, str):
-                key = key_node.value  # `on:` or `1:` as keys mean the text the user wrote
+                self._note("a mapping key must be a plain value, not a mapping or a sequence", key_node.start_mark)
+                continue
+            if key_node.tag not in _PLAIN_KEY_TAGS:
+                self._bad_tag(key_node)
+            key = key_node.value  # `on:`, `1:` or `~:` as keys mean the text the user wrote
             if key in result:
-                mark = key_node.start_mark
                 first = self.marks.get((*path, key), (0, 0))[0]
-                raise _Refused(f"duplicate key '{key}' (first defined on line {first}): remove one of them",
-                               mark.line + 1, mark.column + 1)
+                self._note(f"duplicate key '{key}' (first defined on line {first}): remove one of them",
+                           key_node.start_mark)
+                continue
             result[key] = self.build(value_node, (*path, key), key_node.start_mark)
         return result
 
@@ -276,17 +330,15 @@ class _Builder:
             if own is not None:
                 self.marks[path] = own
             if not isinstance(merged, dict):
-                mark = source.start_mark
-                raise _Refused("a merge key '<<' must be given a mapping", mark.line + 1, mark.column + 1)
+                self._note("a merge key '<<' must be given a mapping", source.start_mark)
+                continue
             for key, value in merged.items():
                 result.setdefault(key, value)
 
-    @staticmethod
-    def _bad_tag(node: Node) -> NoReturn:
-        mark = node.start_mark
+    def _bad_tag(self, node: Node) -> None:
         kind = "unsafe" if _UNSAFE_TAG.search(node.tag) else "unknown"
-        raise _Refused(f"{kind} YAML tag '{node.tag}': only plain YAML values are allowed; remove the tag",
-                       mark.line + 1, mark.column + 1)
+        self._note(f"{kind} YAML tag '{node.tag}': only plain YAML values are allowed; remove the tag",
+                   node.start_mark)
 
 
 def parse_text(path: str, data: bytes, limits: Limits) -> ParsedFile:
@@ -302,6 +354,7 @@ def parse_text(path: str, data: bytes, limits: Limits) -> ParsedFile:
                                    for line in text.splitlines()):
             raise _Refused("empty file: it holds no YAML document; add a document or delete the file", 1, 1)
         loader = _Loader(text)
+        found: list[_Refused] = []
         try:
             index = 0
             while loader.check_node():
@@ -309,14 +362,25 @@ def parse_text(path: str, data: bytes, limits: Limits) -> ParsedFile:
                 if node is None:  # pragma: no cover - check_node said a document follows
                     break
                 builder = _Builder(limits)
-                value = builder.build(node, ())
-                parsed.documents.append(RawDocument(path, index, value, builder.marks))
+                try:
+                    value = builder.build(node, ())
+                finally:
+                    found.extend(builder.problems)
+                if not builder.problems:  # a document with hazards is not read; the next ones are
+                    parsed.documents.append(RawDocument(path, index, value, builder.marks))
                 index += 1
+        except (_Refused, yaml.MarkedYAMLError):  # stops parsing: the hazards found so far come first
+            parsed.problems.extend(_problem(path, p) for p in _bounded(found))
+            raise
         finally:
             loader.dispose()
-        if all(document.data is None for document in parsed.documents):
+        if found:
+            parsed.problems.extend(_problem(path, p) for p in _bounded(found))
+        elif all(document.data is None for document in parsed.documents):
             raise _Refused("empty file: it holds only document markers (---) and no YAML document; add a "
                            "document or delete the file", 1, 1)
+    except _Stop as stop:
+        parsed.problems.extend(_problem(path, p) for p in stop.problems)
     except _Refused as refused:
         parsed.problems.append(_problem(path, refused))
     except yaml.MarkedYAMLError as error:
