@@ -1,11 +1,20 @@
 """Parsed files by the hash of their bytes, so a re-check or a walk through history never parses the
-same bytes twice."""
+same bytes twice.
+
+The cache on disk is a pull request's way to lie to the gate if it can reach it, so it lives outside the
+working tree (one folder per repository under `$SVCASCODE_CACHE_DIR`, else `$XDG_CACHE_HOME/svcascode`,
+else `~/.cache/svcascode`), its pack is signed with a random key kept beside it (mode 0600), and every
+file in it is opened without following links and created exclusively, then renamed into place. A pack
+that is unreadable, of another format, or whose signature does not match is ignored whole.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import marshal
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +22,116 @@ import yaml
 
 from svcascode.config import Limits, Settings
 from svcascode.finding import Finding
-from svcascode.loading.discover import CACHE_DIR, checked_bytes
+from svcascode.loading.discover import checked_bytes
 from svcascode.loading.yamlfile import ParsedFile, RawDocument, parse_text
 from svcascode.rules import RULE_YAML
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
+CACHE_ENV = "SVCASCODE_CACHE_DIR"
+_MAGIC = b"svcascode-parse-cache\x00" + CACHE_FORMAT.to_bytes(2, "big")
+_KEY_BYTES = 32
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def cache_base() -> Path:
+    """Where the caches of every repository live: $SVCASCODE_CACHE_DIR, $XDG_CACHE_HOME/svcascode or ~/.cache."""
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen:
+        return Path(chosen).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache") / "svcascode"
+
+
+def cache_folder(root: Path) -> Path:
+    """The cache folder of the repository at `root`: named by the hash of its resolved path."""
+    return cache_base() / hashlib.sha256(os.fsencode(root.resolve())).hexdigest()[:32]
+
+
+def _private_folder(folder: Path, root: Path) -> Path | None:
+    """`folder`, created when missing, if it is a real folder of ours that nobody else can write and that
+    lies outside the repository; else None (no disk cache)."""
+    try:
+        real_root = root.resolve()
+        if folder.resolve().is_relative_to(real_root) or folder.absolute().is_relative_to(real_root):
+            return None  # inside the working tree a pull request could commit the cache and its key
+        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        info = os.lstat(folder)
+    except (OSError, RuntimeError, ValueError):
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_mode & 0o022 or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+        return None
+    return folder
+
+
+def _read_own(path: Path, limit: int) -> bytes | None:
+    """A regular file of ours, never through a link, or None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit or info.st_mode & 0o077 \
+                or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read(limit + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _write_new(folder: Path, name: str, data: bytes) -> Path | None:
+    """`data` in a new file of `folder` created exclusively (O_EXCL, no link followed), mode 0600."""
+    path = folder / f"{name}.{os.getpid()}.{os.urandom(8).hex()}.tmp"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    except OSError:
+        path.unlink(missing_ok=True)
+        return None
+    return path
+
+
+def _key(folder: Path) -> bytes | None:
+    """The cache's signing key, made on first use."""
+    path = folder / "key"
+    for _ in range(2):
+        key = _read_own(path, _KEY_BYTES)
+        if key is not None:
+            return key if len(key) == _KEY_BYTES else None
+        made = _write_new(folder, "key", os.urandom(_KEY_BYTES))
+        if made is None:
+            return None
+        try:
+            os.link(made, path)  # fails when another run made the key meanwhile: then read theirs
+        except OSError:
+            pass
+        made.unlink(missing_ok=True)
+    return None
 
 
 class ParseCache:
     """Parsed files keyed by the hash of their bytes: in memory always, on disk when given a folder.
 
-    On disk the entries of the last run are one `marshal`ed pack, so loading all of them costs a fraction
-    of parsing again. The pack is written to a temporary file and renamed, so a crash cannot corrupt it,
-    and it keeps only the entries the last run used, so it does not grow without bound.
+    On disk the entries of the last run are one `marshal`ed pack, signed (HMAC-SHA256) with the key
+    beside it, so loading all of them costs a fraction of parsing again. The pack is written to a new
+    temporary file and renamed, so a crash cannot corrupt it, and it keeps only the entries the last run
+    used, so it does not grow without bound.
     """
 
-    PACK = f"parsed-v{CACHE_FORMAT}.marshal"
+    PACK = f"parsed-v{CACHE_FORMAT}.pack"
+    MAX_PACK = 1 << 30
 
     def __init__(self, folder: Path | None, limits: Limits) -> None:
         self.folder = folder
@@ -39,13 +142,31 @@ class ParseCache:
         self.hits = 0
         self._dirty = False
         self._salt = repr((CACHE_FORMAT, yaml.__version__, limits.model_dump())).encode()
-        if folder is not None:
-            try:
-                stored = marshal.loads((folder / self.PACK).read_bytes())
-                if isinstance(stored, dict):
-                    self.memory = stored
-            except (OSError, EOFError, ValueError, TypeError):
-                pass  # no pack yet, or an unreadable one: parse afresh
+        self._secret = _key(folder) if folder is not None else None
+        if self._secret is None:
+            self.folder = None  # no key to sign with: memory only
+        else:
+            self.memory = self._load()
+
+    def _sign(self, body: bytes) -> bytes:
+        assert self._secret is not None
+        return hmac.new(self._secret, self._salt + body, hashlib.sha256).digest()
+
+    def _load(self) -> dict[str, Any]:
+        """The signed pack's entries, or nothing when it is missing, foreign, tampered with or unreadable."""
+        assert self.folder is not None
+        blob = _read_own(self.folder / self.PACK, self.MAX_PACK)
+        head = len(_MAGIC) + 32
+        if blob is None or len(blob) < head or not blob.startswith(_MAGIC):
+            return {}
+        mac, body = blob[len(_MAGIC):head], blob[head:]
+        if not hmac.compare_digest(mac, self._sign(body)):
+            return {}
+        try:
+            stored = marshal.loads(body)
+        except (EOFError, ValueError, TypeError):
+            return {}
+        return stored if isinstance(stored, dict) else {}
 
     def key(self, data: bytes) -> str:
         return hashlib.sha256(self._salt + data).hexdigest()
@@ -55,8 +176,13 @@ class ParseCache:
         self.used.add(key)
         entry = self.memory.get(key)
         if entry is not None:
-            self.hits += 1
-            return self._rebuild(path, data, entry)
+            try:
+                rebuilt = self._rebuild(path, data, entry)
+            except (TypeError, ValueError):
+                rebuilt = None  # an entry of an unexpected shape: parse again
+            if rebuilt is not None:
+                self.hits += 1
+                return rebuilt
         self.parsed += 1
         parsed = parse_text(path, data, self.limits)
         self.memory[key] = self.entry(parsed)
@@ -86,27 +212,25 @@ class ParseCache:
         )
 
     def save(self) -> None:
-        """Write the entries this run used, when anything changed."""
+        """Write the entries this run used, when anything changed: a new file, signed, renamed into place."""
         if self.folder is None or (not self._dirty and len(self.used) == len(self.memory)):
             return
         keep = {key: self.memory[key] for key in self.used if key in self.memory}
-        target = self.folder / self.PACK
-        temporary = target.with_name(f"{self.PACK}.{os.getpid()}.tmp")
         try:
-            temporary.write_bytes(marshal.dumps(keep))
-            os.replace(temporary, target)
-        except (OSError, ValueError):
-            temporary.unlink(missing_ok=True)  # a read-only checkout still works, without the disk cache
+            body = marshal.dumps(keep)
+        except ValueError:
+            return
+        temporary = _write_new(self.folder, self.PACK, _MAGIC + self._sign(body) + body)
+        if temporary is None:
+            return  # an unwritable cache folder: the run still works, without the disk cache
+        try:
+            os.replace(temporary, self.folder / self.PACK)  # replaces a planted link, never writes through it
+        except OSError:
+            temporary.unlink(missing_ok=True)
 
 
 def make_cache(root: Path, settings: Settings) -> ParseCache:
-    folder = root / CACHE_DIR if settings.cache else None
-    if folder is not None and not folder.exists():
-        try:
-            folder.mkdir()
-            (folder / ".gitignore").write_text("*\n")
-        except OSError:
-            folder = None
+    folder = _private_folder(cache_folder(root), root) if settings.cache else None
     return ParseCache(folder, settings.limits)
 
 
