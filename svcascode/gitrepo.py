@@ -110,6 +110,7 @@ class GitRepo:
             raise SvcascodeError(f"{root} is not inside the git repository at {self.top}") from None
         self.prefix = "" if prefix == "." else prefix + "/"
         self._git_error = git.GitCommandError
+        self.skipped: dict[str, str] = {}  # what the revisions listed hold under the roots and was not read
 
     # --- running git ---------------------------------------------------------------------------
 
@@ -167,8 +168,9 @@ class GitRepo:
 
     # --- files at a revision -------------------------------------------------------------------
 
-    def tree(self, sha: str, pathspecs: Iterable[str] = ()) -> dict[str, tuple[str, str]]:
-        """Every file at the commit (under the pathspecs): full path -> (mode, blob id)."""
+    def tree(self, sha: str, pathspecs: Iterable[str] = (), gitlinks: bool = False) -> dict[str, tuple[str, str]]:
+        """Every file at the commit (under the pathspecs): full path -> (mode, blob id); with `gitlinks`,
+        submodules too (mode 160000, the id of their commit)."""
         out = self.git("ls-tree", "-r", "-z", "--full-tree", sha, "--", *pathspecs)
         files: dict[str, tuple[str, str]] = {}
         for record in out.split("\0"):
@@ -176,7 +178,7 @@ class GitRepo:
                 continue
             meta, _, path = record.partition("\t")
             mode, kind, blob = meta.split(" ")
-            if kind == "blob":
+            if kind == "blob" or (gitlinks and kind == "commit"):
                 files[path] = (mode, blob)
         return files
 
@@ -190,7 +192,7 @@ class GitRepo:
         (a base from before the catalogue existed).
         """
         roots = [self.prefix + r.strip("/") for r in settings.roots]
-        listed = self.tree(sha, [f"{r}/" for r in roots])
+        listed = self.tree(sha, [f"{r}/" for r in roots], gitlinks=True)
         present = [r for r in roots if any(p.startswith(r + "/") for p in listed)]
         if not present and require:
             raise SvcascodeError(f"no catalogue found at {sha[:12]}: none of {', '.join(settings.roots)} "
@@ -201,11 +203,18 @@ class GitRepo:
         for full, (mode, blob) in listed.items():
             rel = full[len(self.prefix):]
             root = next((r for r in present if full.startswith(r + "/")), None)
-            if root is None or _hidden(full[len(root) + 1:]) or rel.startswith(CACHE_DIR):
+            if root is None:
+                continue
+            if mode == MODE_SUBMODULE:
+                self.skipped.setdefault(rel, "a git submodule: its files are not read")
+                continue
+            if _hidden(full[len(root) + 1:]) or rel.startswith(CACHE_DIR):
+                self.skipped.setdefault(rel, "in a hidden folder")
                 continue
             if any(fnmatch.fnmatch(rel, pattern) for pattern in settings.exclude):
                 continue
-            if mode == MODE_SUBMODULE or not rel.endswith(YAML_SUFFIXES):
+            if not rel.endswith(YAML_SUFFIXES):
+                self.skipped.setdefault(rel, "not a .yaml or .yml file")
                 continue
             if mode == MODE_SYMLINK:
                 if whole is None:
