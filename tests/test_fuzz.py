@@ -1,0 +1,235 @@
+"""Fuzzing: hostile repositories (tests/fuzz/strategies.py) never make the gate crash, hang, blow up its
+memory, print something a CI runner would obey, or write an output its consumer cannot parse.
+
+Most examples run in-process (load, assess, every output format) for speed; fewer run the command line in
+a subprocess with a memory limit and a timeout. The short run is part of `make test` and deterministic;
+`make fuzz` runs many more examples with random seeds, keeping failures in .hypothesis/.
+
+SVCASCODE_FUZZ_EXAMPLES    examples of the in-process test (the CLI test runs an eighth of them)
+SVCASCODE_FUZZ_RANDOM=1    random seeds and the example database instead of a derandomized run
+SVCASCODE_FUZZ_CATEGORIES  which generators (see strategies.py; `all` includes the ones still failing)
+SVCASCODE_FUZZ_LOG=FILE    record every example's outcome as a JSON line instead of failing on the first
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+import xml.etree.ElementTree as ET
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Iterator
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft4Validator
+
+from conftest import copy_example
+from fuzz.strategies import AS_OF, FORMATS, Case, cases
+
+HERE = Path(__file__).resolve().parent
+EXAMPLES = int(os.environ.get("SVCASCODE_FUZZ_EXAMPLES", "30"))
+RANDOM = os.environ.get("SVCASCODE_FUZZ_RANDOM") == "1"
+LOG = os.environ.get("SVCASCODE_FUZZ_LOG")
+SECONDS = float(os.environ.get("SVCASCODE_FUZZ_SECONDS", "5"))
+# On a loaded machine (CI, or other tests running) even the unmodified example takes longer: the bound is
+# SECONDS or SLOWDOWN times the unmodified example's run, whichever is longer; a hang is far beyond both.
+SLOWDOWN = 4
+MEMORY = 200 * 1024 * 1024
+
+FUZZ = settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=not RANDOM, database=settings.default.database if RANDOM else None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example,
+                           HealthCheck.filter_too_much],
+    print_blob=RANDOM,
+)
+
+# A line a CI runner reads as a command: GitHub Actions (::name ...::) and Azure Pipelines (##[...], ##vso[...]).
+# Runners split lines at \n, \r\n and \r.
+WORKFLOW_COMMAND = re.compile(r"^\s*(::|##\[|##vso\[)")
+OWN_ANNOTATION = re.compile(r"^::(error file=|warning|notice)")
+RAW = re.compile("[\x1b\x80-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+class Hung(BaseException):
+    """Raised by the timer; a BaseException so that no `except Exception` in the product hides it."""
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    def expire(signum: int, frame: object) -> None:
+        raise Hung(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@cache
+def sarif_validator() -> Draft4Validator:
+    return Draft4Validator(json.loads((HERE / "schemas" / "sarif-schema-2.1.0.json").read_text()))
+
+
+def stream_problems(name: str, text: str, fmt: str) -> list[str]:
+    """Workflow commands and raw escape, C1 or bidi characters in one stream."""
+    problems = []
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):
+        if WORKFLOW_COMMAND.match(line) and not (fmt == "github" and name == "stdout" and OWN_ANNOTATION.match(line)):
+            problems.append(f"{name} line {number} is a workflow command: {line[:120]!r}")
+        if RAW.search(line):
+            problems.append(f"{name} line {number} has a raw control or bidi character: {line[:120]!r}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        problems.append(f"{name} cannot be written as UTF-8: {error}")
+    return problems[:5]
+
+
+def output_problems(fmt: str, text: str) -> list[str]:
+    """The output does not parse as its format says."""
+    try:
+        if fmt == "json":
+            json.loads(text)
+        elif fmt == "sarif":
+            errors = [e.message for e in sarif_validator().iter_errors(json.loads(text))]
+            if errors:
+                return [f"sarif does not match its schema: {errors[:3]}"]
+        elif fmt == "junit":
+            ET.fromstring(text.encode("utf-8", "surrogateescape"))
+    except (ValueError, ET.ParseError) as error:
+        return [f"{fmt} output does not parse: {type(error).__name__}: {str(error)[:200]}"]
+    return []
+
+
+def run_in_process(root: Path) -> tuple[int, dict[str, str], str]:
+    """Load, assess and render every format as `check` does; (exit code, outputs, what was printed)."""
+    from svcascode.assessment import ControlSelection, assess
+    from svcascode.catalogue import load_catalogue
+    from svcascode.config import load_settings
+    from svcascode.errors import SvcascodeError
+    from svcascode.formats import FORMATS as RENDERERS
+
+    printed = io.StringIO()
+    with redirect_stdout(printed), redirect_stderr(printed), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            settings_ = load_settings(root)
+            loaded = load_catalogue(root, settings_)
+            known = [c.name for c in loaded.catalogue.of_kind("Control")]
+            report = assess(loaded, date.fromisoformat(AS_OF), ControlSelection.resolve((), (), known)).report("high")
+            outputs = {fmt: RENDERERS[fmt](report) for fmt in FORMATS}
+            code = 1 if report.exit_code else 0
+        except SvcascodeError as error:
+            return 2, {}, f"svcascode: error: {error}\n" + printed.getvalue()
+    text = printed.getvalue() + "".join(f"{w.category.__name__}: {w.message}\n" for w in caught)
+    return code, outputs, text
+
+
+def in_process_problems(case: Case) -> list[str]:
+    with tempfile.TemporaryDirectory(prefix="svcascode-fuzz-") as folder:
+        root = copy_example(Path(folder) / "catalogue")
+        case.write(root)
+        try:
+            with time_limit(in_process_limit()):
+                code, outputs, printed = run_in_process(root)
+        except Hung as error:
+            return [f"hang: {error}"]
+        except Exception as error:  # what the command line reports as an internal error
+            return [f"internal error: {type(error).__name__}: {str(error)[:300]}"]
+    problems = stream_problems("stderr", printed, "text")
+    for fmt, text in outputs.items():
+        problems += output_problems(fmt, text) + [f"--format {fmt}: {p}" for p in stream_problems("stdout", text, fmt)]
+    return problems
+
+
+@cache
+def in_process_limit() -> float:
+    with tempfile.TemporaryDirectory(prefix="svcascode-fuzz-") as folder:
+        root = copy_example(Path(folder) / "catalogue")
+        run_in_process(root)  # imports and warms the parse cache
+        started = time.monotonic()
+        run_in_process(root)
+        return max(SECONDS, SLOWDOWN * (time.monotonic() - started))
+
+
+@cache
+def cli_limit() -> float:
+    with tempfile.TemporaryDirectory(prefix="svcascode-fuzz-") as folder:
+        root = copy_example(Path(folder) / "catalogue")
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-m", "svcascode", "check", "--as-of", AS_OF], cwd=root, capture_output=True,
+                       timeout=300)
+        return max(SECONDS, SLOWDOWN * (time.monotonic() - started))
+
+
+def _limits() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def cli_problems(case: Case, fmt: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SVCASCODE_")}
+    limit = cli_limit()
+    with tempfile.TemporaryDirectory(prefix="svcascode-fuzz-") as folder:
+        root = copy_example(Path(folder) / "catalogue")
+        case.write(root)
+        command = [sys.executable, "-m", "svcascode", *case.command(fmt)[1:]]
+        try:
+            done = subprocess.run(command, cwd=root, capture_output=True, timeout=limit, preexec_fn=_limits, env=env,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return [f"hang: still running after {limit:.1f} s"]
+    problems = []
+    streams = {}
+    for name, data in (("stdout", done.stdout), ("stderr", done.stderr)):
+        try:
+            streams[name] = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            problems.append(f"{name} is not UTF-8: {error}")
+            streams[name] = data.decode("utf-8", "replace")
+    if done.returncode not in (0, 1, 2):
+        problems.append(f"exit code {done.returncode}")
+    if "internal error" in streams["stderr"] or "Traceback" in streams["stderr"]:
+        problems.append(f"internal error: {streams['stderr'].strip()[-400:]}")
+    problems += stream_problems("stdout", streams["stdout"], fmt) + stream_problems("stderr", streams["stderr"], fmt)
+    if done.returncode in (0, 1):
+        problems += output_problems(fmt, streams["stdout"])
+    return problems
+
+
+def verdict(kind: str, case: Case, fmt: str, problems: list[str], started: float) -> None:
+    if LOG:
+        with open(LOG, "a", encoding="utf-8") as log:
+            log.write(json.dumps({"test": kind, "category": case.category, "format": fmt, "problems": problems,
+                                  "seconds": round(time.monotonic() - started, 3),
+                                  "reproducer": case.reproducer(fmt if fmt in FORMATS else "text") if problems else None}) + "\n")
+        return
+    assert not problems, "\n".join([*problems, "", "reproducer:", case.reproducer(fmt if fmt in FORMATS else "text")])
+
+
+@FUZZ
+@given(case=cases())
+def test_hostile_repositories_in_process(case: Case) -> None:
+    started = time.monotonic()
+    verdict("in-process", case, "every format", in_process_problems(case), started)
+
+
+@settings(FUZZ, max_examples=max(EXAMPLES // 8, 4))
+@given(case=cases(cli=True), fmt=st.sampled_from(FORMATS))
+def test_hostile_repositories_on_the_command_line(case: Case, fmt: str) -> None:
+    started = time.monotonic()
+    verdict("cli", case, fmt, cli_problems(case, fmt), started)
