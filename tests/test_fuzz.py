@@ -124,6 +124,10 @@ def run_in_process(root: Path) -> tuple[int, dict[str, str], str]:
     from svcascode.errors import SvcascodeError
     from svcascode.formats import FORMATS as RENDERERS
 
+    try:  # the command line prints an error's message inert, as this does
+        from svcascode.cli import _quoted as shown
+    except ImportError:
+        shown = str
     printed = io.StringIO()
     with redirect_stdout(printed), redirect_stderr(printed), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -135,7 +139,7 @@ def run_in_process(root: Path) -> tuple[int, dict[str, str], str]:
             outputs = {fmt: RENDERERS[fmt](report) for fmt in FORMATS}
             code = 1 if report.exit_code else 0
         except SvcascodeError as error:
-            return 2, {}, f"svcascode: error: {error}\n" + printed.getvalue()
+            return 2, {}, f"svcascode: error: {shown(error)}\n" + printed.getvalue()
     text = printed.getvalue() + "".join(f"{w.category.__name__}: {w.message}\n" for w in caught)
     return code, outputs, text
 
