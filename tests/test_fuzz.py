@@ -39,7 +39,7 @@ from conftest import copy_example
 from fuzz.strategies import AS_OF, FORMATS, Case, cases
 
 HERE = Path(__file__).resolve().parent
-EXAMPLES = int(os.environ.get("SVCASCODE_FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("SVCASCODE_FUZZ_EXAMPLES", "20"))
 RANDOM = os.environ.get("SVCASCODE_FUZZ_RANDOM") == "1"
 LOG = os.environ.get("SVCASCODE_FUZZ_LOG")
 SECONDS = float(os.environ.get("SVCASCODE_FUZZ_SECONDS", "5"))
@@ -232,7 +232,7 @@ def test_hostile_repositories_in_process(case: Case) -> None:
     verdict("in-process", case, "every format", in_process_problems(case), started)
 
 
-@settings(FUZZ, max_examples=max(EXAMPLES // 8, 4))
+@settings(FUZZ, max_examples=max(EXAMPLES // 8, 3))
 @given(case=cases(cli=True), fmt=st.sampled_from(FORMATS))
 def test_hostile_repositories_on_the_command_line(case: Case, fmt: str) -> None:
     started = time.monotonic()
