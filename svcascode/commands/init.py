@@ -333,6 +333,8 @@ jobs:
           python-version: "3.11"
 
       - name: Install svcascode
+        # the version this catalogue was scaffolded with; install it from wherever your organisation gets
+        # it (a package index, or a git URL: pip install "svcascode @ git+https://...@v{version}")
         run: pip install "svcascode=={version}"
 
       - name: Check (pull requests fail only on new findings)

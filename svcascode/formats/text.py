@@ -38,8 +38,9 @@ def render(report: Report) -> str:
         lines.append(one_line(f"{prefix}{finding.located()}: {subject}{tag}{finding.message}{waiver}"))
     if lines:
         lines.append("")
-    if isinstance(report.extra.get("library"), dict):
-        lines.append(one_line(describe(report.extra["library"])))
+    library = report.extra.get("library")
+    if isinstance(library, dict) and library.get("enabled", True):  # which built-in library was evaluated
+        lines.append(one_line(describe(library)))
     lines.append(summary(report))
     text = "\n".join(lines) + "\n"
     return inert(text + ratchet(report) if report.base is not None else text)

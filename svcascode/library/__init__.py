@@ -88,7 +88,7 @@ class LibraryUse:
 def describe(library: dict[str, Any]) -> str:
     """One line saying which library a check evaluated (from `LibraryUse.as_dict`)."""
     if not library.get("enabled", True):
-        return "library: built-in library disabled (library.enabled: false); only the repository's controls"
+        return "library: the built-in library is disabled (library.enabled: false)"
     parts = [f"{library['controls']} controls"]
     for key in ("overridden", "disabled"):
         if library.get(key):
@@ -122,5 +122,5 @@ def discover_catalogue(root: Path, settings: Settings) -> tuple[list[SourceFile]
 
 def no_documents(root: Path, settings: Settings) -> SvcascodeError:
     return SvcascodeError(
-        f"no catalogue documents found under {root} (looked in {', '.join(r + '/' for r in settings.roots)}): "
+        f"no catalogue found: no documents under {root} (looked in {', '.join(r + '/' for r in settings.roots)}): "
         "run `svcascode init` to scaffold a catalogue, or set `roots` in .svcascode.yaml")
