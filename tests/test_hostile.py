@@ -56,7 +56,7 @@ spec:
 
 def test_a_backtracking_schema_pattern_runs_in_linear_time(tmp_path: Path) -> None:
     root = copy_example(tmp_path / "catalogue")
-    (root / "policies/controls/svc-backtracking-pattern.yaml").write_text(BACKTRACKING_CONTROL)
+    (root / "policies/svc-backtracking-pattern.yaml").write_text(BACKTRACKING_CONTROL)
     service = root / "services/catalogue/claims-api.yaml"
     text = service.read_text()
     assert "  description:" in text
@@ -75,14 +75,14 @@ def test_a_backtracking_schema_pattern_runs_in_linear_time(tmp_path: Path) -> No
 
 def test_a_pattern_the_linear_engine_cannot_run_is_refused_where_it_is_written(tmp_path: Path) -> None:
     root = copy_example(tmp_path / "catalogue")
-    path = root / "policies/controls/svc-backreference.yaml"
+    path = root / "policies/svc-backreference.yaml"
     path.write_text(BACKREFERENCE_CONTROL)
     result = run_cli("check", "--as-of", AS_OF, "--format", "json", cwd=root)
     assert result.returncode == 1
     problems = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "control-invalid"]
     assert len(problems) == 1, problems
     line = next(i for i, l in enumerate(BACKREFERENCE_CONTROL.splitlines(), 1) if "pattern:" in l)
-    assert (problems[0]["file"], problems[0]["line"]) == ("policies/controls/svc-backreference.yaml", line)
+    assert (problems[0]["file"], problems[0]["line"]) == ("policies/svc-backreference.yaml", line)
     assert "backreferences or lookaround" in problems[0]["message"]
     assert "Traceback" not in result.stderr and result.stderr == ""
 
@@ -110,12 +110,24 @@ spec:
 
 def test_a_circular_ref_is_one_finding_at_the_control(tmp_path: Path) -> None:
     root = copy_example(tmp_path / "catalogue")
-    (root / "policies/controls/svc-circular-ref.yaml").write_text(CIRCULAR_CONTROL)
+    (root / "policies/svc-circular-ref.yaml").write_text(CIRCULAR_CONTROL)
     result = run_cli("check", "--as-of", AS_OF, "--format", "json", cwd=root)
     findings = json.loads(result.stdout)["findings"]
     about = [f for f in findings if "svc-circular-ref" in f["message"] or f["rule"] == "svc-circular-ref"]
     assert len(about) == 1, about
     assert about[0]["rule"] == "control-invalid" and about[0]["kind"] == "Control"
-    assert about[0]["file"] == "policies/controls/svc-circular-ref.yaml" and about[0]["line"] > 1
+    assert about[0]["file"] == "policies/svc-circular-ref.yaml" and about[0]["line"] > 1
     assert "circular $ref" in about[0]["message"]
     assert not [f for f in findings if f["rule"] == "check-error"]
+
+
+def test_a_recursive_alias_is_a_located_finding(tmp_path: Path) -> None:
+    root = tmp_path / "catalogue"
+    (root / "services").mkdir(parents=True)
+    (root / "services/loop.yaml").write_text("x: &a [*a]\n")
+    (root / "services/self.yaml").write_text("spec: &b\n  self: *b\n")
+    result = run_cli("validate", cwd=root)
+    assert result.returncode == 1, result.stderr
+    assert "internal error" not in result.stderr
+    lines = [line for line in result.stdout.splitlines() if "recursive alias" in line]
+    assert [line.split(": ")[0] for line in lines] == ["services/loop.yaml:1:4", "services/self.yaml:2:3"]

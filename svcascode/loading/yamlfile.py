@@ -225,7 +225,7 @@ class _Builder:
     those that make going on unsafe (alias bombs, too many nodes) raise _Refused.
     """
 
-    __slots__ = ("marks", "nodes", "aliases", "limits", "sizes", "problems")
+    __slots__ = ("marks", "nodes", "aliases", "limits", "sizes", "problems", "open")
 
     def __init__(self, limits: Limits) -> None:
         self.marks: Marks = {}
@@ -234,6 +234,7 @@ class _Builder:
         self.limits = limits
         self.sizes: dict[int, tuple[Any, int]] = {}
         self.problems: list[_Refused] = []
+        self.open: set[int] = set()  # nodes being built: an alias to one of them is recursive
 
     def _note(self, message: str, mark: Any) -> None:
         self.problems.append(_Refused(message, mark.line + 1, mark.column + 1))
@@ -250,6 +251,9 @@ class _Builder:
                                f"{self.limits.max_nodes} nodes: limits.max_aliases, limits.max_nodes); "
                                "write the values out or reduce aliasing", mark.line + 1, mark.column + 1)
             return seen[0]
+        if id(node) in self.open:
+            raise _Refused("an alias refers to a node that contains it (a recursive alias), which has no "
+                           "finite value: write the value out", mark.line + 1, mark.column + 1)
         before = self.nodes
         self.nodes += 1
         if self.nodes > self.limits.max_nodes:
@@ -258,14 +262,17 @@ class _Builder:
         tag = node.tag
         if isinstance(node, ScalarNode):
             value = self._scalar(node, tag)
-        elif isinstance(node, MappingNode):
-            value = self._mapping(node, path, tag)
-        elif isinstance(node, SequenceNode):
-            if tag != _SEQ:
-                self._bad_tag(node)
-            value = [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        else:  # pragma: no cover - the composer only makes these three
-            raise _Refused("unexpected YAML node", mark.line + 1, mark.column + 1)
+        else:
+            self.open.add(id(node))
+            if isinstance(node, MappingNode):
+                value = self._mapping(node, path, tag)
+            elif isinstance(node, SequenceNode):
+                if tag != _SEQ:
+                    self._bad_tag(node)
+                value = [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            else:  # pragma: no cover - the composer only makes these three
+                raise _Refused("unexpected YAML node", mark.line + 1, mark.column + 1)
+            self.open.discard(id(node))
         self.sizes[id(node)] = (value, self.nodes - before)
         return value
 
