@@ -13,7 +13,7 @@ import difflib
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from svcascode.engine import Evaluation, evaluate
 from svcascode.errors import SvcascodeError
@@ -224,7 +224,12 @@ class Assessment:
         return report_class(command, findings, fail_on=fail_on,
                       documents=len(self.catalogue.documents), files=len(self.catalogue.files),
                       rules={r: self.rules[r].as_dict() for r in sorted(reported)},
-                      as_of=self.as_of.isoformat(), extra={"controls": self.evaluated})
+                      as_of=self.as_of.isoformat(), extra={"controls": self.evaluated, **self._library()})
+
+    def _library(self) -> dict[str, Any]:
+        """Which built-in library was evaluated (the `library` field of the JSON output)."""
+        use = self.catalogue.library
+        return {"library": use.as_dict()} if use is not None else {}
 
     # -- who a finding concerns ---------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from svcascode.config import Settings
 from svcascode.documents import Document, index_kind, validate_document
 from svcascode.errors import SvcascodeError
 from svcascode.finding import Finding, JsonPath
+from svcascode.library import LibraryUse, check_disabled, discover_catalogue, library_files
+from svcascode.holidays_calendar import builtin_document
 from svcascode.loading.cache import ParseCache, make_cache
 from svcascode.loading.discover import discover, read_bytes
 from svcascode.loading.parallel import parse_many
@@ -25,7 +27,7 @@ from svcascode.models import (  # the spec model of each kind, for typed lookups
     IncidentPolicySpec, MaintenanceWindowSpec, PatchPolicySpec, ServiceLevelSpec, ServiceSpec, SloSpec,
     TeamSpec, WaiverSpec,
 )
-from svcascode.rules import RULE_CYCLE, RULE_DUPLICATE, RULE_REFERENCE
+from svcascode.rules import RULE_CYCLE, RULE_DUPLICATE, RULE_REFERENCE, RULE_TEAM_CYCLE
 
 
 # kind -> (dotted path with [*] and * wildcards, kind it refers to). "*" as target: a `kind:name` reference.
@@ -91,6 +93,7 @@ class Catalogue:
     files: list[ParsedFile] = field(default_factory=list)
     by_kind: dict[str, dict[str, Document]] = field(default_factory=lambda: defaultdict(dict))
     invalid: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) of documents that failed
+    library: LibraryUse | None = None  # what was taken from the built-in library (svcascode.library)
 
     def defines(self, kind: str, name: str) -> bool:
         """Whether a document of that kind and name exists, valid or not (its own errors are reported)."""
@@ -137,7 +140,8 @@ class Catalogue:
     def get(self, kind: str, name: str) -> Document | None: ...
 
     def get(self, kind: str, name: str) -> Document | None:
-        return self.by_kind.get(kind, {}).get(name)
+        """The document of that kind and name; a built-in one (the always-on calendar) when none is defined."""
+        return self.by_kind.get(kind, {}).get(name) or builtin_document(kind, name)
 
     @overload
     def of_kind(self, kind: Literal["Service"]) -> list[Document[ServiceSpec]]: ...
@@ -312,6 +316,40 @@ def _near(catalogue: Catalogue, target: str, value: str) -> str:
 
 
 def _cycles(catalogue: Catalogue) -> list[Finding]:
+    """Each cycle of hard dependencies, and each cycle of team parents, once, printed whole, at the edge
+    that closes it."""
+    return [*_dependency_cycles(catalogue), *_team_cycles(catalogue)]
+
+
+def _team_cycles(catalogue: Catalogue) -> list[Finding]:
+    """Teams whose `spec.parent` chain comes back to itself: each cycle once, at the parent that closes it.
+
+    A team has at most one parent, so following parents from each team either ends or enters a cycle;
+    every team is visited once, whatever the chain's length.
+    """
+    teams = catalogue.by_kind.get("Team", {})
+    done: set[str] = set()
+    findings: list[Finding] = []
+    for first in sorted(teams):
+        chain: list[str] = []
+        on_chain: dict[str, int] = {}
+        name: str | None = first
+        while name is not None and name in teams and name not in done and name not in on_chain:
+            on_chain[name] = len(chain)
+            chain.append(name)
+            name = teams[name].spec.parent
+        if name is not None and name in on_chain:
+            cycle = chain[on_chain[name]:]
+            closing = cycle[-1]
+            shown = " -> ".join(f"Team/{team}" for team in [*cycle, name])
+            findings.append(teams[closing].finding(
+                RULE_TEAM_CYCLE, "critical", f"team parent cycle: {shown}; change or remove `parent` of one of "
+                "these teams so that the chain ends", ("spec", "parent")))
+        done.update(chain)
+    return findings
+
+
+def _dependency_cycles(catalogue: Catalogue) -> list[Finding]:
     """Each cycle of hard dependencies once, printed whole, at the edge that closes it."""
     services = catalogue.by_kind.get("Service", {})
     graph = {name: [d.service for _, d in catalogue.hard_dependencies(doc) if d.service in services]
@@ -467,8 +505,10 @@ class CatalogueBuilder:
     are checked whole every time.
     """
 
-    def __init__(self, cache: ParseCache) -> None:
+    def __init__(self, cache: ParseCache, settings: Settings | None = None) -> None:
         self.cache = cache
+        self.library = (settings or Settings()).library
+        self._library: list[ValidatedFile] | None = None  # the built-in library's files, validated once
         self.seen = 0  # files asked for, over every build
         self.read = 0  # files read and parsed: a versioned file once
         self.validated: dict[_Key, ValidatedFile] = {}
@@ -505,7 +545,40 @@ class CatalogueBuilder:
                 if earlier is not None:
                     duplicates.append((document, earlier))
             owned.append((key, file))
+        self._add_library(catalogue, findings, owned)
         return catalogue, duplicates, owned
+
+    def _add_library(self, catalogue: Catalogue, findings: list[Finding],
+                     owned: list[tuple[_Key | None, ValidatedFile]]) -> None:
+        """The built-in library's documents, after the repository's: a repository document of the same
+        kind and name replaces a library one, `library.disable` leaves controls out, and a repository
+        that defines any Baseline replaces the default baselines as a whole."""
+        use = catalogue.library = LibraryUse(enabled=self.library.enabled)
+        if not self.library.enabled:
+            return
+        if self._library is None:
+            self._library = [validate_file(self.cache.parse(f.path, f.data)) for f in library_files()]
+        check_disabled(self.library.disable, {d.name for f in self._library for d in f.documents
+                                              if d.kind == "Control"})
+        own_baselines = any(kind == "Baseline" for kind, _ in catalogue.invalid) or bool(catalogue.of_kind("Baseline"))
+        use.baselines = not own_baselines
+        for file in self._library:
+            kept: list[Document] = []
+            for document in file.documents:
+                if document.kind == "Control" and document.name in self.library.disable:
+                    use.disabled.append(document.name)
+                elif catalogue.defines(document.kind, document.name):
+                    if document.kind == "Control":
+                        use.overridden.append(document.name)
+                elif document.kind != "Baseline" or not own_baselines:
+                    kept.append(document)
+                    catalogue.add(document)
+                    if document.kind == "Control":
+                        use.controls.append(document.name)
+            if kept:
+                catalogue.files.append(file.parsed)
+                findings.extend(file.problems)
+                owned.append((None, ValidatedFile(file.parsed, kept, [], frozenset())))
 
     def _validate(self, sources: Sequence[FileSource]) -> Iterator[tuple[_Key | None, ValidatedFile]]:
         """Each file parsed and validated, in order, as soon as it is parsed (workers parse later files
@@ -566,9 +639,9 @@ def load_catalogue(root: Path, settings: Settings, paths: Iterable[str] = ()) ->
         asked = {s.path for s in given}
         sources = [s for s in context if s.path not in asked] + sorted(given, key=lambda s: s.path)
     else:
-        sources, refused = discover(root, settings, ())
+        sources, refused = discover_catalogue(root, settings)  # none at all: an error saying to run init
     limits = settings.limits
-    result = CatalogueBuilder(cache).build([FileSource(s.path, None, partial(read_bytes, s, limits))
+    result = CatalogueBuilder(cache, settings).build([FileSource(s.path, None, partial(read_bytes, s, limits))
                                             for s in sources], refused, scope)
     cache.save()
     return result

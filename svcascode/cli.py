@@ -15,6 +15,7 @@ import click
 from svcascode import __version__
 from svcascode.commands import COMMAND_MODULES
 from svcascode.errors import SvcascodeError
+from svcascode.escape import inert, json_escapes, visible
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -26,6 +27,13 @@ class _Group(click.Group):
     does not pay for git, the engine or the renderer.
     """
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # `--no-cache` is the group's option, but reads as naturally after the command (`check --no-cache`)
+        end = args.index("--") if "--" in args else len(args)
+        if "--no-cache" in args[:end]:
+            args = ["--no-cache"] + [a for a in args[:end] if a != "--no-cache"] + args[end:]
+        return super().parse_args(ctx, args)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
 
@@ -34,7 +42,7 @@ class _Group(click.Group):
             try:
                 importlib.import_module(f"svcascode.commands.{COMMAND_MODULES[name]}")
             except SvcascodeError as error:
-                click.echo(f"svcascode: error: {error}", err=True)
+                click.echo(f"svcascode: error: {_quoted(error)}", err=True)
                 ctx.exit(EXIT_ERROR)
         return super().get_command(ctx, name)
 
@@ -46,9 +54,13 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except SvcascodeError as error:
-            click.echo(f"svcascode: error: {error}", err=True)
+            click.echo(f"svcascode: error: {_quoted(error)}", err=True)
             ctx.exit(EXIT_ERROR)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+        except click.ClickException as error:  # a usage error quotes what was typed: shown inert
+            message = error.format_message
+            setattr(error, "format_message", lambda: inert(visible(message(), keep="\n")))
+            raise
+        except (click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
             click.echo("svcascode: interrupted", err=True)
@@ -59,7 +71,7 @@ class _Group(click.Group):
         except Exception as error:  # a bug, not a user error: say so briefly, keep the details opt-in
             if os.environ.get("SVCASCODE_DEBUG"):
                 raise
-            click.echo(f"svcascode: internal error: {type(error).__name__}: {error} "
+            click.echo(f"svcascode: internal error: {type(error).__name__}: {_quoted(error)} "
                        "(set SVCASCODE_DEBUG=1 for details and please report it)", err=True)
             ctx.exit(EXIT_ERROR)
 
@@ -68,8 +80,10 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="svcascode")
 @click.option("-C", "--directory", type=click.Path(file_okay=False), default=None,
               help="Run as if started in this directory.")
+@click.option("--no-cache", "no_cache", is_flag=True, default=False,
+              help="Parse every file afresh: neither read nor write the parse cache.")
 @click.pass_context
-def main(ctx: click.Context, directory: str | None) -> None:
+def main(ctx: click.Context, directory: str | None, no_cache: bool) -> None:
     """svcascode: the service catalogue, its service levels and its compliance controls, as code.
 
     Exit codes: 0 nothing at or above the fail threshold; 1 findings at or above it (an invalid
@@ -92,9 +106,17 @@ def parse_as_of(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-27") from None
 
 
+def _quoted(error: BaseException) -> str:
+    """An error message, which may quote a file name, an option or YAML: its control and bidirectional
+    characters shown as escapes (the lines the message is made of kept), no line a CI runner's command."""
+    return inert(visible(str(error), keep="\n"))
+
+
 def _write(text: str, output: str | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        # Every format is already inert; a character a bug would let through still reaches no terminal
+        # raw: it is written as `\uNNNN`, which a JSON string reads as the same character.
+        click.echo(json_escapes(text, keep="\n\t"), nl=False)
         return
     try:
         Path(output).write_text(text, encoding="utf-8")
@@ -106,7 +128,11 @@ def _context() -> tuple[Path, Any]:
     from svcascode.config import find_root, load_settings
 
     root = find_root(Path.cwd())
-    return root, load_settings(root)
+    settings = load_settings(root)
+    context = click.get_current_context(silent=True)
+    if context is not None and context.find_root().params.get("no_cache"):
+        settings = settings.model_copy(update={"cache": False})
+    return root, settings
 
 
 @main.command()

@@ -8,12 +8,15 @@ only what that commit changed, plus the catalogue-wide integrity checks.
 
 from __future__ import annotations
 
+import atexit
+import sys
 from functools import partial
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from svcascode.catalogue import Catalogue, CatalogueBuilder, FileSource, LoadResult, ValidatedFile
 from svcascode.config import Settings
+from svcascode.escape import inert, visible
 from svcascode.finding import Finding
 from svcascode.gitrepo import GitRepo, TreeFile
 from svcascode.loading.cache import ParseCache, make_cache
@@ -29,7 +32,7 @@ class RevisionLoader:
         self.root, self.settings = root, settings
         self.repo = repo or GitRepo(root)
         self.cache = cache or make_cache(root, settings)
-        self.builder = CatalogueBuilder(self.cache)
+        self.builder = CatalogueBuilder(self.cache, settings)
 
     @property
     def blobs_seen(self) -> int:
@@ -49,6 +52,9 @@ class RevisionLoader:
     def close(self) -> None:
         self.cache.save()
         self.repo.close()
+        if self.repo.skipped and not _SKIPPED:
+            atexit.register(_note_skipped)
+        _SKIPPED.update(self.repo.skipped)
 
     def load(self, rev: str, paths: Sequence[str] = (), option: str = "--rev") -> LoadResult:
         """The validated catalogue at `rev`; `paths` (relative to the root) narrow what is reported."""
@@ -74,6 +80,32 @@ class RevisionLoader:
     def _read(self, file: TreeFile) -> bytes | ParsedFile:
         """A blob's bytes; oversized blobs are refused before parsing, as oversized files are on disk."""
         return checked_bytes(file.path, self.repo.read(file.blob), self.cache.limits)
+
+
+_SKIPPED: dict[str, str] = {}  # over every loader of the run: said once, when it ends
+
+
+def _note_skipped() -> None:
+    """What the revisions read held under the roots and was not read, once per run on stderr; the note
+    changes no exit code."""
+    note = skipped_note(_SKIPPED)
+    try:
+        sys.stderr.write(note)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def skipped_note(skipped: dict[str, str], shown: int = 10) -> str:
+    """One note listing what the revisions held under the roots and was not read (submodules, other files)."""
+    if not skipped:
+        return ""
+    lines = [f"svcascode: note: {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} under the roots at the "
+             "revisions read were not read:"]
+    lines += [f"  {inert(visible(path))}: {why}" for path, why in sorted(skipped.items())[:shown]]
+    if len(skipped) > shown:
+        lines.append(f"  ... and {len(skipped) - shown} more")
+    return "\n".join(lines) + "\n"
 
 
 def _scope(paths: Sequence[str], listed: list[str]) -> frozenset[str]:

@@ -19,6 +19,7 @@ RULE_SCHEMA = "schema-invalid"
 RULE_REFERENCE = "ref-unresolved"
 RULE_DUPLICATE = "name-duplicate"
 RULE_CYCLE = "dependency-cycle"
+RULE_TEAM_CYCLE = "team-cycle"
 RULE_CONTROL = "control-invalid"
 RULE_UNUSED = "control-selects-nothing"
 RULE_CHECK_ERROR = "check-error"
@@ -83,6 +84,11 @@ TOOL_RULES: dict[str, RuleInfo] = {rule.id: rule for rule in (
           "Services depend on each other in a circle of hard dependencies: none of them can start first, and "
           "availability over the chain cannot be computed.",
           "Make one dependency in the cycle soft, or remove it."),
+    _tool(RULE_TEAM_CYCLE, "Team parents form no cycle", "critical", "block",
+          "Teams name each other as `spec.parent` in a circle: the organisation has no top, and ownership, "
+          "escalation and roll-ups along the parents never end.",
+          "Change or remove `spec.parent` of one team in the cycle, so that the chain ends at a team without a "
+          "parent."),
     _tool(RULE_CONTROL, "Control definition is well-formed", "high", "block",
           "The control's check cannot run: an unknown built-in, an unknown parameter, or an invalid or remote "
           "JSON Schema fragment. It is reported instead of silently skipped.",

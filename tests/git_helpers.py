@@ -131,6 +131,7 @@ def base_catalogue(severity: str = "high") -> dict[str, str | None]:
         "services/teams/platform.yaml": TEAM % {"name": "platform"},
         "policies/controls/svc-runbook.yaml": control(severity),
         "policies/frameworks/fw.yaml": FRAMEWORK,
+        ".svcascode.yaml": "library: {enabled: false}  # only the control above, not the built-in library\n",
         "services/catalogue/alpha.yaml": service("alpha"),
         "services/catalogue/beta.yaml": service("beta", runbook=False),
     }

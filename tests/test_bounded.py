@@ -109,6 +109,39 @@ spec:
     assert all(len(m) < 300 for m in by_line.values())
 
 
+# --- team parent cycles ----------------------------------------------------------------------------
+
+TEAM = """apiVersion: svcascode.io/v1alpha1
+kind: Team
+metadata: {{name: {name}}}
+spec:
+  type: team
+  parent: {parent}
+  members: [{{id: lead@example.com, role: lead}}]
+"""
+
+
+def test_team_parent_cycles_are_reported_whole_at_the_parent(tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "catalogue")
+    teams = [TEAM.format(name="loop-a", parent="loop-b"), TEAM.format(name="loop-b", parent="loop-a"),
+             TEAM.format(name="loop-self", parent="loop-self")]
+    # a long chain of 3,000 teams ending in a cycle: each team is followed once
+    teams += [TEAM.format(name=f"chain-{i}", parent=f"chain-{i + 1}") for i in range(3000)]
+    teams.append(TEAM.format(name="chain-3000", parent="chain-2999"))
+    (root / "services/teams/loops.yaml").write_text("---\n".join(teams))
+    result = run_cli("validate", cwd=root)
+    assert result.returncode == 1, result.stderr
+    lines = [line for line in result.stdout.splitlines() if "team parent cycle" in line]
+    assert lines == [
+        "services/teams/loops.yaml:14:3: Team/loop-b: team parent cycle: Team/loop-a -> Team/loop-b -> Team/loop-a; "
+        "change or remove `parent` of one of these teams so that the chain ends",
+        "services/teams/loops.yaml:22:3: Team/loop-self: team parent cycle: Team/loop-self -> Team/loop-self; "
+        "change or remove `parent` of one of these teams so that the chain ends",
+        "services/teams/loops.yaml:24030:3: Team/chain-3000: team parent cycle: Team/chain-2999 -> Team/chain-3000 "
+        "-> Team/chain-2999; change or remove `parent` of one of these teams so that the chain ends",
+    ]
+
+
 # --- recurrence budget -----------------------------------------------------------------------------
 
 DENSE_WINDOW = """apiVersion: svcascode.io/v1alpha1

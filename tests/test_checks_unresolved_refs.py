@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from svcascode.catalogue import LoadResult, load_catalogue
-from svcascode.config import Settings
+from svcascode.config import LibrarySettings, Settings
 from svcascode.engine import evaluate
 from svcascode.finding import Finding
 
@@ -25,9 +25,9 @@ def _load(tmp_path: Path, control: str, documents: str) -> LoadResult:
     (tmp_path / "policies").mkdir()
     shutil.copy(HERE / "cases" / "_base.yaml", tmp_path / "services" / "base.yaml")
     (tmp_path / "services" / "case.yaml").write_text(documents)
-    shutil.copytree(REPO / "policies" / "frameworks", tmp_path / "policies" / "frameworks")
-    shutil.copy(REPO / "policies" / "controls" / f"{control}.yaml", tmp_path / "policies" / f"{control}.yaml")
-    return load_catalogue(tmp_path, Settings(cache=False))
+    shutil.copytree(REPO / "svcascode" / "library" / "frameworks", tmp_path / "policies" / "frameworks")
+    shutil.copy(REPO / "svcascode" / "library" / "controls" / f"{control}.yaml", tmp_path / "policies" / f"{control}.yaml")
+    return load_catalogue(tmp_path, Settings(cache=False, library=LibrarySettings(enabled=False)))
 
 
 def _evaluate(tmp_path: Path, control: str, documents: str) -> list[Finding]:

@@ -2,7 +2,7 @@
 
 A case file:
 
-    control: bck-rpo-consistent          # the control under test, from policies/controls/
+    control: bck-rpo-consistent          # the control under test, from svcascode/library/controls/
     asOf: 2026-11-27                     # evaluation date (default 2026-11-27)
     cases:
       - name: snapshot interval longer than the RPO
@@ -30,11 +30,12 @@ import pytest
 import yaml
 
 from svcascode.catalogue import load_catalogue
-from svcascode.config import Settings
+from svcascode.config import LibrarySettings, Settings
 from svcascode.engine import evaluate
 
 HERE = Path(__file__).parent
 REPO = HERE.parent
+LIBRARY = REPO / "svcascode" / "library"  # the built-in library: controls/ and frameworks/
 CASE_FILES = sorted(p for p in (HERE / "cases").glob("*.yaml") if not p.name.startswith("_"))
 
 
@@ -54,10 +55,11 @@ def run_case(spec: dict[str, Any], case: dict[str, Any], tmp_path: Path) -> list
     if case.get("base", True):
         shutil.copy(HERE / "cases" / "_base.yaml", tmp_path / "services" / "base.yaml")
     (tmp_path / "services" / "case.yaml").write_text(case["documents"])
-    shutil.copytree(REPO / "policies" / "frameworks", tmp_path / "policies" / "frameworks")
+    shutil.copytree(LIBRARY / "frameworks", tmp_path / "policies" / "frameworks")
     for extra in {control, *case.get("controls", [])}:
-        shutil.copy(REPO / "policies" / "controls" / f"{extra}.yaml", tmp_path / "policies" / f"{extra}.yaml")
-    result = load_catalogue(tmp_path, Settings(cache=False))
+        shutil.copy(LIBRARY / "controls" / f"{extra}.yaml", tmp_path / "policies" / f"{extra}.yaml")
+    # only the controls under test: the built-in library is off, its files copied in
+    result = load_catalogue(tmp_path, Settings(cache=False, library=LibrarySettings(enabled=False)))
     invalid = [f"{f.located()}: {f.message}" for f in result.findings]
     assert not invalid, f"case documents are not valid: {invalid}"
     as_of = case.get("asOf", spec.get("asOf", "2026-11-27"))
@@ -90,6 +92,6 @@ def test_control_case(spec: dict[str, Any], case: dict[str, Any], tmp_path: Path
 
 
 def test_every_builtin_control_has_cases() -> None:
-    controls = sorted(p.stem for p in (REPO / "policies" / "controls").glob("*.yaml"))
+    controls = sorted(p.stem for p in (LIBRARY / "controls").glob("*.yaml"))
     with_cases = {yaml.safe_load(p.read_text())["control"] for p in CASE_FILES}
     assert sorted(set(controls) - with_cases) == []

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from svcascode.catalogue import Catalogue, load_catalogue
-from svcascode.config import Settings
+from svcascode.config import LibrarySettings, Settings
 from svcascode.engine import evaluate
 
 REPO = Path(__file__).parent.parent
@@ -71,10 +71,11 @@ def catalogue(tmp_path: Path, *documents: str) -> Catalogue:
     (tmp_path / "services").mkdir()
     (tmp_path / "policies").mkdir()
     shutil.copy(REPO / "tests" / "cases" / "_base.yaml", tmp_path / "services" / "base.yaml")
-    shutil.copytree(REPO / "policies" / "frameworks", tmp_path / "policies" / "frameworks")
-    shutil.copy(REPO / "policies" / "controls" / "wvr-valid.yaml", tmp_path / "policies" / "wvr-valid.yaml")
+    shutil.copytree(REPO / "svcascode" / "library" / "frameworks", tmp_path / "policies" / "frameworks")
+    shutil.copy(REPO / "svcascode" / "library" / "controls" / "wvr-valid.yaml", tmp_path / "policies" / "wvr-valid.yaml")
     (tmp_path / "services" / "case.yaml").write_text("---\n".join(documents))
-    result = load_catalogue(tmp_path, Settings(cache=False))
+    (tmp_path / ".svcascode.yaml").write_text("library: {enabled: false}  # only the controls each test writes\n")
+    result = load_catalogue(tmp_path, Settings(cache=False, library=LibrarySettings(enabled=False)))
     assert not result.findings, [f"{f.located()}: {f.message}" for f in result.findings]
     return result.catalogue
 
@@ -110,16 +111,28 @@ def test_waiver_across_as_of_dates(tmp_path: Path, as_of: date, waived: bool, ex
         assert waiver_findings == []
 
 
-def test_the_same_date_gives_the_same_answer(tmp_path: Path) -> None:
-    cat = catalogue(tmp_path, service("billing"), control("svc-owner"), waiver("2026-06-01", "2026-11-01"))
-    assert evaluate(cat, AS_OF).findings == evaluate(cat, AS_OF).findings
+def test_the_same_date_gives_the_same_answer_in_separate_processes(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    catalogue(tmp_path, service("billing"), control("svc-owner"), waiver("2026-06-01", "2026-11-01"))
+    runs = []
+    for seed in ("1", "2"):  # a different hash seed changes set and dict-of-set iteration orders
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-m", "svcascode", "check", "--as-of", AS_OF.isoformat(),
+                               "--format", "json"], cwd=tmp_path, env=env, capture_output=True, text=True)
+        runs.append([(f["rule"], f["name"], bool(f.get("waiver"))) for f in json.loads(done.stdout)["findings"]])
+    assert runs[0] == runs[1] == [("svc-owner", "billing", False), ("wvr-valid", "wvr-billing", False)]
 
 
 def test_self_approved_waiver_suppresses_nothing(tmp_path: Path) -> None:
     cat = catalogue(tmp_path, service("billing"), control("svc-owner"),
                     waiver("2026-10-01", "2027-01-31", approver="ben@example.com"))
     result = evaluate(cat, AS_OF)
-    assert not any(f.suppressed for f in result.findings)
+    assert [(f.rule, f.suppressed) for f in result.findings if f.rule == "svc-owner"] == [("svc-owner", False)]
+    assert any("approved by its own requester" in f.message for f in result.findings if f.rule == "wvr-valid")
     assert result.waiver_matches == {}
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from git_helpers import Repo, base_catalogue, findings, run, service
+from git_helpers import CALENDAR, Repo, base_catalogue, findings, run, service
 
 AS_OF = "2026-11-27"
 ODD = {  # file names git and shells get wrong: spaces, unicode, a leading dash
@@ -18,7 +18,7 @@ ODD = {  # file names git and shells get wrong: spaces, unicode, a leading dash
 
 
 def located(result_json: str) -> list[tuple[str, str, int, int, str]]:
-    return sorted((f["rule"], f["file"], f["line"], f["column"], f["message"]) for f in findings(result_json))
+    return [(f["rule"], f["file"], f["line"], f["column"], f["message"]) for f in findings(result_json)]
 
 
 @pytest.fixture
@@ -107,6 +107,7 @@ def test_unknown_revision_and_no_repository_exit_2(repo: Repo, tmp_path: Path) -
     plain = tmp_path / "plain"
     plain.mkdir()
     (plain / "services").mkdir()
+    (plain / "services" / "calendars.yaml").write_text(CALENDAR)  # a catalogue, but not in git
     outside = run(plain, "check", "--base", "HEAD")
     assert outside.returncode == 2 and "not a git repository" in outside.stderr
     assert "Traceback" not in outside.stderr

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import copy_example
 from svcascode.calendars import calendar_intervals, covered_minutes, is_always_on
-from svcascode.holidays_calendar import _year, public_holiday_dates
+from svcascode.catalogue import load_catalogue
+from svcascode.config import Settings
+from svcascode.engine import evaluate
+from svcascode.holidays_calendar import BUILTIN_FILE, _year, public_holiday_dates
 from svcascode.models.people import BusinessCalendarSpec
 
 UTC = timezone.utc
@@ -97,3 +102,52 @@ def test_wrong_names_are_refused_with_a_suggestion(spec: dict[str, str], field: 
     with pytest.raises(ValueError) as error:
         calendar(publicHolidays=spec)
     assert hint in str(error.value)
+# --- the built-in always-on calendar ------------------------------------------------------------
+
+
+def _without_always_on(root: Path) -> None:
+    path = root / "services" / "calendars.yaml"
+    text = path.read_text()
+    first, _, rest = text.partition("\n---\n")
+    assert "name: always-on" in first
+    path.write_text(rest)
+
+
+def test_always_on_needs_no_document(tmp_path: Path) -> None:
+    defined = load_catalogue(copy_example(tmp_path / "defined"), Settings(cache=False))
+    root = copy_example(tmp_path / "builtin")
+    _without_always_on(root)
+    builtin = load_catalogue(root, Settings(cache=False))
+    assert not [f for f in builtin.findings if f.rule == "ref-unresolved" and "always-on" in f.message]
+    assert [f for f in builtin.findings if f.rule == "ref-unresolved"] == [
+        f for f in defined.findings if f.rule == "ref-unresolved"]
+    document = builtin.catalogue.get("BusinessCalendar", "always-on")
+    assert document is not None and document.file == BUILTIN_FILE and document.spec.always_on
+    assert document.spec.timezone == "UTC"
+    assert builtin.catalogue.resolve("businesscalendar:always-on") is document
+    assert "always-on" not in {d.name for d in builtin.catalogue.of_kind("BusinessCalendar")}
+    # every check reads the built-in calendar as it read the document it replaces
+    as_of = date(2026, 11, 27)
+
+    def findings(result: Any) -> list[tuple[str, str, int, str]]:
+        return sorted((f.rule, f.file, f.line, f.message) for f in evaluate(result.catalogue, as_of).findings
+                      if f.file != "services/calendars.yaml")
+
+    assert findings(builtin) == findings(defined)
+
+
+def test_a_defined_always_on_document_wins(tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "catalogue")
+    result = load_catalogue(root, Settings(cache=False))
+    document = result.catalogue.get("BusinessCalendar", "always-on")
+    assert document is not None and document.file == "services/calendars.yaml"
+
+
+def test_other_names_still_do_not_resolve(tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "catalogue")
+    path = root / "services" / "calendars.yaml"
+    path.write_text(path.read_text().replace("name: uk-business-hours", "name: uk-office-hours"))
+    result = load_catalogue(root, Settings(cache=False))
+    assert any(f.rule == "ref-unresolved" and "uk-business-hours" in f.message for f in result.findings)
+
+

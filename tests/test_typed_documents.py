@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from svcascode.catalogue import Catalogue, load_catalogue
-from svcascode.config import Settings
+from svcascode.config import LibrarySettings, Settings
 from svcascode.documents import expect
 from svcascode.engine import evaluate
 from svcascode.models import KINDS, SPEC_KINDS, ServiceSpec, TeamSpec
@@ -70,7 +70,7 @@ def test_a_builtin_applied_to_the_wrong_kind_is_a_located_check_error(tmp_path: 
     (tmp_path / "services").mkdir()
     (tmp_path / "policies").mkdir()
     shutil.copy(REPO / "tests" / "cases" / "_base.yaml", tmp_path / "services" / "base.yaml")
-    shutil.copytree(REPO / "policies" / "frameworks", tmp_path / "policies" / "frameworks")
+    shutil.copytree(REPO / "svcascode" / "library" / "frameworks", tmp_path / "policies" / "frameworks")
     (tmp_path / "policies" / "control.yaml").write_text("""\
 apiVersion: svcascode.io/v1alpha1
 kind: Control
@@ -86,7 +86,7 @@ spec:
   mappings:
     - {framework: iso27001-2022, controls: [A.5.9]}
 """)
-    result = load_catalogue(tmp_path, Settings(cache=False))
+    result = load_catalogue(tmp_path, Settings(cache=False, library=LibrarySettings(enabled=False)))
     assert not result.findings, [f.message for f in result.findings]
     errors = [f for f in evaluate(result.catalogue, date(2026, 11, 27)).findings if f.rule == "check-error"]
     assert errors and all(f.kind == "Team" for f in errors)

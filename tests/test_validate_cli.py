@@ -122,7 +122,7 @@ def test_no_catalogue_exits_2(tmp_path: Path) -> None:
 def test_unreadable_config_exits_2(example: Path) -> None:
     (example / ".svcascode.yaml").write_text("roots: [services\nlimits: {}\n")
     result = run_cli("validate", cwd=example)
-    assert result.returncode == 2 and ".svcascode.yaml: cannot be read" in result.stderr
+    assert result.returncode == 2 and ".svcascode.yaml:2:7: cannot be read" in result.stderr
     (example / ".svcascode.yaml").write_text("roots: [services]\nlimits: {max_depth: many}\n")
     result = run_cli("validate", cwd=example)
     assert result.returncode == 2 and "limits.max_depth" in result.stderr
@@ -250,4 +250,4 @@ def test_a_config_yaml_error_is_one_located_line(example: Path) -> None:
     (example / ".svcascode.yaml").write_text("roots: [services\n")
     result = run_cli("validate", cwd=example)
     assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0 and ".svcascode.yaml: cannot be read: line 2, column 1: YAML syntax error" in result.stderr, result.stderr
+    assert result.stderr.strip().count("\n") == 0 and ".svcascode.yaml:2:1: cannot be read: YAML syntax error" in result.stderr, result.stderr

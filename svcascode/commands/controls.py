@@ -1,6 +1,7 @@
-"""`svcascode controls` lists the organisation's controls; `svcascode explain ID` prints one in full.
+"""`svcascode controls` lists the controls in force; `svcascode explain ID` prints one in full.
 
-Controls are read from the catalogue, since they are the organisation's own documents. `explain`
+Controls are read from the catalogue: the built-in library's (svcascode.library) and the repository's
+own, which replace library controls of the same id. Each is listed with where it comes from. `explain`
 prints fixed sections, in this order, for every control: what the sections in EXPLAIN_SECTIONS name.
 """
 
@@ -20,12 +21,15 @@ from svcascode.catalogue import Catalogue, load_catalogue
 from svcascode.checks import load_builtin
 from svcascode.checks.base import TIER_DEFAULTS, CheckSpec
 from svcascode.cli import _context, main
+from svcascode.escape import inert, visible
 from svcascode.facts import TIER_ORDER
 from svcascode.rules import TOOL_RULES
 from svcascode.config import Settings
 from svcascode.documents import Document
 from svcascode.engine import Baselines
 from svcascode.errors import SvcascodeError
+from svcascode.escape import one_line
+from svcascode.library import is_library, source_of
 
 EXPLAIN_SECTIONS = ("Severity", "Applies to", "What it checks", "Parameters", "Why it matters", "Remediation",
                     "Failing example", "Passing example", "Framework mappings")
@@ -55,26 +59,33 @@ def frameworks(control: Document) -> dict[str, list[str]]:
 def control_summary(control: Document) -> dict[str, Any]:
     return {"id": control.name, "title": control.model.metadata.title or control.name,
             "severity": str(control.spec.severity), "enforcement": str(control.spec.enforcement),
-            "check": check_name(control), "frameworks": frameworks(control)}
+            "check": check_name(control), "frameworks": frameworks(control), "source": source_of(control)}
 
 
 def render_list(controls: list[Document]) -> str:
     if not controls:
-        return "no controls: add Control documents under policies/\n"
+        return ("no controls: the built-in library is disabled (library.enabled: false); add Control "
+                "documents under policies/\n")
     width = max(len(c.name) for c in controls)
+    sources = {c.name: source_of(c) for c in controls}
+    source_width = max(len(s) for s in sources.values())
     lines = []
     for control in controls:
         summary = control_summary(control)
         maps = "; ".join(f"{name} {', '.join(ids)}" for name, ids in summary["frameworks"].items())
         lines.append(f"{control.name:<{width}}  {summary['severity']:<8}  {summary['enforcement']:<5}  "
-                     f"{summary['title']}  [{maps}]")
+                     f"{one_line(sources[control.name]):<{source_width}}  {summary['title']}  [{maps}]")
     return "\n".join(lines) + f"\n\n{len(controls)} controls; `svcascode explain ID` shows one in full\n"
 
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def controls(fmt: str) -> None:
-    """List the controls: id, severity, enforcement, title and framework mappings."""
+    """List the controls: id, severity, enforcement, source, title and framework mappings.
+
+    The source is `built-in library VERSION` for a control of the default library, or the file and
+    line of the repository's own control (which replaces a library control of the same id).
+    """
     root, settings = _context()
     _, found, invalid = load_controls(root, settings)
     if invalid:
@@ -211,7 +222,8 @@ def render_explain(control: Document, catalogue: Catalogue) -> str:
     spec = control.spec
     builtin, what = _builtin(control) if spec.check.builtin is not None else (None, "")
     title = control.model.metadata.title or control.name
-    out = [f"{control.name}: {title}", f"  {control.file}", ""]
+    where = f"{source_of(control)} ({control.file})" if is_library(control.file) else source_of(control)
+    out = [f"{control.name}: {title}", f"  {where}", ""]
 
     def section(name: str, body: list[str]) -> None:
         out.extend([name, *body, ""])
@@ -253,6 +265,6 @@ def explain(control_id: str) -> None:
     root, settings = _context()
     catalogue, found, _ = load_controls(root, settings)
     if control_id.lower() in TOOL_RULES and control_id.lower() not in {c.name for c in found}:
-        click.echo(render_tool_rule(control_id.lower()), nl=False)
+        click.echo(inert(visible(render_tool_rule(control_id.lower()), keep="\n")), nl=False)
         return
-    click.echo(render_explain(find_control(found, control_id), catalogue), nl=False)
+    click.echo(inert(visible(render_explain(find_control(found, control_id), catalogue), keep="\n")), nl=False)

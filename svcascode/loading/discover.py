@@ -7,8 +7,10 @@ leaves it, loops, or is broken is refused with a finding, as are files too large
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -20,7 +22,67 @@ from svcascode.loading.yamlfile import ParsedFile
 from svcascode.rules import RULE_FILE
 
 YAML_SUFFIXES = (".yaml", ".yml")
-CACHE_DIR = ".svcascode-cache"  # where the parse cache lives; never read as catalogue
+CACHE_DIR = ".svcascode-cache"  # where the parse cache lived; never read as catalogue
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+class Refusal(Exception):
+    """Why a file was not read (not a regular file, too large, unreadable)."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def not_regular(path: Path) -> str | None:
+    """Why the file (or what its links lead to) is not a regular file, or None when it is; never opens it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        return f"cannot read the file: {error.strerror}"
+    if stat.S_ISREG(mode):
+        return None
+    return f"{_kind(mode)}, not a regular file: only regular files are read; remove it or exclude it"
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; links are resolved first and the file is then
+    opened without following links and without blocking (a FIFO cannot hang the run). Refusal otherwise."""
+    real = os.path.realpath(path)
+    try:
+        fd = os.open(real, _OPEN_FLAGS)
+    except OSError as error:
+        raise Refusal(f"cannot read the file: {error.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Refusal(f"{_kind(info.st_mode)}, not a regular file: only regular files are read; remove it "
+                          "or exclude it")
+        if info.st_size > limit:
+            raise Refusal(f"file is {info.st_size} bytes, over the limit of {limit} (limits.max_file_bytes): "
+                          "split it into smaller files")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(limit + 1 - size, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:  # grew while being read
+            raise Refusal(f"file is over the limit of {limit} bytes (limits.max_file_bytes): split it into "
+                          "smaller files")
+        return b"".join(chunks)
+    except OSError as error:
+        raise Refusal(f"cannot read the file: {error.strerror}") from None
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +102,9 @@ def _link_problem(root: Path, link: Path) -> str | None:
     """Why a symbolic link cannot be followed, or None when it leads to something inside the repository."""
     try:
         target = link.resolve(strict=True)
-    except RuntimeError:
-        return "symlink loop: the link leads back to itself; remove or fix the link"
-    except OSError as error:
+    except (RuntimeError, OSError) as error:  # a loop is a RuntimeError before Python 3.13, an OSError (ELOOP) from it
+        if isinstance(error, RuntimeError) or error.errno == errno.ELOOP:
+            return "symlink loop: the link leads back to itself; remove or fix the link"
         return f"symlink cannot be followed ({error.strerror}); remove or fix the link"
     try:
         target.relative_to(root)
@@ -89,6 +151,8 @@ def discover(root: Path, settings: Settings, paths: Iterable[str] = ()) -> tuple
         if excluded(rel) or rel.startswith(CACHE_DIR) or not (explicit or path.suffix in YAML_SUFFIXES):
             return
         problem = _link_problem(root, path) if path.is_symlink() else None
+        if problem is None:
+            problem = not_regular(path)  # FIFOs, sockets, devices, and links to them: never opened
         if problem is not None:
             refuse(path, problem)
         else:  # a file link is read as a file of its own, as `check --rev` reads it from git
@@ -139,11 +203,9 @@ def oversized(path: str, size: int, limits: Limits) -> ParsedFile | None:
 def read_bytes(source: SourceFile, limits: Limits) -> bytes | ParsedFile:
     """A file's bytes, or a ParsedFile holding why it was refused (unreadable, oversized)."""
     try:
-        refused = oversized(source.path, source.absolute.stat().st_size, limits)
-        return refused if refused is not None else source.absolute.read_bytes()
-    except OSError as error:
-        return ParsedFile(source.path, "", problems=[Finding(
-            RULE_FILE, "critical", f"cannot read the file: {error.strerror}", source.path)])
+        return read_regular(source.absolute, limits.max_file_bytes)
+    except Refusal as refusal:
+        return ParsedFile(source.path, "", problems=[Finding(RULE_FILE, "critical", str(refusal), source.path)])
 
 
 def checked_bytes(path: str, data: bytes, limits: Limits) -> bytes | ParsedFile:
