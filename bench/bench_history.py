@@ -91,7 +91,8 @@ def team(number: int) -> str:
 
 def initial_files(services: int, rng: random.Random) -> dict[str, str]:
     files = {"services/calendars.yaml": HEADER + "kind: BusinessCalendar\nmetadata: {name: always-on}\n"
-             "spec: {timezone: UTC, alwaysOn: true}\n", "policies/controls/bench.yaml": CONTROL}
+             "spec: {timezone: UTC, alwaysOn: true}\n", "policies/controls/bench.yaml": CONTROL,
+             ".svcascode.yaml": "library: {enabled: false}\n"}  # the one control above, not the built-in 28
     files.update({f"services/teams/team-{n:02d}.yaml": team(n) for n in range(50)})
     for n in range(services):
         files[f"services/catalogue/svc-{n:05d}.yaml"] = service(n, 0, rng)

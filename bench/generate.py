@@ -1,14 +1,13 @@
 """A deterministic catalogue of N services in the real schema, for benchmarks.
 
 Each service file holds a Service and its SLA (about 2 KB, like a real catalogue entry); shared
-documents (teams, calendars, policies) and the repository's own control library sit beside them.
+documents (teams, calendars) sit beside them; the built-in control library applies unless turned off.
 The same N always gives the same bytes.
 """
 
 from __future__ import annotations
 
 import random
-import shutil
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -143,8 +142,6 @@ def generate(target: Path, services: int, with_controls: bool = True, seed: int 
     (target / "services" / "shared.yaml").write_text(shared)
     for n in range(services):
         (target / "services" / "generated" / f"svc-{n:05d}.yaml").write_text(service_text(n, rng))
-    if with_controls:
-        for folder in ("controls", "frameworks"):
-            shutil.copytree(REPO / "policies" / folder, target / "policies" / folder, dirs_exist_ok=True)
-        shutil.copy(REPO / "policies" / "baselines.yaml", target / "policies" / "baselines.yaml")
-    return sorted(target.rglob("*.yaml"))
+    if not with_controls:  # the built-in library applies unless it is turned off
+        (target / ".svcascode.yaml").write_text("library: {enabled: false}\n")
+    return sorted(p for p in target.rglob("*.yaml") if p.name != ".svcascode.yaml")
