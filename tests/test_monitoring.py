@@ -325,7 +325,7 @@ HOSTILE = [
     ('sum(rate(http_requests_total{job="claims-api"}[5m]))) # x', "unexpected"),
     ('http_requests_total{job="claims-api"}', None),
     ('{job=""}', "at least one matcher"),
-    ('http_requests_total{job=~"(?=x)"}', "look-around"),
+    ('http_requests_total{job=~"(?=x)"}', "lookaround"),
     ('http_requests_total{job="a}', "unterminated"),
 ]
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from svcascode.linear_regex import RegexRefused, compile_linear
+
 _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _RANGE = re.compile(r"\[\s*([0-9]+(ms|s|m|h|d|w|y))\s*\]")
@@ -191,14 +193,11 @@ def _selector(scan: _Scanner) -> Selector:
 
 
 def _check_regex(value: str) -> None:
-    # Prometheus uses RE2: no look-around and no back-references
-    if re.search(r"\(\?[=!<]|\\[1-9]", value):
-        raise PromqlError(f"regular expression {value!r} uses look-around or back-references, which "
-                          "Prometheus (RE2) does not support")
+    # Prometheus matches with RE2, as svcascode does: no look-around and no back-references
     try:
-        re.compile(value)
-    except re.error as error:
-        raise PromqlError(f"invalid regular expression {value!r}: {error}") from None
+        compile_linear(value)
+    except RegexRefused as error:
+        raise PromqlError(f"regular expression {value!r}: {error}") from None
 
 
 def _matches_empty(m: Matcher) -> bool:
@@ -206,7 +205,7 @@ def _matches_empty(m: Matcher) -> bool:
         return m.value == ""
     if m.op == "!=":
         return m.value != ""
-    matched = re.fullmatch(m.value, "") is not None
+    matched = compile_linear(f"^(?:{m.value})$").search("") is not None
     return matched if m.op == "=~" else not matched
 
 
