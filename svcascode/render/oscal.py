@@ -176,7 +176,7 @@ def _observation(identity: str, item: dict[str, Any], found: list[dict[str, Any]
         "subjects": [{"subject-uuid": _uuid("subject", item["subject"]), "type": "component",
                       "title": item["subject"]}],
         "relevant-evidence": [{
-            "href": f"{item['file']}#L{item['line']}",
+            "href": _href(item["file"], item["line"], {"scope": scope}),
             "description": f"{item['kind']} {item['name']} in {item['file']} line {item['line']} at commit {commit}",
             "props": [_prop("file", item["file"]), _prop("commit", commit)],
         }],
@@ -236,11 +236,21 @@ def _plan_resource(identity: str, report: dict[str, Any], commit: str) -> dict[s
         "title": "svcascode assessment plan: the control library",
         "description": f"The {len(controls)} Control documents evaluated, each with the documents it selects, "
                        "the Baseline parameters and the Waivers in force, at the commit in this resource's props. "
-                       "Links are paths in the repository, like the observations' evidence links.",
+                       "Links are paths in the repository, like the observations' evidence links; a control of the "
+                       "built-in library is linked as a urn:svcascode:library URN naming the tool version and file.",
         "props": [_prop("commit", commit), _prop("inputs-digest", report["scope"]["inputsDigest"])],
-        "rlinks": [{"href": f"{c['file']}#L{c['line']}"} for c in controls if c.get("file")]
+        "rlinks": [{"href": _href(c["file"], c["line"], report)} for c in controls if c.get("file")]
         or [{"href": "policies/"}],
     }
+
+
+def _href(file: str, line: int, report: dict[str, Any]) -> str:
+    """A document's link: its path in the repository, or for the built-in library a URN with the version."""
+    from svcascode.library import PREFIX
+
+    if file.startswith(PREFIX + "/"):
+        return f"urn:svcascode:library:{report['scope']['toolVersion']}:{file[len(PREFIX) + 1:]}#L{line}"
+    return f"{file}#L{line}"
 
 
 def _risk(identity: str, observation: str, finding: dict[str, Any], expires: str | None) -> dict[str, Any]:
