@@ -63,6 +63,8 @@ def catalogue(tmp_path: Path, hook_repository: tuple[Path, str, Path]) -> tuple[
     work = tmp_path / "catalogue"
     (work / "services").mkdir(parents=True)
     shutil.copy(BASE, work / "services" / "base.yaml")
+    # the hooks' own behaviour is under test, not the built-in library's verdict on this small catalogue
+    (work / ".svcascode.yaml").write_text("library: {enabled: false}\n")
     (work / ".pre-commit-config.yaml").write_text(f"""\
 repos:
   - repo: {hooks}
