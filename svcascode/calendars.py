@@ -67,16 +67,10 @@ class Period(NamedTuple):
 
 
 # The models are duck-typed here so that this module stays independent of pydantic.
-class WeeklyHoursLike(Protocol):
-    days: list[str]
-    from_: str
-    to: str
-
-
 class CalendarLike(Protocol):
     timezone: str
     always_on: bool
-    weekly: list[Any]  # WeeklyHoursLike
+    weekly: list[Any]  # items with days, from_ and to (a list of a Protocol would not accept list[WeeklyHours])
     holidays: list[Any]  # objects with a `date`
 
 
@@ -464,5 +458,3 @@ def _clock(text: str) -> timedelta:
     return timedelta(hours=hours, minutes=minutes)
 
 
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)

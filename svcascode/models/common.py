@@ -76,10 +76,6 @@ def duration_seconds(text: str) -> float:
     return int(digits or "0") * _UNIT_SECONDS[unit]
 
 
-def parse_duration(text: str) -> Duration:
-    return Duration(text)
-
-
 def _to_duration(value: str) -> Duration:
     if duration_seconds(value) > MAX_DURATION_SECONDS:
         raise ValueError(f"{_short(value)} is longer than {MAX_DURATION}, the longest duration svcascode works with")
