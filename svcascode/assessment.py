@@ -88,9 +88,11 @@ class ControlSelection:
 
     def known_at(self, known: Iterable[str]) -> ControlSelection:
         """The same selection over another catalogue (a base revision): ids it lacks are dropped."""
-        have = set(known)
-        return ControlSelection(tuple(i for i in self.select if i in have) or (("",) if self.select else ()),
-                                tuple(i for i in self.ignore if i in have))
+        have = sorted(set(known))
+        select = tuple(i for i in self.select if i in have)
+        if self.select and not select:  # none of the chosen controls exists there: evaluate none
+            return ControlSelection((), tuple(have))
+        return ControlSelection(select, tuple(i for i in self.ignore if i in have))
 
 
 def split_ids(given: Iterable[str]) -> list[str]:
