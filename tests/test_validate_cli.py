@@ -48,14 +48,17 @@ def test_broken_field_gives_one_located_line(example: Path) -> None:
 
 
 def test_json_output_is_stable_and_located(example: Path) -> None:
-    _replace(example / "services/catalogue/claims-api.yaml", "lifecycle: production", "lifecycle: live")
+    target = example / "services/catalogue/claims-api.yaml"
+    _replace(target, "lifecycle: production", "lifecycle: live")
+    line, column = next((i, l.index("lifecycle") + 1) for i, l in enumerate(target.read_text().splitlines(), 1)
+                        if "lifecycle: live" in l)
     result = run_cli("validate", "--format", "json", cwd=example)
     assert result.returncode == 1
     body = json.loads(result.stdout)
     assert body["version"] == 1 and body["valid"] is False and body["command"] == "validate"
     [finding] = body["findings"]
     assert finding["rule"] == "schema-invalid" and finding["path"] == "spec.lifecycle"
-    assert finding["file"] == "services/catalogue/claims-api.yaml" and finding["line"] > 1
+    assert (finding["file"], finding["line"], finding["column"]) == ("services/catalogue/claims-api.yaml", line, column)
     assert (finding["kind"], finding["name"]) == ("Service", "claims-api")
     assert set(finding) >= {"severity", "message", "column", "fingerprint"}
 
