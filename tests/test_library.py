@@ -218,6 +218,22 @@ def test_an_empty_repository_is_an_error_that_says_to_run_init(tmp_path: Path,
     assert result.exit_code == 2 and "svcascode init" in result.stderr and "no documents" in result.stderr
 
 
+def test_an_empty_repository_still_lists_and_explains_the_library_controls(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no documents: nothing to check, but the library ships with the tool
+    listed = invoke("controls", "--format", "json")
+    assert listed.exit_code == 0, listed.stderr
+    assert [(c["id"], c["source"]) for c in json.loads(listed.stdout)] == [
+        (control, f"built-in library {__version__}") for control in CONTROL_IDS]
+    assert "no documents under" in listed.stderr and "svcascode init" in listed.stderr
+    text = invoke("controls")
+    assert text.exit_code == 0 and text.stdout.endswith(
+        f"\n\n{len(CONTROL_IDS)} controls; `svcascode explain ID` shows one in full\n")
+    explained = invoke("explain", "svc-sla-required")
+    assert explained.exit_code == 0 and explained.stdout.startswith("svc-sla-required")
+    assert invoke("check").exit_code == 2  # checking nothing is still an error
+
+
 def test_an_empty_git_repository_is_an_error_too(tmp_path: Path) -> None:
     Repo(tmp_path)
     result = run_process(tmp_path, "check")

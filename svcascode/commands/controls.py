@@ -17,7 +17,7 @@ from typing import Any
 import click
 import yaml
 
-from svcascode.catalogue import Catalogue, load_catalogue
+from svcascode.catalogue import Catalogue, CatalogueBuilder, load_catalogue
 from svcascode.checks import load_builtin
 from svcascode.checks.base import TIER_DEFAULTS, CheckSpec
 from svcascode.cli import _context, main
@@ -29,7 +29,8 @@ from svcascode.documents import Document
 from svcascode.engine import Baselines
 from svcascode.errors import SvcascodeError
 from svcascode.escape import one_line
-from svcascode.library import is_library, source_of
+from svcascode.library import NoDocuments, is_library, source_of
+from svcascode.loading.cache import make_cache
 
 EXPLAIN_SECTIONS = ("Severity", "Applies to", "What it checks", "Parameters", "Why it matters", "Remediation",
                     "Failing example", "Passing example", "Framework mappings")
@@ -37,8 +38,15 @@ WIDTH = 100
 
 
 def load_controls(root: Path, settings: Settings) -> tuple[Catalogue, list[Document], int]:
-    """The catalogue, its controls sorted by id, and how many Control documents are invalid."""
-    result = load_catalogue(root, settings)
+    """The catalogue, its controls sorted by id, and how many Control documents are invalid.
+
+    A repository without documents has nothing to check, but the built-in library ships with the tool:
+    its controls are listed (and explained), with a note on how to start a catalogue."""
+    try:
+        result = load_catalogue(root, settings)
+    except NoDocuments as empty:
+        click.echo(f"svcascode: note: {visible(str(empty))}; listing the built-in library alone", err=True)
+        result = CatalogueBuilder(make_cache(root, settings), settings).build([])
     invalid = sum(1 for f in result.findings if f.kind == "Control")
     return result.catalogue, sorted(result.catalogue.of_kind("Control"), key=lambda c: c.name), invalid
 

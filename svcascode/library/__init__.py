@@ -120,7 +120,12 @@ def discover_catalogue(root: Path, settings: Settings) -> tuple[list[SourceFile]
     return sources, refused
 
 
-def no_documents(root: Path, settings: Settings) -> SvcascodeError:
-    return SvcascodeError(
+class NoDocuments(SvcascodeError):
+    """The repository has no documents under its roots: nothing to check (exit 2), though the library's
+    controls can still be listed and explained."""
+
+
+def no_documents(root: Path, settings: Settings) -> NoDocuments:
+    return NoDocuments(
         f"no catalogue found: no documents under {root} (looked in {', '.join(r + '/' for r in settings.roots)}): "
         "run `svcascode init` to scaffold a catalogue, or set `roots` in .svcascode.yaml")
