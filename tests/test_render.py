@@ -119,6 +119,25 @@ def test_markdown_versions(site: Path) -> None:
     assert "| claims-api-sla | SLA | 99.9 % | 43.2 min |" in service
 
 
+def test_calendar_summaries_name_the_public_holidays_they_close_on(site: Path) -> None:
+    # uk-business-hours closes on England's bank holidays (publicHolidays: {country: GB, subdivision: ENG})
+    hours = "uk-business-hours: Mon, Tue, Wed, Thu, Fri 08:00-18:00 (Europe/London, public holidays of GB-ENG)"
+    assert f"<dt>Support hours</dt><dd>{hours}</dd>" in (site / "services" / "general-ledger.html").read_text()
+    md = (site / "services" / "general-ledger.md").read_text()
+    escaped = hours.replace("(", "\\(").replace(")", "\\)")  # Markdown escapes the brackets
+    assert f"- Support hours: {escaped}\n" in md
+
+
+def test_a_window_with_no_occurrence_left_says_so_in_every_page(tmp_path: Path) -> None:
+    # hr-system-upgrade-2026-12 happens once, on 2026-12-05: seen from 2026-12-10, nothing is next
+    code, _, stderr = run(REPO, "render", "catalogue", "--out", str(tmp_path), "--as-of", "2026-12-10")
+    assert code == 0, stderr
+    [line] = [l for l in (tmp_path / "services" / "hr-system.md").read_text().splitlines()
+              if l.startswith("- hr-system-upgrade-2026-12:")]
+    assert line.endswith("impact full-outage; next: none in the next 12 months")
+    assert "none in the next 12 months</span></td>" in (tmp_path / "services" / "hr-system.html").read_text()
+
+
 def test_hostile_description_is_escaped(tmp_path: Path) -> None:
     root = example_copy(tmp_path / "repo")
     make_hostile(root)

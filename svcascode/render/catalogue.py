@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from urllib.parse import quote
 
 from svcascode.assessment import SERVICE_STATUSES, Assessment, ServiceResult, Status
-from svcascode.calendars import covered_minutes, sla_periods
+from svcascode.calendars import DEFAULT_HORIZON_MONTHS, covered_minutes, sla_periods
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
 from svcascode.facts import level_in_force, services_of
@@ -51,6 +51,7 @@ def write_site(data: SiteInput, out: Path) -> list[Path]:
     compliance = data.assessment.services()
     rows = [service_row(s, compliance[s.name]) for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)]
     common = {"as_of": data.as_of.isoformat(), "commit": data.commit, "statuses": SERVICE_STATUSES,
+              "horizon_months": DEFAULT_HORIZON_MONTHS,  # how far ahead a maintenance window's next dates are sought
               "groupings": {k: v[0] for k, v in GROUPINGS.items()}, "src": source_link}
     index_html = write_text(out / "index.html", render_template("catalogue-index.html.j2", rows=rows, groups=None,
                                                                 variant="index", **common))
@@ -175,9 +176,15 @@ def _calendar(catalogue: Catalogue, name: str) -> dict[str, Any]:
         summary = "24x7"
     else:
         summary = "; ".join(f"{', '.join(d.capitalize() for d in w.days)} {w.from_}-{w.to}" for w in spec.weekly)
-    holidays = f", {len(spec.holidays)} holidays" if spec.holidays else ""
+    closed = [spec.timezone]
+    if spec.holidays:
+        closed.append(f"{len(spec.holidays)} holidays")
+    if spec.public_holidays is not None:
+        region = spec.public_holidays.country + (f"-{spec.public_holidays.subdivision}"
+                                                 if spec.public_holidays.subdivision else "")
+        closed.append(f"public holidays of {region}")
     return {"name": name, "title": calendar.model.metadata.title or name,
-            "summary": f"{summary} ({spec.timezone}{holidays})"}
+            "summary": f"{summary} ({', '.join(closed)})"}
 
 
 def minutes_text(value: Fraction | float) -> str:
