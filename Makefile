@@ -1,4 +1,5 @@
 # Each target sets itself up from a fresh clone: it creates .venv and installs what it needs.
+# Another interpreter gets a venv of its own: make test PYTHON=python3.13 VENV=.venv-3.13
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ AS_OF ?= $(shell date +%F)
 OUT ?= out
 PYTEST_ARGS ?=
 
-.PHONY: demo test typecheck bench schemas clean chromium backstage-validators monitoring-tools
+.PHONY: demo test typecheck bench schemas clean chromium backstage-validators monitoring-tools venv-python
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,11 +66,20 @@ monitoring-tools:
 		|| { apt-get update -qq && apt-get install -y -qq prometheus prometheus-alertmanager >/dev/null; } \
 		|| echo "prometheus and prometheus-alertmanager could not be installed: the promtool and amtool tests will be skipped"
 
+# The venv must be of the interpreter asked for: PYTHON=python3.13 with the default .venv of another version
+# would otherwise test that other version
+venv-python: | $(BIN)/python
+	@want=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])') && \
+		have=$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') && \
+		if [ "$$want" != "$$have" ]; then \
+			echo "$(VENV) is a Python $$have venv, but PYTHON=$(PYTHON) is Python $$want: give it a venv of its own," \
+				"e.g. make test PYTHON=$(PYTHON) VENV=.venv-$$want" >&2; exit 2; fi
+
 # mypy --strict over the package, configured in pyproject.toml ([tool.mypy]); part of `make test`
-typecheck: $(VENV)/.installed-test
+typecheck: venv-python $(VENV)/.installed-test
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-test chromium backstage-validators monitoring-tools typecheck
+test: venv-python $(VENV)/.installed-test chromium backstage-validators monitoring-tools typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fuzz harness of `make test` (tests/test_fuzz.py) run much longer, with random seeds; failing examples are

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -36,12 +37,18 @@ def clean_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if (REPO / ".git").exists():
         subprocess.run(["git", "clone", "--quiet", str(REPO), str(target)], check=True)
     else:
-        shutil.copytree(REPO, target, ignore=shutil.ignore_patterns(".venv", "out", ".svcascode-cache", "*.egg-info"))
+        shutil.copytree(REPO, target, ignore=shutil.ignore_patterns(".venv*", "out", ".svcascode-cache", "*.egg-info"))
     return target
 
 
+# what an enclosing `make test PYTHON=... VENV=...` hands down (make passes its command line on in MAKEFLAGS):
+# a newcomer's shell has none of it
+MAKE_STATE = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "PYTHON", "VENV", "PYTEST_ARGS", "AS_OF", "OUT")
+
+
 def _make(target: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["make", *args], cwd=target, capture_output=True, text=True, timeout=1800)
+    env = {k: v for k, v in os.environ.items() if k not in MAKE_STATE}
+    return subprocess.run(["make", *args], cwd=target, env=env, capture_output=True, text=True, timeout=1800)
 
 
 def test_make_demo_from_a_clean_copy(clean_copy: Path) -> None:
