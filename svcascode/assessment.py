@@ -296,10 +296,21 @@ class Assessment:
                 statuses.count(Status.NOT_SATISFIED), statuses.count(Status.WAIVED))
 
 
-def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = ControlSelection()) -> Assessment:
-    """Evaluate the selected controls over a loaded catalogue as of a date: the one answer."""
+def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = ControlSelection(),
+           incremental: bool = True) -> Assessment:
+    """Evaluate the selected controls over a loaded catalogue as of a date: the one answer.
+
+    `incremental`: reuse the (control, document) results of earlier runs whose inputs are unchanged
+    (the result memo of the parse cache, svcascode.incremental); False evaluates every pair. Both give
+    the same assessment.
+    """
+    from svcascode.incremental import memo_of
+
     catalogue = loaded.catalogue
-    evaluation = evaluate(catalogue, as_of, selection.select, selection.ignore)
+    memo = memo_of(loaded.cache) if incremental else None
+    evaluation = evaluate(catalogue, as_of, selection.select, selection.ignore, memo=memo)
+    if memo is not None and not memo.defer_save:
+        memo.save()
     control_findings = _drop_unknowable_stale(evaluation, catalogue)
     findings = tuple(sorted(dict.fromkeys([*loaded.findings, *control_findings, *evaluation.problems]),
                             key=Finding.sort_key))

@@ -141,6 +141,7 @@ class ParseCache:
         self.parsed = 0
         self.hits = 0
         self._dirty = False
+        self.results: Any = None  # the evaluation results that go with these files (svcascode.incremental)
         self._salt = repr((CACHE_FORMAT, yaml.__version__, limits.model_dump())).encode()
         self._secret = _key(folder) if folder is not None else None
         if self._secret is None:
@@ -152,21 +153,48 @@ class ParseCache:
         assert self._secret is not None
         return hmac.new(self._secret, self._salt + body, hashlib.sha256).digest()
 
+    @property
+    def salt(self) -> bytes:
+        """What every entry depends on besides its bytes: the cache format, PyYAML's version, the limits."""
+        return self._salt
+
     def _load(self) -> dict[str, Any]:
         """The signed pack's entries, or nothing when it is missing, foreign, tampered with or unreadable."""
-        assert self.folder is not None
-        blob = _read_own(self.folder / self.PACK, self.MAX_PACK)
+        stored = self.load_signed(self.PACK)
+        return stored if isinstance(stored, dict) else {}
+
+    def load_signed(self, name: str) -> Any:
+        """The value in this cache's signed file `name`, or None when it is missing, foreign, tampered with
+        or unreadable (or there is no disk cache)."""
+        if self.folder is None:
+            return None
+        blob = _read_own(self.folder / name, self.MAX_PACK)
         head = len(_MAGIC) + 32
         if blob is None or len(blob) < head or not blob.startswith(_MAGIC):
-            return {}
+            return None
         mac, body = blob[len(_MAGIC):head], blob[head:]
-        if not hmac.compare_digest(mac, self._sign(body)):
-            return {}
+        if not hmac.compare_digest(mac, self._sign(name.encode() + b"\0" + body)):
+            return None
         try:
-            stored = marshal.loads(body)
+            return marshal.loads(body)
         except (EOFError, ValueError, TypeError):
-            return {}
-        return stored if isinstance(stored, dict) else {}
+            return None
+
+    def save_signed(self, name: str, value: Any) -> None:
+        """`value` in this cache's signed file `name`: a new file, signed, renamed into place."""
+        if self.folder is None:
+            return
+        try:
+            body = marshal.dumps(value)
+        except ValueError:
+            return
+        temporary = _write_new(self.folder, name, _MAGIC + self._sign(name.encode() + b"\0" + body) + body)
+        if temporary is None:
+            return  # an unwritable cache folder: the run still works, without the disk cache
+        try:
+            os.replace(temporary, self.folder / name)  # replaces a planted link, never writes through it
+        except OSError:
+            temporary.unlink(missing_ok=True)
 
     def key(self, data: bytes) -> str:
         return hashlib.sha256(self._salt + data).hexdigest()
@@ -213,20 +241,12 @@ class ParseCache:
 
     def save(self) -> None:
         """Write the entries this run used, when anything changed: a new file, signed, renamed into place."""
+        if self.results is not None:
+            self.results.save()
         if self.folder is None or (not self._dirty and len(self.used) == len(self.memory)):
             return
         keep = {key: self.memory[key] for key in self.used if key in self.memory}
-        try:
-            body = marshal.dumps(keep)
-        except ValueError:
-            return
-        temporary = _write_new(self.folder, self.PACK, _MAGIC + self._sign(body) + body)
-        if temporary is None:
-            return  # an unwritable cache folder: the run still works, without the disk cache
-        try:
-            os.replace(temporary, self.folder / self.PACK)  # replaces a planted link, never writes through it
-        except OSError:
-            temporary.unlink(missing_ok=True)
+        self.save_signed(self.PACK, keep)
 
 
 def make_cache(root: Path, settings: Settings) -> ParseCache:
