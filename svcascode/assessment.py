@@ -336,10 +336,12 @@ def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = Contro
         if name not in evaluated:
             status = Status.NOT_ASSESSED
         else:
+            statuses: set[Status] = set()
             for subject in subjects:
                 mine = tuple(by_pair.get((name, subject.kind, subject.name), ()))
-                pairs[(name, subject.ref)] = PairResult(name, subject, outcome(mine, info.severity), mine)
-            status = worst((p.status for (c, _), p in pairs.items() if c == name), Status.NOT_APPLICABLE)
+                pair = pairs[(name, subject.ref)] = PairResult(name, subject, outcome(mine, info.severity), mine)
+                statuses.add(pair.status)
+            status = worst(statuses, Status.NOT_APPLICABLE)
         controls[name] = ControlResult(control, info, status, subjects, tuple(by_rule.get(name, ())))
     for finding in findings:
         if finding.rule not in rules:

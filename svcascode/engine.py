@@ -315,13 +315,20 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
             continue
         if on_control is not None:
             on_control(control)
-        function, params, problems = build_check(control)
+        # wvr-valid reads what the other controls' waivers matched in this run: it is evaluated every time
+        reusable = control.spec.check.builtin != "wvr_valid"
+        key = memo.control_key(digests, control, baselines.baselines) if memo and digests and reusable else b""
+        function, params, problems = memo.check(key, control) if memo and key else build_check(control)
         evaluation.problems.extend(problems)
         if function is None:
             continue
         evaluation.controls.append(control)
-        chosen_by = selector(control)
-        subjects = [d for kind in control.spec.applies_to.kinds for d in catalogue.of_kind(kind) if chosen_by(d)]
+        candidates = (d for kind in control.spec.applies_to.kinds for d in catalogue.of_kind(kind))
+        if memo is not None and digests is not None and key:
+            subjects = memo.select(key, control, candidates, digests)
+        else:
+            chosen_by = selector(control)
+            subjects = [d for d in candidates if chosen_by(d)]
         subjects = [d for d in subjects if d.kind not in _TIERED or baselines.selects(
             control.name, tier(d))]
         evaluation.subjects[control.name] = subjects
@@ -335,9 +342,6 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
         context = CheckContext(seen, as_of, control, params, baselines.parameter,
                                facts={"waiver_matches": evaluation.waiver_matches,
                                       "failed_waivers": failed_waivers})
-        # wvr-valid reads what the other controls' waivers matched in this run: it is evaluated every time
-        reusable = control.spec.check.builtin != "wvr_valid"
-        key = memo.control_key(digests, control, baselines.baselines) if memo and digests and reusable else b""
         for document in subjects:
             found: Iterable[Finding]
             if key and memo is not None and digests is not None and tracing is not None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from svcascode.finding import Finding
 
@@ -277,14 +277,17 @@ class ResultMemo:
         self._stored: dict[tuple[bytes, bytes], Any] = {}  # rows read from disk, decoded when first asked
         self._used: set[tuple[bytes, bytes]] = set()
         self._files: dict[int, tuple[ParsedFile, bytes]] = {}
+        self._checks: dict[bytes, tuple[Any, dict[str, Any], list[Finding]]] = {}  # in this process only
+        self._selected: dict[bytes, dict[bytes, bool]] = {}  # control key -> subject digest -> selected
+        self._rows: dict[tuple[bytes, bytes], Any] = {}  # what the pack holds (or will), as rows
+        self._written: dict[tuple[bytes, bytes], _Entry] = {}  # the entry each row was made from
+        self._renewed: set[tuple[bytes, bytes]] = set()  # rows made in this process
         self._dirty = False
         self.defer_save = False  # a walk through history saves once, at its end
         self.reused = 0
         self.evaluated = 0
         if self._cache is not None:
-            stored = self._cache.load_signed(RESULTS_PACK)
-            if isinstance(stored, dict):
-                self._stored = stored
+            self._stored = self._cache.load_pack(RESULTS_PACK)
 
     def digests(self, catalogue: Catalogue) -> Digests:
         return Digests(catalogue, self._files)
@@ -301,26 +304,59 @@ class ResultMemo:
         key = (control, subject)
         entry = self._entries.get(key)
         if entry is None:
-            row = self._stored.pop(key, None)
+            row = self._stored.get(key)
             if row is None:
                 return None
             try:
                 entry = self._decode(row)
             except (TypeError, ValueError):
                 return None
-            self._entries[key] = entry
+            self._entries[key] = self._written[key] = entry
+            self._rows[key] = row
         trace, as_of_read, findings = entry
         if as_of_read is not None and as_of_read != as_of:
             return None
-        try:
-            for lookup, digest in trace:
-                if digests.lookup(lookup) != digest:
-                    return None
-        except (TypeError, ValueError, AttributeError):
-            return None
+        if trace:
+            try:
+                lookup = digests.lookup
+                for looked, digest in trace:
+                    if lookup(looked) != digest:
+                        return None
+            except (TypeError, ValueError, AttributeError):
+                return None
         self._used.add(key)
         self.reused += 1
         return findings
+
+    def check(self, control_key: bytes, control: Document) -> tuple[Any, dict[str, Any], list[Finding]]:
+        """The control's check built once per control version in this process (`engine.build_check`)."""
+        built = self._checks.get(control_key)
+        if built is None:
+            from svcascode.engine import build_check
+
+            built = self._checks[control_key] = build_check(control)
+        return built
+
+    def select(self, control_key: bytes, control: Document, candidates: Iterable[Document], digests: Digests
+               ) -> list[Document]:
+        """The candidates the control's appliesTo chooses (`engine.selector`), each judged once per version.
+
+        Whether a control selects a document depends on the control and the document alone."""
+        from svcascode.engine import selector
+
+        chosen_by: Any = None
+        out: list[Document] = []
+        known = self._selected.setdefault(control_key, {})
+        for document in candidates:
+            subject = digests.document(document)
+            chosen = known.get(subject)
+            if chosen is None:
+                if chosen_by is None:
+                    chosen_by = selector(control)
+                chosen = known[subject] = bool(chosen_by(document))
+            if chosen:
+                out.append(document)
+        return out
 
     @staticmethod
     def recorder() -> _Recorder:
@@ -351,13 +387,15 @@ class ResultMemo:
         """Write the entries this process used, when any is new: signed, beside the parse cache."""
         if self._cache is None or not self._dirty:
             return
-        rows: dict[tuple[bytes, bytes], Any] = {}
+        rows: dict[tuple[bytes, bytes], Any] = self._rows
         for key in self._used:
             entry = self._entries.get(key)
-            if entry is not None:
+            if entry is not None and self._written.get(key) is not entry:
                 trace, as_of_read, findings = entry
                 rows[key] = (trace, as_of_read, tuple(_finding_row(f) for f in findings))
-        self._cache.save_signed(RESULTS_PACK, rows)
+                self._written[key] = entry
+                self._renewed.add(key)
+        self._cache.save_pack(RESULTS_PACK, rows, self._used, replaced=self._renewed)
         self._dirty = False
 
 

@@ -187,3 +187,30 @@ def test_history_posture_follows_the_change_and_equals_full_evaluation(tmp_path:
     assert findings == full_findings
     # each commit after the first re-ran only what its change reached (and, on a new day, what reads the date)
     assert memo.reused > 2 * memo.evaluated
+
+
+def test_a_run_that_changed_a_few_files_writes_a_small_delta_not_the_whole_pack(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from svcascode.loading.cache import ParseCache
+
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "cache"))
+    root = copy_example(tmp_path / "catalogue")
+    _incremental(root, AS_OF)
+    folder = cache_folder(root)
+    bases = {name: (folder / name).read_bytes() for name in (ParseCache.PACK, RESULTS_PACK)}
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text().replace("tier: tier-1", "tier: tier-2", 1))
+    edited, _, _ = _incremental(root, AS_OF)
+    for name, blob in bases.items():
+        assert (folder / name).read_bytes() == blob  # the base is not written again
+        delta = (folder / f"{name}.delta").stat().st_size
+        assert 0 < delta < len(blob) / 5
+    again, reused, evaluated = _incremental(root, AS_OF)  # base and delta read back: nothing to evaluate
+    assert again == edited == _full(root, AS_OF) and evaluated == 0 < reused
+    for name in bases:  # a delta tampered with is ignored: its entries are evaluated again, same answer
+        path = folder / f"{name}.delta"
+        blob = bytearray(path.read_bytes())
+        blob[-5] ^= 0xFF
+        path.write_bytes(bytes(blob))
+    tampered, _, evaluated = _incremental(root, AS_OF)
+    assert tampered == edited and evaluated > 0
