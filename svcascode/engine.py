@@ -304,7 +304,7 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
             tiers[key] = tier_of(catalogue, document)
         return tiers[key]
 
-    digests = memo.digests(catalogue) if memo is not None else None
+    digests = memo.digests(catalogue, as_of) if memo is not None else None
     tracing = TracingCatalogue(catalogue, digests) if digests is not None else None
     as_of_text = as_of.isoformat()
     failed_waivers = _failed_waivers(catalogue, as_of, baselines)

@@ -11,7 +11,9 @@ before waivers) is kept under a key of
   parse limits (`ResultMemo.control_key`);
 - the subject: a digest of its file (path and text) and its place in the file;
 
-with the trace of lookups and, when it read it, the as-of date. A later run (the next `check`, or the
+with the trace of lookups and, when it read it, the as-of date (a check that asks only whether a
+service level is in force records that answer instead, so its result holds on every date that gives
+the same answers). A later run (the next `check`, or the
 next commit of `history --posture`) reuses the findings only when the key is the same, the as-of date
 is the same or was not read, and every lookup of the trace gives the same digest in the new
 catalogue; otherwise the pair is evaluated again. A check that reaches anything the trace cannot
@@ -27,9 +29,11 @@ may only ever save work: every reuse is checked against the inputs of this run.
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
+from svcascode.facts import level_in_force
 from svcascode.finding import Finding
 
 if TYPE_CHECKING:
@@ -67,8 +71,9 @@ def code_digest() -> bytes:
 class Digests:
     """Digests of documents and of lookups in one catalogue, each computed once."""
 
-    def __init__(self, catalogue: Catalogue, files: dict[int, tuple[ParsedFile, bytes]]) -> None:
+    def __init__(self, catalogue: Catalogue, files: dict[int, tuple[ParsedFile, bytes]], as_of: date) -> None:
         self.catalogue = catalogue
+        self.as_of = as_of
         self._files = files  # id(ParsedFile) -> (the file, digest of its path and text); kept across runs
         self._by_path: dict[str, bytes] = {}
         for parsed in catalogue.files:
@@ -138,6 +143,9 @@ class Digests:
             index = getattr(catalogue, key[1])
             value = index.get(key[2], _MISSING) if isinstance(index, dict) else _MISSING
             return _NONE if value is _MISSING else self.documents(value)
+        if op == "in_force":
+            level = catalogue.get(key[1], key[2])
+            return _NONE if level is None else b"1" if level_in_force(level, self.as_of) else b"0"
         if op == "contains":
             index = getattr(catalogue, key[1])
             return b"1" if key[2] in index else b"0"
@@ -234,6 +242,14 @@ class TracingCatalogue:
         self._note(("window_services", window.name))
         return self._catalogue.window_services(window)
 
+    def note_in_force(self, level: Document, as_of: date) -> bool:
+        """Whether a ServiceLevel is in force on the as-of date, recorded as that answer (not the date)."""
+        if self._catalogue.get(level.kind, level.name) is level:
+            self._note(("in_force", level.kind, level.name))
+        elif self.recorder is not None:
+            self.recorder.as_of_read = True  # a level the catalogue does not index by its name: the date itself
+        return level_in_force(level, as_of)
+
     def hard_dependencies(self, service: Document) -> list[tuple[int, Any]]:
         return self._catalogue.hard_dependencies(service)  # reads only the service itself
 
@@ -289,8 +305,8 @@ class ResultMemo:
         if self._cache is not None:
             self._stored = self._cache.load_pack(RESULTS_PACK)
 
-    def digests(self, catalogue: Catalogue) -> Digests:
-        return Digests(catalogue, self._files)
+    def digests(self, catalogue: Catalogue, as_of: date) -> Digests:
+        return Digests(catalogue, self._files, as_of)
 
     def control_key(self, digests: Digests, control: Document, baselines: list[Document]) -> bytes:
         h = hashlib.blake2b(digest_size=16)

@@ -128,7 +128,13 @@ class CheckContext:
         return self.catalogue.window_services(window)
 
     def in_date(self, level: Document) -> bool:
-        """A ServiceLevel in force on the as-of date (`facts.level_in_force`)."""
+        """A ServiceLevel in force on the as-of date (`facts.level_in_force`).
+
+        While the engine records what a check reads, this records whether the level was in force, not
+        the date: a result that read the date only here stays valid on any date that gives the same answers."""
+        note = getattr(self.catalogue, "note_in_force", None) if self.recorder is not None else None
+        if note is not None:
+            return bool(note(level, self._as_of))
         return facts.level_in_force(level, self.as_of)
 
     def service_levels(self, service: str, types: tuple[str, ...] = ("SLA", "OLA", "UC"),
