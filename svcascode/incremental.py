@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from svcascode.loading.yamlfile import ParsedFile
 
 RESULTS_PACK = "results-v1"
+_SELECTION = b"selection"  # the second half of the key of a document's row: which controls select it
 _NONE = b"-"
 
 Lookup = tuple[Any, ...]  # ("get", kind, name), ("of_kind", kind), ("index", name, key), ...
@@ -294,7 +295,7 @@ class ResultMemo:
         self._used: set[tuple[bytes, bytes]] = set()
         self._files: dict[int, tuple[ParsedFile, bytes]] = {}
         self._checks: dict[bytes, tuple[Any, dict[str, Any], list[Finding]]] = {}  # in this process only
-        self._selected: dict[bytes, dict[bytes, bool]] = {}  # control key -> subject digest -> selected
+        self._selected: dict[bytes, dict[bytes, bool]] = {}  # subject digest -> control key -> selected
         self._rows: dict[tuple[bytes, bytes], Any] = {}  # what the pack holds (or will), as rows
         self._written: dict[tuple[bytes, bytes], _Entry] = {}  # the entry each row was made from
         self._renewed: set[tuple[bytes, bytes]] = set()  # rows made in this process
@@ -357,19 +358,28 @@ class ResultMemo:
                ) -> list[Document]:
         """The candidates the control's appliesTo chooses (`engine.selector`), each judged once per version.
 
-        Whether a control selects a document depends on the control and the document alone."""
+        Whether a control selects a document depends on the control and the document alone: each
+        document has one row, control key -> selected, so an edited document renews only its own row."""
         from svcascode.engine import selector
 
         chosen_by: Any = None
         out: list[Document] = []
-        known = self._selected.setdefault(control_key, {})
         for document in candidates:
             subject = digests.document(document)
-            chosen = known.get(subject)
-            if chosen is None:
+            key = (subject, _SELECTION)
+            row = self._selected.get(subject)
+            if row is None:
+                stored = self._stored.get(key)
+                row = self._selected[subject] = dict(stored) if isinstance(stored, dict) else {}
+                self._rows[key] = row
+                self._used.add(key)
+            chosen = row.get(control_key)
+            if not isinstance(chosen, bool):
                 if chosen_by is None:
                     chosen_by = selector(control)
-                chosen = known[subject] = bool(chosen_by(document))
+                chosen = row[control_key] = bool(chosen_by(document))
+                self._renewed.add(key)
+                self._dirty = True
             if chosen:
                 out.append(document)
         return out
@@ -405,6 +415,8 @@ class ResultMemo:
             return
         rows: dict[tuple[bytes, bytes], Any] = self._rows
         for key in self._used:
+            if key[1] == _SELECTION:
+                continue  # a selection row, kept in `rows` as it is
             entry = self._entries.get(key)
             if entry is not None and self._written.get(key) is not entry:
                 trace, as_of_read, findings = entry
