@@ -296,10 +296,21 @@ class Assessment:
                 statuses.count(Status.NOT_SATISFIED), statuses.count(Status.WAIVED))
 
 
-def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = ControlSelection()) -> Assessment:
-    """Evaluate the selected controls over a loaded catalogue as of a date: the one answer."""
+def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = ControlSelection(),
+           incremental: bool = True) -> Assessment:
+    """Evaluate the selected controls over a loaded catalogue as of a date: the one answer.
+
+    `incremental`: reuse the (control, document) results of earlier runs whose inputs are unchanged
+    (the result memo of the parse cache, svcascode.incremental); False evaluates every pair. Both give
+    the same assessment.
+    """
+    from svcascode.incremental import memo_of
+
     catalogue = loaded.catalogue
-    evaluation = evaluate(catalogue, as_of, selection.select, selection.ignore)
+    memo = memo_of(loaded.cache) if incremental else None
+    evaluation = evaluate(catalogue, as_of, selection.select, selection.ignore, memo=memo)
+    if memo is not None and not memo.defer_save:
+        memo.save()
     control_findings = _drop_unknowable_stale(evaluation, catalogue)
     findings = tuple(sorted(dict.fromkeys([*loaded.findings, *control_findings, *evaluation.problems]),
                             key=Finding.sort_key))
@@ -325,10 +336,12 @@ def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = Contro
         if name not in evaluated:
             status = Status.NOT_ASSESSED
         else:
+            statuses: set[Status] = set()
             for subject in subjects:
                 mine = tuple(by_pair.get((name, subject.kind, subject.name), ()))
-                pairs[(name, subject.ref)] = PairResult(name, subject, outcome(mine, info.severity), mine)
-            status = worst((p.status for (c, _), p in pairs.items() if c == name), Status.NOT_APPLICABLE)
+                pair = pairs[(name, subject.ref)] = PairResult(name, subject, outcome(mine, info.severity), mine)
+                statuses.add(pair.status)
+            status = worst(statuses, Status.NOT_APPLICABLE)
         controls[name] = ControlResult(control, info, status, subjects, tuple(by_rule.get(name, ())))
     for finding in findings:
         if finding.rule not in rules:

@@ -11,7 +11,7 @@ import difflib
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, cast
 
 from svcascode.catalogue import Catalogue
 from svcascode.checks import BUILTINS, load_builtin
@@ -19,6 +19,7 @@ from svcascode.checks.base import TIER_DEFAULTS, WARNING_SEVERITY, CheckContext,
 from svcascode.documents import Document
 from svcascode.facts import subject_ref, tier_of, waiver_state
 from svcascode.finding import Finding
+from svcascode.incremental import Digests, ResultMemo, TracingCatalogue
 from svcascode.models.common import duration_seconds
 from svcascode.rules import RULE_CHECK_ERROR, RULE_CONTROL, RULE_UNUSED, WAIVER_CONTROL
 
@@ -284,8 +285,13 @@ def _schema_check(control: Document, fragment: dict[str, Any]) -> tuple[CheckFun
 
 
 def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), ignore: Iterable[str] = (),
-             on_control: Callable[[Document], None] | None = None) -> Evaluation:
-    """Run every control (or those selected) over the catalogue as of a date; apply waivers."""
+             on_control: Callable[[Document], None] | None = None, memo: ResultMemo | None = None) -> Evaluation:
+    """Run every control (or those selected) over the catalogue as of a date; apply waivers.
+
+    With a `memo`, a (control, document) pair whose inputs are unchanged since the memo last saw it
+    reuses its findings instead of running the check again (svcascode.incremental); the result is the
+    same, findings and order.
+    """
     chosen, ignored = set(select), set(ignore)
     baselines = Baselines(catalogue)
     evaluation = Evaluation()
@@ -298,6 +304,9 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
             tiers[key] = tier_of(catalogue, document)
         return tiers[key]
 
+    digests = memo.digests(catalogue, as_of) if memo is not None else None
+    tracing = TracingCatalogue(catalogue, digests) if digests is not None else None
+    as_of_text = as_of.isoformat()
     failed_waivers = _failed_waivers(catalogue, as_of, baselines)
     evaluation.failed_waivers = frozenset(failed_waivers)
     waivers = _active_waivers(catalogue, as_of, failed_waivers)
@@ -306,13 +315,20 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
             continue
         if on_control is not None:
             on_control(control)
-        function, params, problems = build_check(control)
+        # wvr-valid reads what the other controls' waivers matched in this run: it is evaluated every time
+        reusable = control.spec.check.builtin != "wvr_valid"
+        key = memo.control_key(digests, control, baselines.baselines) if memo and digests and reusable else b""
+        function, params, problems = memo.check(key, control) if memo and key else build_check(control)
         evaluation.problems.extend(problems)
         if function is None:
             continue
         evaluation.controls.append(control)
-        chosen_by = selector(control)
-        subjects = [d for kind in control.spec.applies_to.kinds for d in catalogue.of_kind(kind) if chosen_by(d)]
+        candidates = (d for kind in control.spec.applies_to.kinds for d in catalogue.of_kind(kind))
+        if memo is not None and digests is not None and key:
+            subjects = memo.select(key, control, candidates, digests)
+        else:
+            chosen_by = selector(control)
+            subjects = [d for d in candidates if chosen_by(d)]
         subjects = [d for d in subjects if d.kind not in _TIERED or baselines.selects(
             control.name, tier(d))]
         evaluation.subjects[control.name] = subjects
@@ -322,11 +338,18 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
                 RULE_UNUSED, "info", f"control {control.name} selects no document: check spec.appliesTo for a "
                 "typo in kinds, where, hasFields or labels", line_path, enforcement="audit"))
             continue
-        context = CheckContext(catalogue, as_of, control, params, baselines.parameter,
+        seen = cast(Catalogue, tracing) if tracing is not None else catalogue  # the same answers, recorded
+        context = CheckContext(seen, as_of, control, params, baselines.parameter,
                                facts={"waiver_matches": evaluation.waiver_matches,
                                       "failed_waivers": failed_waivers})
         for document in subjects:
-            for finding in _run(function, context, document, control):
+            found: Iterable[Finding]
+            if key and memo is not None and digests is not None and tracing is not None:
+                found = _reuse_or_run(memo, key, digests, tracing, as_of_text, function, context, document,
+                                      control)
+            else:
+                found = _run(function, context, document, control)
+            for finding in found:
                 evaluation.findings.append(_apply_waivers(finding, waivers, evaluation.waiver_matches))
     evaluation.findings.sort(key=Finding.sort_key)
     return evaluation
@@ -334,6 +357,23 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
 
 # Kinds whose selection follows the Baselines of their tier (a Baseline selects controls per tier).
 _TIERED = {"Service", "ServiceLevel", "AccessPolicy", "MaintenanceWindow"}
+
+
+def _reuse_or_run(memo: ResultMemo, key: bytes, digests: Digests, tracing: TracingCatalogue, as_of: str,
+                  function: CheckFunction, context: CheckContext, document: Document, control: Document
+                  ) -> tuple[Finding, ...]:
+    """The pair's findings from the memo while what they were computed from is unchanged; else run the
+    check, recording what it reads, and keep the result."""
+    subject = digests.document(document)
+    found = memo.reuse(key, subject, digests, as_of)
+    if found is None:
+        recorder = tracing.recorder = context.recorder = memo.recorder()
+        try:
+            found = tuple(_run(function, context, document, control))
+        finally:
+            tracing.recorder = context.recorder = None
+        memo.store(key, subject, recorder, as_of, found)
+    return found
 
 
 def _run(function: CheckFunction, context: CheckContext, document: Document, control: Document

@@ -3,7 +3,7 @@
 Both walk one `git log --raw` of the range. The audit trail diffs, for each commit, only the files it
 changed (a document moved between two files is in both). The posture keeps the list of catalogue
 files up to date from each commit's changes, so a commit costs reading and parsing the blobs it
-changed (each blob once per run, by blob id), plus evaluating the controls over the catalogue.
+changed (each blob once per run, by blob id), plus evaluating the controls whose inputs changed.
 """
 
 from __future__ import annotations
@@ -86,9 +86,17 @@ def posture(loader: RevisionLoader, evaluate: Callable[[Any, date], list[Finding
     """Posture at each commit of the main line (first parents) that changed the catalogue.
 
     `evaluate(load_result, as_of)` returns a run's findings; the caller decides how controls run.
+
+    Commit N+1 is evaluated from commit N's results plus what changed between them: the loader keeps
+    every file version validated once, and the result memo of its cache (svcascode.incremental) keeps
+    each (control, document) result with what it read, so a commit re-runs only the checks whose
+    document, lookups or (where read) as-of date changed. The memo is saved once, when the loader closes.
     """
     from svcascode.formats.report import Report
+    from svcascode.incremental import memo_of
 
+    memo = memo_of(loader.cache)
+    memo.defer_save = True
     stats = stats if stats is not None else WalkStats()
     log = loader.repo.log(rev_range, loader.settings, since, until, first_parent=True)
     state: dict[str, str] = {}
@@ -122,4 +130,5 @@ def posture(loader: RevisionLoader, evaluate: Callable[[Any, date], list[Finding
         else:
             result = Posture(commit, result.as_of, result.severities, result.controls, result.waived, result.failing)
         previous = key
+        stats.extra.update(pairsEvaluated=memo.evaluated, pairsReused=memo.reused)
         yield result

@@ -48,16 +48,36 @@ class CheckSpec:
     summary: str = ""
 
 
-@dataclass
 class CheckContext:
-    """Everything one control's check may look at. Shared, read-only, for every document it selects."""
+    """Everything one control's check may look at. Shared, read-only, for every document it selects.
 
-    catalogue: Catalogue
-    as_of: date
-    control: Document
-    params: dict[str, Any]
-    baseline: Callable[[str, str], Any]  # (parameter name, tier) -> value, after Baselines
-    facts: dict[str, Any] = field(default_factory=dict)  # what the engine learned before this control ran
+    `recorder`, when the engine sets it (svcascode.incremental), notes that the check read the as-of
+    date or the engine's facts, so that a result is reused only while what it read is unchanged.
+    """
+
+    __slots__ = ("catalogue", "_as_of", "control", "params", "baseline", "_facts", "recorder")
+
+    def __init__(self, catalogue: Catalogue, as_of: date, control: Document, params: dict[str, Any],
+                 baseline: Callable[[str, str], Any], facts: dict[str, Any] | None = None) -> None:
+        self.catalogue = catalogue
+        self._as_of = as_of
+        self.control = control
+        self.params = params
+        self.baseline = baseline  # (parameter name, tier) -> value, after Baselines
+        self._facts = facts if facts is not None else {}  # what the engine learned before this control ran
+        self.recorder: Any = None
+
+    @property
+    def as_of(self) -> date:
+        if self.recorder is not None:
+            self.recorder.as_of_read = True
+        return self._as_of
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        if self.recorder is not None:
+            self.recorder.untraceable = True  # facts change within a run: never reused
+        return self._facts
 
     @property
     def rule(self) -> str:
@@ -108,7 +128,13 @@ class CheckContext:
         return self.catalogue.window_services(window)
 
     def in_date(self, level: Document) -> bool:
-        """A ServiceLevel in force on the as-of date (`facts.level_in_force`)."""
+        """A ServiceLevel in force on the as-of date (`facts.level_in_force`).
+
+        While the engine records what a check reads, this records whether the level was in force, not
+        the date: a result that read the date only here stays valid on any date that gives the same answers."""
+        note = getattr(self.catalogue, "note_in_force", None) if self.recorder is not None else None
+        if note is not None:
+            return bool(note(level, self._as_of))
         return facts.level_in_force(level, self.as_of)
 
     def service_levels(self, service: str, types: tuple[str, ...] = ("SLA", "OLA", "UC"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from svcascode import __version__
@@ -31,7 +32,7 @@ class Report:
         not one that already existed at the `--base` revision."""
         return (not finding.suppressed and finding.enforcement == "block"
                 and at_or_above(finding.severity, self.fail_on)
-                and finding.fingerprint not in self.existing)
+                and (not self.existing or finding.fingerprint not in self.existing))
 
     def status(self, finding: Finding) -> str | None:
         """`new` or `existing` when compared with a `--base` revision, else None."""
@@ -39,8 +40,8 @@ class Report:
             return None
         return "existing" if finding.fingerprint in self.existing else "new"
 
-    @property
-    def failures(self) -> list[Finding]:
+    @cached_property
+    def failures(self) -> list[Finding]:  # asked by the exit code, the counts and every format: made once
         return [f for f in self.findings if self.failing(f)]
 
     @property

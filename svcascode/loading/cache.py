@@ -16,7 +16,7 @@ import marshal
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 
@@ -141,6 +141,8 @@ class ParseCache:
         self.parsed = 0
         self.hits = 0
         self._dirty = False
+        self._packs = _Packs(self)
+        self.results: Any = None  # the evaluation results that go with these files (svcascode.incremental)
         self._salt = repr((CACHE_FORMAT, yaml.__version__, limits.model_dump())).encode()
         self._secret = _key(folder) if folder is not None else None
         if self._secret is None:
@@ -152,21 +154,74 @@ class ParseCache:
         assert self._secret is not None
         return hmac.new(self._secret, self._salt + body, hashlib.sha256).digest()
 
+    @property
+    def salt(self) -> bytes:
+        """What every entry depends on besides its bytes: the cache format, PyYAML's version, the limits."""
+        return self._salt
+
     def _load(self) -> dict[str, Any]:
         """The signed pack's entries, or nothing when it is missing, foreign, tampered with or unreadable."""
-        assert self.folder is not None
-        blob = _read_own(self.folder / self.PACK, self.MAX_PACK)
+        return self._packs.load(self.PACK)
+
+    def _signed(self, name: str) -> tuple[bytes, Any] | None:
+        """(signature, value) of this cache's signed file `name`; None when it is missing, foreign, tampered
+        with or unreadable (or there is no disk cache)."""
+        if self.folder is None:
+            return None
+        blob = _read_own(self.folder / name, self.MAX_PACK)
         head = len(_MAGIC) + 32
         if blob is None or len(blob) < head or not blob.startswith(_MAGIC):
-            return {}
+            return None
         mac, body = blob[len(_MAGIC):head], blob[head:]
-        if not hmac.compare_digest(mac, self._sign(body)):
-            return {}
+        if not hmac.compare_digest(mac, self._sign(name.encode() + b"\0" + body)):
+            return None
         try:
-            stored = marshal.loads(body)
+            return mac, marshal.loads(body)
         except (EOFError, ValueError, TypeError):
-            return {}
-        return stored if isinstance(stored, dict) else {}
+            return None
+
+    def load_signed(self, name: str) -> Any:
+        """The value in this cache's signed file `name`, or None when it is missing, foreign, tampered with
+        or unreadable (or there is no disk cache)."""
+        found = self._signed(name)
+        return found[1] if found is not None else None
+
+    def save_signed(self, name: str, value: Any) -> bytes | None:
+        """`value` in this cache's signed file `name`: a new file, signed, renamed into place; its signature."""
+        if self.folder is None:
+            return None
+        try:
+            body = marshal.dumps(value)
+        except ValueError:
+            return None
+        mac = self._sign(name.encode() + b"\0" + body)
+        temporary = _write_new(self.folder, name, _MAGIC + mac + body)
+        if temporary is None:
+            return None  # an unwritable cache folder: the run still works, without the disk cache
+        try:
+            os.replace(temporary, self.folder / name)  # replaces a planted link, never writes through it
+        except OSError:
+            temporary.unlink(missing_ok=True)
+            return None
+        return mac
+
+    def load_pack(self, name: str) -> dict[Any, Any]:
+        """The entries of the pack `name` (`save_pack`): its signed base and, when it was written for that
+        base, its signed delta. Either ignored when missing, foreign or tampered with."""
+        return self._packs.load(name)
+
+    def save_pack(self, name: str, entries: dict[Any, Any], used: Iterable[Any], changed: bool = True,
+                  replaced: Iterable[Any] = ()) -> None:
+        """Keep the `used` entries: a small delta beside the base pack when little changed, else a new base."""
+        self._packs.save(name, entries, used, changed, replaced)
+
+    def remove(self, name: str) -> None:
+        if self.folder is not None:
+            try:
+                (self.folder / name).unlink(missing_ok=True)
+            except OSError:
+                pass
+
 
     def key(self, data: bytes) -> str:
         return hashlib.sha256(self._salt + data).hexdigest()
@@ -213,20 +268,63 @@ class ParseCache:
 
     def save(self) -> None:
         """Write the entries this run used, when anything changed: a new file, signed, renamed into place."""
+        if self.results is not None:
+            self.results.save()
         if self.folder is None or (not self._dirty and len(self.used) == len(self.memory)):
             return
-        keep = {key: self.memory[key] for key in self.used if key in self.memory}
-        try:
-            body = marshal.dumps(keep)
-        except ValueError:
-            return
-        temporary = _write_new(self.folder, self.PACK, _MAGIC + self._sign(body) + body)
-        if temporary is None:
-            return  # an unwritable cache folder: the run still works, without the disk cache
-        try:
-            os.replace(temporary, self.folder / self.PACK)  # replaces a planted link, never writes through it
-        except OSError:
-            temporary.unlink(missing_ok=True)
+        self._packs.save(self.PACK, self.memory, self.used, self._dirty)
+        self._dirty = False
+
+
+class _Packs:
+    """Packs of entries written as a large signed base and a small signed delta naming the base it extends,
+    so a run that changed a few entries writes those, not every entry again.
+
+    A delta holds the signature of its base: a delta left from another base is ignored. When the delta
+    grows past a tenth of the base, or half of the base went unused, the next save writes one new base
+    of the entries used (so the pack does not grow without bound) and drops the delta.
+    """
+
+    def __init__(self, cache: ParseCache) -> None:
+        self.cache = cache
+        self.base: dict[str, tuple[bytes, set[Any]]] = {}  # name -> (signature of the base, its keys)
+        self.delta: dict[str, set[Any]] = {}  # name -> keys of the delta as loaded or last written
+
+    def load(self, name: str) -> dict[Any, Any]:
+        found = self.cache._signed(name)
+        if found is None or not isinstance(found[1], dict):
+            return {}
+        mac, entries = found[0], dict(found[1])
+        self.base[name] = (mac, set(entries))
+        delta = self.cache._signed(name + ".delta")
+        if delta is not None and isinstance(delta[1], tuple) and len(delta[1]) == 2:
+            extends, more = delta[1]
+            if extends == mac and isinstance(more, dict):
+                entries.update(more)
+                self.delta[name] = set(more)
+        return entries
+
+    def save(self, name: str, entries: dict[Any, Any], used: Iterable[Any], changed: bool = True,
+             replaced: Iterable[Any] = ()) -> None:
+        """`changed`: an entry was added or replaced since the load (else only the keys used may differ);
+        `replaced`: keys whose entry is new although the base has the key."""
+        keep = {key: entries[key] for key in used if key in entries}
+        base = self.base.get(name)
+        if base is not None:
+            mac, in_base = base
+            renewed = set(replaced)
+            fresh = {key: value for key, value in keep.items() if key not in in_base or key in renewed}
+            unused = len(in_base) - sum(1 for key in keep if key in in_base)
+            if len(fresh) <= max(64, len(in_base) // 10) and unused <= len(in_base) // 2:
+                if changed or set(fresh) != self.delta.get(name, set()):
+                    if self.cache.save_signed(name + ".delta", (mac, fresh)) is not None:
+                        self.delta[name] = set(fresh)
+                return
+        mac_new = self.cache.save_signed(name, keep)
+        if mac_new is not None:
+            self.base[name] = (mac_new, set(keep))
+            self.cache.remove(name + ".delta")
+            self.delta.pop(name, None)
 
 
 def make_cache(root: Path, settings: Settings) -> ParseCache:

@@ -1,0 +1,216 @@
+"""Incremental evaluation gives the answer full evaluation gives, findings and order, after any edits.
+
+The example catalogue is copied, edited by a random sequence of changes that reach across documents
+(tiers, owners, dates, dependencies, enforcement, removed files, comments, the as-of date), and after
+each edit assessed twice: through the result memo of a parse cache on disk (reusing what the previous
+run evaluated), and by a full evaluation with no cache and no memo. They must be identical.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import astuple
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import copy_example
+from git_helpers import GIT_ENV
+from svcascode.assessment import Assessment, assess
+from svcascode.catalogue import LoadResult, load_catalogue
+from svcascode.config import Settings
+from svcascode.finding import Finding
+from svcascode.gitload import RevisionLoader
+from svcascode.history import posture
+from svcascode.incremental import RESULTS_PACK, memo_of
+from svcascode.loading.cache import cache_folder
+
+AS_OF = date(2026, 11, 27)
+
+# (pattern, replacement): each applied to its first match in the chosen file
+EDITS = [
+    (r"tier-1", "tier-3"), (r"tier-2", "tier-0"), (r"criticality: hard", "criticality: soft"),
+    (r"criticality: soft", "criticality: hard"), (r"enforcement: block", "enforcement: warn"),
+    (r"severity: high", "severity: low"), (r"2026-(\d\d)-", r"2025-\1-"), (r"2025-(\d\d)-", r"2026-\1-"),
+    (r"owner: [a-z-]+", "owner: platform"), (r"99\.9\b", "99.0"), (r"interval: \w+", "interval: 48h"),
+    (r"privilegedCadence: \w+", "privilegedCadence: 400d"), (r"expiresAt: [0-9-]+", "expiresAt: 2026-12-31"),
+    (r"minPeople: \d+", "minPeople: 5"), (r"(?m)^(\s+)runbook: .*$", r"\1runbook: https://example.com/rb"),
+]
+AS_OF_CHOICES = [date(2026, 11, 27), date(2026, 3, 1), date(2027, 6, 30)]
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for folder in ("services", "policies") for p in (root / folder).rglob("*.yaml"))
+
+
+def _apply(root: Path, step: tuple[str, int, int]) -> date | None:
+    """One edit; returns the new as-of date when the step moves it."""
+    what, pick, choice = step
+    if what == "as-of":
+        return AS_OF_CHOICES[choice % len(AS_OF_CHOICES)]
+    files = _files(root)
+    target = files[pick % len(files)]
+    if what == "remove":
+        target.unlink()
+    elif what == "comment":
+        target.write_text(target.read_text() + f"# edited {choice}\n")
+    else:  # the first file from the one picked on where the edit's pattern matches
+        pattern, replacement = EDITS[choice % len(EDITS)]
+        for offset in range(len(files)):
+            target = files[(pick + offset) % len(files)]
+            text = target.read_text()
+            edited = re.sub(pattern, replacement, text, count=1)
+            if edited != text:
+                target.write_text(edited)
+                break
+    return None
+
+
+def _rows(assessment: Assessment) -> list[tuple[Any, ...]]:
+    """Everything a user sees of an assessment: every finding in order, each pair's and control's status."""
+    return [*(astuple(f) for f in assessment.findings),
+            *((key, p.status) for key, p in assessment.pairs.items()),
+            *((name, c.status) for name, c in assessment.controls.items()),
+            *((name, w.state, w.matched) for name, w in assessment.waivers.items())]
+
+
+def _full(root: Path, as_of: date) -> list[tuple[Any, ...]]:
+    return _rows(assess(load_catalogue(root, Settings(cache=False)), as_of, incremental=False))
+
+
+def _incremental(root: Path, as_of: date) -> tuple[list[tuple[Any, ...]], int, int]:
+    """A run as `check` makes it: the parse cache and result memo on disk; what it reused and evaluated."""
+    loaded = load_catalogue(root, Settings())
+    rows = _rows(assess(loaded, as_of))
+    memo = memo_of(loaded.cache)
+    return rows, memo.reused, memo.evaluated
+
+
+STEPS = st.lists(st.tuples(st.sampled_from(["edit", "edit", "edit", "remove", "comment", "as-of"]),
+                           st.integers(0, 10_000), st.integers(0, 10_000)), min_size=1, max_size=3)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS)
+def test_incremental_equals_full_after_random_edits(tmp_path_factory: pytest.TempPathFactory,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    steps: list[tuple[str, int, int]]) -> None:
+    base = tmp_path_factory.mktemp("incremental")
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(base / "cache"))
+    root = copy_example(base / "catalogue")
+    as_of = AS_OF
+    assert _incremental(root, as_of)[0] == _full(root, as_of)  # fills the memo on disk
+    for step in steps:
+        as_of = _apply(root, step) or as_of
+        assert _incremental(root, as_of)[0] == _full(root, as_of), step
+
+
+def test_a_warm_run_reuses_every_pair_and_an_edit_re_evaluates_only_what_it_reaches(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "cache"))
+    root = copy_example(tmp_path / "catalogue")
+    cold, reused, evaluated = _incremental(root, AS_OF)
+    assert reused == 0 and evaluated > 300
+    warm, reused, again = _incremental(root, AS_OF)
+    assert warm == cold
+    assert (reused, again) == (evaluated, 0)  # (wvr-valid, which reads this run's waiver matches, is not memoised)
+    # a new tier for one service re-evaluates its own pairs and those that looked it up, not the catalogue's
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text().replace("tier: tier-1", "tier: tier-2", 1))
+    edited, reused, again = _incremental(root, AS_OF)
+    assert edited == _full(root, AS_OF) and edited != cold
+    assert 0 < again < evaluated / 5
+    # a later as-of date re-evaluates the pairs that read the date, and only those
+    later, reused, again = _incremental(root, date(2027, 1, 15))
+    assert later == _full(root, date(2027, 1, 15))
+    assert 0 < reused and 0 < again < evaluated
+
+
+def test_a_tampered_results_pack_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "cache"))
+    root = copy_example(tmp_path / "catalogue")
+    expected, _, evaluated = _incremental(root, AS_OF)
+    pack = cache_folder(root) / RESULTS_PACK
+    blob = bytearray(pack.read_bytes())
+    blob[-20] ^= 0xFF  # inside the last entry
+    pack.write_bytes(bytes(blob))
+    found, reused, again = _incremental(root, AS_OF)
+    assert found == expected
+    assert (reused, again) == (0, evaluated)  # the signature no longer matches: nothing is reused
+
+
+def _git(root: Path, *args: str, when: str = "2026-01-05T10:00:00+00:00") -> str:
+    env = {**GIT_ENV, "PATH": "/usr/bin:/bin", "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def test_history_posture_follows_the_change_and_equals_full_evaluation(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "cache"))
+    root = copy_example(tmp_path / "repo")
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "start")
+    edits = [("edit", 3, 0), ("comment", 17, 6), ("remove", 40, 0), ("edit", 8, 9), ("edit", 60, 2),
+             ("edit", 25, 12), ("comment", 2, 1), ("edit", 90, 13), ("edit", 11, 4), ("comment", 5, 7),
+             ("edit", 30, 6), ("edit", 31, 7), ("edit", 50, 3)]
+    commits = 1
+    for number, step in enumerate(edits, start=1):
+        _apply(root, step)
+        _git(root, "add", "-A")
+        if _git(root, "status", "--porcelain"):
+            _git(root, "commit", "-q", "-m", f"edit {number}", when=f"2026-{2 + number // 6:02d}-10T{8 + number % 6:02d}:00:00+00:00")
+            commits += 1
+
+    def walk(incremental: bool) -> tuple[list[Any], list[list[Finding]], RevisionLoader]:
+        loader = RevisionLoader(root, Settings(cache=incremental))
+        seen: list[list[Finding]] = []
+
+        def evaluate(loaded: LoadResult, as_of: date) -> list[Finding]:
+            seen.append(list(assess(loaded, as_of, incremental=incremental).findings))
+            return seen[-1]
+
+        rows = list(posture(loader, evaluate, "HEAD"))
+        loader.close()
+        return rows, seen, loader
+
+    rows, findings, loader = walk(incremental=True)
+    memo = memo_of(loader.cache)
+    full_rows, full_findings, _ = walk(incremental=False)
+    assert len(rows) == commits >= 12
+    assert rows == full_rows
+    assert findings == full_findings
+    # each commit after the first re-ran only what its change reached (and, on a new day, what reads the date)
+    assert memo.reused > 2 * memo.evaluated
+
+
+def test_a_run_that_changed_a_few_files_writes_a_small_delta_not_the_whole_pack(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from svcascode.loading.cache import ParseCache
+
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "cache"))
+    root = copy_example(tmp_path / "catalogue")
+    _incremental(root, AS_OF)
+    folder = cache_folder(root)
+    bases = {name: (folder / name).read_bytes() for name in (ParseCache.PACK, RESULTS_PACK)}
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text().replace("tier: tier-1", "tier: tier-2", 1))
+    edited, _, _ = _incremental(root, AS_OF)
+    for name, blob in bases.items():
+        assert (folder / name).read_bytes() == blob  # the base is not written again
+        delta = (folder / f"{name}.delta").stat().st_size
+        assert 0 < delta < len(blob) / 5
+    again, reused, evaluated = _incremental(root, AS_OF)  # base and delta read back: nothing to evaluate
+    assert again == edited == _full(root, AS_OF) and evaluated == 0 < reused
+    for name in bases:  # a delta tampered with is ignored: its entries are evaluated again, same answer
+        path = folder / f"{name}.delta"
+        blob = bytearray(path.read_bytes())
+        blob[-5] ^= 0xFF
+        path.write_bytes(bytes(blob))
+    tampered, _, evaluated = _incremental(root, AS_OF)
+    assert tampered == edited and evaluated > 0
