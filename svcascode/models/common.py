@@ -76,6 +76,7 @@ def duration_seconds(text: str) -> float:
     return int(digits or "0") * _UNIT_SECONDS[unit]
 
 
+@lru_cache(maxsize=4096)  # one object per duration text: a catalogue repeats `15m` and `4h` thousands of times
 def _to_duration(value: str) -> Duration:
     if duration_seconds(value) > MAX_DURATION_SECONDS:
         raise ValueError(f"{_short(value)} is longer than {MAX_DURATION}, the longest duration svcascode works with")
