@@ -13,7 +13,8 @@ of the two moves much less than either figure.
 Sizes and repeats come from the environment, so that `make bench` stays one command:
 SVCASCODE_BENCH_SERVICES (10000), SVCASCODE_BENCH_REPEAT (3), SVCASCODE_BENCH_HISTORY (`1001x2000,201x10000`:
 commits x services of each history row), SVCASCODE_BENCH_QUICK=1 (1,000 services, histories 101x500 and
-51x1000, 2 repeats), SVCASCODE_BENCH_AS_OF (2026-11-27). check-jsonschema and yamllint are measured when
+51x1000, 2 repeats), SVCASCODE_BENCH_AS_OF (2026-11-27), SVCASCODE_BENCH_TOOL_FILES (every one-document
+file; a number measures the two linters on that many of them, spread evenly, against the parse of the same). check-jsonschema and yamllint are measured when
 installed (on a corpus of one document per file, since both refuse or misjudge files of several).
 """
 
@@ -94,6 +95,14 @@ def main() -> int:
         root = base / "catalogue"
         files = generate(root, services)
         singles = single_documents(base / "single", files)
+        sample_of = len(singles)
+        sample = int(os.environ.get("SVCASCODE_BENCH_TOOL_FILES", "0")) or len(singles)
+        if sample < len(singles):  # check-jsonschema and yamllint on every n-th file, against the same files' parse
+            step = len(singles) / sample
+            chosen = [singles[int(i * step)] for i in range(sample)]
+            for path in set(singles) - set(chosen):
+                path.unlink()
+            singles = chosen
         lists = {}
         for name, group in (("files", files), ("singles", singles)):
             lists[name] = base / f"{name}.txt"
@@ -103,7 +112,13 @@ def main() -> int:
         size = sum(p.stat().st_size for p in files)
         cpus = os.cpu_count() or 1
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        print(f"svcascode benchmark{' (QUICK RUN: smaller than the goal sizes)' if config['quick'] else ''}")
+        smaller = [what for what, reduced in (
+            (f"{services:,} services, not 10,000", services != 10_000),
+            ("histories " + ", ".join(f"{c}x{n}" for c, n in config["histories"])  # type: ignore[attr-defined]
+             + ", not 1001x2000 and 201x10000", config["histories"] != [(1001, 2000), (201, 10_000)]),
+            (f"the linters on {len(singles):,} of the one-document files", len(singles) < sample_of),
+        ) if reduced]
+        print("svcascode benchmark" + (f" -- SMALLER THAN THE GOAL SIZES: {'; '.join(smaller)}" if smaller else ""))
         print(f"catalogue: {services:,} generated services, {len(files):,} files of {size / len(files) / 1024:.1f} KB; "
               f"{repeat} runs a row; {cpus} CPUs, load average {load:.1f} at the start")
         raw = [sys.executable, "-c", RAW_PARSE, str(lists["files"])]

@@ -209,7 +209,8 @@ class FieldError(ValueError):
 class Model(BaseModel):
     """Base of every spec model: camelCase in YAML, unknown fields rejected."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    # defer_build: a kind's validator is built when a document of that kind is first validated, not at import
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class Link(Model):
