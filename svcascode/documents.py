@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic
 from pydantic import BaseModel, ValidationError
 from typing_extensions import TypeVar
 
+from svcascode import __version__
 from svcascode.errors import SvcascodeError
 from svcascode.finding import Finding, JsonPath, format_path
 from svcascode.loading.yamlfile import ParsedFile, RawDocument
@@ -268,7 +269,10 @@ def _validation_salt() -> bytes:
     digest = hashlib.sha256(f"{VALIDATION_FORMAT}\x00{pydantic.VERSION}".encode())
     for source in [package / "documents.py", package / "holidays_calendar.py", package / "linear_regex.py",
                    package / "finding.py", package / "rules.py", *sorted((package / "models").glob("*.py"))]:
-        digest.update(source.read_bytes())
+        try:
+            digest.update(source.read_bytes())
+        except OSError:  # installed without sources: the version stands for them
+            digest.update(f"{source.name}:{__version__}".encode())
     others = [Path(folder) for folder in zoneinfo.TZPATH]
     for name in ("holidays", "pydantic_core", "tzdata", "re2"):
         spec = importlib.util.find_spec(name)
