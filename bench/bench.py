@@ -1,83 +1,245 @@
-"""Benchmark: svcascode validate and check against raw libyaml parsing of the same files, in one run.
+"""Benchmark: every row of the speed table, measured in one run, each as a ratio to a bare libyaml parse.
 
-    python bench/bench.py [--services 10000] [--repeat 3]
+    python bench/bench.py                  # 10,000 services; history at 1,001 x 2,000 and 201 x 10,000
+    SVCASCODE_BENCH_QUICK=1 python bench/bench.py     # a quick run at smaller sizes (the output says so)
 
-Prints, for a generated catalogue of N services: the time of `yaml.load_all(..., CSafeLoader)` over every
-file (the floor any YAML tool pays), the time of `svcascode validate` and `svcascode check` as a user runs
-them (a fresh process; cold = no parse cache, warm = the parse cache of the previous run), and each as a
-ratio of the raw parse. Times are the best of --repeat runs. check-jsonschema is measured too when it is
-installed.
+Every command runs as a user runs it: a fresh process, timed from start to exit (wall clock), its peak
+resident memory read from the kernel (`wait4`; the largest process of the run, workers included). Each
+timed run is interleaved with a run of the baseline, a fresh `python` process that does nothing but
+`yaml.load_all(..., Loader=yaml.CSafeLoader)` over the same files, and each row reports the median of
+its runs and the median of the baseline runs next to it: on a machine shared with other work the ratio
+of the two moves much less than either figure.
+
+Sizes and repeats come from the environment, so that `make bench` stays one command:
+SVCASCODE_BENCH_SERVICES (10000), SVCASCODE_BENCH_REPEAT (3), SVCASCODE_BENCH_HISTORY (`1001x2000,201x10000`:
+commits x services of each history row), SVCASCODE_BENCH_QUICK=1 (1,000 services, histories 101x500 and
+51x1000, 2 repeats), SVCASCODE_BENCH_AS_OF (2026-11-27), SVCASCODE_BENCH_TOOL_FILES (every one-document
+file; a number measures the two linters on that many of them, spread evenly, against the parse of the same). check-jsonschema and yamllint are measured when
+installed (on a corpus of one document per file, since both refuse or misjudge files of several).
 """
 
 from __future__ import annotations
 
-import argparse
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import generate  # noqa: E402
+from bench_history import build_repo  # noqa: E402
+from generate import generate, single_documents  # noqa: E402
 
-CACHE = ".svcascode-cache"
+REPO = Path(__file__).resolve().parent.parent
+RAW_PARSE = ("import sys, yaml\n"
+             "for name in open(sys.argv[1]).read().split('\\n'):\n"
+             "    if name:\n"
+             "        list(yaml.load_all(open(name, 'rb').read(), Loader=yaml.CSafeLoader))\n")
+EDITED = 10  # files edited before "check after editing"
+ONE_FILE = "services/catalogue/claims-api.yaml"  # the pre-commit case: one file of the example catalogue
 
 
-def raw_parse(files: list[Path]) -> float:
+@dataclass
+class Row:
+    label: str
+    goal: str
+    seconds: list[float] = field(default_factory=list)
+    baseline: list[float] = field(default_factory=list)
+    peak_mb: list[float] = field(default_factory=list)
+    note: str = ""
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one run of `command`; exits the benchmark when it fails."""
     started = time.perf_counter()
-    for path in files:
-        list(yaml.load_all(path.read_bytes(), Loader=yaml.CSafeLoader))
-    return time.perf_counter() - started
-
-
-def run(command: list[str], cwd: Path, cold: bool) -> float:
-    if cold:
-        shutil.rmtree(cwd / CACHE, ignore_errors=True)
-    started = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    error = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
-    if result.returncode not in (0, 1):
-        sys.exit(f"{' '.join(command)} exited {result.returncode}: {result.stderr[-400:]}")
-    return elapsed
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        sys.exit(f"{' '.join(command)} exited {code}: {error.decode(errors='replace')[-600:]}")
+    return elapsed, usage.ru_maxrss / 1024
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--services", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--as-of", default="2026-11-27")
-    args = parser.parse_args()
-    svcascode = str(Path(sys.executable).with_name("svcascode"))
+def settings_from_env() -> dict[str, object]:
+    quick = os.environ.get("SVCASCODE_BENCH_QUICK") == "1"
+    histories = os.environ.get("SVCASCODE_BENCH_HISTORY", "101x500,51x1000" if quick else "1001x2000,201x10000")
+    return {
+        "quick": quick,
+        "services": int(os.environ.get("SVCASCODE_BENCH_SERVICES", "1000" if quick else "10000")),
+        "repeat": int(os.environ.get("SVCASCODE_BENCH_REPEAT", "2" if quick else "3")),
+        "histories": [tuple(int(n) for n in h.split("x")) for h in histories.split(",") if h],
+        "as_of": os.environ.get("SVCASCODE_BENCH_AS_OF", "2026-11-27"),
+    }
+
+
+def tool(name: str) -> str | None:
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+def main() -> int:
+    config = settings_from_env()
+    services, repeat, as_of = int(config["services"]), int(config["repeat"]), str(config["as_of"])  # type: ignore[call-overload]
+    svcascode = tool("svcascode")
+    if svcascode is None:
+        sys.exit("svcascode is not installed beside this python: run `make bench`")
     with tempfile.TemporaryDirectory(prefix="svcascode-bench.") as folder:
-        root = Path(folder)
-        files = generate(root, args.services)
+        base = Path(folder)
+        root = base / "catalogue"
+        files = generate(root, services)
+        singles = single_documents(base / "single", files)
+        sample_of = len(singles)
+        sample = int(os.environ.get("SVCASCODE_BENCH_TOOL_FILES", "0")) or len(singles)
+        if sample < len(singles):  # check-jsonschema and yamllint on every n-th file, against the same files' parse
+            step = len(singles) / sample
+            chosen = [singles[int(i * step)] for i in range(sample)]
+            for path in set(singles) - set(chosen):
+                path.unlink()
+            singles = chosen
+        lists = {}
+        for name, group in (("files", files), ("singles", singles)):
+            lists[name] = base / f"{name}.txt"
+            lists[name].write_text("\n".join(str(p) for p in group) + "\n")
+        cache = base / "cache"
+        env = {**os.environ, "SVCASCODE_CACHE_DIR": str(cache)}
         size = sum(p.stat().st_size for p in files)
-        print(f"catalogue: {args.services} services, {len(files)} files, {size / len(files) / 1024:.1f} KB per file")
-        raw_parse(files)  # warm the page cache
-        raw = min(raw_parse(files) for _ in range(args.repeat))
-        rows = [("raw libyaml parse (yaml.load_all, CSafeLoader)", raw)]
-        commands = {
-            "validate": [svcascode, "validate", "--format", "json"],
-            "check (all controls)": [svcascode, "check", "--format", "json", "--as-of", args.as_of],
-        }
-        for label, command in commands.items():
-            rows.append((f"svcascode {label}, cold", min(run(command, root, True) for _ in range(args.repeat))))
-            run(command, root, False)
-            rows.append((f"svcascode {label}, warm", min(run(command, root, False) for _ in range(args.repeat))))
-        checker = shutil.which("check-jsonschema") or str(Path(sys.executable).with_name("check-jsonschema"))
-        if Path(checker).exists():
-            schema = Path(__file__).resolve().parent.parent / "schemas" / "svcascode.schema.json"
-            command = [checker, "--schemafile", str(schema), *[str(p) for p in files]]
-            rows.append(("check-jsonschema (schema only)", min(run(command, root, False) for _ in range(args.repeat))))
-        width = max(len(label) for label, _ in rows)
-        print(f"{'operation':<{width}}  {'seconds':>8}  {'ms/file':>8}  {'x raw':>6}")
-        for label, seconds in rows:
-            print(f"{label:<{width}}  {seconds:8.2f}  {seconds / len(files) * 1000:8.3f}  {seconds / raw:6.2f}")
+        cpus = os.cpu_count() or 1
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        smaller = [what for what, reduced in (
+            (f"{services:,} services, not 10,000", services != 10_000),
+            ("histories " + ", ".join(f"{c}x{n}" for c, n in config["histories"])  # type: ignore[attr-defined]
+             + ", not 1001x2000 and 201x10000", config["histories"] != [(1001, 2000), (201, 10_000)]),
+            (f"the linters on {len(singles):,} of the one-document files", len(singles) < sample_of),
+        ) if reduced]
+        print("svcascode benchmark" + (f" -- SMALLER THAN THE GOAL SIZES: {'; '.join(smaller)}" if smaller else ""))
+        print(f"catalogue: {services:,} generated services, {len(files):,} files of {size / len(files) / 1024:.1f} KB; "
+              f"{repeat} runs a row; {cpus} CPUs, load average {load:.1f} at the start")
+        raw = [sys.executable, "-c", RAW_PARSE, str(lists["files"])]
+        raw_singles = [sys.executable, "-c", RAW_PARSE, str(lists["singles"])]
+        check = [svcascode, "check", "--format", "json", "--as-of", as_of]
+        validate = [svcascode, "validate", "--format", "json"]
+        timed(raw, root, env)  # the page cache, for every run alike
+
+        rows: list[Row] = []
+
+        def measure(row: Row, command: list[str], cwd: Path, before: object = None, baseline: list[str] = raw
+                    ) -> Row:
+            for _ in range(repeat):
+                if callable(before):
+                    before()
+                seconds, peak = timed(command, cwd, env)
+                row.seconds.append(seconds)
+                row.peak_mb.append(peak)
+                row.baseline.append(timed(baseline, root, env)[0])
+            rows.append(row)
+            return row
+
+        def cold() -> None:
+            shutil.rmtree(cache, ignore_errors=True)
+
+        edits = iter(range(1, 1_000_000))
+
+        def edit() -> None:
+            """Change the description of EDITED services (a new text each time), as a pull request does."""
+            number = next(edits)
+            for path in files[1:1 + EDITED]:
+                text = path.read_text()
+                start = text.index("  description:")
+                end = text.index("\n", start)
+                path.write_text(f"{text[:start]}  description: Edited {number} times.{text[end:]}")
+
+        measure(Row("check, cold (no cache)", "<= 1.0x"), check, root, cold)
+        measure(Row("check, warm (nothing changed)", "<= 0.10x"), check, root)
+        measure(Row(f"check after editing {EDITED} of the {len(files):,} files", "<= 0.15x"), check, root, edit)
+        measure(Row("validate, warm", "<= 0.10x"), validate, root)
+        peak = max(p for r in rows for p in r.peak_mb if r.label.startswith("check"))
+        memory = Row("peak memory of check (any of the runs above)", "<= 300 MB", note=f"{peak:.0f} MB")
+        rows.append(memory)
+
+        example_env = {**env, "SVCASCODE_CACHE_DIR": str(base / "example-cache")}
+        one_file = [svcascode, "validate", ONE_FILE]
+        timed(one_file, REPO, example_env)  # its cache, as a pre-commit hook has it after the first run
+        start_row = Row(f"one-file validate in the example catalogue ({ONE_FILE})", "<= 0.2 s")
+        bare = [sys.executable, "-c", "pass"]
+        for _ in range(repeat * 2):
+            seconds, _peak = timed(one_file, REPO, example_env)
+            start_row.seconds.append(seconds)
+            start_row.baseline.append(timed(bare, REPO, env)[0])
+        start_row.note = (f"{statistics.median(start_row.seconds):.3f} s; a bare `python -c pass` "
+                          f"{statistics.median(start_row.baseline):.3f} s")
+        rows.append(start_row)
+
+        history_rows: list[tuple[Row, int, int]] = []
+        for commits, size_services in config["histories"]:  # type: ignore[attr-defined]
+            repo = base / f"history-{commits}x{size_services}"
+            build_repo(repo, size_services, commits - 1, 3, 7)
+            goal = {2000: "<= 10 ms per commit", 10000: "<= 15 ms per commit"}.get(size_services, "")
+            row = Row(f"history --posture, {commits:,} commits x {size_services:,} services", goal)
+            history = [svcascode, "history", "--posture", "--format", "json"]
+            seconds, peak = timed(history, repo, {**env, "SVCASCODE_CACHE_DIR": str(base / "history-cache")})
+            row.seconds.append(seconds)
+            row.peak_mb.append(peak)
+            row.note = f"{1000 * seconds / commits:.1f} ms per commit, peak {peak:.0f} MB"
+            rows.append(row)
+            history_rows.append((row, commits, size_services))
+            shutil.rmtree(repo, ignore_errors=True)
+
+        for name, command in (("check-jsonschema", [tool("check-jsonschema") or "", "--schemafile",
+                                                    str(REPO / "schemas" / "svcascode.schema.json"),
+                                                    *[str(p) for p in singles]]),
+                              ("yamllint", [tool("yamllint") or "", "-d", "relaxed", "-f", "parsable",
+                                            str(base / "single")])):
+            if not command[0]:
+                rows.append(Row(f"{name} (not installed)", "", note="skipped"))
+                continue
+            measure(Row(f"{name}, {len(singles):,} one-document files (x their own raw parse)", ""), command, root,
+                    baseline=raw_singles)
+
+        print()
+        table = [("", "seconds", "raw parse", "ratio", "goal", "measured")]
+        for row in rows:
+            seconds = statistics.median(row.seconds) if row.seconds else None
+            baseline = statistics.median(row.baseline) if row.baseline else None
+            if row is memory:
+                value, shown = peak, row.note
+            elif row is start_row:
+                value, shown = seconds, row.note
+            elif any(r is row for r, _, _ in history_rows):
+                commits = next(c for r, c, _ in history_rows if r is row)
+                value, shown = 1000 * (seconds or 0) / commits, row.note
+            elif seconds is not None and baseline:
+                value, shown = seconds / baseline, f"peak {max(row.peak_mb):.0f} MB"
+            else:
+                value, shown = None, row.note
+            ratio = f"{seconds / baseline:.2f}x" if seconds is not None and baseline and row is not start_row else ""
+            table.append((row.label, f"{seconds:.2f}" if seconds is not None else "",
+                          f"{baseline:.2f}" if baseline and row is not start_row else "", ratio,
+                          row.goal + (_met(row.goal, value) if value is not None else ""), shown))
+        widths = [max(len(line[i]) for line in table) for i in range(6)]
+        for line in table:
+            print("  ".join([line[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(line[1:5], widths[1:5])),
+                             line[5]]).rstrip())
+        print()
+        print(f"seconds and raw parse are medians of {repeat} interleaved runs (history: one run). Load average at "
+              f"the end {os.getloadavg()[0]:.1f} on {cpus} CPUs: on a shared machine read the ratios, not the "
+              "seconds.")
+    return 0
+
+
+def _met(goal: str, value: float) -> str:
+    """` (met)` or ` (not met)` for a goal such as `<= 0.10x`, `<= 300 MB` or `<= 10 ms per commit`."""
+    if not goal.startswith("<="):
+        return ""
+    limit = float(goal.split()[1].rstrip("x"))
+    return " (met)" if value <= limit else " (not met)"
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -145,3 +145,15 @@ def generate(target: Path, services: int, with_controls: bool = True, seed: int 
     if not with_controls:  # the built-in library applies unless it is turned off
         (target / ".svcascode.yaml").write_text("library: {enabled: false}\n")
     return sorted(p for p in target.rglob("*.yaml") if p.name != ".svcascode.yaml")
+
+
+def single_documents(target: Path, files: list[Path]) -> list[Path]:
+    """The same documents one per file under `target` (for tools that read one document a file)."""
+    written: list[Path] = []
+    target.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        for number, text in enumerate(t for t in path.read_text().split("\n---\n") if t.strip()):
+            single = target / f"{path.stem}-{number}.yaml"
+            single.write_text(text.removeprefix("---\n").rstrip("\n") + "\n")
+            written.append(single)
+    return sorted(written)

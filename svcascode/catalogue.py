@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Literal, Sequence, overload
 
 from svcascode.config import Settings
-from svcascode.documents import Document, index_kind, validate_document
+from svcascode.documents import Document, index_kind, validate_documents
 from svcascode.errors import SvcascodeError
 from svcascode.finding import Finding, JsonPath
 from svcascode.library import LibraryUse, check_disabled, discover_catalogue, library_files
@@ -474,12 +474,11 @@ class ValidatedFile:
     claims: frozenset[tuple[str, str]]  # (kind, name) its unreadable or invalid documents meant to define
 
 
-def validate_file(parsed: ParsedFile) -> ValidatedFile:
+def validate_file(parsed: ParsedFile, cache: ParseCache | None = None) -> ValidatedFile:
     documents: list[Document] = []
     problems: list[Finding] = list(parsed.problems)
     claims: set[tuple[str, str]] = set(_claimed_in_text(parsed.text)) if parsed.problems else set()
-    for raw in parsed.documents:
-        document, found = validate_document(raw, parsed.text)
+    for raw, document, found in validate_documents(parsed, cache):
         if found:
             problems.extend(found)
             if isinstance(raw.data, dict):
@@ -557,7 +556,7 @@ class CatalogueBuilder:
         if not self.library.enabled:
             return
         if self._library is None:
-            self._library = [validate_file(self.cache.parse(f.path, f.data)) for f in library_files()]
+            self._library = [validate_file(self.cache.parse(f.path, f.data), self.cache) for f in library_files()]
         check_disabled(self.library.disable, {d.name for f in self._library for d in f.documents
                                               if d.kind == "Control"})
         own_baselines = any(kind == "Baseline" for kind, _ in catalogue.invalid) or bool(catalogue.of_kind("Baseline"))
@@ -596,12 +595,12 @@ class CatalogueBuilder:
         parsed = parse_many(((s.path, s.read()) for s in fresh), self.cache)
         for source in sources:
             if source.version is None:
-                yield None, validate_file(next(parsed))
+                yield None, validate_file(next(parsed), self.cache)
                 continue
             key = (source.path, source.version)
             file = self.validated.get(key)
             if file is None:
-                file = self.validated[key] = validate_file(next(parsed))
+                file = self.validated[key] = validate_file(next(parsed), self.cache)
             yield key, file
         next(parsed, None)  # run parse_many to its end, so that it closes its worker processes now
 

@@ -112,11 +112,16 @@ def _quoted(error: BaseException) -> str:
     return inert(visible(str(error), keep="\n"))
 
 
+_PIECE = 1 << 20  # characters escaped and written at a time (the escapes are of single characters)
+
+
 def _write(text: str, output: str | None) -> None:
     if output is None:
         # Every format is already inert; a character a bug would let through still reaches no terminal
         # raw: it is written as `\uNNNN`, which a JSON string reads as the same character.
-        click.echo(json_escapes(text, keep="\n\t"), nl=False)
+        # In pieces: a report of tens of megabytes is then never held escaped and encoded whole as well.
+        for start in range(0, len(text), _PIECE):
+            click.echo(json_escapes(text[start:start + _PIECE], keep="\n\t"), nl=False)
         return
     try:
         Path(output).write_text(text, encoding="utf-8")

@@ -8,16 +8,20 @@ as such, with the advice to quote the value.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import typing
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic
 
 from pydantic import BaseModel, ValidationError
 from typing_extensions import TypeVar
 
+from svcascode import __version__
+from svcascode.errors import SvcascodeError
 from svcascode.finding import Finding, JsonPath, format_path
-from svcascode.loading.yamlfile import RawDocument
+from svcascode.loading.yamlfile import ParsedFile, RawDocument
 from svcascode.models import API_VERSION, KINDS, OPENSLO_API_VERSION, OPENSLO_MODELS, SPEC_KINDS
 from svcascode.models.common import PATTERN_HINTS, Envelope, FieldError
 from svcascode.models.openslo import OpenSloDocument
@@ -25,6 +29,8 @@ from svcascode.rules import RULE_SCHEMA
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
+
+    from svcascode.loading.cache import ParseCache
 
 
 DocumentModel = Envelope | OpenSloDocument  # the model of a whole document, of any kind
@@ -36,16 +42,42 @@ S = TypeVar("S", bound=BaseModel)
 
 
 class Document(Generic[SpecT]):
-    """A document that passed its model: kind, name, the model, and the raw data with its marks."""
+    """A document that passed its model: kind, name, the model, and the raw data with its marks.
 
-    __slots__ = ("raw", "kind", "name", "model", "spec", "labels")
+    A document whose bytes passed the same model before (the validation cache, `validate_documents`)
+    is built without its model, which is made the first time `model`, `spec` or `labels` is read: a
+    one-file `validate` then validates only that file, and a catalogue's documents that no check reads
+    never cost a model.
+    """
 
-    def __init__(self, raw: RawDocument, kind: str, name: str, model: DocumentModel) -> None:
+    __slots__ = ("raw", "kind", "name", "model", "spec", "labels", "ref", "_model_class")
+
+    def __init__(self, raw: RawDocument, kind: str, name: str, model: DocumentModel | None,
+                 model_class: type[DocumentModel] | None = None) -> None:
         self.raw, self.kind, self.name = raw, kind, name
+        self.ref = f"{kind.lower()}:{name}"  # `service:claims-api`: made once, since results are keyed by it
+        self._model_class = model_class
+        if model is not None:
+            self._set(model)
+
+    def _set(self, model: DocumentModel) -> None:
         self.model: Any = model  # its class depends on the kind, as does `spec`, the part checks read
         self.spec: SpecT = getattr(model, "spec")  # read by every check, so kept as a plain attribute
         labels = getattr(model.metadata, "labels", None)
         self.labels: dict[str, Any] = labels if isinstance(labels, dict) else {}
+
+    def __getattr__(self, attribute: str) -> Any:
+        """`model`, `spec` and `labels` of a document built without its model: validated now, once."""
+        if attribute not in _LAZY or self._model_class is None:
+            raise AttributeError(attribute)
+        try:
+            model = self._model_class.model_validate(self.raw.data)
+        except ValidationError:
+            raise SvcascodeError(f"{self.file}: {self.kind}/{self.name} passed validation when it was cached but "
+                                 "fails it now; run again with --no-cache") from None
+        _share_field_sets(model)
+        self._set(model)
+        return getattr(self, attribute)
 
     def __repr__(self) -> str:
         return f"Document({self.kind}/{self.name} at {self.raw.file})"
@@ -58,10 +90,6 @@ class Document(Generic[SpecT]):
     def data(self) -> Any:
         return self.raw.data
 
-    @property
-    def ref(self) -> str:
-        return f"{self.kind.lower()}:{self.name}"
-
     def locate(self, path: JsonPath) -> tuple[int, int]:
         return self.raw.locate(path)
 
@@ -69,6 +97,9 @@ class Document(Generic[SpecT]):
         line, column = self.locate(path)
         return Finding(rule, severity, message, self.file, line, column, tuple(path), self.kind, self.name,
                        **extra)
+
+
+_LAZY = frozenset(("model", "spec", "labels"))
 
 
 def expect(document: Document, spec: type[S]) -> Document[S]:
@@ -105,38 +136,155 @@ def validate_document(raw: RawDocument, text: str) -> tuple[Document | None, lis
     data = raw.data
     if data is None:
         return None, []  # an empty document between `---` markers
-    kind, name = ("", "")
+    model_class = _model_class(raw)
+    if isinstance(model_class, list):
+        return None, model_class
+    kind, name = _identity(data)
+    try:
+        model = model_class.model_validate(data)
+    except ValidationError as error:
+        return None, [_finding(raw, kind, name, loc, message)
+                      for loc, message in explain_errors(error, model_class, raw, text)]
+    _share_field_sets(model)
+    return Document(raw, index_kind(data.get("apiVersion"), kind), model.metadata.name, model), []
+
+
+def _model_class(raw: RawDocument) -> type[DocumentModel] | list[Finding]:
+    """The model of the document's apiVersion and kind, or the finding that says why it has none."""
+    data = raw.data
     if not isinstance(data, dict):
-        return None, [_finding(raw, "", "", (), "a document must be a mapping with apiVersion, kind, metadata "
-                               "and spec")]
+        return [_finding(raw, "", "", (), "a document must be a mapping with apiVersion, kind, metadata and spec")]
     kind, name = _identity(data)
     api = data.get("apiVersion")
     model_class: type[DocumentModel] | None
     if api == OPENSLO_API_VERSION:
         model_class = OPENSLO_MODELS.get(kind)
         if model_class is None:
-            return None, [_finding(raw, kind, name, ("kind",),
-                                   f"unknown OpenSLO kind '{kind}'{_suggest(kind, OPENSLO_MODELS)}")]
+            return [_finding(raw, kind, name, ("kind",), f"unknown OpenSLO kind '{kind}'{_suggest(kind, OPENSLO_MODELS)}")]
     elif api != API_VERSION:
         if "apiVersion" not in data:
             message = f"missing apiVersion: add `apiVersion: {API_VERSION}`"
         else:
             message = (f"unknown apiVersion {api!r}: use {API_VERSION} (or {OPENSLO_API_VERSION} for OpenSLO "
                        "documents)")
-        return None, [_finding(raw, kind, name, ("apiVersion",), message)]
+        return [_finding(raw, kind, name, ("apiVersion",), message)]
     else:
         if "kind" not in data:
-            return None, [_finding(raw, "", name, (), f"missing kind: add `kind:` with one of {', '.join(KINDS)}")]
+            return [_finding(raw, "", name, (), f"missing kind: add `kind:` with one of {', '.join(KINDS)}")]
         model_class = KINDS.get(kind)
         if model_class is None:
             hint = _suggest(str(kind), KINDS) or f"; kinds are {', '.join(KINDS)}"
-            return None, [_finding(raw, kind, name, ("kind",), f"unknown kind {kind!r}{hint}")]
-    try:
-        model = model_class.model_validate(data)
-    except ValidationError as error:
-        return None, [_finding(raw, kind, name, loc, message)
-                      for loc, message in explain_errors(error, model_class, raw, text)]
-    return Document(raw, index_kind(api, kind), model.metadata.name, model), []
+            return [_finding(raw, kind, name, ("kind",), f"unknown kind {kind!r}{hint}")]
+    return model_class
+
+
+_FIELD_SETS: dict[frozenset[str], set[str]] = {}
+
+
+def _share_field_sets(model: BaseModel) -> None:
+    """Let every model of the document that has the same set of fields given share one set object.
+
+    pydantic keeps a new `__pydantic_fields_set__` in each model instance, a third of a validated
+    document's memory, although a catalogue has only a few hundred distinct ones. Documents are never
+    changed after validation (nothing assigns to a model's fields), so sharing the sets changes no answer.
+    """
+    stack: list[Any] = [model]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, BaseModel):
+            given = item.__pydantic_fields_set__
+            shared = _FIELD_SETS.setdefault(frozenset(given), given)
+            if shared is not given:
+                object.__setattr__(item, "__pydantic_fields_set__", shared)
+            stack.extend(v for v in item.__dict__.values() if isinstance(v, (BaseModel, list, dict)))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, (BaseModel, list, dict)))
+        else:
+            stack.extend(v for v in item.values() if isinstance(v, (BaseModel, list, dict)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The validation cache: a file's outcome by the hash of its text and of what validation depends on
+
+
+Validated = tuple[RawDocument, "Document | None", list[Finding]]
+VALIDATION_FORMAT = 1
+
+
+def validate_documents(parsed: ParsedFile, cache: ParseCache | None = None) -> list[Validated]:
+    """Each document of a parsed file validated: (raw, the document or None, its findings), in order.
+
+    With a cache that keeps a pack on disk, the outcome is kept under the hash of the file's text and of
+    everything validation depends on (this package's models and validators, pydantic, holidays, the time
+    zone database); a file seen before is not validated again: its findings are rebuilt from the entry,
+    and its valid documents are built without their models, which are made when first read.
+    """
+    if cache is None or cache.folder is None or not parsed.documents:
+        return [(raw, *validate_document(raw, parsed.text)) for raw in parsed.documents]
+    key = "validated:" + hashlib.sha256(_validation_salt() + parsed.text.encode("utf-8", "surrogatepass")).hexdigest()
+    entry = cache.memory.get(key)
+    if entry is not None:
+        try:
+            results = _rebuild(parsed, entry)
+        except (TypeError, ValueError, KeyError, IndexError):
+            results = None  # an entry of an unexpected shape: validate again
+        if results is not None:
+            cache.used.add(key)
+            return results
+    results = [(raw, *validate_document(raw, parsed.text)) for raw in parsed.documents]
+    cache.remember(key, [(document.kind, document.name) if document is not None else
+                         [(f.message, f.line, f.column, f.path, f.kind, f.name) for f in found]
+                         for _, document, found in results])
+    return results
+
+
+def _rebuild(parsed: ParsedFile, entry: Any) -> list[Validated] | None:
+    if not isinstance(entry, list) or len(entry) != len(parsed.documents):
+        return None
+    results: list[Validated] = []
+    for raw, outcome in zip(parsed.documents, entry):
+        if isinstance(outcome, tuple):  # valid: (kind, name)
+            model_class = _model_class(raw)
+            if isinstance(model_class, list):
+                return None
+            kind, name = outcome
+            results.append((raw, Document(raw, kind, name, None, model_class), []))
+        else:
+            results.append((raw, None, [Finding(RULE_SCHEMA, "critical", message, raw.file, line, column, tuple(path),
+                                                kind, name) for message, line, column, path, kind, name in outcome]))
+    return results
+
+
+@lru_cache(maxsize=1)
+def _validation_salt() -> bytes:
+    """What a document's validation depends on besides its text: the source of this package's models
+    and validators (by content), the libraries they call and the time zone database (by size and time)."""
+    import importlib.util
+    import os
+    import zoneinfo
+
+    import pydantic
+
+    package = Path(__file__).parent
+    digest = hashlib.sha256(f"{VALIDATION_FORMAT}\x00{pydantic.VERSION}".encode())
+    for source in [package / "documents.py", package / "holidays_calendar.py", package / "linear_regex.py",
+                   package / "finding.py", package / "rules.py", *sorted((package / "models").glob("*.py"))]:
+        try:
+            digest.update(source.read_bytes())
+        except OSError:  # installed without sources: the version stands for them
+            digest.update(f"{source.name}:{__version__}".encode())
+    others = [Path(folder) for folder in zoneinfo.TZPATH]
+    for name in ("holidays", "pydantic_core", "tzdata", "re2"):
+        spec = importlib.util.find_spec(name)
+        others.append(Path(spec.origin) if spec is not None and spec.origin else Path(name))
+    for other in others:
+        try:
+            info = os.stat(other)
+        except OSError:
+            digest.update(f"{other}:missing".encode())
+            continue
+        digest.update(f"{other}:{info.st_size}:{info.st_mtime_ns}".encode())
+    return digest.digest()
 
 
 def _finding(raw: RawDocument, kind: str, name: str, path: JsonPath, message: str) -> Finding:
@@ -176,7 +324,7 @@ def explain_errors(error: ValidationError, model: type[BaseModel], raw: RawDocum
     for item in items:
         loc = _clean_loc(item["loc"])
         cause = item.get("ctx", {}).get("error")
-        if isinstance(cause, FieldError) and (*loc, cause.field) in raw.marks:
+        if isinstance(cause, FieldError) and raw.mark((*loc, cause.field)) is not None:
             loc = (*loc, cause.field)
         if loc in seen or (item["type"] == "missing" and loc in suggested):
             continue  # one message per place: a union reports each of its branches
@@ -346,9 +494,10 @@ _TOKEN_END = re.compile(r"\s+#|\s*[,\]}]|\s*$")
 
 def _written_text(loc: JsonPath, raw: RawDocument, text: str) -> str | None:
     """The scalar exactly as written in the file at `loc`, read back from the source line."""
-    if loc not in raw.marks or not text:
+    mark = raw.mark(loc) if text else None
+    if mark is None:
         return None
-    line, column = raw.marks[loc]
+    line, column = mark
     lines = _lines(text)
     if line > len(lines):
         return None

@@ -38,8 +38,11 @@ BUILTIN_CALENDARS: dict[str, dict[str, Any]] = {
 def check_public_holidays(country: str, subdivision: str | None) -> tuple[str, str] | None:
     """None when the holidays package knows the country (and subdivision); else (field, message)."""
     import holidays
+    from holidays.registry import EntityLoader
 
-    supported = holidays.list_supported_countries(include_aliases=True)
+    # The codes from the package's registry: listing the supported countries with their subdivisions
+    # would import every one of its 200 country modules, which took most of a one-file `validate`.
+    supported = frozenset(EntityLoader.get_country_codes(include_aliases=True))
     if country not in supported:
         return "country", f"unknown country '{country}' for public holidays{_suggest_country(country, supported)}"
     if subdivision is None:

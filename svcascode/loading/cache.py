@@ -251,6 +251,12 @@ class ParseCache:
         self.parsed += 1
         self._dirty = True
 
+    def remember(self, key: str, entry: Any) -> None:
+        """Keep an entry that is not a parse (a file's validation outcome): saved with the pack, not counted."""
+        self.memory[key] = entry
+        self.used.add(key)
+        self._dirty = True
+
     @staticmethod
     def entry(parsed: ParsedFile) -> Any:
         return ([(doc.data, doc.packed_marks()) for doc in parsed.documents],

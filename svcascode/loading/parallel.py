@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import marshal
 import os
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from svcascode.config import Limits
 from svcascode.loading.cache import ParseCache
-from svcascode.loading.yamlfile import ParsedFile, parse_text
+from svcascode.loading.yamlfile import ParsedFile, parse_text, share_marks
 
 PARALLEL_THRESHOLD = 300  # below this many unparsed files, starting workers costs more than it saves
 _CHUNK = 64
@@ -50,10 +50,19 @@ def parse_many(items: Iterable[tuple[str, bytes | ParsedFile]], cache: ParseCach
             if results is None:
                 break  # no worker result for it (no fork, no processes): parse it here
             for done, blob in results:
-                cache.add(done, marshal.loads(blob))
+                cache.add(done, _shared_entry(marshal.loads(blob)))
         yield cache.parse(path, data, key)
     for _ in parsed:  # let the pool finish and close now, not when the generator is collected
         pass
+
+
+def _shared_entry(entry: Any) -> Any:
+    """A worker's cache entry with its marks' paths shared with every other document's (see yamlfile)."""
+    try:
+        documents, problems = entry
+        return [(data, share_marks(marks)) for data, marks in documents], problems
+    except (TypeError, ValueError):
+        return entry  # not of the expected shape: the cache parses the file again
 
 
 def _parse_in_workers(todo: list[tuple[str, str, bytes]], limits: Limits, workers: int

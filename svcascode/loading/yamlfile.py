@@ -8,8 +8,9 @@ keys) are found first or while building, and become located findings, never exce
 
 from __future__ import annotations
 
-import marshal
 import re
+import struct
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -73,37 +74,98 @@ class _Loader(CParser, _Resolver):
         _Resolver.__init__(self)
 
 
+# Marks are held compactly, since a catalogue has hundreds of thousands of nodes and a dict of path
+# tuples to (line, column) tuples costs about 230 bytes a node: a document keeps a tuple of its nodes'
+# paths, each path one object shared by every document that has it, and the lines and columns packed in
+# one bytes object. Keys and short values are interned for the same reason: `spec`, `tier`, `tier-1`
+# are then one string each, however many documents hold them.
+PackedMarks = tuple[tuple[JsonPath, ...], bytes]
+_PLACE = struct.Struct("<II")
+_PATHS: dict[JsonPath, JsonPath] = {}  # every path seen in this process, to share one object per path
+MAX_INTERNED = 64  # scalar values up to this many characters are interned (names, enums, durations)
+MAX_SHARED_PATHS = 1 << 20  # past this many distinct paths, new ones are kept per document, not shared
+_INDEXED = 256  # documents with more marks than this also get a dict index on first lookup
+
+
+def _shared(path: JsonPath) -> JsonPath:
+    found = _PATHS.get(path)
+    if found is None:
+        if len(_PATHS) >= MAX_SHARED_PATHS:
+            return path
+        found = _PATHS[path] = path
+    return found
+
+
+def pack_marks(marks: Marks) -> PackedMarks:
+    """Marks as (paths, lines and columns packed), the form documents and the parse cache hold."""
+    places = bytearray()
+    for line, column in marks.values():
+        places += _PLACE.pack(line, column)
+    return tuple(_shared(path) for path in marks), bytes(places)
+
+
+def share_marks(packed: PackedMarks) -> PackedMarks:
+    """The same marks with each path the one shared object (for marks made in another process)."""
+    paths, places = packed
+    return tuple(_shared(path) for path in paths), places
+
+
 class RawDocument:
     """One YAML document as plain data, with where each of its nodes stands in its file.
 
-    The marks may arrive packed (marshal bytes from the cache); they are unpacked the first time a
-    location is asked for, so documents without findings never pay for it.
+    The marks are held packed (see PackedMarks): a lookup scans the document's path tuple and reads two
+    numbers from the packed bytes, so asking where a finding stands never unpacks a dict.
     """
 
-    __slots__ = ("file", "index", "data", "_marks", "_packed")
+    __slots__ = ("file", "index", "data", "_paths", "_places", "_index")
 
     def __init__(self, file: str, index: int, data: Any, marks: Marks | None = None,
-                 packed: bytes | None = None) -> None:
+                 packed: PackedMarks | None = None) -> None:
         self.file, self.index, self.data = file, index, data
-        self._marks, self._packed = marks, packed
+        paths, places = packed if packed is not None else pack_marks(marks or {})
+        if not isinstance(paths, tuple) or not isinstance(places, bytes) or len(places) != 8 * len(paths):
+            raise ValueError("marks of an unexpected shape")
+        self._paths, self._places = paths, places
+        self._index: dict[JsonPath, int] | None = None
 
     @property
     def marks(self) -> Marks:
-        if self._marks is None:
-            self._marks = marshal.loads(self._packed) if self._packed else {}
-            self._packed = None
-        return self._marks
+        """Every mark as a new dict (for callers that need them all; lookups use `mark` and `locate`)."""
+        return {path: (int(line), int(column)) for path, (line, column)
+                in zip(self._paths, _PLACE.iter_unpack(self._places))}
 
-    def packed_marks(self) -> bytes:
-        return self._packed if self._packed is not None else marshal.dumps(self.marks)
+    def packed_marks(self) -> PackedMarks:
+        return self._paths, self._places
+
+    def _position(self, path: JsonPath) -> int:
+        if len(self._paths) > _INDEXED:
+            if self._index is None:
+                self._index = {p: i for i, p in reversed(list(enumerate(self._paths)))}
+            return self._index.get(path, -1)
+        try:
+            return self._paths.index(path)
+        except ValueError:
+            return -1
+
+    def mark(self, path: JsonPath) -> tuple[int, int] | None:
+        """Line and column (1-based) of the node at exactly `path`, or None when there is none."""
+        at = self._position(path)
+        if at < 0:
+            return None
+        line, column = _PLACE.unpack_from(self._places, 8 * at)
+        return int(line), int(column)
 
     def locate(self, path: Iterable[str | int]) -> tuple[int, int]:
         """Line and column (1-based) of the node at `path`, or of its nearest ancestor that exists."""
-        marks = self.marks
         key = tuple(path)
-        while key not in marks and key:
+        while True:
+            at = self._position(key)
+            if at >= 0:
+                line, column = _PLACE.unpack_from(self._places, 8 * at)
+                return int(line), int(column)
+            if not key:
+                return 1, 1
             key = key[:-1]
-        return marks.get(key, (1, 1))
 
 
 @dataclass(slots=True)
@@ -278,7 +340,8 @@ class _Builder:
 
     def _scalar(self, node: ScalarNode, tag: str) -> Any:
         if tag == _STR or tag == _TIMESTAMP:  # dates stay text: the models parse them, and marshal can cache str
-            return node.value
+            text: str = node.value
+            return sys.intern(text) if len(text) <= MAX_INTERNED else text
         if tag == _NULL:
             return None
         construct = _SCALARS.get(tag)
@@ -320,7 +383,7 @@ class _Builder:
                 continue
             if key_node.tag not in _PLAIN_KEY_TAGS:
                 self._bad_tag(key_node)
-            key = key_node.value  # `on:`, `1:` or `~:` as keys mean the text the user wrote
+            key = sys.intern(key_node.value)  # `on:`, `1:` or `~:` as keys mean the text the user wrote
             if key in result:
                 first = self.marks.get((*path, key), (0, 0))[0]
                 self._note(f"duplicate key '{key}' (first defined on line {first}): remove one of them",

@@ -76,6 +76,7 @@ def duration_seconds(text: str) -> float:
     return int(digits or "0") * _UNIT_SECONDS[unit]
 
 
+@lru_cache(maxsize=4096)  # one object per duration text: a catalogue repeats `15m` and `4h` thousands of times
 def _to_duration(value: str) -> Duration:
     if duration_seconds(value) > MAX_DURATION_SECONDS:
         raise ValueError(f"{_short(value)} is longer than {MAX_DURATION}, the longest duration svcascode works with")
@@ -208,7 +209,8 @@ class FieldError(ValueError):
 class Model(BaseModel):
     """Base of every spec model: camelCase in YAML, unknown fields rejected."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    # defer_build: a kind's validator is built when a document of that kind is first validated, not at import
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class Link(Model):
