@@ -309,3 +309,16 @@ def test_many_rows_in_bounded_time(tmp_path: Path) -> None:
     result = plan_import(path, "x.csv", builtin_mapping("servicenow"), set(SERVICES), Existing({}, {}))
     assert len(result.planned) == 5000 and result.problems == []
     assert time.monotonic() - started < 60
+
+
+def test_the_mapping_files_in_the_documentation_load(tmp_path: Path) -> None:
+    import re
+
+    text = (Path(__file__).parent.parent / "docs" / "incidents.md").read_text()
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "kind: Incident" not in b]
+    assert len(blocks) == 2
+    systems = []
+    for index, block in enumerate(blocks):
+        (tmp_path / f"m{index}.yaml").write_text(block)
+        systems.append(load_mapping(f"m{index}.yaml", tmp_path).system)
+    assert systems == ["servicenow", "remedy"]
