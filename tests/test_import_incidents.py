@@ -322,3 +322,10 @@ def test_the_mapping_files_in_the_documentation_load(tmp_path: Path) -> None:
         (tmp_path / f"m{index}.yaml").write_text(block)
         systems.append(load_mapping(f"m{index}.yaml", tmp_path).system)
     assert systems == ["servicenow", "remedy"]
+
+
+def test_blank_rows_are_skipped_and_keep_the_row_numbers_of_the_sheet(tmp_path: Path) -> None:
+    problems = _plan(tmp_path, SN_HEADER + '\n\n,,,,,\n"INC1","x","7 - Odd","2026-05-03 08:00:00","","claims-api"\n')
+    assert problems == ["x.csv:4:priority: priority '7 - Odd' is not in the mapping's priorities ('1 - Critical', "
+                        "'2 - High', '3 - Moderate', '4 - Low', '5 - Planning'): add it under `priorities:` in a "
+                        "mapping file (`base:` the built-in one)"]

@@ -125,8 +125,7 @@ def read_rows(path: Path, shown: str) -> tuple[list[str], list[list[str]]]:
                                  "the reading: fix that row or export again") from None
     finally:
         csv.field_size_limit(previous)
-    rows = [row for row in rows if any(cell.strip() for cell in row)] if rows else rows
-    if not rows:
+    if not rows or not any(cell.strip() for cell in rows[0]):
         raise SvcascodeError(f"{shown}: empty; export the tickets with a header row")
     return [cell.strip() for cell in rows[0]], rows[1:]
 
@@ -422,7 +421,9 @@ def plan_import(path: Path, shown: str, mapping: IncidentMapping, services: set[
     names: dict[str, int] = {}
     index = header_index(header)
     for offset, cells in enumerate(rows):
-        number = offset + 2
+        number = offset + 2  # the header is row 1; a blank row keeps its number, so later rows match the sheet
+        if not any(cell.strip() for cell in cells):
+            continue
         planned = plan_row(shown, number, index, cells, mapping, services, result.problems)
         if len(result.problems) > MAX_MESSAGES:
             result.more_problems += len(result.problems) - MAX_MESSAGES
