@@ -324,8 +324,8 @@ def explain_errors(error: ValidationError, model: type[BaseModel], raw: RawDocum
     for item in items:
         loc = _clean_loc(item["loc"])
         cause = item.get("ctx", {}).get("error")
-        if isinstance(cause, FieldError) and raw.mark((*loc, cause.field)) is not None:
-            loc = (*loc, cause.field)
+        if isinstance(cause, FieldError) and raw.mark((*loc, *cause.path)) is not None:
+            loc = (*loc, *cause.path)
         if loc in seen or (item["type"] == "missing" and loc in suggested):
             continue  # one message per place: a union reports each of its branches
         seen.add(loc)
