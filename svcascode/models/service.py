@@ -126,6 +126,14 @@ class Window(Model):
         return self
 
 
+class ImpactWeights(Model):
+    """How much of a minute of impact counts as downtime, by the kind of impact (an outage counts in full)."""
+
+    degraded: AnyPercent = Field(100, description="percent of each degraded minute counted as downtime")
+    partial: AnyPercent = Field(100, description="percent of each partial-outage minute counted, times the "
+                                "incident's fraction of users affected")
+
+
 class Availability(Model):
     target_percent: Percent
     window: Window
@@ -133,6 +141,9 @@ class Availability(Model):
     slo: Ref | None = Field(None, description="an OpenSLO SLO")
     exclusions: list[Text] = Field(default_factory=list, description="approved-maintenance, customer-caused, "
                                    "force-majeure, or names of MaintenanceWindows")
+    impact_weights: ImpactWeights = Field(default_factory=lambda: ImpactWeights.model_validate({}),
+                                          description="degraded and partial impact as a share of an outage; "
+                                          "by default each counts in full")
 
 
 class PerformanceTarget(Model):
