@@ -25,7 +25,7 @@ from svcascode.models import KINDS, OPENSLO_API_VERSION, OPENSLO_MODELS
 from svcascode.models import (  # the spec model of each kind, for typed lookups
     AccessPolicySpec, BaselineSpec, BusinessCalendarSpec, ControlSpec, EvidenceSpec, FrameworkSpec,
     IncidentPolicySpec, MaintenanceWindowSpec, PatchPolicySpec, ServiceLevelSpec, ServiceSpec, SloSpec,
-    TeamSpec, WaiverSpec,
+    TeamSpec, WaiverSpec, IncidentSpec,
 )
 from svcascode.rules import RULE_CYCLE, RULE_DUPLICATE, RULE_REFERENCE, RULE_TEAM_CYCLE
 
@@ -52,6 +52,7 @@ REFERENCES: dict[str, list[tuple[str, str]]] = {
     "Waiver": [("spec.control", "Control"), ("spec.subjects[*]", "*")],
     "Control": [("spec.mappings[*].framework", "Framework")],
     "Baseline": [("spec.controls[*]", "Control"), ("spec.exclude[*]", "Control")],
+    "Incident": [("spec.impacts[*].service", "Service")],
 }
 
 # Kinds a `kind:name` reference may name: every svcascode kind, and OpenSLO SLOs.
@@ -137,6 +138,8 @@ class Catalogue:
     @overload
     def get(self, kind: Literal["SLO"], name: str) -> Document[SloSpec] | None: ...
     @overload
+    def get(self, kind: Literal["Incident"], name: str) -> Document[IncidentSpec] | None: ...
+    @overload
     def get(self, kind: str, name: str) -> Document | None: ...
 
     def get(self, kind: str, name: str) -> Document | None:
@@ -172,6 +175,8 @@ class Catalogue:
     @overload
     def of_kind(self, kind: Literal["SLO"]) -> list[Document[SloSpec]]: ...
     @overload
+    def of_kind(self, kind: Literal["Incident"]) -> list[Document[IncidentSpec]]: ...
+    @overload
     def of_kind(self, kind: str) -> list[Document]: ...
 
     def of_kind(self, kind: str) -> list[Document]:
@@ -193,6 +198,15 @@ class Catalogue:
         index: dict[str, list[Document]] = defaultdict(list)
         for level in self.of_kind("ServiceLevel"):
             index[level.spec.service].append(level)
+        return index
+
+    @cached_property
+    def incidents_by_service(self) -> dict[str, list[Document[IncidentSpec]]]:
+        """Service name -> the Incidents that impact it, ordered by when they opened (then by name)."""
+        index: dict[str, list[Document[IncidentSpec]]] = defaultdict(list)
+        for incident in sorted(self.of_kind("Incident"), key=lambda i: (i.spec.opened.timestamp(), i.name)):
+            for service in dict.fromkeys(impact.service for impact in incident.spec.impacts):
+                index[service].append(incident)
         return index
 
     @cached_property

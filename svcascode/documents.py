@@ -176,8 +176,8 @@ def explain_errors(error: ValidationError, model: type[BaseModel], raw: RawDocum
     for item in items:
         loc = _clean_loc(item["loc"])
         cause = item.get("ctx", {}).get("error")
-        if isinstance(cause, FieldError) and (*loc, cause.field) in raw.marks:
-            loc = (*loc, cause.field)
+        if isinstance(cause, FieldError) and (*loc, *cause.path) in raw.marks:
+            loc = (*loc, *cause.path)
         if loc in seen or (item["type"] == "missing" and loc in suggested):
             continue  # one message per place: a union reports each of its branches
         seen.add(loc)

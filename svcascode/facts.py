@@ -32,7 +32,8 @@ def services_of(catalogue: Catalogue, document: Document | None, _depth: int = 0
 
     A Service concerns itself; a ServiceLevel its service; an AccessPolicy the services it targets and
     those that name it as their access policy; a MaintenanceWindow the services it names or its selector
-    matches; a Team the services it owns; Evidence and Waivers the services of their subjects.
+    matches; a Team the services it owns; an Incident the services it impacts; Evidence and Waivers the
+    services of their subjects.
     """
     if document is None or _depth > _DEPTH:
         return []
@@ -50,6 +51,8 @@ def services_of(catalogue: Catalogue, document: Document | None, _depth: int = 0
         found = list(catalogue.window_services(document))
     elif kind == "Team":
         found = list(catalogue.services_by_owner.get(document.name, ()))
+    elif kind == "Incident":
+        found = _named(catalogue, [impact.service for impact in spec.impacts])
     elif kind == "Evidence":
         subject = catalogue.resolve(spec.subject)
         if subject is not None and subject.kind != "Evidence":

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 from svcascode.models.access import AccessPolicy, AccessPolicySpec, Evidence, EvidenceSpec
 from svcascode.models.common import API_VERSION, Envelope
+from svcascode.models.incidents import Incident, IncidentSpec
 from svcascode.models.governance import (
     Baseline, BaselineSpec, Control, ControlSpec, Framework, FrameworkSpec, Waiver, WaiverSpec,
 )
@@ -31,6 +32,7 @@ KINDS: dict[str, type[Envelope]] = {
     "Baseline": Baseline,
     "Framework": Framework,
     "Waiver": Waiver,
+    "Incident": Incident,
 }
 
 OPENSLO_MODELS: dict[str, type[OpenSloDocument]] = (
@@ -51,6 +53,7 @@ SPEC_KINDS: dict[type[BaseModel], str] = {
     BaselineSpec: "Baseline",
     FrameworkSpec: "Framework",
     WaiverSpec: "Waiver",
+    IncidentSpec: "Incident",
     SloSpec: "SLO",
 }
 
@@ -58,5 +61,5 @@ __all__ = [
     "API_VERSION", "KINDS", "OPENSLO_API_VERSION", "OPENSLO_MODELS", "SPEC_KINDS",
     "AccessPolicySpec", "BaselineSpec", "BusinessCalendarSpec", "ControlSpec", "EvidenceSpec", "FrameworkSpec",
     "IncidentPolicySpec", "MaintenanceWindowSpec", "PatchPolicySpec", "ServiceLevelSpec", "ServiceSpec", "SloSpec",
-    "TeamSpec", "WaiverSpec",
+    "TeamSpec", "WaiverSpec", "IncidentSpec",
 ]

@@ -198,11 +198,15 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class FieldError(ValueError):
-    """A cross-field rule broken; names the field the message belongs to, so it is reported at its line."""
+    """A cross-field rule broken; names the field the message belongs to, so it is reported at its line.
 
-    def __init__(self, field: str, message: str) -> None:
+    `field` is a key of the model that raises it, or a path below it (("states", 2, "at")).
+    """
+
+    def __init__(self, field: str | tuple[str | int, ...], message: str) -> None:
         super().__init__(message)
-        self.field = field
+        self.path: tuple[str | int, ...] = (field,) if isinstance(field, str) else field
+        self.field = self.path[0]
 
 
 class Model(BaseModel):

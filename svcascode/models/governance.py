@@ -13,7 +13,8 @@ from svcascode.models.common import (
 )
 
 KIND_NAMES = Literal["Service", "ServiceLevel", "Team", "BusinessCalendar", "MaintenanceWindow", "AccessPolicy",
-                     "PatchPolicy", "IncidentPolicy", "Evidence", "Control", "Baseline", "Framework", "Waiver"]
+                     "PatchPolicy", "IncidentPolicy", "Evidence", "Control", "Baseline", "Framework", "Waiver",
+                     "Incident"]
 
 
 class AppliesTo(Model):
