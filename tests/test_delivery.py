@@ -23,6 +23,8 @@ from svcascode.delivery.attainment import level_attainment, level_windows, parse
 from svcascode.delivery.clocks import as_of_instant, incident_clocks
 from svcascode.delivery.timeline import from_git, today_only
 
+from git_helpers import GIT_ENV
+
 HEADER = "apiVersion: svcascode.io/v1alpha1\n"
 SERVICE = HEADER + textwrap.dedent("""\
     kind: Service
@@ -244,8 +246,7 @@ def test_bad_periods_say_what_to_write(text: str, message: str) -> None:
 
 
 def git(root: Path, *args: str, when: str | None = None) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com"}
+    env = {**os.environ, **GIT_ENV}
     if when:
         env.update(GIT_AUTHOR_DATE=when, GIT_COMMITTER_DATE=when)
     return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout.strip()

@@ -170,7 +170,7 @@ def trend_svg(level: str, trend: list[dict[str, Any]], target: float) -> str:
     match = re.search(r'id="chart-([0-9a-f-]{36})"', svg)
     if match:
         svg = svg.replace(match.group(1), "trend-" + re.sub(r"[^a-z0-9-]", "", level))
-    svg = re.sub(r"<!--Generated with pygal[^>]*-->", "", svg)
+    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)  # pygal's credits, with links
     return re.sub(r"<script\b[^>]*>.*?</script>", "", svg, flags=re.S)
 
 
