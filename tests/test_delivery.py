@@ -296,3 +296,26 @@ def test_outside_git_todays_definitions_are_used_and_said(tmp_path: Path) -> Non
     found, source = definitions.at(utc(2026, 5, 1))
     assert found is today and source.commit is None
     assert source.describe() == "today's definitions (working tree): not a git repository"
+
+
+def test_hostile_records_cost_bounded_work(tmp_path: Path) -> None:
+    import time
+
+    cat = catalogue(tmp_path, SERVICE, OFFICE, level(window="{calendar: month}"))
+    # A P2 on business hours open from 2026 to the year 9990 is counted over its first 400 days only;
+    # 3,000 overlapping outages in one month are one union. November: 43,200 minutes, all of them down.
+    began = time.monotonic()
+    ancient = incident("ancient", "P2", utc(2026, 1, 5), [{"service": "claims", "impact": "outage"}],
+                       resolved=utc(9990, 1, 1))
+    clocks = clocks_of(cat, ancient, as_of_instant(date(9999, 12, 31)))
+    assert clocks["resolution"].status == "breached"
+    many = [incident(f"i{k}", "P1", utc(2026, 11, 1 + k % 29, k % 24), [{"service": "claims", "impact": "outage"}],
+                     resolved=utc(2026, 12, 1)) for k in range(3000)]
+    many.append(incident("all", "P1", utc(2026, 11, 1), [{"service": "claims", "impact": "outage"}],
+                         resolved=utc(2026, 12, 1)))
+    as_of = as_of_instant(date(2026, 12, 1))
+    sla = cat.get("ServiceLevel", "claims-sla")
+    [november] = level_attainment("claims-sla", today_only(cat, "test"),
+                                  level_windows(sla, parse_period("2026-11"), as_of), many, as_of)
+    assert (november.downtime, november.attained_percent) == (43200, 0)
+    assert time.monotonic() - began < 20

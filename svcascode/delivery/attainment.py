@@ -124,14 +124,27 @@ def excluded_intervals(level: Document, catalogue: Catalogue, start: datetime, e
 
 def weighted_segments(spans: list[tuple[Interval, Fraction, str, str]]) -> list[tuple[Interval, Fraction, str, str]]:
     """Split overlapping weighted spans into disjoint segments, each with the worst weight in force (and
-    the first incident giving it)."""
-    points = sorted({p for span, _, _, _ in spans for p in (span.start, span.end)})
-    segments = []
-    for begin, end in zip(points, points[1:]):
-        active = [(w, name, kind) for span, w, name, kind in spans if span.start <= begin and span.end >= end]
+    the first incident giving it). A sweep over the start and end instants with a heap of the active
+    spans: n log n, however many incidents overlap."""
+    import heapq
+
+    events = sorted({p for span, _, _, _ in spans for p in (span.start, span.end)})
+    order = sorted(range(len(spans)), key=lambda k: spans[k][0].start)
+    active: list[tuple[Fraction, int]] = []  # (-weight, index) of spans that have started
+    segments: list[tuple[Interval, Fraction, str, str]] = []
+    position = 0
+    for begin, end in zip(events, events[1:]):
+        while position < len(order) and spans[order[position]][0].start <= begin:
+            index = order[position]
+            heapq.heappush(active, (-spans[index][1], index))
+            position += 1
+        while active and spans[active[0][1]][0].end <= begin:
+            heapq.heappop(active)
         if not active:
             continue
-        weight, name, kind = max(active, key=lambda item: item[0])
+        # the heap's top may be a span that ended; ended spans below it are dropped when they reach the top
+        _, index = active[0]
+        _, weight, name, kind = spans[index]
         if weight > 0:
             segments.append((Interval(begin, end), weight, name, kind))
     return segments

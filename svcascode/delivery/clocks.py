@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any, Iterable, Iterator
 
-from svcascode.calendars import LATEST, Interval, as_utc, calendar_intervals, merge, subtract
+from svcascode.calendars import LATEST, Interval, as_utc, calendar_intervals, clamp, merge, shift, subtract
 from svcascode.catalogue import Catalogue
 from svcascode.delivery.timeline import Definitions, Source
 from svcascode.documents import Document
@@ -26,6 +26,9 @@ from svcascode.models.common import duration_seconds
 
 METRICS = ("response", "resolution")
 LOOKAHEAD = timedelta(days=400)  # how far past the as-of instant a running clock's breach is looked for
+# A clock counts at most this long after the incident opened: a ticket open longer (or a record whose dates
+# are decades apart) is judged on its first 400 days, so one record costs bounded work.
+MAX_SPAN = timedelta(days=400)
 _STEP = timedelta(days=31)  # the coverage of a running clock's future is expanded a month at a time
 
 
@@ -59,10 +62,10 @@ class Clock:
 
 
 def as_of_instant(value: Any) -> datetime:
-    """A date means the end of that day in UTC; a date-time is taken as it is."""
+    """A date means the end of that day in UTC; a date-time is taken as it is; both within [EARLIEST, LATEST]."""
     if isinstance(value, datetime):
-        return as_utc(value)
-    return datetime(value.year, value.month, value.day, tzinfo=timezone.utc) + timedelta(days=1)
+        return clamp(as_utc(value))
+    return clamp(shift(datetime(value.year, value.month, value.day, tzinfo=timezone.utc), timedelta(days=1)))
 
 
 def pauses(states: Iterable[Any], pause_on: Iterable[str], until: datetime) -> list[Interval]:
@@ -113,7 +116,7 @@ def clock(incident: Document, level: Document, catalogue: Catalogue, metric: str
         end_event = spec.resolved  # resolved without a response recorded: the response stops there
     stopped = as_utc(end_event) if end_event is not None else None
     until = stopped if stopped is not None and stopped <= as_of else as_of
-    until = max(until, opened)
+    until = min(max(until, opened), shift(opened, MAX_SPAN))
     written = target.response if metric == "response" else target.resolution
     minutes = Fraction(int(round(duration_seconds(str(written)) * 1000)), 60_000)
     paused_all = pauses(getattr(spec, "states", None) or [], support.pause_on, LATEST)
@@ -140,10 +143,10 @@ def clock(incident: Document, level: Document, catalogue: Catalogue, metric: str
 def _future_deadline(calendar: Any, start: datetime, paused: list[Interval], target: Fraction,
                      elapsed: Fraction) -> datetime | None:
     """When a running clock reaches its target if it keeps running; None beyond LOOKAHEAD."""
-    stop = start + LOOKAHEAD
+    stop = shift(start, LOOKAHEAD)
     begin = start
     while begin < stop:
-        end = min(begin + _STEP, stop)
+        end = min(shift(begin, _STEP), stop)
         block = counted_intervals(calendar, begin, end, paused)
         found = reach(block, target, elapsed)
         if found is not None:
