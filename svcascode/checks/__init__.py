@@ -16,6 +16,7 @@ BUILTINS: dict[str, str] = {
     for name in (
         "svc_owner_exists", "svc_dep_resolve", "svc_sla_required", "svc_supplier_uc",
         "sla_dep_feasible", "sla_tier_band", "sla_support_targets", "sla_review_current", "sla_slo_backed",
+        "sla_underpinned",
         "slo_matches_sla",
         "mw_budget_fit", "mw_business_hours", "mw_change_control",
         "patch_policy_assigned", "oncall_min_rota", "oncall_coverage", "inc_policy_complete",
