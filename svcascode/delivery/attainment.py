@@ -6,7 +6,7 @@ level's time zone, or a rolling window ending on the as-of day):
 - the agreed service time is what the level's coverage calendar covers in the window;
 - downtime is the union of the impacts on the level's service, each minute weighted by the worst impact
   in force then (an outage in full, degraded and partial as `availability.impactWeights` says: by
-  default in full, a partial impact also times its fraction of users), minus the occurrences of the
+  default a degraded minute counts for nothing and a partial one for its fraction of users), minus the occurrences of the
   maintenance windows the level excludes (`approved-maintenance`: every window of the service marked
   excludedFromSla; or windows by name), counted within the service time and up to the as-of instant;
 - attained percent = 100 x (service time - downtime) / service time; the allowed downtime is
