@@ -319,3 +319,31 @@ def test_hostile_records_cost_bounded_work(tmp_path: Path) -> None:
                                   level_windows(sla, parse_period("2026-11"), as_of), many, as_of)
     assert (november.downtime, november.attained_percent) == (43200, 0)
     assert time.monotonic() - began < 20
+
+
+def test_an_sla_tightened_mid_quarter_leaves_that_quarter_under_the_old_target(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "-b", "main")
+    catalogue(tmp_path, SERVICE, OFFICE, level(target=99.5, window="{calendar: quarter}"))
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "quarterly claims SLA at 99.5", when="2026-03-20T12:00:00+00:00")
+    old = git(tmp_path, "rev-parse", "HEAD")
+    (tmp_path / "services" / "doc2.yaml").write_text(level(target=99.9, window="{calendar: quarter}"))
+    git(tmp_path, "commit", "-q", "-am", "tightened to 99.9 in May", when="2026-05-15T12:00:00+00:00")
+    new = git(tmp_path, "rev-parse", "HEAD")
+    today = load_catalogue(tmp_path, load_settings(tmp_path)).catalogue
+    # Q2 2026 in UTC: April 30 + May 31 + June 30 = 91 days = 131,040 minutes. A 300-minute outage in June:
+    # attained 100 x 130,740 / 131,040 = 99.7711 %: met at Q2's 99.5 % (655.2 minutes allowed), though the
+    # level was tightened to 99.9 % mid-quarter; Q3 begins under the tightened level.
+    incidents = [incident("june", "P2", utc(2026, 6, 2, 8), [{"service": "claims", "impact": "outage"}],
+                          resolved=utc(2026, 6, 2, 13))]
+    as_of = as_of_instant(date(2026, 10, 1))
+    periods = level_windows(today.get("ServiceLevel", "claims-sla"), parse_period("2026-Q2"), as_of)
+    periods += level_windows(today.get("ServiceLevel", "claims-sla"), parse_period("2026-Q3"), as_of)
+    definitions = from_git(tmp_path, load_settings(tmp_path), today)
+    try:
+        q2, q3 = level_attainment("claims-sla", definitions, periods, incidents, as_of)
+    finally:
+        definitions.close()
+    assert (q2.label, q2.service_minutes, q2.allowed, q2.downtime) == ("2026-Q2", 131040, Fraction(6552, 10), 300)
+    assert (q2.attained_percent, q2.status, q2.source.commit) == (Fraction(100 * 130740, 131040), "met", old)
+    assert (q3.label, q3.target_percent, q3.source.commit) == ("2026-Q3", Fraction(999, 10), new)

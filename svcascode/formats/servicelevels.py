@@ -101,8 +101,12 @@ def markdown(data: dict[str, Any], part: str = "review") -> str:
                        f"{md_text(c['metric'])}: breached by {c['overByMinutes']:g} min at {md_code(c['breachedAt'])}")
             for event in incidents.get(c["incident"], {}).get("timeline", []):
                 out.append(f"  - {md_code(event['at'])} {md_text(event['event'])}")
-        for name in data["breaches"]["windows"]:
-            out.append(f"- window {md_text(name)} breached")
+        for w in data["windows"]:
+            if w["status"] == "breached":
+                spent = ", ".join(f"{md_text(c['incident'])} {c['minutes']:g} min" for c in w["incidents"])
+                out.append(f"- window {md_text(w['level'])} {md_text(w['window'])} breached: attained "
+                           f"{w['attainedPercent']:g}% against {w['targetPercent']:g}%"
+                           + (f"; downtime from {spent}" if spent else ""))
         if not breached and not data["breaches"]["windows"]:
             out.append("None.")
         out += ["", "## Credits", ""]
@@ -200,8 +204,11 @@ def html(data: dict[str, Any], part: str = "review") -> str:
     breached = [c for c in data["clocks"] if c["status"] == "breached"]
     if not breached and not data["breaches"]["windows"]:
         body.append("<p>None.</p>")
-    for name in data["breaches"]["windows"]:
-        body.append(f"<p>Window {_h(name)} breached.</p>")
+    for w in data["windows"]:
+        if w["status"] == "breached":
+            spent = ", ".join(f"{_h(c['incident'])} {c['minutes']:g} min" for c in w["incidents"])
+            body.append(f"<p>Window {_h(w['level'])} {_h(w['window'])} breached: attained {w['attainedPercent']:g}% "
+                        f"against {w['targetPercent']:g}%" + (f"; downtime from {spent}" if spent else "") + ".</p>")
     for c in breached:
         info = incidents.get(c["incident"], {})
         body.append(f"<h3>{_h(c['incident'])} ({_h(c['priority'])}): {_h(c['level'])} {_h(c['metric'])}</h3>"
