@@ -156,3 +156,15 @@ def test_a_broken_incident_is_located_and_exits_2(repo: dict[str, str], tmp_path
     result = CliRunner().invoke(main, ["sla", "clocks", "--as-of", "2026-11-30"], catch_exceptions=False)
     assert result.exit_code == 2
     assert "services/bad.yaml:9:" in result.output and "is before opened" in result.output
+
+
+def test_service_pages_show_the_last_and_current_window(repo: dict[str, str], tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["render", "catalogue", "--out", str(tmp_path / "site"), "--as-of",
+                                       "2026-06-10"], catch_exceptions=False)
+    assert result.exit_code == 0
+    page = (tmp_path / "site" / "services" / "claims.md").read_text()
+    # the pages render today's definitions (99.9 %): May 44.64 allowed, 100 spent; June 43.2, none spent
+    assert "| claims-sla | 2026-05 | 99.776 % | 100 min | 44.64 min | -55.36 min | breached |" in page
+    assert "| claims-sla | 2026-06 | 100 % | 0 min | 43.2 min | 43.2 min | on track |" in page
+    html = (tmp_path / "site" / "services" / "claims.html").read_text()
+    assert "<td>2026-05</td><td class=\"num\">99.776 %</td>" in html
