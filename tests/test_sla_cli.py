@@ -168,3 +168,16 @@ def test_service_pages_show_the_last_and_current_window(repo: dict[str, str], tm
     assert "| claims-sla | 2026-06 | 100 % | 0 min | 43.2 min | 43.2 min | on track |" in page
     html = (tmp_path / "site" / "services" / "claims.html").read_text()
     assert "<td>2026-05</td><td class=\"num\">99.776 %</td>" in html
+
+
+def test_the_compliance_report_links_delivery_as_evidence(repo: dict[str, str], tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["render", "report", "--out", str(tmp_path / "report"), "--format", "json",
+                                       "--format", "md", "--as-of", "2026-06-10"], catch_exceptions=False)
+    assert result.exit_code == 0
+    data = json.loads((tmp_path / "report" / "report.json").read_text())["serviceLevelsDelivered"]
+    # the last complete window on 2026-06-10 is May: 100 minutes down at today's 99.9 %, credit 10 %
+    assert data["incidents"] == 1
+    assert data["levels"] == [{"level": "claims-sla", "service": "claims", "window": "2026-05", "target": 99.9,
+                               "attained": 99.776, "status": "breached", "downtimeMinutes": 100.0, "credit": 10.0}]
+    assert "| claims-sla | claims | 2026-05 | 99.9 % | 99.776 % | 100 | breached | 10 % |" in (
+        tmp_path / "report" / "report.md").read_text()
