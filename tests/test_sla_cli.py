@@ -181,3 +181,16 @@ def test_the_compliance_report_links_delivery_as_evidence(repo: dict[str, str], 
                                "attained": 99.776, "status": "breached", "downtimeMinutes": 100.0, "credit": 10.0}]
     assert "| claims-sla | claims | 2026-05 | 99.9 % | 99.776 % | 100 | breached | 10 % |" in (
         tmp_path / "report" / "report.md").read_text()
+
+
+def test_hostile_titles_and_commit_subjects_stay_inert(repo: dict[str, str], tmp_path: Path) -> None:
+    hostile = INCIDENTS.replace("title: Claims down", 'title: "<script>alert(1)</script> \\e[31m::error::x"')
+    (tmp_path / "services" / "incidents.yaml").write_text(hostile)
+    git(tmp_path, "commit", "-q", "--allow-empty", "-m", "<img src=x onerror=alert(1)> \x1b]0;t\x07 @here")
+    for fmt in ("html", "markdown", "json", "text", "csv"):
+        code, out = sla_cli("review", "--period", "2026-05..2026-12", "--format", fmt)
+        assert code == 1
+        assert "\x1b" not in out and "\x07" not in out
+        if fmt in ("html", "markdown"):
+            assert "<script>" not in out and "<img" not in out
+        assert not any(line.startswith("::") for line in out.splitlines())

@@ -21,6 +21,7 @@ import click
 
 from svcascode.cli import _context, _write, main, parse_as_of
 from svcascode.errors import SvcascodeError
+from svcascode.escape import inert, one_line, visible
 from svcascode.formats.servicelevels import SLA_FORMATS
 
 
@@ -94,7 +95,8 @@ def _run(part: str, period: str | None, as_of: date, source: str, output: str | 
     invalid = [f for f in loaded.findings if f.severity in ("critical", "high") and f.rule in (
         "yaml-invalid", "schema-invalid", "file-refused")]
     for finding in invalid[:20]:
-        click.echo(f"{finding.file}:{finding.line}:{finding.column}: {finding.message}", err=True)
+        click.echo(inert(visible(one_line(f"{finding.file}:{finding.line}:{finding.column}: {finding.kind}/"
+                                          f"{finding.name}: {finding.message}"))), err=True)
     definitions = (from_git(root, settings, loaded.catalogue) if source == "git"
                    else today_only(loaded.catalogue, "--definitions today"))
     try:

@@ -49,7 +49,7 @@ def _window_line(w: dict[str, Any]) -> str:
 
 
 def text(data: dict[str, Any], part: str = "review") -> str:
-    lines: list[str] = [f"period {data['period']}, as of {data['asOf']}; definitions: {data['definitions']}"]
+    lines: list[str] = [_t(f"period {data['period']}, as of {data['asOf']}; definitions: {data['definitions']}")]
     if part in ("review", "attainment"):
         lines += ["", "availability:"] + [f"  {_t(_window_line(w))}" for w in data["windows"]] if data["windows"] \
             else ["", "availability: no window of a service level in the period"]
