@@ -14,3 +14,4 @@ def import_group() -> None:
 
 
 from svcascode.commands import backstage as _backstage  # noqa: E402,F401  registers `import backstage`
+from svcascode.commands import incidents_import as _incidents  # noqa: E402,F401  registers `import incidents`
