@@ -25,7 +25,8 @@ from fractions import Fraction
 from typing import Any, Iterable
 
 from svcascode.calendars import (
-    Interval, Period, as_utc, calendar_intervals, clip, intersect, merge, midnight, sla_periods, window_intervals, zone,
+    EARLIEST, Interval, Period, as_utc, calendar_intervals, clip, intersect, merge, midnight, sla_periods, shift, subtract,
+    window_intervals, zone,
 )
 from svcascode.catalogue import Catalogue
 from svcascode.delivery.clocks import affected_services
@@ -196,8 +197,6 @@ def attain(level: Document, catalogue: Catalogue, period: Period, incidents: Ite
 
 
 def _minus(intervals: list[Interval], removed: list[Interval]) -> list[Interval]:
-    from svcascode.calendars import subtract
-
     return subtract(intervals, removed)
 
 
@@ -253,7 +252,7 @@ def level_windows(level: Document, span: Span, as_of: datetime) -> list[Period]:
     if window.rolling is not None:
         end = min(midnight(span.end, tz), as_of)
         length = timedelta(seconds=duration_seconds(str(window.rolling)))
-        start = end - length
+        start = shift(end, -length)
         label = f"{window.rolling} to {end.astimezone(tz):%Y-%m-%d %H:%M}"
         return [Period(label, start, end)] if start < as_of else []
     months = (span.end.year - span.first.year) * 12 + span.end.month - span.first.month
@@ -271,8 +270,9 @@ def trailing_windows(level: Document, span: Span, as_of: datetime, count: int = 
         if not last:
             return []
         length = last[0].end - last[0].start
-        return [Period(f"{window.rolling} to {(last[0].end - k * length).astimezone(zone(window.timezone)):%Y-%m-%d}",
-                       last[0].start - k * length, last[0].end - k * length) for k in range(count - 1, -1, -1)]
+        ends = [shift(last[0].end, -k * length) for k in range(count - 1, -1, -1)]
+        return [Period(f"{window.rolling} to {end.astimezone(zone(window.timezone)):%Y-%m-%d}", shift(end, -length), end)
+                for end in ends if shift(end, -length) < end]
     from svcascode.calendars import add_months
 
     back = add_months(span.end, -step * count)
@@ -314,15 +314,18 @@ def _in_force_during(level: Document, period: Period) -> bool:
 
 def current_and_last(level: Document, catalogue: Catalogue, as_of: datetime) -> list[WindowResult]:
     """The level's last complete window and the one holding the as-of instant, by the catalogue given
-    (what the catalogue pages show: the definitions they render)."""
+    (what the catalogue pages show: the definitions they render). None within 400 days of EARLIEST, where
+    a last window would start before the first instant svcascode computes with."""
+    if as_of <= shift(EARLIEST, timedelta(days=400)):
+        return []
     window = level.spec.availability.window
     tz = zone(window.timezone)
     day = (as_of - timedelta(microseconds=1)).astimezone(tz).date()
     if window.rolling is not None:
         length = timedelta(seconds=duration_seconds(str(window.rolling)))
-        current = Period(f"{window.rolling} to {as_of.astimezone(tz):%Y-%m-%d %H:%M}", as_of - length, as_of)
+        current = Period(f"{window.rolling} to {as_of.astimezone(tz):%Y-%m-%d %H:%M}", shift(as_of, -length), as_of)
         last = Period(f"{window.rolling} to {current.start.astimezone(tz):%Y-%m-%d %H:%M}",
-                      current.start - length, current.start)
+                      shift(current.start, -length), current.start)
     else:
         [current] = sla_periods(window.calendar, None, window.timezone, day, months=0)
         before = (current.start - timedelta(microseconds=1)).astimezone(tz).date()

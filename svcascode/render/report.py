@@ -158,7 +158,10 @@ def _delivered(catalogue: Catalogue, as_of: date, posture: dict[str, dict[str, A
     for level in catalogue.of_kind("ServiceLevel"):
         if not level_in_force(level, as_of):
             continue
-        last = current_and_last(level, catalogue, as_of_instant(as_of))[0]
+        windows = current_and_last(level, catalogue, as_of_instant(as_of))
+        if not windows:
+            continue
+        last = windows[0]
         rows.append({"level": level.name, "service": last.service, "window": last.label,
                      "target": float(last.target_percent), "attained": round(float(last.attained_percent), 4),
                      "status": last.status, "downtimeMinutes": round(float(last.downtime), 2),
