@@ -40,6 +40,13 @@ demo: $(VENV)/.installed
 	$(BIN)/svcascode generate prometheus --out $(OUT)/monitoring/prometheus --as-of $(AS_OF)
 	$(BIN)/svcascode generate alertmanager --out $(OUT)/monitoring/alertmanager --as-of $(AS_OF)
 	@echo
+	@echo "== svcascode sla review (the year to $(AS_OF); breaches make it exit 1)"
+	@for fmt in html markdown; do $(BIN)/svcascode sla review --period $$(echo $(AS_OF) | cut -c1-4)-01..$$(echo $(AS_OF) | cut -c1-7) \
+		--as-of $(AS_OF) --format $$fmt --output $(OUT)/service-review.$$( [ $$fmt = html ] && echo html || echo md); \
+		status=$$?; if [ $$status -gt 1 ]; then exit $$status; fi; done
+	@$(BIN)/svcascode sla attainment --period $$(echo $(AS_OF) | cut -c1-7) --as-of $(AS_OF); status=$$?; \
+		if [ $$status -gt 1 ]; then exit $$status; fi
+	@echo
 	@echo "outputs:"
 	@echo "  catalogue site:    file://$(abspath $(OUT))/catalogue/index.html"
 	@echo "  compliance report: file://$(abspath $(OUT))/report/report.html"
@@ -47,6 +54,7 @@ demo: $(VENV)/.installed
 	@echo "  findings (SARIF):  $(abspath $(OUT))/findings.sarif"
 	@echo "  PR comment (md):   $(abspath $(OUT))/findings.md"
 	@echo "  monitoring:        $(abspath $(OUT))/monitoring/ (Prometheus rules, Alertmanager routes and mutes)"
+	@echo "  service review:    file://$(abspath $(OUT))/service-review.html"
 
 # Debian's chromium for the rendering tests in a real browser (they skip, saying why, without it)
 chromium:

@@ -201,6 +201,7 @@ AS_OF_COMMANDS = [
     ["render", "report", "--out", "out/report", "--history-commits", "0"],
     ["generate", "prometheus", "--out", "out/prom"], ["generate", "alertmanager", "--out", "out/am"],
     ["export", "backstage", "--out", "out/backstage"],
+    ["sla", "clocks"], ["sla", "attainment", "--period", "2026-11"], ["sla", "review", "--period", "2026-11"],
 ]
 
 

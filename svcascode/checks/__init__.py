@@ -24,6 +24,7 @@ BUILTINS: dict[str, str] = {
         "acc_mfa_sso", "acc_review_overdue", "acc_lifecycle", "sec_data_protection",
         "bck_rpo_consistent", "bck_restore_tested", "dr_readiness",
         "wvr_valid",
+        "dlv_pir_linked",
     )
 }
 

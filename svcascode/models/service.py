@@ -126,6 +126,17 @@ class Window(Model):
         return self
 
 
+class ImpactWeights(Model):
+    """How much of a minute of impact counts as downtime, by the kind of impact (an outage counts in full).
+
+    By default a degraded service is available (it works, worse) and a partial outage counts for the
+    fraction of users it affected."""
+
+    degraded: AnyPercent = Field(0, description="percent of each degraded minute counted as downtime (default 0)")
+    partial: AnyPercent = Field(100, description="percent of each partial-outage minute counted, times the "
+                                "incident's fraction of users affected (default 100)")
+
+
 class Availability(Model):
     target_percent: Percent
     window: Window
@@ -133,6 +144,9 @@ class Availability(Model):
     slo: Ref | None = Field(None, description="an OpenSLO SLO")
     exclusions: list[Text] = Field(default_factory=list, description="approved-maintenance, customer-caused, "
                                    "force-majeure, or names of MaintenanceWindows")
+    impact_weights: ImpactWeights = Field(default_factory=lambda: ImpactWeights.model_validate({}),
+                                          description="degraded and partial impact as a share of an outage; "
+                                          "by default degraded counts for nothing, partial for its fraction")
 
 
 class PerformanceTarget(Model):

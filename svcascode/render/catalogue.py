@@ -233,7 +233,19 @@ def _service_level(catalogue: Catalogue, level: Document, as_of: date) -> dict[s
             "window": window, "allowed_minutes": minutes_text(budget), "coverage": _calendar(catalogue, spec.coverage),
             "valid_from": spec.valid_from.isoformat(), "valid_to": spec.valid_to.isoformat() if spec.valid_to else None,
             "in_date": level_in_force(level, as_of),
-            "priorities": priorities, "file": level.file, "line": level.locate(())[0]}
+            "priorities": priorities, "file": level.file, "line": level.locate(())[0],
+            "attainment": _attainment(catalogue, level, as_of)}
+
+
+def _attainment(catalogue: Catalogue, level: Document, as_of: date) -> list[dict[str, Any]]:
+    """The last and the current window's availability attained and budget left (`svcascode sla`)."""
+    from svcascode.delivery.attainment import current_and_last
+    from svcascode.delivery.clocks import as_of_instant
+
+    return [{"window": w.label, "attained": _percent(w.attained_percent / 100), "status": w.status,
+             "downtime": minutes_text(w.downtime), "allowed": minutes_text(w.allowed),
+             "remaining": minutes_text(w.remaining)}
+            for w in current_and_last(level, catalogue, as_of_instant(as_of))]
 
 
 def best_target(catalogue: Catalogue, service: str, as_of: date) -> float | None:

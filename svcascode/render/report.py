@@ -19,6 +19,7 @@ from svcascode.assessment import Assessment, Status, WaiverResult, worst
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
 from svcascode.finding import SEVERITY_RANK, Finding
+from svcascode.facts import level_in_force
 from svcascode.render import render_template, write_text
 from svcascode.render.provenance import History
 
@@ -138,9 +139,36 @@ def build_report(data: ReportInput) -> dict[str, Any]:
                      sorted(catalogue.of_kind("Evidence"), key=lambda e: (e.spec.performed_at, e.name),
                             reverse=True)],
         "evaluations": _evaluations(assessment),
+        "serviceLevelsDelivered": _delivered(catalogue, data.as_of, posture),
         "trend": [{"commit": p.commit, "date": p.date, "satisfied": p.satisfied, "notSatisfied": p.not_satisfied,
                    "waived": p.waived, "openFindings": p.open_findings} for p in history.trend],
     }
+
+
+DELIVERY_CONTROL_PREFIXES = ("inc-", "mon-", "dlv-")  # incident management and monitoring controls
+
+
+def _delivered(catalogue: Catalogue, as_of: date, posture: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Evidence of service delivery for the incident-management and monitoring controls: each level's last
+    complete window attained from the Incident documents (the full pack: `svcascode sla review`)."""
+    from svcascode.delivery.attainment import current_and_last
+    from svcascode.delivery.clocks import as_of_instant
+
+    rows = []
+    for level in catalogue.of_kind("ServiceLevel"):
+        if not level_in_force(level, as_of):
+            continue
+        windows = current_and_last(level, catalogue, as_of_instant(as_of))
+        if not windows:
+            continue
+        last = windows[0]
+        rows.append({"level": level.name, "service": last.service, "window": last.label,
+                     "target": float(last.target_percent), "attained": round(float(last.attained_percent), 4),
+                     "status": last.status, "downtimeMinutes": round(float(last.downtime), 2),
+                     "credit": None if last.credit_percent is None else float(last.credit_percent)})
+    return {"incidents": len(catalogue.of_kind("Incident")), "levels": rows,
+            "controls": [cid for cid in posture if cid.startswith(DELIVERY_CONTROL_PREFIXES)],
+            "reproduce": "svcascode sla review --period <window>"}
 
 
 _RESULT = {Status.NOT_SATISFIED: "fail", Status.WAIVED: "waived", Status.WARNING: "warn", Status.SATISFIED: "pass"}

@@ -1,0 +1,172 @@
+"""The service review of a period: per customer and service, target against attained for every window,
+the trend of the last 12 windows, the SLA clocks with their breaches and timelines, the credits due and
+the reviews held. `ServiceReview.as_json()` is the one shape every output format of `svcascode sla` reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+from svcascode.calendars import as_utc
+from svcascode.catalogue import Catalogue
+from svcascode.delivery.attainment import Span, WindowResult, level_attainment, level_windows, trailing_windows
+from svcascode.delivery.clocks import Clock, all_clocks
+from svcascode.delivery.timeline import Definitions, Source
+
+TREND_WINDOWS = 12
+
+
+def minutes(value: Fraction) -> float:
+    """Minutes for display and JSON, to the hundredth of a minute (exact values stay Fractions inside)."""
+    return round(float(value), 2)
+
+
+def percent(value: Fraction) -> float:
+    return round(float(value), 4)
+
+
+def moment(value: datetime | None) -> str | None:
+    return None if value is None else as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class ServiceReview:
+    span: Span
+    as_of: datetime
+    windows: list[WindowResult]
+    trends: dict[str, list[WindowResult]]
+    clocks: list[Clock]
+    incidents: dict[str, Any]  # name -> Document
+    definitions_note: str
+    evidence: dict[str, str]  # level -> newest sla-review date
+
+    @property
+    def breached_clocks(self) -> list[Clock]:
+        return [c for c in self.clocks if c.breached]
+
+    @property
+    def breached_windows(self) -> list[WindowResult]:
+        return [w for w in self.windows if w.status == "breached"]
+
+    def sources(self) -> list[Source]:
+        found: dict[str | None, Source] = {}
+        for source in [*(w.source for w in self.windows), *(c.source for c in self.clocks)]:
+            found.setdefault(source.commit, source)
+        return list(found.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "period": self.span.label,
+            "asOf": moment(self.as_of),
+            "definitions": self.definitions_note,
+            "commitsUsed": [s.as_json() for s in self.sources()],
+            "windows": [window_json(w, self.trends.get(w.level, [])) for w in self.windows],
+            "clocks": [clock_json(c) for c in self.clocks],
+            "breaches": {"windows": [f"{w.level} {w.label}" for w in self.breached_windows],
+                         "clocks": [f"{c.incident} {c.level} {c.metric}" for c in self.breached_clocks]},
+            "credits": [{"level": w.level, "customer": w.customer, "window": w.label,
+                         "creditPercent": percent(w.credit_percent)} for w in self.windows if w.credit_percent],
+            "incidents": [incident_json(d) for d in self.incidents.values()],
+            "reviews": [{"level": level, "lastSlaReview": when} for level, when in sorted(self.evidence.items())],
+        }
+
+
+def window_json(w: WindowResult, trend: list[WindowResult]) -> dict[str, Any]:
+    return {
+        "level": w.level, "type": w.level_type, "service": w.service, "customer": w.customer, "window": w.label,
+        "start": moment(w.start), "end": moment(w.end), "complete": w.complete, "measurement": w.measurement,
+        "targetPercent": percent(w.target_percent), "attainedPercent": percent(w.attained_percent),
+        "serviceMinutes": minutes(w.service_minutes), "allowedMinutes": minutes(w.allowed),
+        "downtimeMinutes": minutes(w.downtime), "excludedMinutes": minutes(w.excluded),
+        "budgetRemainingMinutes": minutes(w.remaining), "status": w.status,
+        "creditPercent": None if w.credit_percent is None else percent(w.credit_percent),
+        "incidents": [{"incident": c.incident, "impact": c.impact, "weight": percent(c.weight),
+                       "minutes": minutes(c.minutes)} for c in w.contributions],
+        "trend": [{"window": t.label, "attainedPercent": percent(t.attained_percent), "status": t.status}
+                  for t in trend],
+        "definition": w.source.as_json(),
+    }
+
+
+def clock_json(c: Clock) -> dict[str, Any]:
+    return {
+        "incident": c.incident, "level": c.level, "type": c.level_type, "service": c.service,
+        "priority": c.priority, "metric": c.metric, "calendar": c.calendar, "target": c.target_text,
+        "targetMinutes": minutes(c.target), "started": moment(c.started), "stopped": moment(c.stopped),
+        "elapsedMinutes": minutes(c.elapsed), "pausedMinutes": minutes(c.paused), "status": c.status,
+        "overByMinutes": minutes(c.over_by),
+        ("breachedAt" if c.status == "breached" else "deadline"): moment(c.deadline),
+        "definition": c.source.as_json(),
+    }
+
+
+def incident_json(document: Any) -> dict[str, Any]:
+    spec = document.spec
+    links = getattr(spec, "links", None)
+    review = getattr(links, "post_incident_review", None) if links is not None else None
+    return {
+        "incident": document.name, "title": getattr(spec, "title", None), "priority": str(spec.priority),
+        "file": document.file, "line": document.locate(())[0],
+        "timeline": timeline(document),
+        "postIncidentReview": None if review is None else {"url": getattr(review, "url", None),
+                                                           "published": moment(getattr(review, "published", None))},
+    }
+
+
+def timeline(document: Any) -> list[dict[str, str | None]]:
+    """The incident's events in time order: opened, state changes, responded, resolved, closed."""
+    spec = document.spec
+    events: list[tuple[datetime, str]] = [(as_utc(spec.opened), "opened")]
+    for name in ("responded", "resolved", "closed"):
+        value = getattr(spec, name, None)
+        if value is not None:
+            events.append((as_utc(value), name))
+    for state in getattr(spec, "states", None) or []:
+        events.append((as_utc(state.at), str(state.state)))
+    return [{"at": moment(at), "event": what} for at, what in sorted(events, key=lambda e: e[0])]
+
+
+def build_review(today: Catalogue, definitions: Definitions, span: Span, as_of: datetime,
+                 windows: bool = True) -> ServiceReview:
+    """The review of a span: every level's windows in it, with trend, and the clocks of its incidents."""
+    incidents = [i for i in today.of_kind("Incident")]
+    names: dict[str, None] = {}
+    start_catalogue, _ = definitions.at(as_utc(datetime(span.first.year, span.first.month, span.first.day)))
+    for catalogue in (start_catalogue, today):
+        for defined in catalogue.of_kind("ServiceLevel"):
+            names.setdefault(defined.name, None)
+    found_windows: list[WindowResult] = []
+    trends: dict[str, list[WindowResult]] = {}
+    for name in (names if windows else ()):
+        level: Any = today.get("ServiceLevel", name) or start_catalogue.get("ServiceLevel", name)
+        if level is None:
+            continue
+        found = level_attainment(name, definitions, level_windows(level, span, as_of), incidents, as_of)
+        if not found:
+            continue
+        found_windows += found
+        trends[name] = level_attainment(name, definitions, trailing_windows(level, span, as_of, TREND_WINDOWS),
+                                        incidents, as_of)
+    first = as_utc(datetime(span.first.year, span.first.month, span.first.day))
+    end = as_utc(datetime(span.end.year, span.end.month, span.end.day))
+    in_span = [i for i in incidents
+               if as_utc(i.spec.opened) < end and (i.spec.resolved is None or as_utc(i.spec.resolved) >= first)
+               and as_utc(i.spec.opened) <= as_of]
+    clocks = all_clocks(in_span, definitions, as_of)
+    found_windows.sort(key=lambda w: (w.customer, w.service, w.level, w.start))
+    touched = {c.incident for c in clocks} | {c.incident for w in found_windows for c in w.contributions}
+    shown = {i.name: i for i in sorted(incidents, key=lambda i: as_utc(i.spec.opened)) if i.name in touched}
+    evidence: dict[str, str] = {}
+    for item in today.of_kind("Evidence"):
+        subject = str(item.spec.subject)
+        if item.spec.type == "sla-review" and subject.startswith("servicelevel:") and item.spec.result == "pass":
+            level_name = subject.partition(":")[2]
+            when = str(item.spec.performed_at)
+            if level_name in names and when > evidence.get(level_name, ""):
+                evidence[level_name] = when
+    note = definitions.reason and f"today's definitions (working tree): {definitions.reason}" or \
+        "each window and clock by the last commit on the first-parent line at or before it"
+    return ServiceReview(span, as_of, found_windows, trends, clocks, shown, note, evidence)

@@ -1,0 +1,129 @@
+"""As it was then: the catalogue whose definitions were in force at a moment, from git.
+
+A moment is judged against the last commit on the first-parent line of HEAD that entered the history
+(committer date) at or before it. Outside git, with no commit yet, or before the first commit that
+touched the catalogue, today's definitions (the working tree) are used, and the result says so.
+A catalogue is built once per commit however many clocks and windows ask for it; blobs are read and
+parsed once per run by the shared `CatalogueBuilder` of a `RevisionLoader`.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from svcascode.calendars import as_utc
+from svcascode.catalogue import Catalogue
+from svcascode.config import Settings
+from svcascode.errors import SvcascodeError
+from svcascode.gitrepo import MODE_SYMLINK, TreeFile
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a definition was read from: a commit, or today's working tree (with why)."""
+
+    commit: str | None = None  # full sha
+    committed: str | None = None  # ISO 8601 committer date
+    subject: str | None = None
+    reason: str | None = None  # why today's definitions were used, when they were
+
+    @property
+    def short(self) -> str:
+        return self.commit[:12] if self.commit else "working tree"
+
+    def describe(self) -> str:
+        if self.commit is None:
+            return f"today's definitions (working tree): {self.reason}"
+        return f"commit {self.short} of {(self.committed or '')[:10]} ({self.subject})"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"commit": self.commit, "committed": self.committed, "subject": self.subject, "reason": self.reason}
+
+
+class Definitions:
+    """The catalogue in force at a moment; `at(moment)` -> (catalogue, source)."""
+
+    def __init__(self, today: Catalogue, reason: str, loader: Any = None,
+                 commits: list[tuple[datetime, Any, tuple[TreeFile, ...]]] | None = None) -> None:
+        self.today, self.reason = today, reason
+        self.loader = loader
+        self.commits = commits or []
+        self._times = [moment for moment, _, _ in self.commits]
+        self._built: dict[str, Catalogue] = {}
+
+    @property
+    def commits_built(self) -> int:
+        """How many commits' catalogues were built (each once)."""
+        return len(self._built)
+
+    def at(self, moment: datetime) -> tuple[Catalogue, Source]:
+        index = bisect_right(self._times, as_utc(moment)) - 1
+        if self.loader is None or index < 0:
+            reason = self.reason if self.loader is None else "before the first commit of the catalogue"
+            return self.today, Source(reason=reason)
+        _, commit, files = self.commits[index]
+        catalogue = self._built.get(commit.sha)
+        if catalogue is None:
+            catalogue = self.loader.load_files(list(files)).catalogue
+            self._built[commit.sha] = catalogue
+        return catalogue, Source(commit.sha, commit.committed or commit.date, commit.message)
+
+    def first_after(self, start: datetime, end: datetime) -> list[tuple[Catalogue, Source]]:
+        """The catalogues of the commits that entered the history in [start, end), oldest first."""
+        found = []
+        for moment, commit, _ in self.commits:
+            if as_utc(start) <= moment < as_utc(end):
+                found.append(self.at(moment))
+        return found
+
+    def close(self) -> None:
+        if self.loader is not None:
+            self.loader.close()
+            self.loader = None
+
+
+def today_only(catalogue: Catalogue, reason: str) -> Definitions:
+    return Definitions(catalogue, reason)
+
+
+def from_git(root: Path, settings: Settings, today: Catalogue) -> Definitions:
+    """Definitions from the first-parent history of HEAD, or today's when there is no usable git history."""
+    from svcascode.gitload import RevisionLoader
+
+    try:
+        loader = RevisionLoader(root, settings)
+    except SvcascodeError:
+        return Definitions(today, "not a git repository")
+    try:
+        if loader.repo.head() is None:
+            loader.close()
+            return Definitions(today, "the repository has no commit yet")
+        log = loader.repo.log("HEAD", settings, first_parent=True)
+    except SvcascodeError as error:
+        loader.close()
+        return Definitions(today, f"git history unreadable: {error}")
+    commits: list[tuple[datetime, Any, tuple[TreeFile, ...]]] = []
+    state: dict[str, str] = {}
+    for index, (commit, changes) in enumerate(log):
+        if index == 0 or any(MODE_SYMLINK in (c.new_mode, c.old_mode) for c in changes):
+            listed, _ = loader.repo.yaml_files(commit.sha, settings, require=False)
+            state = {f.path: f.blob for f in listed}
+        else:
+            for change in changes:
+                if change.new_blob and loader.repo.selects(change.path, settings):
+                    state[change.path] = change.new_blob
+                else:
+                    state.pop(change.path, None)
+        when = as_utc(datetime.fromisoformat(commit.committed or commit.date))
+        files = tuple(TreeFile(p, b) for p, b in sorted(state.items()))
+        if commits and when < commits[-1][0]:  # a committer clock that went back: keep the line ordered
+            when = commits[-1][0]
+        commits.append((when, commit, files))
+    if not commits:
+        loader.close()
+        return Definitions(today, "no commit touches the catalogue")
+    return Definitions(today, "", loader, commits)
