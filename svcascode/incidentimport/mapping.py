@@ -218,7 +218,7 @@ def _merged(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
 def _mark(raw: RawDocument, loc: JsonPath) -> tuple[int, int]:
     """The line and column of a path, or of its nearest parent the file has (a key from `base:`)."""
     for end in range(len(loc), -1, -1):
-        found = raw.marks.get(tuple(loc[:end]))
+        found = raw.mark(tuple(loc[:end]))
         if found is not None:
             return found
     return 1, 1
