@@ -7,6 +7,7 @@ document is reported too, since that usually means a typo in its selector.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 from dataclasses import dataclass, field
@@ -122,9 +123,22 @@ def _problem(control: Document, message: str, path: tuple[str | int, ...]) -> Fi
     return control.finding(RULE_CONTROL, "high", f"control {control.name}: {message}", path)
 
 
-def build_check(control: Document) -> tuple[CheckFunction | None, dict[str, Any], list[Finding]]:
-    """The function that checks one document, its parameters, and what is wrong with the definition."""
+def build_check(control: Document, source: str | None = None
+                ) -> tuple[CheckFunction | None, dict[str, Any], list[Finding]]:
+    """The function that checks one document, its parameters, and what is wrong with the definition.
+
+    `source` is the text of the Control's file: an error in an expression is located in it.
+    """
     check = control.spec.check
+    if check.expression is not None or check.validations:
+        from svcascode.expressions import build_expression_check
+
+        def problem(message: str, path: tuple[str | int, ...], line: int | None = None,
+                    column: int | None = None) -> Finding:
+            found = _problem(control, message, path)
+            return found if line is None or column is None else dataclasses.replace(found, line=line, column=column)
+
+        return build_expression_check(control, source, problem)
     if check.builtin is not None:
         spec = load_builtin(check.builtin)
         if spec is None:
@@ -301,12 +315,16 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
     failed_waivers = _failed_waivers(catalogue, as_of, baselines)
     evaluation.failed_waivers = frozenset(failed_waivers)
     waivers = _active_waivers(catalogue, as_of, failed_waivers)
+    texts: dict[str, str] = {}
     for control in controls:
         if (chosen and control.name not in chosen) or control.name in ignored:
             continue
         if on_control is not None:
             on_control(control)
-        function, params, problems = build_check(control)
+        check = control.spec.check
+        if (check.expression is not None or check.validations) and not texts:
+            texts = {f.path: f.text for f in catalogue.files}
+        function, params, problems = build_check(control, texts.get(control.file))
         evaluation.problems.extend(problems)
         if function is None:
             continue
