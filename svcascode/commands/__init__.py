@@ -17,4 +17,5 @@ COMMAND_MODULES: dict[str, str] = {
     "import": "importing",
     "init": "init",
     "render": "render",
+    "test": "ruletest",
 }
