@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any, Callable, Iterable, Iterator
 
 from svcascode.catalogue import Catalogue
-from svcascode.checks import BUILTINS, load_builtin
+from svcascode.checks import available, load_builtin
 from svcascode.checks.base import TIER_DEFAULTS, WARNING_SEVERITY, CheckContext, CheckFunction
 from svcascode.documents import Document
 from svcascode.facts import subject_ref, tier_of, waiver_state
@@ -140,10 +140,14 @@ def build_check(control: Document, source: str | None = None
 
         return build_expression_check(control, source, problem)
     if check.builtin is not None:
-        spec = load_builtin(check.builtin)
+        try:
+            spec = load_builtin(check.builtin)
+        except ImportError as error:
+            return None, {}, [_problem(control, str(error), ("spec", "check", "builtin"))]
         if spec is None:
-            close = difflib.get_close_matches(check.builtin, list(BUILTINS), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; built-ins are {', '.join(sorted(BUILTINS))}"
+            names = available()
+            close = difflib.get_close_matches(check.builtin, names, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; built-ins are {', '.join(names)}"
             return None, {}, [_problem(control, f"unknown built-in check '{check.builtin}'{hint}",
                                        ("spec", "check", "builtin"))]
         unknown = [name for name in check.params if name not in spec.params]
