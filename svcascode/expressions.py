@@ -638,14 +638,15 @@ def build_expression_check(control: Document, source: str | None, problem: Calla
             programs.clear()  # one context per evaluation: the previous one's values are not needed again
             program = programs[id(ctx)] = Program(CatalogueView(ctx.catalogue, ctx.as_of), ctx.params)
         celpy = _celpy()
-        activation: dict[str, Any] = {"document": program.value_of(document), "asOf": to_cel(ctx.as_of),
-                                      "params": program.params}
+        activation: dict[str, Any] = {"asOf": to_cel(ctx.as_of), "params": program.params}
 
         def value(expression: Compiled) -> Any:
             program.meter.start()
             return program.run(expression, activation)
 
         try:
+            program.meter.start()
+            activation["document"] = program.value_of(document)
             for name, expression in variables:
                 activation[name] = value(expression)
             for rule in rules:
