@@ -70,6 +70,11 @@ FUNCTIONS: dict[str, FunctionDoc] = {
     "levels": FunctionDoc("levels(service) / levels(service, type) -> list of ServiceLevel",
                           "the service's levels in force on the as-of date, optionally of one type (SLA, OLA, UC)",
                           'size(levels(document, "SLA")) > 0'),
+    "allLevels": FunctionDoc("allLevels(service) -> list of ServiceLevel", "every ServiceLevel of the service, "
+                             "whatever its dates (to say why none is in force)",
+                             'allLevels(document).filter(l, !inForce(l))'),
+    "inForce": FunctionDoc("inForce(level) -> bool", "whether a ServiceLevel is in force on the as-of date "
+                           "(validFrom through validTo, both included)", 'allLevels(document).exists(l, inForce(l))'),
     "dependencies": FunctionDoc("dependencies(service) -> list of Service",
                                 "the services it depends on (spec.dependencies) that are in the catalogue",
                                 'dependencies(document).all(d, d.spec.tier <= document.spec.tier)'),
@@ -80,6 +85,12 @@ FUNCTIONS: dict[str, FunctionDoc] = {
                             'evidence(document, "restore-test").exists(e, asOf - e.spec.performedAt < duration("180d"))'),
     "onCall": FunctionDoc("onCall(team) -> list of string", "the distinct people on call across primary and "
                           "secondary", 'size(onCall(owner(document))) >= 2'),
+    "tier": FunctionDoc("tier(doc) -> string", "the tier a document is judged at: a Service's own, else the "
+                        "strictest of the services it concerns", 'tier(document) in ["tier-0", "tier-1"]'),
+    "baseline": FunctionDoc("baseline(name, tier) -> value or null", "a per-tier Baseline parameter (the "
+                            "repository's Baselines over the defaults)",
+                            'document.spec.review.privilegedCadence <= baseline("access_review_privileged_max", '
+                            'tier(document))'),
     "duration": FunctionDoc("duration(text) -> duration", "a duration as documents write it (90d, 2w, 1y, 15m) "
                             "or as CEL does (1h30m, 3600s)", 'document.spec.continuity.rpo <= duration("4h")'),
     "date": FunctionDoc("date(text) -> timestamp", "a date (2026-11-27) as a timestamp at midnight UTC",
@@ -93,7 +104,8 @@ MACROS = frozenset({"has", "all", "exists", "exists_one", "map", "filter", "dyn"
 # How many arguments each function takes (a method call counts its receiver).
 _ARITY: dict[str, tuple[int, ...]] = {"lookup": (2,), "services": (1,), "owner": (1,), "levels": (1, 2),
                                       "dependencies": (1,), "dependants": (1,), "evidence": (1, 2),
-                                      "onCall": (1,), "duration": (1,), "date": (1,), "join": (1, 2)}
+                                      "onCall": (1,), "duration": (1,), "date": (1,), "join": (1, 2),
+                                      "allLevels": (1,), "inForce": (1,), "tier": (1,), "baseline": (2,)}
 
 
 class ExpressionError(ValueError):
@@ -115,8 +127,15 @@ class CostExceeded(Exception):
 class CatalogueView:
     """Every catalogue read an expression makes goes through one of these methods."""
 
-    def __init__(self, catalogue: Catalogue, as_of: date) -> None:
+    def __init__(self, catalogue: Catalogue, as_of: date, baseline: Callable[[str, str], Any] | None = None) -> None:
         self.catalogue, self.as_of = catalogue, as_of
+        self._baseline = baseline
+
+    def tier_of(self, document: Document) -> str:
+        return facts.tier_of(self.catalogue, document)
+
+    def baseline(self, name: str, tier: str) -> Any:
+        return self._baseline(name, tier) if self._baseline is not None else None
 
     def lookup(self, kind: str, name: str) -> Document | None:
         return self.catalogue.get(kind, name)
@@ -132,6 +151,12 @@ class CatalogueView:
         return [level for level in self.catalogue.levels_by_service.get(service.name, ())
                 if (level_type is None or level.spec.type == level_type)
                 and facts.level_in_force(level, self.as_of)]
+
+    def all_levels(self, service: Document) -> list[Document]:
+        return list(self.catalogue.levels_by_service.get(service.name, ()))
+
+    def in_force(self, level: Document) -> bool:
+        return facts.level_in_force(level, self.as_of)
 
     def dependencies(self, service: Document) -> list[Document]:
         found = (self.catalogue.get("Service", d.service) for d in getattr(service.spec, "dependencies", ()))
@@ -160,6 +185,25 @@ def _celpy() -> Any:
 
 
 _MAP: list[type] = []
+_DURATION: list[type] = []
+
+
+def _duration_type() -> type:
+    """celpy's DurationType, remembering how a document wrote it (90d), for messages."""
+    if not _DURATION:
+        from celpy import celtypes
+
+        class Written(celtypes.DurationType):
+            written = ""
+
+        _DURATION.append(Written)
+    return _DURATION[0]
+
+
+def written_duration(text: str) -> Any:
+    value = _duration_type()(duration_seconds(text))
+    value.written = text
+    return value
 
 
 def _map_type() -> type:
@@ -186,7 +230,7 @@ def to_cel(value: Any) -> Any:
     if isinstance(value, bool):
         return celtypes.BoolType(value)
     if isinstance(value, Duration):
-        return celtypes.DurationType(duration_seconds(value))
+        return written_duration(str(value))
     if isinstance(value, str):
         return celtypes.StringType(value)
     if isinstance(value, int):
@@ -215,7 +259,11 @@ def from_cel(value: Any) -> Any:
     if isinstance(value, celtypes.BoolType):
         return bool(value)
     if isinstance(value, celtypes.DurationType):
-        return f"{value.total_seconds():g}s"
+        if getattr(value, "written", ""):
+            return str(getattr(value, "written"))
+        seconds = value.total_seconds()
+        unit = next((u for u, n in (("d", 86400), ("h", 3600), ("m", 60)) if seconds and seconds % n == 0), "s")
+        return f"{seconds / dict(d=86400, h=3600, m=60, s=1)[unit]:g}{unit}"
     if isinstance(value, celtypes.TimestampType):
         return value.date().isoformat() if (value.hour, value.minute, value.second) == (0, 0, 0) else value.isoformat()
     if isinstance(value, list):
@@ -435,7 +483,7 @@ class Program:
 
         def duration(text: Any) -> Any:
             if isinstance(text, str) and _SVC_DURATION.match(text):
-                return celtypes.DurationType(duration_seconds(text))
+                return written_duration(text)
             return celtypes.DurationType(text)
 
         def as_date(text: Any) -> Any:
@@ -447,13 +495,24 @@ class Program:
             self.meter.charge(len(items))
             return celtypes.StringType(str(separator).join(shown(item) for item in items))
 
+        def baseline(name: Any, tier: Any) -> Any:
+            value = view.baseline(str(name), str(tier))
+            if isinstance(value, str) and _SVC_DURATION.match(value):
+                return written_duration(value)
+            return to_cel(value)
+
         return {
+            "tier": on(lambda d: celtypes.StringType(view.tier_of(d)), lambda: celtypes.StringType(facts.DEFAULT_TIER)),
+            "baseline": baseline,
             "join": join,
             "lookup": lambda kind, name: self.value_of(view.lookup(str(kind), str(name))),
             "services": on(lambda d: many(view.services_of(d)), lambda: many([])),
             "owner": on(lambda d: self.value_of(view.owner(d)), lambda: None),
             "levels": levels,
             "dependencies": on(lambda d: many(view.dependencies(d)), lambda: many([])),
+            "allLevels": on(lambda d: many(view.all_levels(d)), lambda: many([])),
+            "inForce": on(lambda d: celtypes.BoolType(d.kind == "ServiceLevel" and view.in_force(d)),
+                          lambda: celtypes.BoolType(False)),
             "dependants": on(lambda d: many(view.dependants(d)), lambda: many([])),
             "evidence": evidence,
             "onCall": on_call,
@@ -619,8 +678,8 @@ def build_expression_check(control: Document, source: str | None, problem: Calla
         done = compiled(str(text), (*where, "expression"))
         parts: list[tuple[str, Compiled | None]] = []
         for offset, part, is_expression in template_parts(str(message or "")):
-            if not is_expression:
-                parts.append((part, None))
+            if not is_expression:  # a message is one line: a line break in its text is a space
+                parts.append((re.sub(r"[ \t]*\n\s*", " ", part), None))
                 continue
             placeholder = compiled(part, (*where, "message"), offset)
             if placeholder is not None:
@@ -636,7 +695,7 @@ def build_expression_check(control: Document, source: str | None, problem: Calla
         program = programs.get(id(ctx))
         if program is None:
             programs.clear()  # one context per evaluation: the previous one's values are not needed again
-            program = programs[id(ctx)] = Program(CatalogueView(ctx.catalogue, ctx.as_of), ctx.params)
+            program = programs[id(ctx)] = Program(CatalogueView(ctx.catalogue, ctx.as_of, ctx.baseline), ctx.params)
         celpy = _celpy()
         activation: dict[str, Any] = {"asOf": to_cel(ctx.as_of), "params": program.params}
 

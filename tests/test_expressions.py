@@ -315,7 +315,7 @@ def test_explain_shows_the_expressions_and_functions(org: Path) -> None:
 
 
 def test_explain_of_a_library_expression_control() -> None:
-    out = run(Path(__file__).parent.parent, "explain", "svc-owner-exists").output
-    assert "    team = owner(document)\n" in out
-    assert "  functions used: owner\n" in out
-    assert "  minMembers: 1\n" in out
+    out = run(Path(__file__).parent.parent, "explain", "acc-review-overdue").output
+    assert "    judgedAt = tier(document)\n" in out
+    assert "  functions used: evidence, tier, baseline\n" in out
+    assert "  evidenceType: access-review\n" in out

@@ -32,13 +32,13 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 BUILTINS: dict[str, str] = {
     name: f"svcascode.checks.{name}"
     for name in (
-        "svc_dep_resolve", "svc_sla_required", "svc_supplier_uc",
+        "svc_owner_exists", "svc_dep_resolve", "svc_sla_required",
         "sla_dep_feasible", "sla_tier_band", "sla_support_targets", "sla_review_current", "sla_slo_backed",
         "slo_matches_sla",
         "mw_budget_fit", "mw_business_hours", "mw_change_control",
         "patch_policy_assigned", "oncall_min_rota", "oncall_coverage", "inc_policy_complete",
         "mon_health_and_alerts",
-        "acc_review_overdue", "acc_lifecycle",
+        "acc_lifecycle", "sec_data_protection",
         "bck_rpo_consistent", "bck_restore_tested", "dr_readiness",
         "wvr_valid",
     )
