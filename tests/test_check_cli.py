@@ -316,17 +316,17 @@ def test_stale_is_not_claimed_when_the_waived_control_was_not_run(small: Path) -
 
 
 @pytest.mark.parametrize("check, path, message", [
-    ({"builtin": "svc_dep_resolv"}, "spec.check.builtin",
-     "unknown built-in check 'svc_dep_resolv'; did you mean 'svc_dep_resolve'?"),
+    ({"builtin": "svc_owner_exist"}, "spec.check.builtin",
+     "unknown built-in check 'svc_owner_exist'; did you mean 'svc_owner_exists'?"),
     ({"builtin": "wvr_valid", "params": {"maxWaiverDaysCritical": "90d"}}, "spec.check.params.maxWaiverDaysCritical",
      "unknown parameter 'maxWaiverDaysCritical' of built-in 'wvr_valid'; did you mean 'maxWaiverDaysCriticalHigh'?"),
-    ({"builtin": "oncall_coverage", "params": {"serviceLevelTypes": "SLA"}}, "spec.check.params.serviceLevelTypes",
-     "parameter 'serviceLevelTypes' of built-in 'oncall_coverage': 'SLA' is not a list; write [SLA]"),
+    ({"builtin": "svc_owner_exists", "params": {"accountableRoles": "lead"}}, "spec.check.params.accountableRoles",
+     "parameter 'accountableRoles' of built-in 'svc_owner_exists': 'lead' is not a list; write [lead]"),
     ({"builtin": "acc_lifecycle", "params": {"maxOnTermination": 24}}, "spec.check.params.maxOnTermination",
      "24 is not text (a duration such as 24h or 90d)"),
     ({"builtin": "acc_lifecycle", "params": {"maxOnTermination": "one day"}}, "spec.check.params.maxOnTermination",
      "'one day' is not a duration such as 24h or 90d"),
-    ({"builtin": "oncall_min_rota", "params": {"minEscalationLevels": "two"}}, "spec.check.params.minEscalationLevels",
+    ({"builtin": "svc_owner_exists", "params": {"minMembers": "two"}}, "spec.check.params.minMembers",
      "'two' is not a number"),
     ({"schema": {"type": "objekt"}}, "spec.check.schema.type", "invalid JSON Schema"),
     ({"schema": {"$ref": "https://schemas.example.com/service.json"}}, "spec.check.schema.$ref",

@@ -79,7 +79,7 @@ spec:
   severity: high
   enforcement: block
   appliesTo: {kinds: [Team]}
-  check: {builtin: svc_dep_resolve}
+  check: {builtin: svc_owner_exists}
   rationale: r
   remediation: r
   examples: {failing: f, passing: p}
