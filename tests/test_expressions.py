@@ -319,3 +319,13 @@ def test_explain_of_a_library_expression_control() -> None:
     assert "    judgedAt = tier(document)\n" in out
     assert "  functions used: evidence, tier, baseline\n" in out
     assert "  evidenceType: access-review\n" in out
+
+
+def test_the_guide_documents_every_function_with_its_example() -> None:
+    from svcascode.expressions import FUNCTIONS, VARIABLES, compile_expression
+
+    guide = (Path(__file__).parent.parent / "docs" / "rules.md").read_text()
+    for name, doc in FUNCTIONS.items():
+        assert f"`{doc.example}`" in guide, name  # the guide's example is the one explain's registry holds
+        assert compile_expression(doc.example, {*VARIABLES}).text == doc.example
+    assert "## Levels" in guide and "## Deadlines" in guide
