@@ -170,9 +170,7 @@ def case_files(paths: Iterable[Path]) -> list[Path]:
 
 def _load_case_file(path: Path, shown: str) -> tuple[Any, Any, str]:
     """The case file's data, its marks (for locations) and its text; a CaseError when it is not one."""
-    if path.stat().st_size > MAX_CASE_BYTES:
-        raise CaseError(shown, 1, 1, f"larger than {MAX_CASE_BYTES:,} bytes")
-    data = path.read_bytes()
+    data = _read(path, shown)
     parsed = parse_text(shown, data, Settings().limits)
     if parsed.problems:
         first = parsed.problems[0]
@@ -181,6 +179,16 @@ def _load_case_file(path: Path, shown: str) -> tuple[Any, Any, str]:
         raise CaseError(shown, 1, 1, "a case file is one mapping with `control:` and `cases:`")
     raw = parsed.documents[0]
     return raw.data, raw, parsed.text
+
+
+def _read(path: Path, shown: str) -> bytes:
+    """A case file's bytes: a regular file of at most MAX_CASE_BYTES, never a FIFO or a device."""
+    from svcascode.loading.discover import Refusal, read_regular
+
+    try:
+        return read_regular(path, MAX_CASE_BYTES)
+    except Refusal as refusal:
+        raise CaseError(shown, 1, 1, f"cannot be read: {refusal}") from None
 
 
 def _as_date(value: Any, shown: str, raw: Any, path: tuple[Any, ...]) -> date:
@@ -243,7 +251,7 @@ def file_results(catalogue: Catalogue, path: Path, shown: str) -> list[CaseResul
         day = _as_date(case.get("asOf", as_of), shown, raw, (*where, "asOf"))
         texts = {CASE_DOCUMENTS: documents}
         if case.get("base", True) is not False and base_file.is_file():
-            texts[BASE_DOCUMENTS] = base_file.read_text(encoding="utf-8", errors="replace")
+            texts[BASE_DOCUMENTS] = _read(base_file, str(base_file)).decode("utf-8", "replace")
         line = raw.locate(where)[0]
         result = CaseResult(shown, name, control, shown, line)
         findings, invalid = run_documents(catalogue, texts, [control, *controls], day)
