@@ -208,12 +208,16 @@ def _parameters(control: Document, catalogue: Catalogue, spec: CheckSpec | None)
     check = control.spec.check
     if check.builtin is None and check.schema_ is not None:
         return ["  none: a declarative check has no parameters"]
-    if check.builtin is None:
-        return [f"  {name}: {_show(value)}" for name, value in check.params.items()] or ["  none"]
-    values = {**(spec.params if spec else {}), **control.spec.check.params}
-    lines = [f"  {name}: {_show(value)}" + ("" if name in control.spec.check.params else "  (default)")
-             for name, value in values.items()] or ["  none"]
-    used = _baseline_params(spec) if spec else []
+    if check.builtin is None:  # an expression check: its params, and the Baseline parameters it reads
+        lines = [f"  {name}: {_show(value)}" for name, value in check.params.items()] or ["  none"]
+        texts = " ".join([*(v.expression for v in check.variables), str(check.expression or ""),
+                          *(v.expression for v in check.validations)])
+        used = [name for name in TIER_DEFAULTS if f'"{name}"' in texts or f"'{name}'" in texts]
+    else:
+        values = {**(spec.params if spec else {}), **control.spec.check.params}
+        lines = [f"  {name}: {_show(value)}" + ("" if name in control.spec.check.params else "  (default)")
+                 for name, value in values.items()] or ["  none"]
+        used = _baseline_params(spec) if spec else []
     if used:
         baselines = Baselines(catalogue)
         lines.append("  Baseline parameters (per tier; Baseline documents override the defaults):")
