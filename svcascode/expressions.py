@@ -405,21 +405,35 @@ class Meter:
             raise CostExceeded(f"the control's expressions took more than {SECONDS_PER_CONTROL:g}s")
 
 
-def _metered_evaluator(meter: Meter) -> type:
-    from celpy.evaluation import Evaluator
+_METERED: list[type] = []
 
-    class Metered(Evaluator):
-        def sub_evaluator(self, ast: Any) -> Any:
-            return Metered(ast, activation=self.activation)
 
-        def _visit_tree(self, tree: Any) -> Any:
-            meter.charge(1)
-            result = super()._visit_tree(tree)
-            if isinstance(result, (str, bytes, list, dict)):
-                meter.charge(len(result))
-            return result
+def _metered_evaluator() -> type:
+    """celpy's Evaluator, charging its Meter for every node it visits and every value it builds.
 
-    return Metered
+    One class for every evaluation (a class per program would be a reference cycle each, and commands
+    run without the cyclic garbage collector); each evaluator carries its meter.
+    """
+    if not _METERED:
+        from celpy.evaluation import Evaluator
+
+        class Metered(Evaluator):
+            meter: Meter
+
+            def sub_evaluator(self, ast: Any) -> Any:
+                nested = Metered(ast, activation=self.activation)
+                nested.meter = self.meter
+                return nested
+
+            def _visit_tree(self, tree: Any) -> Any:
+                self.meter.charge(1)
+                result = super()._visit_tree(tree)
+                if isinstance(result, (str, bytes, list, dict)):
+                    self.meter.charge(len(result))
+                return result
+
+        _METERED.append(Metered)
+    return _METERED[0]
 
 
 class Program:
@@ -429,7 +443,6 @@ class Program:
         self.view = view
         self.params = to_cel(params)
         self.meter = Meter(time.monotonic() + SECONDS_PER_CONTROL)
-        self.evaluator = _metered_evaluator(self.meter)
         self._values: dict[int, Any] = {}
         self.functions = self._functions()
 
@@ -522,7 +535,8 @@ class Program:
 
     def run(self, compiled: Compiled, activation: dict[str, Any]) -> Any:
         """The expression's value; a CELEvalError or CostExceeded when it cannot be had."""
-        evaluator = self.evaluator(compiled.ast, activation=self._activation())
+        evaluator = _metered_evaluator()(compiled.ast, activation=self._activation())
+        evaluator.meter = self.meter
         return evaluator.evaluate(activation)
 
     def _activation(self) -> Any:
