@@ -161,7 +161,7 @@ def case_files(paths: Iterable[Path]) -> list[Path]:
         if path.is_dir():
             found.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")
                                 and not p.name.startswith((".", "_")) and p.is_file()))
-        elif path.is_file():
+        elif path.is_file() or path.exists():  # a FIFO or device is refused when read, never opened blocking
             found.append(path)
         else:
             raise SvcascodeError(f"{path}: no such file or folder")

@@ -130,6 +130,15 @@ def test_a_malformed_case_file_is_a_located_error(org: Path, old: str, new: str,
     assert result.output.startswith(f"svcascode: error: {message}"), result.output
 
 
+def test_a_case_file_that_is_a_fifo_is_refused_without_blocking(org: Path) -> None:
+    import os
+
+    os.mkfifo(org / "rule-tests" / "pipe.yaml")
+    result = run(org, "test", "--no-examples", "rule-tests/pipe.yaml")
+    assert result.exit_code == 2
+    assert result.output.startswith("svcascode: error: rule-tests/pipe.yaml:1:1: cannot be read: a FIFO (named pipe), not a regular file")
+
+
 # ---------------------------------------------------------------------------------------------------
 # Errors in expressions are located in the Control's file; errors at run time on the document
 
