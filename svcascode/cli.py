@@ -134,6 +134,10 @@ def _context() -> tuple[Path, Any]:
 
     root = find_root(Path.cwd())
     settings = load_settings(root)
+    if settings.local_checks:  # only when the configuration asks: this runs the repository's code
+        from svcascode.checks import enable_local_checks
+
+        enable_local_checks(root, settings.local_checks)
     context = click.get_current_context(silent=True)
     if context is not None and context.find_root().params.get("no_cache"):
         settings = settings.model_copy(update={"cache": False})

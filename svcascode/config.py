@@ -45,6 +45,9 @@ class Settings(BaseModel):
     cache: bool = Field(default=True, description="keep parsed documents in the parse cache, outside the "
                         "repository ($SVCASCODE_CACHE_DIR, else $XDG_CACHE_HOME/svcascode or ~/.cache/svcascode)")
     library: LibrarySettings = Field(default_factory=LibrarySettings)
+    local_checks: list[str] = Field(default_factory=list, description="check modules of the repository (.py "
+                                    "files) to load as built-ins named by their file name: this runs the "
+                                    "repository's code")
 
 
 CONFIG_FILE = ".svcascode.yaml"
@@ -108,7 +111,7 @@ def _inside(root: Path, value: str) -> str | None:
 
 def check_paths(root: Path, settings: Settings, where: str) -> None:
     """Every configured path resolves inside the repository (links resolved), or a SvcascodeError says which."""
-    for setting in ("roots", "exclude"):
+    for setting in ("roots", "exclude", "local_checks"):
         for value in getattr(settings, setting):
             problem = _inside(root, value)
             if problem is not None:

@@ -7,6 +7,7 @@ document is reported too, since that usually means a typo in its selector.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from datetime import date
 from typing import Any, Callable, Iterable, Iterator, cast
 
 from svcascode.catalogue import Catalogue
-from svcascode.checks import BUILTINS, load_builtin
+from svcascode.checks import available, load_builtin
 from svcascode.checks.base import TIER_DEFAULTS, WARNING_SEVERITY, CheckContext, CheckFunction
 from svcascode.documents import Document
 from svcascode.facts import subject_ref, tier_of, waiver_state
@@ -123,14 +124,31 @@ def _problem(control: Document, message: str, path: tuple[str | int, ...]) -> Fi
     return control.finding(RULE_CONTROL, "high", f"control {control.name}: {message}", path)
 
 
-def build_check(control: Document) -> tuple[CheckFunction | None, dict[str, Any], list[Finding]]:
-    """The function that checks one document, its parameters, and what is wrong with the definition."""
+def build_check(control: Document, source: str | None = None
+                ) -> tuple[CheckFunction | None, dict[str, Any], list[Finding]]:
+    """The function that checks one document, its parameters, and what is wrong with the definition.
+
+    `source` is the text of the Control's file: an error in an expression is located in it.
+    """
     check = control.spec.check
+    if check.expression is not None or check.validations:
+        from svcascode.expressions import build_expression_check
+
+        def problem(message: str, path: tuple[str | int, ...], line: int | None = None,
+                    column: int | None = None) -> Finding:
+            found = _problem(control, message, path)
+            return found if line is None or column is None else dataclasses.replace(found, line=line, column=column)
+
+        return build_expression_check(control, source, problem)
     if check.builtin is not None:
-        spec = load_builtin(check.builtin)
+        try:
+            spec = load_builtin(check.builtin)
+        except ImportError as error:
+            return None, {}, [_problem(control, str(error), ("spec", "check", "builtin"))]
         if spec is None:
-            close = difflib.get_close_matches(check.builtin, list(BUILTINS), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; built-ins are {', '.join(sorted(BUILTINS))}"
+            names = available()
+            close = difflib.get_close_matches(check.builtin, names, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; built-ins are {', '.join(names)}"
             return None, {}, [_problem(control, f"unknown built-in check '{check.builtin}'{hint}",
                                        ("spec", "check", "builtin"))]
         unknown = [name for name in check.params if name not in spec.params]
@@ -310,6 +328,7 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
     failed_waivers = _failed_waivers(catalogue, as_of, baselines)
     evaluation.failed_waivers = frozenset(failed_waivers)
     waivers = _active_waivers(catalogue, as_of, failed_waivers)
+    texts: dict[str, str] = {}
     for control in controls:
         if (chosen and control.name not in chosen) or control.name in ignored:
             continue
@@ -318,7 +337,13 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
         # wvr-valid reads what the other controls' waivers matched in this run: it is evaluated every time
         reusable = control.spec.check.builtin != "wvr_valid"
         key = memo.control_key(digests, control, baselines.baselines) if memo and digests and reusable else b""
-        function, params, problems = memo.check(key, control) if memo and key else build_check(control)
+        check = control.spec.check
+        source: str | None = None
+        if check.expression is not None or check.validations:
+            if not texts:
+                texts = {f.path: f.text for f in catalogue.files}
+            source = texts.get(control.file)
+        function, params, problems = memo.check(key, control, source) if memo and key else build_check(control, source)
         evaluation.problems.extend(problems)
         if function is None:
             continue

@@ -3,7 +3,8 @@
 - which services a document concerns (`services_of`);
 - the tier a document is judged at (`tier_of`);
 - whether a service level is in force on a date (`level_in_force`);
-- the state of a waiver on a date (`waiver_state`), and whether that state lets it suppress findings.
+- the state of a waiver on a date (`waiver_state`), and whether that state lets it suppress findings;
+- the people on call for a team (`on_call_people`).
 
 A fact that two commands computed each their own way gave two answers to one question; these
 functions are the only definitions, so `check`, `diff --fail-on-weakened`, the catalogue pages and the
@@ -139,6 +140,14 @@ def self_approved(waiver: Document) -> bool:
 def expired(waiver: Document, on: date) -> bool:
     """A waiver is expired on its expiresAt date and after it."""
     return bool(on >= waiver.spec.expires_at)
+
+
+def on_call_people(team: Document) -> list[str]:
+    """The distinct people on a Team's on-call rota, primary then secondary, each once; none without a rota."""
+    on_call = getattr(team.spec, "on_call", None)
+    if on_call is None:
+        return []
+    return list(dict.fromkeys([*on_call.primary, *on_call.secondary]))
 
 
 def subject_ref(kind: str, name: str) -> str:

@@ -314,6 +314,11 @@ class ResultMemo:
         h.update(code_digest())
         h.update(self.salt)
         h.update(digests.document(control))
+        builtin = getattr(control.spec.check, "builtin", None)
+        if builtin:  # a plugin's or repository module's code is not the package's: its own bytes count
+            from svcascode.checks import code_identity
+
+            h.update(code_identity(builtin))
         h.update(digests.documents(baselines))
         return h.digest()
 
@@ -345,13 +350,14 @@ class ResultMemo:
         self.reused += 1
         return findings
 
-    def check(self, control_key: bytes, control: Document) -> tuple[Any, dict[str, Any], list[Finding]]:
+    def check(self, control_key: bytes, control: Document, source: str | None = None
+              ) -> tuple[Any, dict[str, Any], list[Finding]]:
         """The control's check built once per control version in this process (`engine.build_check`)."""
         built = self._checks.get(control_key)
         if built is None:
             from svcascode.engine import build_check
 
-            built = self._checks[control_key] = build_check(control)
+            built = self._checks[control_key] = build_check(control, source)
         return built
 
     def select(self, control_key: bytes, control: Document, candidates: Iterable[Document], digests: Digests

@@ -46,6 +46,7 @@ class CheckSpec:
     function: CheckFunction
     params: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
+    origin: str = "built-in"  # or the plugin package, or the repository module, it comes from
 
 
 class CheckContext:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from svcascode import facts
 from svcascode.checks.base import CheckContext
 from svcascode.documents import Document, expect
 from svcascode.facts import TIER_ORDER
@@ -47,7 +48,7 @@ def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
 
 def _rota_size(ctx: CheckContext, document: Document[TeamSpec], on_call: OnCall, tier: str, names: str
                ) -> Iterator[Finding]:
-    people = set(on_call.primary) | set(on_call.secondary)
+    people = facts.on_call_people(document)
     minimum = ctx.tier_param("oncall_min_people", tier)
     recommended = ctx.tier_param("oncall_recommended_people", tier)
     path = ("spec", "onCall", "primary")

@@ -18,4 +18,5 @@ COMMAND_MODULES: dict[str, str] = {
     "init": "init",
     "render": "render",
     "sla": "sla",
+    "test": "ruletest",
 }

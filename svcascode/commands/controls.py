@@ -52,9 +52,11 @@ def load_controls(root: Path, settings: Settings) -> tuple[Catalogue, list[Docum
 
 
 def check_name(control: Document) -> str:
-    """The built-in's name, or `schema` for a declarative check."""
+    """The built-in's name, `schema` for a declarative check, `expression` for a CEL one."""
     builtin = control.spec.check.builtin
-    return str(builtin) if builtin is not None else "schema"
+    if builtin is not None:
+        return str(builtin)
+    return "schema" if control.spec.check.schema_ is not None else "expression"
 
 
 def frameworks(control: Document) -> dict[str, list[str]]:
@@ -169,8 +171,8 @@ def _builtin(control: Document) -> tuple[CheckSpec | None, str]:
     name = control.spec.check.builtin
     try:
         spec = load_builtin(name)
-    except ImportError:
-        return None, f"built-in check '{name}' is not available in this version of svcascode"
+    except ImportError as error:
+        return None, f"check '{name}' is not available: {error}"
     if spec is None:
         return None, f"unknown built-in check '{name}': this control cannot run (see `svcascode check`)"
     return spec, spec.summary
@@ -186,13 +188,44 @@ def _baseline_params(spec: CheckSpec) -> list[str]:
     return [name for name in TIER_DEFAULTS if f'"{name}"' in source or f"'{name}'" in source]
 
 
+def _expression_lines(control: Document) -> list[str]:
+    """An expression control's expressions, messages and the catalogue functions they call."""
+    from svcascode.expressions import FUNCTIONS, expression_functions
+
+    check = control.spec.check
+    lines = ["  CEL expressions (each selected document must make them true):"]
+    for variable in check.variables:
+        lines.extend(_block(f"{variable.name} = {variable.expression}"))
+    rules = [(check.expression, check.message, check.path, False)] if check.expression is not None else [
+        (v.expression, v.message, v.path, v.warning) for v in check.validations]
+    for expression, message, path, warning in rules:
+        lines.append("")
+        lines.extend(_block(str(expression).strip()))
+        if message:
+            lines.append(f"      message{' (warning)' if warning else ''}: {one_line(str(message).strip())}")
+        if path:
+            lines.append(f"      at: {path}")
+    used = expression_functions(control)
+    lines.append("")
+    lines.append("  functions used: " + (", ".join(used) if used else "none (reads only the document)"))
+    lines.extend(f"    {FUNCTIONS[name].signature}: {FUNCTIONS[name].summary}" for name in used)
+    return lines
+
+
 def _parameters(control: Document, catalogue: Catalogue, spec: CheckSpec | None) -> list[str]:
-    if control.spec.check.builtin is None:
+    check = control.spec.check
+    if check.builtin is None and check.schema_ is not None:
         return ["  none: a declarative check has no parameters"]
-    values = {**(spec.params if spec else {}), **control.spec.check.params}
-    lines = [f"  {name}: {_show(value)}" + ("" if name in control.spec.check.params else "  (default)")
-             for name, value in values.items()] or ["  none"]
-    used = _baseline_params(spec) if spec else []
+    if check.builtin is None:  # an expression check: its params, and the Baseline parameters it reads
+        lines = [f"  {name}: {_show(value)}" for name, value in check.params.items()] or ["  none"]
+        texts = " ".join([*(v.expression for v in check.variables), str(check.expression or ""),
+                          *(v.expression for v in check.validations)])
+        used = [name for name in TIER_DEFAULTS if f'"{name}"' in texts or f"'{name}'" in texts]
+    else:
+        values = {**(spec.params if spec else {}), **control.spec.check.params}
+        lines = [f"  {name}: {_show(value)}" + ("" if name in control.spec.check.params else "  (default)")
+                 for name, value in values.items()] or ["  none"]
+        used = _baseline_params(spec) if spec else []
     if used:
         baselines = Baselines(catalogue)
         lines.append("  Baseline parameters (per tier; Baseline documents override the defaults):")
@@ -241,7 +274,10 @@ def render_explain(control: Document, catalogue: Catalogue) -> str:
                             "audit": " (recorded for audit, never fails)"}[str(spec.enforcement)]])
     section("Applies to", _applies_to(control))
     if spec.check.builtin is not None:
-        section("What it checks", [f"  built-in check {spec.check.builtin}", "", *_wrap(what)])
+        origin = builtin.origin if builtin is not None else "built-in"
+        section("What it checks", [f"  {origin} check {spec.check.builtin}", "", *_wrap(what)])
+    elif spec.check.expression is not None or spec.check.validations:
+        section("What it checks", _expression_lines(control))
     else:
         schema = yaml.safe_dump(spec.check.schema_, sort_keys=False, allow_unicode=True)
         section("What it checks", ["  each selected document must satisfy this JSON Schema:", *_block(schema)])

@@ -25,22 +25,52 @@ class AppliesTo(Model):
     labels: dict[str, Annotated[str, Strict()]] = Field(default_factory=dict)
 
 
+class Variable(Model):
+    name: Annotated[str, Strict(), Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
+    expression: Text
+
+
+class Validation(Model):
+    """One CEL expression a selected document must make true, with the message and path of its finding."""
+
+    expression: Text
+    message: Text | None = None
+    path: Text | None = Field(None, description="dotted path of the field the finding points at (spec.owner)")
+    warning: Annotated[bool, Strict()] = Field(False, description="report at low severity, never blocking")
+
+
 class Check(Model):
-    """Either a built-in check with parameters, or a JSON Schema fragment each document must satisfy."""
+    """A built-in or plugin check with parameters, a JSON Schema fragment, or CEL expressions."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     builtin: Annotated[str, Strict(), Field(pattern=r"^[a-z][a-z0-9_]*$")] | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     schema_: dict[str, Any] | None = Field(None, alias="schema")
+    variables: list[Variable] = Field(default_factory=list, description="CEL values named for the expressions")
+    expression: Text | None = Field(None, description="CEL: true passes, false fails with `message`, a list of "
+                                    "strings fails once per string")
+    message: Text | None = None
+    path: Text | None = None
+    validations: list[Validation] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Check:
-        if (self.builtin is None) == (self.schema_ is None):
-            raise FieldError("schema" if self.schema_ is not None else "builtin",
-                             "give exactly one of `builtin:` (with `params:`) or `schema:`")
+        given = [name for name, value in (("builtin", self.builtin), ("schema", self.schema_),
+                                          ("expression", self.expression),
+                                          ("validations", self.validations or None)) if value is not None]
+        if len(given) != 1:
+            raise FieldError(given[-1] if given else "builtin",
+                             "give exactly one of `builtin:` (with `params:`), `schema:`, `expression:` or "
+                             "`validations:`")
         if self.schema_ is not None and self.params:
-            raise FieldError("params", "`params:` belong to a built-in check, not to a `schema:` check")
+            raise FieldError("params", "`params:` belong to a built-in or expression check, not to a `schema:` check")
+        if self.builtin is not None or self.schema_ is not None:
+            for name in ("variables", "message", "path"):
+                if getattr(self, name):
+                    raise FieldError(name, f"`{name}:` belongs to an expression check")
+        if self.validations and (self.message or self.path):
+            raise FieldError("message", "with `validations:`, each validation has its own message and path")
         return self
 
 

@@ -1,0 +1,755 @@
+"""Expression checks: a Control's rule written in CEL, the Common Expression Language.
+
+    check:
+      params: {minOnCall: 2}
+      variables:
+        - {name: team, expression: 'owner(document)'}
+      expression: size(onCall(team)) >= params.minOnCall
+      message: "owner team {{team.metadata.name}} has {{size(onCall(team))}} people on call"
+      path: spec.owner
+
+The expression sees `document` (the selected document), `asOf` (the evaluation date, a timestamp at
+midnight UTC), `params` and the named `variables`, and reads the rest of the catalogue only through
+the functions in FUNCTIONS, each of which goes through one CatalogueView method. Durations in documents
+are CEL durations, dates and date-times timestamps, percentages doubles, so they compare as values:
+`document.spec.continuity.rpo <= duration("4h")`, `asOf - e.spec.performedAt > duration("90d")`.
+
+It yields true (the document passes), false (one finding with `message`), or a list of strings (one
+finding per string; an empty list passes). A syntax error, an unknown function or variable, or a wrong
+number of arguments is a control-invalid finding at its line and column in the Control's file; a
+runtime error (a missing field, a type mismatch) is a finding on the document. Every evaluation is
+metered: each step and each list, map or string it builds costs, so neither a hostile expression nor
+a hostile document can make it run long or build a large value.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from pydantic import BaseModel
+
+from svcascode import facts
+from svcascode.models.common import Duration, duration_seconds
+
+if TYPE_CHECKING:
+    from svcascode.catalogue import Catalogue
+    from svcascode.documents import Document
+
+# Bounds. An expression is short text; its evaluation on one document may take COST_PER_DOCUMENT steps
+# (a step is one node of the expression evaluated, or one element of a list, map or string it builds),
+# and one control's evaluations over the whole catalogue at most SECONDS_PER_CONTROL of wall time.
+MAX_EXPRESSION_CHARS = 8192
+MAX_NESTING = 24  # brackets, parentheses and braces open at once
+COST_PER_DOCUMENT = 200_000
+SECONDS_PER_CONTROL = 20.0
+
+logging.getLogger("celpy").setLevel(logging.CRITICAL)  # celpy logs evaluation errors we report ourselves
+
+
+@dataclass(frozen=True)
+class FunctionDoc:
+    signature: str
+    summary: str
+    example: str
+
+
+# The functions an expression may call besides CEL's own, in the order the guide documents them.
+FUNCTIONS: dict[str, FunctionDoc] = {
+    "lookup": FunctionDoc("lookup(kind, name) -> document or null", "the document of that kind and name",
+                          'lookup("Team", document.spec.owner) != null'),
+    "services": FunctionDoc("services(doc) -> list of Service", "the services a document concerns (a Service "
+                            "itself, a ServiceLevel's service, a Team's owned services, Evidence's subject's, ...)",
+                            'services(document).all(s, s.spec.tier != "tier-0")'),
+    "owner": FunctionDoc("owner(service) -> Team or null", "the team that owns a service (spec.owner)",
+                         'owner(document).spec.members.exists(m, m.role == "lead")'),
+    "levels": FunctionDoc("levels(service) / levels(service, type) -> list of ServiceLevel",
+                          "the service's levels in force on the as-of date, optionally of one type (SLA, OLA, UC)",
+                          'size(levels(document, "SLA")) > 0'),
+    "allLevels": FunctionDoc("allLevels(service) -> list of ServiceLevel", "every ServiceLevel of the service, "
+                             "whatever its dates (to say why none is in force)",
+                             'allLevels(document).filter(l, !inForce(l))'),
+    "inForce": FunctionDoc("inForce(level) -> bool", "whether a ServiceLevel is in force on the as-of date "
+                           "(validFrom through validTo, both included)", 'allLevels(document).exists(l, inForce(l))'),
+    "dependencies": FunctionDoc("dependencies(service) -> list of Service",
+                                "the services it depends on (spec.dependencies) that are in the catalogue",
+                                'dependencies(document).all(d, d.spec.tier <= document.spec.tier)'),
+    "dependants": FunctionDoc("dependants(service) -> list of Service", "the services that depend on it",
+                              'dependants(document).exists(d, d.spec.tier == "tier-0")'),
+    "evidence": FunctionDoc("evidence(doc) / evidence(doc, type) -> list of Evidence",
+                            "evidence about a document performed on or before the as-of date, newest first",
+                            'evidence(document, "restore-test").exists(e, asOf - e.spec.performedAt < duration("180d"))'),
+    "onCall": FunctionDoc("onCall(team) -> list of string", "the distinct people on call across primary and "
+                          "secondary", 'size(onCall(owner(document))) >= 2'),
+    "tier": FunctionDoc("tier(doc) -> string", "the tier a document is judged at: a Service's own, else the "
+                        "strictest of the services it concerns", 'tier(document) in ["tier-0", "tier-1"]'),
+    "baseline": FunctionDoc("baseline(name, tier) -> value or null", "a per-tier Baseline parameter (the "
+                            "repository's Baselines over the defaults)",
+                            'document.spec.review.privilegedCadence <= baseline("access_review_privileged_max", '
+                            'tier(document))'),
+    "duration": FunctionDoc("duration(text) -> duration", "a duration as documents write it (90d, 2w, 1y, 15m) "
+                            "or as CEL does (1h30m, 3600s)", 'document.spec.continuity.rpo <= duration("4h")'),
+    "date": FunctionDoc("date(text) -> timestamp", "a date (2026-11-27) as a timestamp at midnight UTC",
+                        'document.spec.validFrom <= date("2026-01-01")'),
+    "join": FunctionDoc("list.join(separator) -> string", "the strings of a list joined, as in CEL's strings "
+                        "extension", 'params.roles.join(" or ")'),
+}
+
+VARIABLES = ("document", "asOf", "params")
+MACROS = frozenset({"has", "all", "exists", "exists_one", "map", "filter", "dyn"})
+# How many arguments each function takes (a method call counts its receiver).
+_ARITY: dict[str, tuple[int, ...]] = {"lookup": (2,), "services": (1,), "owner": (1,), "levels": (1, 2),
+                                      "dependencies": (1,), "dependants": (1,), "evidence": (1, 2),
+                                      "onCall": (1,), "duration": (1,), "date": (1,), "join": (1, 2),
+                                      "allLevels": (1,), "inForce": (1,), "tier": (1,), "baseline": (2,)}
+
+
+class ExpressionError(ValueError):
+    """What is wrong with an expression, at a line and column of its text (1-based)."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
+class CostExceeded(Exception):
+    """An evaluation went past its cost limit."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# The catalogue, as expressions see it
+
+
+class CatalogueView:
+    """Every catalogue read an expression makes goes through one of these methods."""
+
+    def __init__(self, catalogue: Catalogue, as_of: date, baseline: Callable[[str, str], Any] | None = None) -> None:
+        self.catalogue, self.as_of = catalogue, as_of
+        self._baseline = baseline
+
+    def tier_of(self, document: Document) -> str:
+        return facts.tier_of(self.catalogue, document)
+
+    def baseline(self, name: str, tier: str) -> Any:
+        return self._baseline(name, tier) if self._baseline is not None else None
+
+    def lookup(self, kind: str, name: str) -> Document | None:
+        return self.catalogue.get(kind, name)
+
+    def services_of(self, document: Document) -> list[Document]:
+        return facts.services_of(self.catalogue, document)
+
+    def owner(self, service: Document) -> Document | None:
+        owner = getattr(service.spec, "owner", None)
+        return self.catalogue.get("Team", str(owner).removeprefix("team:")) if owner else None
+
+    def levels(self, service: Document, level_type: str | None = None) -> list[Document]:
+        return [level for level in self.catalogue.levels_by_service.get(service.name, ())
+                if (level_type is None or level.spec.type == level_type)
+                and facts.level_in_force(level, self.as_of)]
+
+    def all_levels(self, service: Document) -> list[Document]:
+        return list(self.catalogue.levels_by_service.get(service.name, ()))
+
+    def in_force(self, level: Document) -> bool:
+        return facts.level_in_force(level, self.as_of)
+
+    def dependencies(self, service: Document) -> list[Document]:
+        found = (self.catalogue.get("Service", d.service) for d in getattr(service.spec, "dependencies", ()))
+        return [s for s in found if s is not None]
+
+    def dependants(self, service: Document) -> list[Document]:
+        return sorted(set(self.catalogue.dependants.get(service.name, ())), key=lambda s: s.name)
+
+    def evidence(self, subject: Document, evidence_type: str | None = None) -> list[Document]:
+        found = [e for e in self.catalogue.evidence_by_subject.get((subject.kind, subject.name), ())
+                 if e.spec.performed_at <= self.as_of and (evidence_type is None or e.spec.type == evidence_type)]
+        return sorted(found, key=lambda e: e.spec.performed_at, reverse=True)
+
+    def on_call(self, team: Document) -> list[str]:
+        return facts.on_call_people(team)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Values
+
+
+def _celpy() -> Any:
+    import celpy  # imported when an expression control is built: every other run does without it
+
+    return celpy
+
+
+_MAP: list[type] = []
+_DURATION: list[type] = []
+
+
+def _duration_type() -> type:
+    """celpy's DurationType, remembering how a document wrote it (90d), for messages."""
+    if not _DURATION:
+        from celpy import celtypes
+
+        class Written(celtypes.DurationType):
+            written = ""
+
+        _DURATION.append(Written)
+    return _DURATION[0]
+
+
+def written_duration(text: str) -> Any:
+    value = _duration_type()(duration_seconds(text))
+    value.written = text
+    return value
+
+
+def _map_type() -> type:
+    """celpy's MapType, with `map != null` true as `map == null` is false (celpy 0.5 raises for it)."""
+    if not _MAP:
+        from celpy import celtypes
+
+        class Map(celtypes.MapType):
+            def __ne__(self, other: Any) -> bool:
+                return True if other is None else bool(super().__ne__(other))
+
+            __hash__ = None  # type: ignore[assignment]
+
+        _MAP.append(Map)
+    return _MAP[0]
+
+
+def to_cel(value: Any) -> Any:
+    """A document's value as CEL sees it: durations as durations, dates as timestamps."""
+    from celpy import celtypes
+
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return celtypes.BoolType(value)
+    if isinstance(value, Duration):
+        return written_duration(str(value))
+    if isinstance(value, str):
+        return celtypes.StringType(value)
+    if isinstance(value, int):
+        return celtypes.IntType(value)
+    if isinstance(value, float):
+        return celtypes.DoubleType(value)
+    if isinstance(value, datetime):
+        return celtypes.TimestampType(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+    if isinstance(value, date):
+        return celtypes.TimestampType(datetime(value.year, value.month, value.day, tzinfo=timezone.utc))
+    if isinstance(value, (list, tuple)):
+        return celtypes.ListType([to_cel(v) for v in value])
+    if isinstance(value, dict):
+        return _map_type()({celtypes.StringType(str(k)): to_cel(v) for k, v in value.items() if v is not None})
+    if isinstance(value, BaseModel):
+        fields = type(value).model_fields
+        return _map_type()({celtypes.StringType(info.alias or name): to_cel(item)
+                                 for name, info in fields.items() if (item := getattr(value, name)) is not None})
+    return celtypes.StringType(str(value))
+
+
+def from_cel(value: Any) -> Any:
+    """A CEL value as plain Python, for messages."""
+    from celpy import celtypes
+
+    if isinstance(value, celtypes.BoolType):
+        return bool(value)
+    if isinstance(value, celtypes.DurationType):
+        if getattr(value, "written", ""):
+            return str(getattr(value, "written"))
+        seconds = value.total_seconds()
+        unit = next((u for u, n in (("d", 86400), ("h", 3600), ("m", 60)) if seconds and seconds % n == 0), "s")
+        return f"{seconds / dict(d=86400, h=3600, m=60, s=1)[unit]:g}{unit}"
+    if isinstance(value, celtypes.TimestampType):
+        return value.date().isoformat() if (value.hour, value.minute, value.second) == (0, 0, 0) else value.isoformat()
+    if isinstance(value, list):
+        return [from_cel(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): from_cel(v) for k, v in value.items()}
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------
+# Compiling
+
+
+@dataclass
+class Compiled:
+    text: str
+    ast: Any
+    functions: tuple[str, ...]  # the catalogue functions it calls, for `explain`
+
+
+def compile_expression(text: str, known: set[str]) -> Compiled:
+    """Parse and check an expression; an ExpressionError at its line and column when it is wrong.
+
+    `known` are the variable names it may read besides its macros' own.
+    """
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(f"expression of {len(text):,} characters, more than {MAX_EXPRESSION_CHARS:,}")
+    _check_nesting(text)
+    celpy = _celpy()
+    try:
+        ast = _environment().compile(text)
+    except celpy.CELParseError as error:
+        first = str(error.args[0]).strip().splitlines()[0] if error.args else "syntax error"
+        raise ExpressionError(f"syntax error near {first.strip()!r}", error.line or 1, error.column or 1) from None
+    except RecursionError:
+        raise ExpressionError("expression nested too deeply") from None
+    return Compiled(text, ast, tuple(sorted(_check_names(ast, known))))
+
+
+def _check_nesting(text: str) -> None:
+    depth, line, column = 0, 1, 0
+    quote: str | None = None
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column = line + 1, 0
+        if quote is not None:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ExpressionError(f"nested more than {MAX_NESTING} brackets deep", line, column)
+        elif char in ")]}":
+            depth -= 1
+
+
+def _check_names(ast: Any, known: set[str]) -> set[str]:
+    """The catalogue functions the expression calls; an ExpressionError for an unknown name or arity."""
+    from celpy.evaluation import base_functions
+
+    bound = set(known)
+    for tree in ast.iter_subtrees():  # names a macro binds (x in list.all(x, ...)) are variables
+        if tree.data == "member_dot_arg" and str(tree.children[1]) in MACROS:
+            args = tree.children[2]
+            if hasattr(args, "children") and args.children:
+                bound.update(str(t.children[0]) for t in args.children[0].find_data("ident"))
+    used: set[str] = set()
+    for tree in ast.iter_subtrees_topdown():
+        if tree.data == "ident":
+            token = tree.children[0]
+            if str(token) not in bound:
+                choices = ", ".join(sorted(bound - _macro_vars(ast)))
+                raise ExpressionError(f"unknown variable '{token}': an expression reads {choices}",
+                                      token.line, token.column)
+        elif tree.data in ("ident_arg", "member_dot_arg"):
+            token = tree.children[0] if tree.data == "ident_arg" else tree.children[1]
+            name = str(token)
+            args = tree.children[-1]
+            count = len(args.children) if hasattr(args, "children") else 0
+            count += 1 if tree.data == "member_dot_arg" else 0
+            if name in MACROS:
+                continue
+            if name not in FUNCTIONS and name not in base_functions:
+                import difflib
+
+                close = difflib.get_close_matches(name, list(FUNCTIONS) + [n for n in base_functions
+                                                                             if n[0].isalpha()], n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else "; the guide lists the functions"
+                raise ExpressionError(f"unknown function '{name}'{hint}", token.line, token.column)
+            if name in _ARITY and count not in _ARITY[name]:
+                raise ExpressionError(f"{FUNCTIONS[name].signature.split(' ->')[0]} takes "
+                                      f"{' or '.join(str(n) for n in _ARITY[name])} argument(s), not {count}",
+                                      token.line, token.column)
+            if name in FUNCTIONS and name not in ("duration", "date", "join"):
+                used.add(name)
+    return used
+
+
+def _macro_vars(ast: Any) -> set[str]:
+    found: set[str] = set()
+    for tree in ast.iter_subtrees():
+        if tree.data == "member_dot_arg" and str(tree.children[1]) in MACROS:
+            args = tree.children[2]
+            if hasattr(args, "children") and args.children:
+                found.update(str(t.children[0]) for t in args.children[0].find_data("ident"))
+    return found
+
+
+_ENVIRONMENT: list[Any] = []
+
+
+def _environment() -> Any:
+    if not _ENVIRONMENT:
+        _ENVIRONMENT.append(_celpy().Environment())
+    return _ENVIRONMENT[0]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Evaluating
+
+
+class Meter:
+    """The cost of one evaluation, and the wall time one control may take over all its documents."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.spent = 0
+
+    def start(self) -> None:
+        self.spent = 0
+
+    def charge(self, amount: int) -> None:
+        self.spent += amount
+        if self.spent > COST_PER_DOCUMENT:
+            raise CostExceeded(f"evaluation cost more than {COST_PER_DOCUMENT:,} steps")
+        if self.spent & 0x3FF == 0 and time.monotonic() > self.deadline:
+            raise CostExceeded(f"the control's expressions took more than {SECONDS_PER_CONTROL:g}s")
+
+
+_METERED: list[type] = []
+
+
+def _metered_evaluator() -> type:
+    """celpy's Evaluator, charging its Meter for every node it visits and every value it builds.
+
+    One class for every evaluation (a class per program would be a reference cycle each, and commands
+    run without the cyclic garbage collector); each evaluator carries its meter.
+    """
+    if not _METERED:
+        from celpy.evaluation import Evaluator
+
+        class Metered(Evaluator):
+            meter: Meter
+
+            def sub_evaluator(self, ast: Any) -> Any:
+                nested = Metered(ast, activation=self.activation)
+                nested.meter = self.meter
+                return nested
+
+            def _visit_tree(self, tree: Any) -> Any:
+                self.meter.charge(1)
+                result = super()._visit_tree(tree)
+                if isinstance(result, (str, bytes, list, dict)):
+                    self.meter.charge(len(result))
+                return result
+
+        _METERED.append(Metered)
+    return _METERED[0]
+
+
+class Program:
+    """A control's compiled expressions, run against one document at a time."""
+
+    def __init__(self, view: CatalogueView, params: dict[str, Any]) -> None:
+        self.view = view
+        self.params = to_cel(params)
+        self.meter = Meter(time.monotonic() + SECONDS_PER_CONTROL)
+        self._values: dict[int, Any] = {}
+        self.functions = self._functions()
+
+    def value_of(self, document: Document | None) -> Any:
+        """A document as a CEL map, built once per document."""
+        if document is None:
+            return None
+        key = id(document)
+        if key not in self._values:
+            self._values[key] = to_cel(document.model)
+        self.meter.charge(1)
+        return self._values[key]
+
+    def _document(self, value: Any) -> Document | None:
+        """The document a CEL map stands for (by its kind and metadata.name)."""
+        if not isinstance(value, dict):
+            return None
+        kind, metadata = value.get("kind"), value.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        return self.view.lookup(str(kind), str(name)) if kind is not None and name is not None else None
+
+    def _functions(self) -> dict[str, Callable[..., Any]]:
+        from celpy import celtypes
+
+        view = self.view
+
+        def many(documents: list[Document]) -> Any:
+            self.meter.charge(len(documents))
+            return celtypes.ListType([self.value_of(d) for d in documents])
+
+        def on(function: Callable[[Document], Any], empty: Any) -> Callable[[Any], Any]:
+            def call(value: Any) -> Any:
+                document = self._document(value)
+                return empty() if document is None else function(document)
+            return call
+
+        def levels(value: Any, level_type: Any = None) -> Any:
+            document = self._document(value)
+            return many([] if document is None else view.levels(document, None if level_type is None
+                                                                 else str(level_type)))
+
+        def evidence(value: Any, evidence_type: Any = None) -> Any:
+            document = self._document(value)
+            return many([] if document is None else view.evidence(document, None if evidence_type is None
+                                                                   else str(evidence_type)))
+
+        def on_call(value: Any) -> Any:
+            document = self._document(value)
+            people = view.on_call(document) if document is not None and document.kind == "Team" else []
+            return celtypes.ListType([celtypes.StringType(p) for p in people])
+
+        def duration(text: Any) -> Any:
+            if isinstance(text, str) and _SVC_DURATION.match(text):
+                return written_duration(text)
+            return celtypes.DurationType(text)
+
+        def as_date(text: Any) -> Any:
+            return to_cel(date.fromisoformat(str(text)))
+
+        def join(items: Any, separator: Any = "") -> Any:
+            if not isinstance(items, list):
+                raise TypeError("join() needs a list")
+            self.meter.charge(len(items))
+            return celtypes.StringType(str(separator).join(shown(item) for item in items))
+
+        def baseline(name: Any, tier: Any) -> Any:
+            value = view.baseline(str(name), str(tier))
+            if isinstance(value, str) and _SVC_DURATION.match(value):
+                return written_duration(value)
+            return to_cel(value)
+
+        return {
+            "tier": on(lambda d: celtypes.StringType(view.tier_of(d)), lambda: celtypes.StringType(facts.DEFAULT_TIER)),
+            "baseline": baseline,
+            "join": join,
+            "lookup": lambda kind, name: self.value_of(view.lookup(str(kind), str(name))),
+            "services": on(lambda d: many(view.services_of(d)), lambda: many([])),
+            "owner": on(lambda d: self.value_of(view.owner(d)), lambda: None),
+            "levels": levels,
+            "dependencies": on(lambda d: many(view.dependencies(d)), lambda: many([])),
+            "allLevels": on(lambda d: many(view.all_levels(d)), lambda: many([])),
+            "inForce": on(lambda d: celtypes.BoolType(d.kind == "ServiceLevel" and view.in_force(d)),
+                          lambda: celtypes.BoolType(False)),
+            "dependants": on(lambda d: many(view.dependants(d)), lambda: many([])),
+            "evidence": evidence,
+            "onCall": on_call,
+            "duration": duration,
+            "date": as_date,
+        }
+
+    def run(self, compiled: Compiled, activation: dict[str, Any]) -> Any:
+        """The expression's value; a CELEvalError or CostExceeded when it cannot be had."""
+        evaluator = _metered_evaluator()(compiled.ast, activation=self._activation())
+        evaluator.meter = self.meter
+        return evaluator.evaluate(activation)
+
+    def _activation(self) -> Any:
+        celpy = _celpy()
+        from celpy.evaluation import Activation, base_functions
+
+        functions = {**base_functions, **self.functions}
+        return Activation(annotations=_environment().annotations, functions=functions,
+                          package=_environment().package) if celpy else None
+
+
+_KEY = re.compile(r"""(?:[A-Za-z_][\w-]*|'[^']*'|"[^"]*")[ \t]*:[ \t]+""")
+_SVC_DURATION = re.compile(r"^\d+(ms|s|m|h|d|w|y)$")
+_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.S)
+
+
+def template_parts(message: str) -> Iterator[tuple[int, str, bool]]:
+    """The message's text and its `{{ expression }}` placeholders: (offset, text, is_expression)."""
+    at = 0
+    for match in _PLACEHOLDER.finditer(message):
+        if match.start() > at:
+            yield at, message[at:match.start()], False
+        yield match.start(1), match.group(1), True
+        at = match.end()
+    if at < len(message):
+        yield at, message[at:], False
+
+
+def shown(value: Any) -> str:
+    """A CEL value in a message."""
+    plain = from_cel(value)
+    if isinstance(plain, list):
+        return ", ".join(shown(v) for v in value) if plain else "none"
+    if isinstance(plain, dict) and isinstance(plain.get("metadata"), dict) and "kind" in plain:
+        return f"{plain['kind']}/{plain['metadata'].get('name')}"
+    if isinstance(plain, float) and plain.is_integer():
+        return str(int(plain))
+    if plain is None:
+        return "null"
+    return str(plain)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The check a Control's expressions make
+
+
+def source_position(source: str | None, line: int, column: int, offset: int) -> tuple[int, int]:
+    """The file line and column of the character `offset` into the YAML scalar that starts at (line, column).
+
+    A block scalar (`|`, `>`) starts on the next line at its indentation; a quoted one after its quote;
+    continuation lines are taken as joined by one character, as YAML folds or keeps them.
+    """
+    lines = source.splitlines() if source else []
+    if not 0 < line <= len(lines):
+        return line, column + offset
+    first = lines[line - 1]
+    key = _KEY.match(first, column - 1)  # a mapping entry is located at its key: the value follows it
+    if key is not None:
+        column = key.end() + 1
+    indicator = first[column - 1] if 0 < column <= len(first) else ""
+    pieces: list[tuple[int, int, str]] = []  # (file line, column where its text starts, text)
+    if indicator in ("|", ">"):
+        body = [(n, text) for n, text in enumerate(lines[line:], start=line + 1)]
+        indent = next((len(t) - len(t.lstrip(" ")) for _, t in body if t.strip()), 0)
+        for number, text in body:
+            if text.strip() and len(text) - len(text.lstrip(" ")) < indent:
+                break
+            pieces.append((number, indent + 1, text[indent:]))
+    else:
+        start = column + (1 if indicator in ("'", '"') else 0)
+        pieces.append((line, start, first[start - 1:]))
+        for number, text in enumerate(lines[line:], start=line + 1):
+            stripped = text.lstrip(" ")
+            pieces.append((number, len(text) - len(stripped) + 1, stripped))
+    for number, start, text in pieces:
+        if offset <= len(text):
+            return number, start + offset
+        offset -= len(text) + 1
+    return line, column
+
+
+def offset_of(text: str, line: int, column: int) -> int:
+    """The offset in `text` of a 1-based line and column."""
+    lines = text.split("\n")
+    return sum(len(part) + 1 for part in lines[:line - 1]) + column - 1
+
+
+def _dotted(path: str | None) -> tuple[str | int, ...]:
+    if not path:
+        return ()
+    return tuple(int(part) if part.isdigit() else part for part in path.split("."))
+
+
+@dataclass
+class _Rule:
+    compiled: Compiled
+    message: list[tuple[str, Compiled | None]]  # text, or a placeholder's expression
+    path: tuple[str | int, ...]
+    warning: bool
+    where: tuple[str | int, ...]  # the expression's path in the Control
+
+
+def expression_functions(control: Document) -> list[str]:
+    """The catalogue functions a Control's expressions call, for `explain`; [] when they do not compile."""
+    check = control.spec.check
+    known = {*VARIABLES, *(v.name for v in check.variables)}
+    texts = [v.expression for v in check.variables] + ([check.expression] if check.expression else []) + [
+        v.expression for v in check.validations]
+    used: set[str] = set()
+    for text in texts:
+        try:
+            used.update(compile_expression(str(text), known).functions)
+        except ExpressionError:
+            continue
+    return [name for name in FUNCTIONS if name in used]
+
+
+def build_expression_check(control: Document, source: str | None, problem: Callable[..., Any]
+                           ) -> tuple[Any, dict[str, Any], list[Any]]:
+    """The check function of a Control's `expression:` or `validations:`, or the control-invalid findings.
+
+    `source` is the text of the Control's file, to place an error at the line and column it is at;
+    `problem(message, path, line=, column=)` makes a control-invalid finding.
+    """
+    check = control.spec.check
+    problems: list[Any] = []
+    known = set(VARIABLES)
+
+    def compiled(text: str, where: tuple[str | int, ...], base: int = 0) -> Compiled | None:
+        try:
+            return compile_expression(text, known)
+        except ExpressionError as error:
+            line, column = control.locate(where)
+            at = source_position(source, line, column, base + offset_of(text, error.line, error.column))
+            problems.append(problem(f"expression: {error}", where, line=at[0], column=at[1]))
+            return None
+
+    variables: list[tuple[str, Compiled]] = []
+    for index, variable in enumerate(check.variables):
+        if variable.name in known or variable.name in FUNCTIONS:
+            problems.append(problem(f"variable '{variable.name}' is already defined",
+                                    ("spec", "check", "variables", index, "name")))
+            continue
+        done = compiled(variable.expression, ("spec", "check", "variables", index, "expression"))
+        known.add(variable.name)
+        if done is not None:
+            variables.append((variable.name, done))
+    items = ([(("spec", "check"), check.expression, check.message, check.path, False)] if check.expression
+             else [(("spec", "check", "validations", i), v.expression, v.message, v.path, v.warning)
+                   for i, v in enumerate(check.validations)])
+    rules: list[_Rule] = []
+    for where, text, message, path, warning in items:
+        done = compiled(str(text), (*where, "expression"))
+        parts: list[tuple[str, Compiled | None]] = []
+        for offset, part, is_expression in template_parts(str(message or "")):
+            if not is_expression:  # a message is one line: a line break in its text is a space
+                parts.append((re.sub(r"[ \t]*\n\s*", " ", part), None))
+                continue
+            placeholder = compiled(part, (*where, "message"), offset)
+            if placeholder is not None:
+                parts.append(("", placeholder))
+        if done is not None:
+            rules.append(_Rule(done, parts, _dotted(path), warning, (*where, "expression")))
+    if problems:
+        return None, {}, problems
+    params = dict(check.params)
+    programs: dict[int, Program] = {}
+
+    def run(ctx: Any, document: Document) -> Iterator[Any]:
+        program = programs.get(id(ctx))
+        if program is None:
+            programs.clear()  # one context per evaluation: the previous one's values are not needed again
+            program = programs[id(ctx)] = Program(CatalogueView(ctx.catalogue, ctx.as_of, ctx.baseline), ctx.params)
+        celpy = _celpy()
+        activation: dict[str, Any] = {"asOf": to_cel(ctx.as_of), "params": program.params}
+
+        def value(expression: Compiled) -> Any:
+            program.meter.start()
+            return program.run(expression, activation)
+
+        try:
+            program.meter.start()
+            activation["document"] = program.value_of(document)
+            for name, expression in variables:
+                activation[name] = value(expression)
+            for rule in rules:
+                result = value(rule.compiled)
+                yield from _findings(ctx, document, rule, result, lambda e: shown(value(e)))
+        except (celpy.CELEvalError, CostExceeded, RecursionError, ValueError, TypeError) as error:
+            text = str(error.args[0]) if error.args else type(error).__name__
+            if isinstance(error, RecursionError):
+                text = "the expression nests too deeply for this document"
+            yield document.finding("check-error", "high", f"control {control.name}: the expression could not be "
+                                   f"evaluated on this document: {text}", (),
+                                   enforcement=str(control.spec.enforcement))
+
+    return run, params, []
+
+
+def _findings(ctx: Any, document: Document, rule: _Rule, result: Any, render: Callable[[Compiled], str]
+              ) -> Iterator[Any]:
+    from celpy import celtypes
+
+    report = ctx.warn if rule.warning else ctx.fail
+    if isinstance(result, celtypes.BoolType):
+        if bool(result):
+            return
+        text = "".join(part if expression is None else render(expression) for part, expression in rule.message)
+        yield report(document, text or f"the expression is false: {rule.compiled.text.strip()}", rule.path)
+    elif isinstance(result, list) and all(isinstance(item, str) for item in result):
+        for item in result:
+            yield report(document, str(item), rule.path)
+    else:
+        yield document.finding("check-error", "high", f"control {ctx.rule}: the expression gave "
+                               f"{shown(result)!r}, not true, false or a list of messages", (),
+                               enforcement=str(ctx.enforcement))
