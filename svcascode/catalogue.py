@@ -52,6 +52,7 @@ REFERENCES: dict[str, list[tuple[str, str]]] = {
     "Waiver": [("spec.control", "Control"), ("spec.subjects[*]", "*")],
     "Control": [("spec.mappings[*].framework", "Framework")],
     "Baseline": [("spec.controls[*]", "Control"), ("spec.exclude[*]", "Control")],
+    "Scorecard": [("spec.levels[*].controls[*]", "Control"), ("spec.levels[*].tiers.*[*]", "Control")],
 }
 
 # Kinds a `kind:name` reference may name: every svcascode kind, and OpenSLO SLOs.

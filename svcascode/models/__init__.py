@@ -13,6 +13,7 @@ from svcascode.models.openslo import OPENSLO_API_VERSION, OPENSLO_KINDS, OpenSlo
 from svcascode.models.operations import (
     IncidentPolicy, IncidentPolicySpec, MaintenanceWindow, MaintenanceWindowSpec, PatchPolicy, PatchPolicySpec,
 )
+from svcascode.models.scorecard import Scorecard, ScorecardSpec
 from svcascode.models.people import BusinessCalendar, BusinessCalendarSpec, Team, TeamSpec
 from svcascode.models.service import Service, ServiceLevel, ServiceLevelSpec, ServiceSpec
 
@@ -31,6 +32,7 @@ KINDS: dict[str, type[Envelope]] = {
     "Baseline": Baseline,
     "Framework": Framework,
     "Waiver": Waiver,
+    "Scorecard": Scorecard,
 }
 
 OPENSLO_MODELS: dict[str, type[OpenSloDocument]] = (
@@ -51,12 +53,13 @@ SPEC_KINDS: dict[type[BaseModel], str] = {
     BaselineSpec: "Baseline",
     FrameworkSpec: "Framework",
     WaiverSpec: "Waiver",
+    ScorecardSpec: "Scorecard",
     SloSpec: "SLO",
 }
 
 __all__ = [
     "API_VERSION", "KINDS", "OPENSLO_API_VERSION", "OPENSLO_MODELS", "SPEC_KINDS",
     "AccessPolicySpec", "BaselineSpec", "BusinessCalendarSpec", "ControlSpec", "EvidenceSpec", "FrameworkSpec",
-    "IncidentPolicySpec", "MaintenanceWindowSpec", "PatchPolicySpec", "ServiceLevelSpec", "ServiceSpec", "SloSpec",
+    "IncidentPolicySpec", "MaintenanceWindowSpec", "PatchPolicySpec", "ScorecardSpec", "ServiceLevelSpec", "ServiceSpec", "SloSpec",
     "TeamSpec", "WaiverSpec",
 ]
