@@ -7,9 +7,9 @@ So the forecast says what `check --as-of DAY` says on that day, by construction.
 
 The dates on which the answer can change are derived from the documents (`candidate_dates`): every date a
 document writes (a waiver's expiry, evidence's date, a service level's validTo, a window's start) and the
-day after it, and every such date moved by every duration the catalogue writes (a review cadence, an
-evidence maximum age in a baseline, a control parameter), floored and rounded up to whole days, and the
-day after each. Findings that depend on the as-of date only through a horizon of occurrences (a
+day after it, and every such date moved forwards and backwards by every duration the catalogue writes (a
+review cadence, an evidence maximum age in a baseline, a control parameter, a number of days a control's
+parameter gives), floored and rounded up to whole days, and the day after each. Findings that depend on the as-of date only through a horizon of occurrences (a
 maintenance window's next twelve months) can change on other days: `every_day=True` evaluates each day
 of the period instead.
 """
@@ -144,6 +144,10 @@ def dates_and_offsets(catalogue: Catalogue) -> tuple[list[date], set[int]]:
                 dates.add(value)
             elif isinstance(value, Duration) or (isinstance(value, str) and len(value) <= 24):
                 offsets.update(_days(value))
+        if document.kind == "Control":  # a built-in's parameter may give days as a plain number (warnWithin: 14)
+            for value in _values(document.spec.check.params, budget):
+                if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_DAYS * 40:
+                    offsets.add(value)
     return sorted(dates), offsets
 
 
@@ -169,7 +173,8 @@ def candidate_dates(catalogue: Catalogue, as_of: date, until: date, every_day: b
     ordinals = [d.toordinal() for d in dates]
     first, last = as_of.toordinal() + 1, until.toordinal()
     found: set[int] = set()
-    for offset in sorted({o + extra for o in offsets for extra in (0, 1)}):
+    # a date moved either way: evidence ages past a cadence after its date, a warning starts before an expiry
+    for offset in sorted({sign * o + extra for o in offsets for sign in (1, -1) for extra in (0, 1)}, key=abs):
         low = bisect.bisect_left(ordinals, first - offset)
         high = bisect.bisect_right(ordinals, last - offset)
         found.update(ordinals[i] + offset for i in range(low, high))

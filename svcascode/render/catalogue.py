@@ -17,6 +17,7 @@ from svcascode.assessment import SERVICE_STATUSES, Assessment, ServiceResult, St
 from svcascode.calendars import covered_minutes, sla_periods
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
+from svcascode.escape import squash
 from svcascode.facts import level_in_force, services_of
 from svcascode.finding import Finding
 from svcascode.render import render_template, write_text
@@ -58,7 +59,7 @@ def write_site(data: SiteInput, out: Path) -> list[Path]:
     rows = [service_row(s, compliance[s.name], cards) for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)]
     common = {"as_of": data.as_of.isoformat(), "commit": data.commit, "statuses": SERVICE_STATUSES,
               "groupings": {k: v[0] for k, v in GROUPINGS.items()}, "src": source_link,
-              "scorecards": [{"name": c.name, "title": c.title} for c in cards],
+              "scorecards": [{"name": c.name, "title": squash(c.title)} for c in cards],
               "deadlines_until": data.forecast.until.isoformat() if data.forecast else None}
     index_html = write_text(out / "index.html", render_template("catalogue-index.html.j2", rows=rows, groups=None,
                                                                 variant="index", **common))
@@ -156,7 +157,7 @@ def service_view(catalogue: Catalogue, service: Document, compliance: dict[str, 
 def _standing(card: ScorecardResult, service: str) -> dict[str, Any]:
     """A service's level on a scorecard and what the next level needs."""
     standing = card.services[service]
-    return {"scorecard": card.name, "title": card.title, "level": standing.level or NONE, "next": standing.next,
+    return {"scorecard": card.name, "title": squash(card.title), "level": standing.level or NONE, "next": standing.next,
             "needs": [{"control": c, "status": str(s)} for c, s in standing.needs], "levels": list(card.levels),
             "file": card.scorecard.file, "line": card.scorecard.locate(())[0]}
 
@@ -353,7 +354,7 @@ def team_view(catalogue: Catalogue, team: Document, compliance: dict[str, Servic
     for card in cards:
         rollup = card.teams().get(team.name)
         if rollup is not None:
-            rollups.append({"title": card.title, "lowest": rollup.lowest or NONE, "services": rollup.services,
+            rollups.append({"title": squash(card.title), "lowest": rollup.lowest or NONE, "services": rollup.services,
                             "distribution": list(rollup.distribution.items())})
     services = [service_row(s, compliance[s.name], cards) for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)
                 if s.spec.owner == team.name]
