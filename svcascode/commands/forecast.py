@@ -9,6 +9,7 @@ from datetime import date
 import click
 
 from svcascode.cli import EXIT_OK, _context, _write, main, parse_as_of
+from svcascode.escape import inert, one_line
 from svcascode.formats.forecast import FORECAST_FORMATS
 
 
@@ -66,6 +67,7 @@ def forecast(paths: tuple[str, ...], as_of: date, days: int | None, until: date 
         folder = OutputFolder(root, settings, ical)
         teams = [t.name for t in loaded.catalogue.of_kind("Team")]
         written, unchanged = write_calendars(result, teams, folder.path)
-        click.echo(f"calendars: {len(written)} written, {len(unchanged)} unchanged in {folder.path}", err=True)
+        click.echo(inert(one_line(f"calendars: {len(written)} written, {len(unchanged)} unchanged in {folder.path}")),
+                   err=True)
     _write(FORECAST_FORMATS[fmt](result), output)
     sys.exit(EXIT_OK)
