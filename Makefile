@@ -39,6 +39,9 @@ demo: $(VENV)/.installed
 	$(BIN)/svcascode generate prometheus --out $(OUT)/monitoring/prometheus --as-of $(AS_OF)
 	$(BIN)/svcascode generate alertmanager --out $(OUT)/monitoring/alertmanager --as-of $(AS_OF)
 	@echo
+	@echo "== svcascode forecast (the findings that will open in the next 90 days, one calendar per team)"
+	$(BIN)/svcascode forecast --as-of $(AS_OF) --days 90 --format markdown --output $(OUT)/deadlines.md --ical $(OUT)/calendars
+	@echo
 	@echo "outputs:"
 	@echo "  catalogue site:    file://$(abspath $(OUT))/catalogue/index.html"
 	@echo "  compliance report: file://$(abspath $(OUT))/report/report.html"
@@ -46,6 +49,8 @@ demo: $(VENV)/.installed
 	@echo "  findings (SARIF):  $(abspath $(OUT))/findings.sarif"
 	@echo "  PR comment (md):   $(abspath $(OUT))/findings.md"
 	@echo "  monitoring:        $(abspath $(OUT))/monitoring/ (Prometheus rules, Alertmanager routes and mutes)"
+	@echo "  deadlines (md):    $(abspath $(OUT))/deadlines.md"
+	@echo "  calendars (ics):   $(abspath $(OUT))/calendars/ (one per team)"
 
 # Debian's chromium for the rendering tests in a real browser (they skip, saying why, without it)
 chromium:
