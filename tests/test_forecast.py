@@ -181,3 +181,21 @@ def test_the_catalogue_lists_each_services_upcoming_deadlines(example: Path, tmp
         "- 2027-03-21: **sla-review-current** (medium) ServiceLevel/claims-api-sla",
         "- 2027-03-23: **bck-restore-tested** (high) Service/claims-api"]
     assert "Nothing opens up to 2027-03-25." in (out / "services/dns.md").read_text()
+
+
+def test_a_file_name_with_terminal_escapes_reaches_no_output_raw(example: Path, tmp_path: Path) -> None:
+    root = _ending_sla(example)
+    sla = root / "services/service-levels/claims-api-sla.yaml"
+    sla.rename(sla.with_name("claims\x1b[2J\u202e-sla.yaml"))
+    out = tmp_path / "calendars"
+    streams = []
+    for fmt in ("text", "json", "markdown"):
+        result = run_cli("forecast", "--as-of", str(AS_OF), "--until", "2027-03-25", "--format", fmt,
+                         "--ical", str(out), cwd=root)
+        assert result.returncode == 0, result.stderr
+        streams += [result.stdout, result.stderr]
+    assert "claims\\x1b[2J\\u202e-sla.yaml:12" in streams[0]
+    calendars = [p.read_text() for p in out.iterdir()]
+    assert any("claims\\\\x1b[2J\\\\u202e-sla.yaml" in c or "claims\\x1b[2J\\u202e-sla.yaml" in c for c in calendars)
+    for text in (*streams, *calendars):
+        assert "\x1b" not in text and "\u202e" not in text
