@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 MAX_DAYS = 1096  # three years ahead at most: each date evaluated is a whole assessment
 _DAY = 86400
 MAX_OFFSETS = 2000  # distinct durations past which every day is evaluated instead
-_WALK_LIMIT = 200_000  # values looked at per catalogue when collecting dates and durations
 
 
 @dataclass(frozen=True)
@@ -107,12 +106,12 @@ def until_date(as_of: date, days: int | None, until: date | None) -> date:
 # The dates on which the answer can change
 
 
-def _values(value: Any, budget: list[int]) -> Iterator[Any]:
-    """Every leaf value of a typed spec: models, lists and mappings walked; at most `budget[0]` values."""
+def _values(value: Any) -> Iterator[Any]:
+    """Every leaf value of a typed spec: models, lists and mappings walked (in time linear in the document,
+    whose size the loader's limits already bound)."""
     stack = [value]
-    while stack and budget[0] > 0:
+    while stack:
         item = stack.pop()
-        budget[0] -= 1
         if isinstance(item, BaseModel):
             stack.extend(item.__dict__.values())
         elif isinstance(item, dict):
@@ -135,9 +134,8 @@ def dates_and_offsets(catalogue: Catalogue) -> tuple[list[date], set[int]]:
     """The dates the documents write, and the whole-day lengths of every duration they write."""
     dates: set[date] = set()
     offsets: set[int] = {0}
-    budget = [_WALK_LIMIT]
     for document in catalogue.documents:
-        for value in _values(document.spec, budget):
+        for value in _values(document.spec):
             if isinstance(value, datetime):
                 dates.update(_around(value.date()))
             elif isinstance(value, date):
@@ -145,7 +143,7 @@ def dates_and_offsets(catalogue: Catalogue) -> tuple[list[date], set[int]]:
             elif isinstance(value, Duration) or (isinstance(value, str) and len(value) <= 24):
                 offsets.update(_days(value))
         if document.kind == "Control":  # a built-in's parameter may give days as a plain number (warnWithin: 14)
-            for value in _values(document.spec.check.params, budget):
+            for value in _values(document.spec.check.params):
                 if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_DAYS * 40:
                     offsets.add(value)
     return sorted(dates), offsets
