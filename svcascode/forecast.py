@@ -91,10 +91,8 @@ def until_date(as_of: date, days: int | None, until: date | None) -> date:
         days = 90 if days is None else days
         if days > MAX_DAYS:
             raise SvcascodeError(f"--days {days}: at most {MAX_DAYS} days ahead")
-        try:
-            return as_of + timedelta(days=days)
-        except OverflowError:
-            raise SvcascodeError(f"--days {days}: past 9999-12-31") from None
+        # a period past the last date there is ends on it: nothing can open after 9999-12-31
+        return date.fromordinal(min(as_of.toordinal() + days, date.max.toordinal()))
     if until <= as_of:
         raise SvcascodeError(f"--until {until}: must be after the as-of date {as_of}")
     if (until - as_of).days > MAX_DAYS:
