@@ -47,6 +47,9 @@ demo: $(VENV)/.installed
 	@$(BIN)/svcascode sla attainment --period $$(echo $(AS_OF) | cut -c1-7) --as-of $(AS_OF); status=$$?; \
 		if [ $$status -gt 1 ]; then exit $$status; fi
 	@echo
+	@echo "== svcascode forecast (the findings that will open in the next 90 days, one calendar per team)"
+	$(BIN)/svcascode forecast --as-of $(AS_OF) --days 90 --format markdown --output $(OUT)/deadlines.md --ical $(OUT)/calendars
+	@echo
 	@echo "outputs:"
 	@echo "  catalogue site:    file://$(abspath $(OUT))/catalogue/index.html"
 	@echo "  compliance report: file://$(abspath $(OUT))/report/report.html"
@@ -55,6 +58,8 @@ demo: $(VENV)/.installed
 	@echo "  PR comment (md):   $(abspath $(OUT))/findings.md"
 	@echo "  monitoring:        $(abspath $(OUT))/monitoring/ (Prometheus rules, Alertmanager routes and mutes)"
 	@echo "  service review:    file://$(abspath $(OUT))/service-review.html"
+	@echo "  deadlines (md):    $(abspath $(OUT))/deadlines.md"
+	@echo "  calendars (ics):   $(abspath $(OUT))/calendars/ (one per team)"
 
 # Debian's chromium for the rendering tests in a real browser (they skip, saying why, without it)
 chromium:

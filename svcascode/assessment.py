@@ -226,12 +226,19 @@ class Assessment:
         return report_class(command, findings, fail_on=fail_on,
                       documents=len(self.catalogue.documents), files=len(self.catalogue.files),
                       rules={r: self.rules[r].as_dict() for r in sorted(reported)},
-                      as_of=self.as_of.isoformat(), extra={"controls": self.evaluated, **self._library()})
+                      as_of=self.as_of.isoformat(),
+                      extra={"controls": self.evaluated, **self._library(), **self._scorecards()})
 
     def _library(self) -> dict[str, Any]:
         """Which built-in library was evaluated (the `library` field of the JSON output)."""
         use = self.catalogue.library
         return {"library": use.as_dict()} if use is not None else {}
+
+    def _scorecards(self) -> dict[str, Any]:
+        """Every service's maturity level (the `scorecards` field of the JSON output), when there are any."""
+        from svcascode.levels import scorecards_json
+
+        return scorecards_json(self)
 
     # -- who a finding concerns ---------------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ REFERENCES: dict[str, list[tuple[str, str]]] = {
     "Control": [("spec.mappings[*].framework", "Framework")],
     "Baseline": [("spec.controls[*]", "Control"), ("spec.exclude[*]", "Control")],
     "Incident": [("spec.impacts[*].service", "Service")],
+    "Scorecard": [("spec.levels[*].controls[*]", "Control"), ("spec.levels[*].tiers.*[*]", "Control")],
 }
 
 # Kinds a `kind:name` reference may name: every svcascode kind, and OpenSLO SLOs.

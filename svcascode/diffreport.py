@@ -16,6 +16,7 @@ from svcascode.diff import MISSING, STRENGTHENED, WEAKENED, ChangeSet, Classific
 from svcascode.escape import md_code as code
 from svcascode.escape import inert, inert_json, md_text, one_line
 from svcascode.finding import SEVERITY_RANK, Finding
+from svcascode.levels import LevelChange
 
 DIFF_JSON_VERSION = 1
 
@@ -30,6 +31,7 @@ class DiffReport:
     unapproved: tuple[tuple[DocumentChange, Classification], ...] = ()
     gate: bool = False  # --fail-on-weakened was given
     approvals: dict[str, list[str]] = field(default_factory=dict)  # kind:name -> waivers approving its weakening
+    levels: tuple[LevelChange, ...] = ()  # services whose maturity level on a Scorecard changed
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -67,6 +69,10 @@ def render_text(report: DiffReport) -> str:
         for f in findings:
             status = f"waived by {f.waiver}" if f.suppressed else f.severity
             lines.append(one_line(f"  {f.located()}: {f.subject}: [{status}] {f.rule}: {f.message}"))
+    if report.levels:
+        lines.append("")
+        lines.append(f"level changes: {len(report.levels)}")
+        lines.extend(one_line(f"  {change.summary}") for change in report.levels)
     if report.gate:
         lines.append("")
         lines.append(_gate_line(report))
@@ -115,6 +121,7 @@ def render_json(report: DiffReport) -> str:
         "changes": [change_json(c) for c in report.changes.changes],
         "introduced": [_finding(f) for f in report.introduced],
         "fixed": [_finding(f) for f in report.fixed],
+        "levels": [change.as_dict() for change in report.levels],
         "gate": {"enabled": report.gate, "unapproved": [
             {"kind": c.kind, "name": c.name, "summary": i.summary} for c, i in report.unapproved]},
         **report.extra,
@@ -166,6 +173,8 @@ def render_markdown(report: DiffReport, limit: int = 50) -> str:
                          for f in sorted(failing, key=lambda f: -SEVERITY_RANK.get(f.severity, 0))]),
         ("🔺 Stronger", [f"- **{md(c.subject)}**: {md(i.summary)}" for c, i in stronger]),
         ("✔️ Fixed", [f"- **{md(f.rule)}** {md(f.subject)}: {md(f.message)}" for f in report.fixed]),
+        ("🏅 Levels", [f"- **{md(c.service)}** on {md(c.scorecard)}: {md(c.old or 'none')} → {md(c.new or 'none')} "
+                       f"({md(c.direction)})" for c in report.levels]),
     ]
     for title, rows in sections:
         if not rows:
@@ -185,7 +194,7 @@ def render_markdown(report: DiffReport, limit: int = 50) -> str:
                 ", ".join(f.where for f in change.fields[:5]) or change.action)
             lines.append(f"| {md(change.subject)} | {md(change.action)}: {what} | {where} |")
         lines += ["", "</details>", ""]
-    if not report.changes.changes and not report.introduced and not report.fixed:
+    if not report.changes.changes and not report.introduced and not report.fixed and not report.levels:
         lines += ["No change to the catalogue.", ""]
     return inert("\n".join(lines))
 

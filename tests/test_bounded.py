@@ -197,7 +197,7 @@ def test_an_expansion_yields_at_most_the_budget() -> None:
 # --- every as-of date ------------------------------------------------------------------------------
 
 AS_OF_COMMANDS = [
-    ["check"], ["diff", "HEAD"], ["render", "catalogue", "--out", "out/site"],
+    ["check"], ["diff", "HEAD"], ["render", "catalogue", "--out", "out/site"], ["forecast", "--days", "30"],
     ["render", "report", "--out", "out/report", "--history-commits", "0"],
     ["generate", "prometheus", "--out", "out/prom"], ["generate", "alertmanager", "--out", "out/am"],
     ["export", "backstage", "--out", "out/backstage"],

@@ -12,6 +12,7 @@ COMMAND_MODULES: dict[str, str] = {
     "explain": "controls",
     "diff": "diff",
     "export": "export",
+    "forecast": "forecast",
     "generate": "generate",
     "history": "history",
     "import": "importing",

@@ -129,8 +129,10 @@ def run_check(root: Path, settings: Settings, as_of: date, select: Iterable[str]
               "without a checkout.")
 @click.option("--base", metavar="REV", help="Ratchet: findings that already exist at this revision are "
               "reported as existing and do not fail; only new ones do. Fixed findings are listed.")
+@click.option("--until", metavar="DATE", help="Also list the findings that will open after the as-of date up to "
+              "this date, as `svcascode forecast --until` does (text, markdown and json formats).")
 def check(paths: tuple[str, ...], as_of: date, fail_on: str, select: tuple[str, ...], ignore: tuple[str, ...],
-          fmt: str, output: str | None, rev: str | None, base: str | None) -> None:
+          fmt: str, output: str | None, rev: str | None, base: str | None, until: str | None) -> None:
     """Validate the documents, then evaluate every control as of a date.
 
     Invalid documents are findings too (rule ids yaml-invalid, schema-invalid, ref-unresolved, ...).
@@ -154,5 +156,29 @@ def check(paths: tuple[str, ...], as_of: date, fail_on: str, select: tuple[str, 
     if base is not None:
         report = compare_with_base(report, root, settings, base, as_of, select, ignore, paths)
     text = FORMATS[fmt](report)
+    if until is not None:
+        text = _with_forecast(text, fmt, report, root, settings, as_of, until, select, ignore, paths, load)
     _write(text, output)
     sys.exit(EXIT_FINDINGS if report.exit_code else EXIT_OK)
+
+
+def _with_forecast(text: str, fmt: str, report: Report, root: Path, settings: Settings, as_of: date, until: str,
+                   select: Iterable[str], ignore: Iterable[str], paths: Sequence[str], load: LoadStep) -> str:
+    """`check --until DATE`: the check's output, then the deadlines up to DATE (the `forecast` field in JSON)."""
+    from dataclasses import replace
+
+    from svcascode.forecast import forecast, until_date
+    from svcascode.formats.forecast import FORECAST_FORMATS
+
+    try:
+        last = until_date(as_of, None, date.fromisoformat(until))
+    except ValueError:
+        raise SvcascodeError(f"--until {until!r} is not a date; write it as YYYY-MM-DD") from None
+    loaded = load(root, settings, paths)
+    known = [c.name for c in loaded.catalogue.of_kind("Control")]
+    result = forecast(loaded, as_of, last, ControlSelection.resolve(select, ignore, known))
+    if fmt == "json":
+        return FORMATS[fmt](replace(report, extra={**report.extra, "forecast": result.as_dict()}))
+    if fmt in ("text", "markdown"):
+        return text + ("\n" if fmt == "markdown" else "") + FORECAST_FORMATS[fmt](result)
+    return text

@@ -38,7 +38,10 @@ def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_o
     finally:
         loader.close()
     changes = diff_catalogues(old.catalogue, new.catalogue)
-    before = assess(old, as_of).findings
+    from svcascode.levels import level_changes
+
+    assessed_before = assess(old, as_of)
+    before = assessed_before.findings
     assessed = assess(new, as_of)
     after = assessed.findings
     known = {f.fingerprint for f in before}
@@ -49,7 +52,7 @@ def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_o
     unapproved = tuple(unapproved_weakenings(changes, waivers, set(labels), approval_label))
     approvals = {} if approval_label in labels else approving_waivers(waivers)
     return DiffReport(base_sha, head_sha or WORKING_TREE, changes, introduced, fixed, unapproved, gate,
-                      approvals)
+                      approvals, tuple(level_changes(assessed_before, assessed)))
 
 
 @main.command()

@@ -27,14 +27,21 @@ def render() -> None:
 @click.option("--out", "out", type=click.Path(file_okay=False), default="out/catalogue", show_default=True,
               help="Folder to write the site into (created when missing).")
 @click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of, help="Evaluate as of this date (YYYY-MM-DD).")
-def catalogue_command(out: str, as_of: date) -> None:
+@click.option("--deadline-days", type=click.IntRange(0, 1096), default=30, show_default=True,
+              help="List on each service and team page the findings that will open within this many days "
+                   "(as `svcascode forecast` does); 0 leaves the deadlines out.")
+def catalogue_command(out: str, as_of: date, deadline_days: int) -> None:
     """A static HTML site and its Markdown version: an index sortable and filterable by tier, owner,
     lifecycle and compliance status, a page per service and per team. Opens from file://."""
+    from svcascode.forecast import forecast, until_date
     from svcascode.render.catalogue import SiteInput, write_site
 
     root, settings = _context()
-    assessment = assess(load_catalogue(root, settings), as_of)
-    written = write_site(SiteInput(assessment, _head(root)), Path(out))
+    loaded = load_catalogue(root, settings)
+    assessment = assess(loaded, as_of)
+    deadlines = (forecast(loaded, as_of, until_date(as_of, deadline_days, None), now=assessment)
+                 if deadline_days else None)
+    written = write_site(SiteInput(assessment, _head(root), deadlines), Path(out))
     for path in written:
         click.echo(f"wrote {path}")
 

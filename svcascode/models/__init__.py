@@ -14,6 +14,7 @@ from svcascode.models.openslo import OPENSLO_API_VERSION, OPENSLO_KINDS, OpenSlo
 from svcascode.models.operations import (
     IncidentPolicy, IncidentPolicySpec, MaintenanceWindow, MaintenanceWindowSpec, PatchPolicy, PatchPolicySpec,
 )
+from svcascode.models.scorecard import Scorecard, ScorecardSpec
 from svcascode.models.people import BusinessCalendar, BusinessCalendarSpec, Team, TeamSpec
 from svcascode.models.service import Service, ServiceLevel, ServiceLevelSpec, ServiceSpec
 
@@ -33,6 +34,7 @@ KINDS: dict[str, type[Envelope]] = {
     "Framework": Framework,
     "Waiver": Waiver,
     "Incident": Incident,
+    "Scorecard": Scorecard,
 }
 
 OPENSLO_MODELS: dict[str, type[OpenSloDocument]] = (
@@ -54,12 +56,13 @@ SPEC_KINDS: dict[type[BaseModel], str] = {
     FrameworkSpec: "Framework",
     WaiverSpec: "Waiver",
     IncidentSpec: "Incident",
+    ScorecardSpec: "Scorecard",
     SloSpec: "SLO",
 }
 
 __all__ = [
     "API_VERSION", "KINDS", "OPENSLO_API_VERSION", "OPENSLO_MODELS", "SPEC_KINDS",
     "AccessPolicySpec", "BaselineSpec", "BusinessCalendarSpec", "ControlSpec", "EvidenceSpec", "FrameworkSpec",
-    "IncidentPolicySpec", "MaintenanceWindowSpec", "PatchPolicySpec", "ServiceLevelSpec", "ServiceSpec", "SloSpec",
-    "TeamSpec", "WaiverSpec", "IncidentSpec",
+    "IncidentPolicySpec", "IncidentSpec", "MaintenanceWindowSpec", "PatchPolicySpec", "ScorecardSpec",
+    "ServiceLevelSpec", "ServiceSpec", "SloSpec", "TeamSpec", "WaiverSpec",
 ]

@@ -10,18 +10,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 from urllib.parse import quote
 
 from svcascode.assessment import SERVICE_STATUSES, Assessment, ServiceResult, Status
 from svcascode.calendars import DEFAULT_HORIZON_MONTHS, covered_minutes, sla_periods
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
+from svcascode.escape import squash
 from svcascode.facts import level_in_force, services_of
 from svcascode.finding import Finding
 from svcascode.render import render_template, write_text
 from svcascode.render.svg import Edge, dependency_graph
 from svcascode import slamath
+from svcascode.levels import NONE, ScorecardResult, scorecards
+
+if TYPE_CHECKING:
+    from svcascode.forecast import Deadline, Forecast
 
 GROUPINGS = {  # variant page -> (title, key of a service row)
     "by-tier": ("tier", "tier"), "by-owner": ("owner", "owner"),
@@ -35,6 +40,7 @@ NEXT_OCCURRENCES = 3
 class SiteInput:
     assessment: Assessment
     commit: str | None = None
+    forecast: Forecast | None = None  # the deadlines each service and team page lists
 
     @property
     def catalogue(self) -> Catalogue:
@@ -49,10 +55,13 @@ def write_site(data: SiteInput, out: Path) -> list[Path]:
     """Write every page of the site into `out`; returns the index pages (HTML, Markdown)."""
     catalogue = data.catalogue
     compliance = data.assessment.services()
-    rows = [service_row(s, compliance[s.name]) for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)]
+    cards = scorecards(data.assessment)
+    rows = [service_row(s, compliance[s.name], cards) for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)]
     common = {"as_of": data.as_of.isoformat(), "commit": data.commit, "statuses": SERVICE_STATUSES,
               "horizon_months": DEFAULT_HORIZON_MONTHS,  # how far ahead a maintenance window's next dates are sought
-              "groupings": {k: v[0] for k, v in GROUPINGS.items()}, "src": source_link}
+              "groupings": {k: v[0] for k, v in GROUPINGS.items()}, "src": source_link,
+              "scorecards": [{"name": c.name, "title": squash(c.title)} for c in cards],
+              "deadlines_until": data.forecast.until.isoformat() if data.forecast else None}
     index_html = write_text(out / "index.html", render_template("catalogue-index.html.j2", rows=rows, groups=None,
                                                                 variant="index", **common))
     for variant, (title, key) in GROUPINGS.items():
@@ -61,11 +70,13 @@ def write_site(data: SiteInput, out: Path) -> list[Path]:
             **common))
     index_md = write_text(out / "index.md", render_template("catalogue-index.md.j2", rows=rows, **common))
     for service in catalogue.of_kind("Service"):
-        view = service_view(catalogue, service, compliance, data.as_of)
+        view = service_view(catalogue, service, compliance, data.as_of, cards)
+        view["deadlines"] = [deadline_row(d) for d in data.forecast.for_service(service.name)] if data.forecast else []
         write_text(out / "services" / f"{service.name}.html", render_template("service.html.j2", s=view, **common))
         write_text(out / "services" / f"{service.name}.md", render_template("service.md.j2", s=view, **common))
     for team in catalogue.of_kind("Team"):
-        view = team_view(catalogue, team, compliance, data.assessment)
+        view = team_view(catalogue, team, compliance, data.assessment, cards)
+        view["deadlines"] = [deadline_row(d) for d in data.forecast.for_team(team.name)] if data.forecast else []
         write_text(out / "teams" / f"{team.name}.html", render_template("team.html.j2", t=view, **common))
         write_text(out / "teams" / f"{team.name}.md", render_template("team.md.j2", t=view, **common))
     for parsed in catalogue.files:
@@ -98,15 +109,17 @@ def _grouped(rows: list[dict[str, Any]], key: str) -> list[tuple[str, list[dict[
 # Views: plain dicts the templates read
 
 
-def service_row(service: Document, compliance: ServiceResult) -> dict[str, Any]:
+def service_row(service: Document, compliance: ServiceResult, cards: Iterable[ScorecardResult] = ()
+                ) -> dict[str, Any]:
     spec = service.spec
-    return {"name": service.name, "title": service.model.metadata.title or service.name, "tier": spec.tier,
+    return {"levels": [c.services[service.name].level or NONE for c in cards if service.name in c.services],
+            "name": service.name, "title": service.model.metadata.title or service.name, "tier": spec.tier,
             "owner": spec.owner, "lifecycle": spec.lifecycle, "type": spec.type, "status": compliance.status,
             "failed": compliance.count(Status.NOT_SATISFIED), "waived": compliance.count(Status.WAIVED)}
 
 
 def service_view(catalogue: Catalogue, service: Document, compliance: dict[str, ServiceResult],
-                 as_of: date) -> dict[str, Any]:
+                 as_of: date, cards: Iterable[ScorecardResult] = ()) -> dict[str, Any]:
     spec, meta = service.spec, service.model.metadata
     team = catalogue.get("Team", spec.owner)
     mine = compliance[service.name]
@@ -138,7 +151,22 @@ def service_view(catalogue: Catalogue, service: Document, compliance: dict[str, 
         "evidence": _evidence(catalogue, service, as_of),
         "status": mine.status, "controls": _control_rows(mine), "findings": list(mine.findings),
         "file": service.file, "line": service.locate(())[0],
+        "levels": [_standing(card, service.name) for card in cards if service.name in card.services],
     }
+
+
+def _standing(card: ScorecardResult, service: str) -> dict[str, Any]:
+    """A service's level on a scorecard and what the next level needs."""
+    standing = card.services[service]
+    return {"scorecard": card.name, "title": squash(card.title), "level": standing.level or NONE, "next": standing.next,
+            "needs": [{"control": c, "status": str(s)} for c, s in standing.needs], "levels": list(card.levels),
+            "file": card.scorecard.file, "line": card.scorecard.locate(())[0]}
+
+
+def deadline_row(deadline: Deadline) -> dict[str, Any]:
+    f = deadline.finding
+    return {"opens": deadline.opens.isoformat(), "control": f.rule, "severity": f.severity, "subject": f.subject,
+            "message": f.message, "file": f.file, "line": f.line, "owner": deadline.owner}
 
 
 def _control_rows(result: ServiceResult) -> list[dict[str, Any]]:
@@ -337,10 +365,17 @@ def _evidence(catalogue: Catalogue, service: Document, as_of: date) -> list[dict
     return sorted(rows, key=lambda r: r["performed_at"], reverse=True)
 
 
-def team_view(catalogue: Catalogue, team: Document, compliance: dict[str, ServiceResult], assessment: Assessment
-              ) -> dict[str, Any]:
+def team_view(catalogue: Catalogue, team: Document, compliance: dict[str, ServiceResult], assessment: Assessment,
+              cards: Iterable[ScorecardResult] = ()) -> dict[str, Any]:
     spec = team.spec
-    services = [service_row(s, compliance[s.name]) for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)
+    cards = list(cards)
+    rollups = []
+    for card in cards:
+        rollup = card.teams().get(team.name)
+        if rollup is not None:
+            rollups.append({"title": squash(card.title), "lowest": rollup.lowest or NONE, "services": rollup.services,
+                            "distribution": list(rollup.distribution.items())})
+    services = [service_row(s, compliance[s.name], cards) for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)
                 if s.spec.owner == team.name]
     children = sorted(t.name for t in catalogue.of_kind("Team") if t.spec.parent == team.name)
     return {"name": team.name, "title": team.model.metadata.title or team.name,
@@ -348,7 +383,7 @@ def team_view(catalogue: Catalogue, team: Document, compliance: dict[str, Servic
             "children": children, "email": spec.email, "chat": spec.chat_channel,
             "members": [{"id": m.id, "role": m.role} for m in spec.members],
             "on_call": _on_call(catalogue, team), "services": services,
-            "findings": assessment.team_findings(team.name),
+            "findings": assessment.team_findings(team.name), "rollups": rollups,
             "file": team.file, "line": team.locate(())[0]}
 
 

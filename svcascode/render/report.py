@@ -118,6 +118,8 @@ def framework_posture(catalogue: Catalogue, posture: dict[str, dict[str, Any]]) 
 
 
 def build_report(data: ReportInput) -> dict[str, Any]:
+    from svcascode.levels import scorecards_json
+
     assessment, history = data.assessment, data.history
     catalogue = assessment.catalogue
     posture = control_posture(assessment)
@@ -142,6 +144,7 @@ def build_report(data: ReportInput) -> dict[str, Any]:
         "serviceLevelsDelivered": _delivered(catalogue, data.as_of, posture),
         "trend": [{"commit": p.commit, "date": p.date, "satisfied": p.satisfied, "notSatisfied": p.not_satisfied,
                    "waived": p.waived, "openFindings": p.open_findings} for p in history.trend],
+        **scorecards_json(assessment),  # maturity levels, when the catalogue defines a Scorecard
     }
 
 
