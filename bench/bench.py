@@ -139,6 +139,7 @@ def main() -> int:
                 row.peak_mb.append(peak)
                 row.baseline.append(timed(baseline, root, env)[0])
             rows.append(row)
+            _progress(row)
             return row
 
         def cold() -> None:
@@ -187,6 +188,7 @@ def main() -> int:
             row.seconds.append(seconds)
             row.peak_mb.append(peak)
             row.note = f"{1000 * seconds / commits:.1f} ms per commit, peak {peak:.0f} MB"
+            print(f"  measured: {row.label}: {row.note}", file=sys.stderr, flush=True)
             rows.append(row)
             history_rows.append((row, commits, size_services))
             shutil.rmtree(repo, ignore_errors=True)
@@ -231,6 +233,13 @@ def main() -> int:
               f"the end {os.getloadavg()[0]:.1f} on {cpus} CPUs: on a shared machine read the ratios, not the "
               "seconds.")
     return 0
+
+
+def _progress(row: Row) -> None:
+    """Each row as soon as it is measured (the table follows at the end), on stderr."""
+    seconds, baseline = statistics.median(row.seconds), statistics.median(row.baseline)
+    print(f"  measured: {row.label}: {seconds:.2f} s, raw parse {baseline:.2f} s, {seconds / baseline:.2f}x, "
+          f"peak {max(row.peak_mb):.0f} MB", file=sys.stderr, flush=True)
 
 
 def _met(goal: str, value: float) -> str:
