@@ -7,21 +7,20 @@ a kind, an index entry such as the service levels of a service) with a digest of
 and the context records whether the check read the as-of date. The result (the check's findings,
 before waivers) is kept under a key of
 
-- the control: a digest of the code of svcascode, the control's document, the Baselines, and the
-  parse limits (`ResultMemo.control_key`);
+- the control: a digest of the code of svcascode and the versions of Python and of the libraries
+  checks rely on, the control's document, the Baselines, and the parse limits (`ResultMemo.control_key`);
 - the subject: a digest of its file (path and text) and its place in the file;
 
 with the trace of lookups and, when it read it, the as-of date (a check that asks only whether a
 service level is in force records that answer instead, so its result holds on every date that gives
-the same answers). A later run (the next `check`, or the
-next commit of `history --posture`) reuses the findings only when the key is the same, the as-of date
-is the same or was not read, and every lookup of the trace gives the same digest in the new
-catalogue; otherwise the pair is evaluated again. A check that reaches anything the trace cannot
+the same answers). A later run (the next `check`, or the next commit of `history --posture`) reuses
+the findings only when the key is the same, the as-of date is the same or was not read, and every
+lookup of the trace gives the same digest in the new catalogue; otherwise the pair is evaluated again. A check that reaches anything the trace cannot
 follow (an attribute of the catalogue not listed here, `CheckContext.facts`) is evaluated every time.
 
 Waivers are applied after, on every run, so a change to a waiver never reuses a stale suppression.
 The memo is kept in memory for a process (a history walk) and, beside the parse cache, in a signed
-pack outside the repository (`ParseCache.load_signed` / `save_signed`): a pack that is missing,
+pack outside the repository (`ParseCache.load_pack` / `save_pack`): a pack that is missing,
 foreign or tampered with is ignored whole, and an entry of an unexpected shape is not used. A cache
 may only ever save work: every reuse is checked against the inputs of this run.
 """
@@ -29,6 +28,8 @@ may only ever save work: every reuse is checked against the inputs of this run.
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
@@ -53,8 +54,22 @@ Trace = tuple[tuple[Lookup, bytes], ...]
 _CODE_DIGEST: bytes | None = None
 
 
+def _installed() -> list[str]:
+    """The installed distributions with their versions (`name-version.dist-info` on the import path): a
+    new pydantic, jsonschema, holidays or tzdata may change an answer, so it changes every key."""
+    found: list[str] = []
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        found.extend(n for n in names if n.endswith((".dist-info", ".egg-info")))
+    return sorted(found)
+
+
 def code_digest() -> bytes:
-    """A digest of every Python file of the package: a result of one version's code is never another's."""
+    """A digest of every Python file of the package, Python's version and the libraries': a result of one
+    version's code is never another's."""
     global _CODE_DIGEST
     if _CODE_DIGEST is None:
         package = Path(__file__).resolve().parent
@@ -65,6 +80,9 @@ def code_digest() -> bytes:
                 h.update(path.read_bytes())
             except OSError:
                 h.update(b"unreadable")
+        h.update(sys.version.encode() + b"\0")
+        for name in _installed():
+            h.update(name.encode("utf-8", "surrogateescape") + b"\0")
         _CODE_DIGEST = h.digest()
     return _CODE_DIGEST
 
