@@ -310,6 +310,9 @@ def _references(catalogue: Catalogue, document: Document) -> Iterator[Finding]:
                     continue
             elif target == "Control" and document.kind == "Baseline" and value == "all":
                 continue
+            elif (target == "Control" and document.kind == "Scorecard" and catalogue.library is not None
+                  and value in catalogue.library.disabled):
+                continue  # disabled by configuration: known, and passed by no service (docs/levels-and-deadlines.md)
             else:
                 found, wanted = catalogue.get(target, value), f"{target} '{value}'"
                 if catalogue.defines(target, value):
