@@ -194,3 +194,15 @@ def test_hostile_titles_and_commit_subjects_stay_inert(repo: dict[str, str], tmp
         if fmt in ("html", "markdown"):
             assert "<script>" not in out and "<img" not in out
         assert not any(line.startswith("::") for line in out.splitlines())
+
+
+def test_report_service_levels_is_the_review_pack(repo: dict[str, str]) -> None:
+    """`report service-levels` is the issue's name for the review: the same pack, options and exit code."""
+    as_of = ["--as-of", "2026-11-30"]
+    report = CliRunner().invoke(main, ["report", "service-levels", "--period", "2026-05..2026-07", "--format",
+                                       "markdown", *as_of], catch_exceptions=False)
+    code, review = sla_cli("review", "--period", "2026-05..2026-07", "--format", "markdown")
+    assert (report.exit_code, report.output) == (code, review) and code == 1
+    assert "- inc-may (P1) claims-sla response: breached by 15 min at `2026-05-10T08:15:00Z`" in report.output
+    default = CliRunner().invoke(main, ["report", "service-levels", "--period", "2026-05", *as_of])
+    assert default.output.lstrip().startswith("<!DOCTYPE html>") or "<html" in default.output[:500]
