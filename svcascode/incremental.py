@@ -172,7 +172,7 @@ class Digests:
 
 
 _MISSING = object()
-_INDEXES = frozenset({"levels_by_service", "evidence_by_subject", "services_by_owner", "dependants",
+_INDEXES = frozenset({"levels_by_service", "evidence_by_subject", "services_by_owner", "dependants", "incidents_by_service",
                       "windows_by_service"})
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Hashable, Iterator, TypeVar
 
 from svcascode.catalogue import Catalogue
 from svcascode import facts
 from svcascode.documents import Document
 from svcascode.finding import Finding, JsonPath
 from svcascode.models.common import Duration, duration_seconds
+
+_T = TypeVar("_T")
 
 # Defaults of the per-tier parameters, used where no Baseline document sets the parameter for the tier.
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -79,6 +81,40 @@ class CheckContext:
         if self.recorder is not None:
             self.recorder.untraceable = True  # facts change within a run: never reused
         return self._facts
+
+    def shared(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """A value computed once per control and run and shared by the documents it checks (for example
+        one availability window several incidents spent downtime in).
+
+        Unlike `facts`, a result that reads it can still be reused by a later run: the catalogue lookups
+        `compute` made, the as-of date if it read it, and anything it could not trace are recorded once
+        and added to the trace of every document that reads the value, so that document's result
+        depends on them as if it had computed the value itself.
+        """
+        memo: dict[Hashable, tuple[Any, Any]] = self._facts.setdefault(f"shared {self.control.name}", {})
+        found = memo.get(key)
+        outer = self.recorder
+        if found is None:
+            inner = type(outer)() if outer is not None else None
+            catalogue: Any = self.catalogue
+            if inner is not None:
+                catalogue.recorder = self.recorder = inner
+            try:
+                value = compute()
+            finally:
+                if inner is not None:
+                    catalogue.recorder = self.recorder = outer
+            found = memo[key] = (value, inner)
+        value, inner = found
+        if outer is not None:
+            if inner is None:  # computed by a pair that was not traced: nothing to follow it by
+                outer.untraceable = True
+            else:
+                for looked, digest in inner.lookups.items():
+                    outer.lookups.setdefault(looked, digest)
+                outer.as_of_read = outer.as_of_read or inner.as_of_read
+                outer.untraceable = outer.untraceable or inner.untraceable
+        return value
 
     @property
     def rule(self) -> str:

@@ -11,6 +11,7 @@ the catalogue being checked (`svcascode sla` judges each by the commit in force 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Iterator
 
 from svcascode.calendars import as_utc, sla_periods
@@ -78,7 +79,6 @@ def _reasons(ctx: CheckContext, incident: Document, as_of: datetime) -> list[str
 
 
 def _breached_windows(ctx: CheckContext, incident: Document, as_of: datetime) -> list[WindowResult]:
-    cache: dict[tuple[str, str], WindowResult] = ctx.facts.setdefault("dlv-pir-linked windows", {})
     found = []
     opened = as_utc(incident.spec.opened)
     for impact in incident.spec.impacts:
@@ -89,14 +89,16 @@ def _breached_windows(ctx: CheckContext, incident: Document, as_of: datetime) ->
             start = as_utc(impact.start or opened)
             local_day = start.astimezone(_zone(window.timezone)).date()
             [period] = sla_periods(window.calendar, None, window.timezone, local_day, months=0)
-            key = (level.name, period.label)
-            if key not in cache:
-                incidents = ctx.catalogue.incidents_by_service.get(str(level.spec.service), [])
-                cache[key] = attain(level, ctx.catalogue, period, incidents, as_of, Source(reason="checked"))
-            result = cache[key]
+            result = ctx.shared((level.name, period.label), partial(_attain, ctx, level, period, as_of))
             if result.status == "breached" and any(c.incident == incident.name for c in result.contributions):
                 found.append(result)
     return found
+
+
+def _attain(ctx: CheckContext, level: Document, period: Any, as_of: datetime) -> WindowResult:
+    """The level's window, shared by every incident that spent downtime in it (one computation a run)."""
+    incidents = ctx.catalogue.incidents_by_service.get(str(level.spec.service), [])
+    return attain(level, ctx.catalogue, period, incidents, as_of, Source(reason="checked"))
 
 
 def _zone(name: str | None) -> Any:
