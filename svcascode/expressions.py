@@ -703,13 +703,17 @@ def build_expression_check(control: Document, source: str | None, problem: Calla
     if problems:
         return None, {}, problems
     params = dict(check.params)
-    programs: dict[int, Program] = {}
+    # The program of the context being evaluated, held with that context: a check is built once per
+    # control and process (a history walk evaluates many commits with it), so the context is compared by
+    # identity while it is alive, never by an id() a later context could be given again
+    current: list[tuple[Any, Program]] = []
 
     def run(ctx: Any, document: Document) -> Iterator[Any]:
-        program = programs.get(id(ctx))
-        if program is None:
-            programs.clear()  # one context per evaluation: the previous one's values are not needed again
-            program = programs[id(ctx)] = Program(CatalogueView(ctx.catalogue, ctx.as_of, ctx.baseline), ctx.params)
+        if current and current[0][0] is ctx:
+            program = current[0][1]
+        else:  # one context per evaluation: the previous one's values are not needed again
+            program = Program(CatalogueView(ctx.catalogue, ctx.as_of, ctx.baseline), ctx.params)
+            current[:] = [(ctx, program)]
         celpy = _celpy()
         activation: dict[str, Any] = {"asOf": to_cel(ctx.as_of), "params": program.params}
 
