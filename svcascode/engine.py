@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -145,6 +146,8 @@ def build_check(control: Document, source: str | None = None
             spec = load_builtin(check.builtin)
         except ImportError as error:
             return None, {}, [_problem(control, str(error), ("spec", "check", "builtin"))]
+        if spec is None and check.builtin in RETIRED_BUILTINS:
+            return _retired_builtin(control, check.builtin, dict(check.params))
         if spec is None:
             names = available()
             close = difflib.get_close_matches(check.builtin, names, n=1)
@@ -169,6 +172,48 @@ def build_check(control: Document, source: str | None = None
             return None, {}, problems
         return spec.function, {**spec.params, **check.params}, []
     return _schema_check(control, check.schema_)
+
+
+# Built-in checks the default library now writes as expressions: a Control of the repository that still
+# names one (an override written before) runs the library control's expression, with its own parameters
+RETIRED_BUILTINS = {"acc_mfa_sso": "acc-mfa-sso", "acc_review_overdue": "acc-review-overdue",
+                    "svc_supplier_uc": "svc-supplier-uc"}
+
+
+def _retired_builtin(control: Document, builtin: str, given: dict[str, Any]
+                     ) -> tuple[CheckFunction | None, dict[str, Any], list[Finding]]:
+    library = _library_control(RETIRED_BUILTINS[builtin])
+    if library is None:
+        return None, {}, [_problem(control, f"unknown built-in check '{builtin}'", ("spec", "check", "builtin"))]
+    function, params, problems = build_check(*library)
+    unknown = [name for name in given if name not in params]
+    if problems or function is None:
+        return None, {}, problems
+    if unknown:
+        return None, {}, [_problem(control, f"unknown parameter '{name}' of built-in '{builtin}'; it takes "
+                                            f"{', '.join(sorted(params))}", ("spec", "check", "params", name))
+                          for name in unknown]
+    wrong = [_problem(control, f"parameter '{name}' of built-in '{builtin}': {message}",
+                      ("spec", "check", "params", name))
+             for name, value in given.items() if (message := _param_type_error(params[name], value)) is not None]
+    return (None, {}, wrong) if wrong else (function, {**params, **given}, [])
+
+
+@functools.lru_cache(maxsize=None)
+def _library_control(name: str) -> tuple[Document, str] | None:
+    """The default library's Control of that id and its file's text, read from the package."""
+    from svcascode.catalogue import validate_file
+    from svcascode.config import Limits
+    from svcascode.library import PREFIX, library_files
+    from svcascode.loading.cache import ParseCache
+
+    for file in library_files():
+        if file.path == f"{PREFIX}/controls/{name}.yaml":
+            validated = validate_file(ParseCache(None, Limits()).parse(file.path, file.data))
+            for document in validated.documents:
+                if document.kind == "Control" and document.name == name:
+                    return document, validated.parsed.text
+    return None
 
 
 def _param_type_error(default: Any, value: Any) -> str | None:

@@ -238,3 +238,32 @@ def test_an_empty_git_repository_is_an_error_too(tmp_path: Path) -> None:
     Repo(tmp_path)
     result = run_process(tmp_path, "check")
     assert result.returncode == 2 and "svcascode init" in result.stderr
+
+
+def test_a_control_naming_a_built_in_now_written_as_an_expression_still_runs(tmp_path: Path) -> None:
+    """acc_review_overdue became the library's expression: an override written before (a repository Control
+    of the same id naming the old built-in, with its own parameter) runs that expression, not control-invalid."""
+    from datetime import date
+
+    import yaml
+
+    from svcascode.assessment import assess
+
+    root = copy_example(tmp_path / "catalogue")
+    as_of = date(2026, 11, 27)
+    [text] = [f.data for f in library_files() if f.path.endswith("/acc-review-overdue.yaml")]
+    document = yaml.safe_load(text)
+    expected = [(f.rule, f.file, f.line) for f in assess(load_catalogue(root, Settings(cache=False)), as_of).findings
+                if f.rule == "acc-review-overdue"]
+
+    def override(params: dict[str, str]) -> list[Any]:
+        document["spec"]["check"] = {"builtin": "acc_review_overdue", "params": params}
+        (root / "policies" / "acc-review-overdue.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+        return list(assess(load_catalogue(root, Settings(cache=False)), as_of).findings)
+
+    found = override({"evidenceType": "access-review"})
+    assert [f.message for f in found if f.rule == "control-invalid"] == []
+    assert [(f.rule, f.file, f.line) for f in found if f.rule == "acc-review-overdue"] == expected == [
+        ("acc-review-overdue", "services/access/hr-access.yaml", 28)]
+    [problem] = [f for f in override({"evidenceTyp": "access-review"}) if f.rule == "control-invalid"]
+    assert "unknown parameter 'evidenceTyp' of built-in 'acc_review_overdue'" in problem.message
