@@ -226,6 +226,15 @@ class Catalogue:
         return index
 
     @cached_property
+    def services_by_access_policy(self) -> dict[str, list[Document]]:
+        """AccessPolicy name -> the services whose spec.security.accessPolicy names it."""
+        index: dict[str, list[Document]] = defaultdict(list)
+        for service in self.of_kind("Service"):
+            if service.spec.security is not None and service.spec.security.access_policy:
+                index[service.spec.security.access_policy].append(service)
+        return index
+
+    @cached_property
     def dependants(self) -> dict[str, list[Document]]:
         """Service name -> the services that depend on it (hard or soft)."""
         index: dict[str, list[Document]] = defaultdict(list)

@@ -50,13 +50,14 @@ class Document(Generic[SpecT]):
     never cost a model.
     """
 
-    __slots__ = ("raw", "kind", "name", "model", "spec", "labels", "ref", "_model_class")
+    __slots__ = ("raw", "kind", "name", "model", "spec", "labels", "ref", "_model_class", "cel")
 
     def __init__(self, raw: RawDocument, kind: str, name: str, model: DocumentModel | None,
                  model_class: type[DocumentModel] | None = None) -> None:
         self.raw, self.kind, self.name = raw, kind, name
         self.ref = f"{kind.lower()}:{name}"  # `service:claims-api`: made once, since results are keyed by it
         self._model_class = model_class
+        self.cel: Any = None  # the document as an expression sees it (svcascode.expressions), made once
         if model is not None:
             self._set(model)
 

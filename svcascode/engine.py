@@ -383,12 +383,25 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
         reusable = control.spec.check.builtin != "wvr_valid"
         key = memo.control_key(digests, control, baselines.baselines) if memo and digests and reusable else b""
         check = control.spec.check
-        source: str | None = None
-        if check.expression is not None or check.validations:
+
+        def source_of(control: Document = control) -> str | None:
+            if check.expression is None and not check.validations:
+                return None
             if not texts:
-                texts = {f.path: f.text for f in catalogue.files}
-            source = texts.get(control.file)
-        function, params, problems = memo.check(key, control, source) if memo and key else build_check(control, source)
+                texts.update((f.path, f.text) for f in catalogue.files)
+            return texts.get(control.file)
+
+        function: CheckFunction | None
+        params: dict[str, Any]
+        problems: list[Finding]
+        if memo is not None and key and memo.built_cleanly(key):
+            # this version of the control built without a problem before: it is built when a document
+            # needs it evaluated, so a run that reuses every result never compiles it (nor imports celpy)
+            function, params, problems = _Deferred(memo, key, control, source_of), {}, []
+        elif memo is not None and key:
+            function, params, problems = memo.check(key, control, source_of())
+        else:
+            function, params, problems = build_check(control, source_of())
         evaluation.problems.extend(problems)
         if function is None:
             continue
@@ -423,6 +436,25 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
                 evaluation.findings.append(_apply_waivers(finding, waivers, evaluation.waiver_matches))
     evaluation.findings.sort(key=Finding.sort_key)
     return evaluation
+
+
+class _Deferred:
+    """A control's check, built the first time a document needs it (its version built cleanly before)."""
+
+    __slots__ = ("memo", "key", "control", "source", "function")
+
+    def __init__(self, memo: ResultMemo, key: bytes, control: Document, source: Callable[[], str | None]) -> None:
+        self.memo, self.key, self.control, self.source = memo, key, control, source
+        self.function: CheckFunction | None = None
+
+    def __call__(self, context: CheckContext, document: Document) -> Iterator[Finding]:
+        if self.function is None:
+            function, params, problems = self.memo.check(self.key, self.control, self.source())
+            if function is None or problems:  # it built cleanly under this key: it cannot fail now
+                raise RuntimeError(f"control {self.control.name} no longer builds")
+            self.function = function
+            context.params = params
+        return self.function(context, document)
 
 
 # Kinds whose selection follows the Baselines of their tier (a Baseline selects controls per tier).

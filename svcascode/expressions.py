@@ -217,12 +217,73 @@ def _map_type() -> type:
 
             __hash__ = None  # type: ignore[assignment]
 
-        _MAP.append(Map)
+        class Lazy(Map):
+            """A map whose keys are known and whose values become CEL values when first read.
+
+            A document's map is read for a few fields (a dependant's tier, a target's classification):
+            converting all of a model's fields up front cost most of an expression's time. Every way
+            celpy and the messages read a value goes through `__getitem__`, `get`, `values` or `items`.
+            """
+
+            def __getitem__(self, key: Any) -> Any:
+                value = super().__getitem__(key)
+                if type(value) not in _CONVERTED:
+                    value = to_cel(value)
+                    dict.__setitem__(self, key, value)
+                return value
+
+            def get(self, key: Any, default: Any = None) -> Any:
+                return self[key] if key in self else default
+
+            def _all(self) -> None:
+                for key in list(dict.keys(self)):
+                    self[key]
+
+            def values(self) -> Any:
+                self._all()
+                return dict.values(self)
+
+            def items(self) -> Any:
+                self._all()
+                return dict.items(self)
+
+            def __eq__(self, other: Any) -> bool:
+                self._all()
+                if isinstance(other, Lazy):
+                    other._all()
+                return bool(super().__eq__(other))
+
+            def __ne__(self, other: Any) -> bool:
+                return True if other is None else not self.__eq__(other)
+
+            __hash__ = None
+
+            def __repr__(self) -> str:
+                self._all()
+                return super().__repr__()
+
+        _MAP.extend((Map, Lazy))
+        _CONVERTED.update((celtypes.BoolType, celtypes.StringType, celtypes.IntType, celtypes.DoubleType,
+                           celtypes.TimestampType, celtypes.DurationType, celtypes.ListType, Map, Lazy,
+                           _duration_type()))
     return _MAP[0]
 
 
+_CONVERTED: set[type] = set()  # the CEL types to_cel makes: a Lazy map's value of another type is not converted yet
+
+
+def _lazy_map(items: dict[Any, Any]) -> Any:
+    _map_type()
+    lazy = _MAP[1]()
+    dict.update(lazy, items)
+    return lazy
+
+
 def to_cel(value: Any) -> Any:
-    """A document's value as CEL sees it: durations as durations, dates as timestamps."""
+    """A document's value as CEL sees it: durations as durations, dates as timestamps.
+
+    A mapping (a model, a dict) becomes a map whose values are converted when first read.
+    """
     from celpy import celtypes
 
     if value is None:
@@ -244,11 +305,11 @@ def to_cel(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return celtypes.ListType([to_cel(v) for v in value])
     if isinstance(value, dict):
-        return _map_type()({celtypes.StringType(str(k)): to_cel(v) for k, v in value.items() if v is not None})
+        return _lazy_map({celtypes.StringType(str(k)): v for k, v in value.items() if v is not None})
     if isinstance(value, BaseModel):
         fields = type(value).model_fields
-        return _map_type()({celtypes.StringType(info.alias or name): to_cel(item)
-                                 for name, info in fields.items() if (item := getattr(value, name)) is not None})
+        return _lazy_map({celtypes.StringType(info.alias or name): item
+                          for name, info in fields.items() if (item := getattr(value, name)) is not None})
     return celtypes.StringType(str(value))
 
 
@@ -425,6 +486,12 @@ def _metered_evaluator() -> type:
                 nested.meter = self.meter
                 return nested
 
+            def set_activation(self, values: Any) -> Any:
+                # A macro's variable (and the top level's) in a small scope in front of the enclosing one:
+                # celpy's own copies every name the environment declares for each element it visits
+                self.activation = self.base_activation.nested_activation(vars=values)
+                return self
+
             def _visit_tree(self, tree: Any) -> Any:
                 self.meter.charge(1)
                 result = super()._visit_tree(tree)
@@ -443,18 +510,17 @@ class Program:
         self.view = view
         self.params = to_cel(params)
         self.meter = Meter(time.monotonic() + SECONDS_PER_CONTROL)
-        self._values: dict[int, Any] = {}
         self.functions = self._functions()
 
     def value_of(self, document: Document | None) -> Any:
         """A document as a CEL map, built once per document."""
         if document is None:
             return None
-        key = id(document)
-        if key not in self._values:
-            self._values[key] = to_cel(document.model)
+        value = document.cel
+        if value is None:  # a document's value is the same for every control and commit that reads it
+            value = document.cel = to_cel(document.model)
         self.meter.charge(1)
-        return self._values[key]
+        return value
 
     def _document(self, value: Any) -> Document | None:
         """The document a CEL map stands for (by its kind and metadata.name)."""

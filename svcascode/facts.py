@@ -46,8 +46,7 @@ def services_of(catalogue: Catalogue, document: Document | None, _depth: int = 0
         found = _named(catalogue, [spec.service])
     elif kind == "AccessPolicy":
         found = _named(catalogue, list(spec.targets))
-        found += [s for s in catalogue.of_kind("Service")
-                  if s.spec.security is not None and s.spec.security.access_policy == document.name]
+        found += catalogue.services_by_access_policy.get(document.name, [])
     elif kind == "MaintenanceWindow":
         found = list(catalogue.window_services(document))
     elif kind == "Team":

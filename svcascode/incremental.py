@@ -9,7 +9,8 @@ before waivers) is kept under a key of
 
 - the control: a digest of the code of svcascode and the versions of Python and of the libraries
   checks rely on, the control's document, the Baselines, and the parse limits (`ResultMemo.control_key`);
-- the subject: a digest of its file (path and text) and its place in the file;
+- the subject: a digest of its file's path, its place in the file, its data and the line and column
+  of each of its nodes (a comment added or removed changes none of these);
 
 with the trace of lookups and, when it read it, the as-of date (a check that asks only whether a
 service level is in force records that answer instead, so its result holds on every date that gives
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 RESULTS_PACK = "results-v1"
 _SELECTION = b"selection"  # the second half of the key of a document's row: which controls select it
+_BUILT = b"built"  # the second half of the key of a control's row: its check built without a problem
 _NONE = b"-"
 
 Lookup = tuple[Any, ...]  # ("get", kind, name), ("of_kind", kind), ("index", name, key), ...
@@ -94,10 +96,9 @@ class Digests:
         self.catalogue = catalogue
         self.as_of = as_of
         self._files = files  # id(ParsedFile) -> (the file, digest of its path and text); kept across runs
-        self._by_path: dict[str, bytes] = {}
-        for parsed in catalogue.files:
-            self._by_path[parsed.path] = self.file(parsed)
+        self._parsed = {parsed.path: parsed for parsed in catalogue.files}
         self._documents: dict[int, bytes] = {}
+        self._sources: dict[int, bytes] = {}
         self._lookups: dict[Lookup, bytes] = {}
 
     def file(self, parsed: ParsedFile) -> bytes:
@@ -112,22 +113,48 @@ class Digests:
         return digest
 
     def document(self, document: Document | None) -> bytes:
+        """What a check can read of a document: its file's path, its place in the file, its data and the
+        line and column of each node (the content digest of `RawDocument`), so an edit that only adds a
+        comment changes nothing a result depends on."""
         if document is None:
             return _NONE
         key = id(document)
         found = self._documents.get(key)
         if found is None:
-            file = self._by_path.get(document.file)
             raw = document.raw
-            if file is None or self.catalogue.by_kind.get(document.kind, {}).get(document.name) is not document:
-                # not a document of this catalogue's files (a built-in one, whose code the code digest covers)
-                # or one shadowed by an earlier document of the same name: name it by what it is
-                found = hashlib.blake2b(repr((document.kind, document.name, document.file, raw.index,
-                                              file)).encode(), digest_size=16).digest()
+            if document.file not in self._parsed or self.catalogue.by_kind.get(
+                    document.kind, {}).get(document.name) is not document:
+                found = self._foreign(document)
             else:
-                found = file + raw.index.to_bytes(4, "big", signed=False)
+                h = hashlib.blake2b(digest_size=16)
+                h.update(document.file.encode("utf-8", "surrogatepass") + b"\0")
+                h.update(raw.index.to_bytes(4, "big", signed=False))
+                h.update(raw.content_digest())
+                found = h.digest()
             self._documents[key] = found
         return found
+
+    def source(self, document: Document) -> bytes:
+        """A digest of a document's file text and its place in it (a Control: where an error in one of its
+        expressions stands is worked out from the text)."""
+        key = id(document)
+        found = self._sources.get(key)
+        if found is None:
+            parsed = self._parsed.get(document.file)
+            if parsed is None or self.catalogue.by_kind.get(document.kind, {}).get(document.name) is not document:
+                found = self._foreign(document)
+            else:
+                found = self.file(parsed) + document.raw.index.to_bytes(4, "big", signed=False)
+            self._sources[key] = found
+        return found
+
+    def _foreign(self, document: Document) -> bytes:
+        """Not a document of this catalogue's files (a built-in one, whose code the code digest covers) or
+        one shadowed by an earlier document of the same name: named by what it is."""
+        parsed = self._parsed.get(document.file)
+        file = self.file(parsed) if parsed is not None else None
+        return hashlib.blake2b(repr((document.kind, document.name, document.file, document.raw.index,
+                                     file)).encode(), digest_size=16).digest()
 
     def documents(self, documents: Any) -> bytes:
         h = hashlib.blake2b(digest_size=16)
@@ -173,7 +200,7 @@ class Digests:
 
 _MISSING = object()
 _INDEXES = frozenset({"levels_by_service", "evidence_by_subject", "services_by_owner", "dependants", "incidents_by_service",
-                      "windows_by_service"})
+                      "windows_by_service", "services_by_access_policy"})
 
 
 class _Recorder:
@@ -331,7 +358,7 @@ class ResultMemo:
         h = hashlib.blake2b(digest_size=16)
         h.update(code_digest())
         h.update(self.salt)
-        h.update(digests.document(control))
+        h.update(digests.source(control))
         builtin = getattr(control.spec.check, "builtin", None)
         if builtin:  # a plugin's or repository module's code is not the package's: its own bytes count
             from svcascode.checks import code_identity
@@ -376,7 +403,25 @@ class ResultMemo:
             from svcascode.engine import build_check
 
             built = self._checks[control_key] = build_check(control, source)
+        key = (control_key, _BUILT)
+        clean = built[0] is not None and not built[2]
+        if clean:
+            self._used.add(key)
+            if self._rows.get(key) is not True:
+                self._rows[key] = True
+                self._renewed.add(key)
+                self._dirty = True
         return built
+
+    def built_cleanly(self, control_key: bytes) -> bool:
+        """Whether this version of a control (code, control, Baselines) built without a problem before:
+        then building it again gives the same check, and it can wait until a document needs it."""
+        key = (control_key, _BUILT)
+        if self._rows.get(key) is True or self._stored.get(key) is True:
+            self._rows[key] = True
+            self._used.add(key)
+            return True
+        return False
 
     def select(self, control_key: bytes, control: Document, candidates: Iterable[Document], digests: Digests
                ) -> list[Document]:
@@ -439,8 +484,8 @@ class ResultMemo:
             return
         rows: dict[tuple[bytes, bytes], Any] = self._rows
         for key in self._used:
-            if key[1] == _SELECTION:
-                continue  # a selection row, kept in `rows` as it is
+            if key[1] in (_SELECTION, _BUILT):
+                continue  # a selection or build row, kept in `rows` as it is
             entry = self._entries.get(key)
             if entry is not None and self._written.get(key) is not entry:
                 trace, as_of_read, findings = entry

@@ -59,6 +59,8 @@ def _apply(root: Path, step: tuple[str, int, int]) -> date | None:
         target.unlink()
     elif what == "comment":
         target.write_text(target.read_text() + f"# edited {choice}\n")
+    elif what == "prepend":  # every line of the file moves down: what is located there moves with it
+        target.write_text(f"# edited {choice}\n" + target.read_text())
     else:  # the first file from the one picked on where the edit's pattern matches
         pattern, replacement = EDITS[choice % len(EDITS)]
         for offset in range(len(files)):
@@ -79,6 +81,14 @@ def _rows(assessment: Assessment) -> list[tuple[Any, ...]]:
             *((name, w.state, w.matched) for name, w in assessment.waivers.items())]
 
 
+def _findings_of(rows: list[tuple[Any, ...]], name: str) -> list[Finding]:
+    """The findings (as rows of `_rows`) about the document of that name, as Findings."""
+    return [Finding(*row) for row in rows if len(row) == len(astuple(_A_FINDING)) and row[8] == name]
+
+
+_A_FINDING = Finding("r", "low", "m", "f", 1, 1)
+
+
 def _full(root: Path, as_of: date) -> list[tuple[Any, ...]]:
     return _rows(assess(load_catalogue(root, Settings(cache=False)), as_of, incremental=False))
 
@@ -91,7 +101,7 @@ def _incremental(root: Path, as_of: date) -> tuple[list[tuple[Any, ...]], int, i
     return rows, memo.reused, memo.evaluated
 
 
-STEPS = st.lists(st.tuples(st.sampled_from(["edit", "edit", "edit", "remove", "comment", "as-of"]),
+STEPS = st.lists(st.tuples(st.sampled_from(["edit", "edit", "edit", "remove", "comment", "prepend", "as-of"]),
                            st.integers(0, 10_000), st.integers(0, 10_000)), min_size=1, max_size=3)
 
 
@@ -119,6 +129,18 @@ def test_a_warm_run_reuses_every_pair_and_an_edit_re_evaluates_only_what_it_reac
     warm, reused, again = _incremental(root, AS_OF)
     assert warm == cold
     assert (reused, again) == (evaluated, 0)  # (wvr-valid, which reads this run's waiver matches, is not memoised)
+    # a comment changes nothing a check reads: every pair is reused
+    service = root / "services" / "catalogue" / "data-warehouse.yaml"
+    service.write_text(service.read_text() + "# reviewed\n")
+    commented, reused, again = _incremental(root, AS_OF)
+    assert commented == cold and (reused, again) == (evaluated, 0)
+    # a comment line on top moves every line of the file: its documents' pairs are evaluated again
+    service.write_text("# reviewed\n" + service.read_text())
+    moved, reused, again = _incremental(root, AS_OF)
+    assert moved == _full(root, AS_OF) and moved != cold
+    before = _findings_of(cold, "data-warehouse")
+    assert before and [f.line for f in _findings_of(moved, "data-warehouse")] == [f.line + 1 for f in before]
+    assert 0 < again < evaluated / 5
     # a new tier for one service re-evaluates its own pairs and those that looked it up, not the catalogue's
     service = root / "services" / "catalogue" / "claims-api.yaml"
     service.write_text(service.read_text().replace("tier: tier-1", "tier: tier-2", 1))

@@ -26,7 +26,7 @@ from svcascode.loading.discover import checked_bytes
 from svcascode.loading.yamlfile import ParsedFile, RawDocument, parse_text
 from svcascode.rules import RULE_YAML
 
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 CACHE_ENV = "SVCASCODE_CACHE_DIR"
 _MAGIC = b"svcascode-parse-cache\x00" + CACHE_FORMAT.to_bytes(2, "big")
 _KEY_BYTES = 32
@@ -259,7 +259,7 @@ class ParseCache:
 
     @staticmethod
     def entry(parsed: ParsedFile) -> Any:
-        return ([(doc.data, doc.packed_marks()) for doc in parsed.documents],
+        return ([(doc.data, doc.packed_marks(), doc.content_digest()) for doc in parsed.documents],
                 [(p.message, p.line, p.column) for p in parsed.problems])
 
     @staticmethod
@@ -268,7 +268,8 @@ class ParseCache:
         text = data.decode("utf-8", "replace") if docs or problems else ""
         return ParsedFile(
             path, text,
-            [RawDocument(path, i, value, packed=marks) for i, (value, marks) in enumerate(docs)],
+            [RawDocument(path, i, value, packed=marks, digest=_digest(digest))
+             for i, (value, marks, digest) in enumerate(docs)],
             [Finding(RULE_YAML, "critical", message, path, line, column) for message, line, column in problems],
         )
 
@@ -280,6 +281,12 @@ class ParseCache:
             return
         self._packs.save(self.PACK, self.memory, self.used, self._dirty)
         self._dirty = False
+
+
+def _digest(value: Any) -> bytes:
+    if not isinstance(value, bytes) or len(value) != 16:
+        raise TypeError("not a digest")
+    return value
 
 
 class _Packs:

@@ -60,7 +60,7 @@ def _shared_entry(entry: Any) -> Any:
     """A worker's cache entry with its marks' paths shared with every other document's (see yamlfile)."""
     try:
         documents, problems = entry
-        return [(data, share_marks(marks)) for data, marks in documents], problems
+        return [(data, share_marks(marks), digest) for data, marks, digest in documents], problems
     except (TypeError, ValueError):
         return entry  # not of the expected shape: the cache parses the file again
 

@@ -8,6 +8,9 @@ keys) are found first or while building, and become located findings, never exce
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import os
 import re
 import struct
 import sys
@@ -117,11 +120,12 @@ class RawDocument:
     numbers from the packed bytes, so asking where a finding stands never unpacks a dict.
     """
 
-    __slots__ = ("file", "index", "data", "_paths", "_places", "_index")
+    __slots__ = ("file", "index", "data", "_paths", "_places", "_index", "_digest")
 
     def __init__(self, file: str, index: int, data: Any, marks: Marks | None = None,
-                 packed: PackedMarks | None = None) -> None:
+                 packed: PackedMarks | None = None, digest: bytes | None = None) -> None:
         self.file, self.index, self.data = file, index, data
+        self._digest = digest
         paths, places = packed if packed is not None else pack_marks(marks or {})
         if not isinstance(paths, tuple) or not isinstance(places, bytes) or len(places) != 8 * len(paths):
             raise ValueError("marks of an unexpected shape")
@@ -136,6 +140,18 @@ class RawDocument:
 
     def packed_marks(self) -> PackedMarks:
         return self._paths, self._places
+
+    def content_digest(self) -> bytes:
+        """A digest of the document's data and marks: equal for two texts that differ only in what YAML
+        does not keep (a comment, the spacing of a flow collection, a quoting style) while every node
+        stays where it was. Kept with the parse cache's entry, so a warm run does not compute it again."""
+        if self._digest is None:
+            try:  # marshal version 0 writes no references or interning flags: equal values, equal bytes
+                body = marshal.dumps((self.data, self._paths, self._places), 0)
+            except ValueError:  # a value marshal cannot write: a digest nothing else has
+                body = os.urandom(32)
+            self._digest = hashlib.blake2b(body, digest_size=16).digest()
+        return self._digest
 
     def _position(self, path: JsonPath) -> int:
         if len(self._paths) > _INDEXED:
