@@ -276,14 +276,23 @@ class Assessment:
             for concerned in services_of(self.catalogue, pair.subject):
                 if concerned.name in applies:
                     applies[concerned.name].add(control_id)
+        controls = sorted(self.controls.values(), key=lambda c: c.name)
+        clean = outcome((), "")  # a control that looked at a service and found nothing about it
         for name in names:
             rows: list[tuple[ControlResult, Status, tuple[Finding, ...]]] = []
-            for control in sorted(self.controls.values(), key=lambda c: c.name):
-                mine = tuple(f for f in by_service[name] if f.rule == control.name)
+            by_rule: dict[str, list[Finding]] = {}
+            for finding in by_service[name]:
+                by_rule.setdefault(finding.rule, []).append(finding)
+            looked = applies[name]
+            for control in controls:
+                found = by_rule.get(control.name)
+                mine = tuple(found) if found else ()
                 if control.status is Status.NOT_ASSESSED:
                     status = Status.NOT_ASSESSED
-                elif control.name in applies[name] or mine:
+                elif mine:
                     status = outcome(mine, control.rule.severity)
+                elif control.name in looked:
+                    status = clean
                 else:
                     status = Status.NOT_APPLICABLE
                 rows.append((control, status, mine))

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import typing
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -181,7 +182,41 @@ class CatalogueView:
 def _celpy() -> Any:
     import celpy  # imported when an expression control is built: every other run does without it
 
+    if not _PATCHED:
+        _PATCHED.append(_untyped_casts())
     return celpy
+
+
+_PATCHED: list[bool] = []
+
+
+class _AnyAlias:
+    """Stands for typing's Tuple, List, Union and Iterable where celpy's interpreter only passes them to
+    typing.cast."""
+
+    def __getitem__(self, item: Any) -> "_AnyAlias":
+        return self
+
+
+def _untyped_casts() -> bool:
+    """celpy 0.5's interpreter writes `cast(Tuple[Result, Result], ...)` at nearly every node it visits, and
+    `Result` is a union of two dozen types: building and hashing those subscriptions took a third of an
+    expression's time. In its module the names are used only inside `cast` (which ignores its first
+    argument) once the module is loaded, so they are replaced by an alias that subscripts to itself.
+    Done only for the 0.5 series the project pins; any other version keeps typing's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from celpy import evaluation
+
+    try:
+        if not version("cel-python").startswith("0.5."):
+            return False
+    except PackageNotFoundError:
+        return False
+    for name in ("Tuple", "List", "Union", "Iterable"):
+        if getattr(evaluation, name, None) is getattr(typing, name):
+            setattr(evaluation, name, _AnyAlias())
+    return True
 
 
 _MAP: list[type] = []
