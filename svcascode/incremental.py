@@ -29,6 +29,7 @@ may only ever save work: every reuse is checked against the inputs of this run.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 import sys
 from datetime import date
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from svcascode.loading.cache import ParseCache
     from svcascode.loading.yamlfile import ParsedFile
 
-RESULTS_PACK = "results-v1"
+RESULTS_PACK = "results-v2"
 _SELECTION = b"selection"  # the second half of the key of a document's row: which controls select it
 _BUILT = b"built"  # the second half of the key of a control's row: its check built without a problem
 _NONE = b"-"
@@ -376,10 +377,11 @@ class ResultMemo:
                 return None
             try:
                 entry = self._decode(row)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, EOFError):
                 return None
-            self._entries[key] = self._written[key] = entry
-            self._rows[key] = row
+            self._rows[key] = row  # kept as the bytes it was read as, and written back so
+            if self.defer_save:  # a walk through history asks again at the next commit: keep it decoded
+                self._entries[key] = self._written[key] = entry
         trace, as_of_read, findings = entry
         if as_of_read is not None and as_of_read != as_of:
             return None
@@ -469,8 +471,11 @@ class ResultMemo:
 
     @staticmethod
     def _decode(row: Any) -> _Entry:
-        """An entry read from the pack; a row of another shape raises TypeError or ValueError (not used)."""
-        trace, as_of_read, finding_rows = row
+        """An entry read from the pack (one marshalled row, decoded only when its pair is asked for, so the
+        memo holds bytes, not objects); a row of another shape raises TypeError or ValueError (not used)."""
+        if not isinstance(row, bytes):
+            raise TypeError("not a row")
+        trace, as_of_read, finding_rows = marshal.loads(row)
         if not isinstance(trace, tuple) or not (as_of_read is None or isinstance(as_of_read, str)):
             raise TypeError("not an entry")
         for lookup, digest in trace:
@@ -489,7 +494,10 @@ class ResultMemo:
             entry = self._entries.get(key)
             if entry is not None and self._written.get(key) is not entry:
                 trace, as_of_read, findings = entry
-                rows[key] = (trace, as_of_read, tuple(_finding_row(f) for f in findings))
+                try:
+                    rows[key] = marshal.dumps((trace, as_of_read, tuple(_finding_row(f) for f in findings)))
+                except ValueError:  # a value marshal cannot write: this pair is evaluated again next time
+                    continue
                 self._written[key] = entry
                 self._renewed.add(key)
         self._cache.save_pack(RESULTS_PACK, rows, self._used, replaced=self._renewed)
