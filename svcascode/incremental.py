@@ -504,6 +504,14 @@ class ResultMemo:
         self._dirty = False
 
 
+    def release(self) -> None:
+        """Forget the rows once they are saved, for a process that assesses once (`check`): until it exits
+        they would only hold memory. The memo then saves nothing more, so the pack on disk stays whole."""
+        self._cache = None
+        self._stored, self._rows, self._entries, self._written = {}, {}, {}, {}
+        self._selected, self._used, self._renewed = {}, set(), set()
+
+
 def memo_of(cache: ParseCache) -> ResultMemo:
     """The result memo that goes with a parse cache (one per cache, made on first use)."""
     memo = getattr(cache, "results", None)

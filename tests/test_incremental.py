@@ -236,3 +236,22 @@ def test_a_run_that_changed_a_few_files_writes_a_small_delta_not_the_whole_pack(
         path.write_bytes(bytes(blob))
     tampered, _, evaluated = _incremental(root, AS_OF)
     assert tampered == edited and evaluated > 0
+
+
+def test_check_lets_its_memo_go_once_saved_and_the_next_run_reuses_every_result(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from svcascode.cli import main
+
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "cache"))
+    root = copy_example(tmp_path / "catalogue")
+    monkeypatch.chdir(root)
+    args = ["check", "--format", "json", "--as-of", AS_OF.isoformat()]
+    first = CliRunner().invoke(main, args)
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text().replace("tier: tier-1", "tier: tier-2", 1))
+    second = CliRunner().invoke(main, args)
+    assert first.exit_code == second.exit_code == 1 and first.output != second.output
+    rows, reused, evaluated = _incremental(root, AS_OF)  # what the two checks left on disk is whole
+    assert rows == _full(root, AS_OF) and evaluated == 0 < reused
