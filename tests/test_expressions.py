@@ -184,6 +184,22 @@ def test_durations_dates_and_percentages_compare_as_values(org: Path) -> None:
     assert findings(org) == []  # 90m < 1d, 99.9 >= 99.5, 330 days > 300d
 
 
+def test_documents_read_as_maps_compare_test_and_iterate_as_maps(org: Path) -> None:
+    ola = 'lookup("ServiceLevel", "database-ola")'
+    for condition, true in [
+            (f"{ola} == {ola}", True),
+            (f"{ola}.spec == {ola}.spec.availability", False),
+            (f"has({ola}.spec.availability.targetPercent)", True),
+            (f"has({ola}.spec.continuity)", False),
+            (f'{ola}.spec.availability.exists(k, k == "targetPercent")', True),
+            (f'{ola}.spec.availability.all(k, k != "targetPercent")', False),
+            (f"size({ola}.spec.availability) == size({ola}.spec.availability)", True)]:
+        text = (org / CONTROL).read_text()
+        _edit(org / CONTROL, "expression: team == null ||", f"expression: (!({condition})) || team == null ||")
+        assert [f[1] for f in findings(org)] == ([41] if true else []), condition  # the rest fails at 41
+        (org / CONTROL).write_text(text)
+
+
 # ---------------------------------------------------------------------------------------------------
 # The cost limit
 
