@@ -384,7 +384,7 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
         key = memo.control_key(digests, control, baselines.baselines) if memo and digests and reusable else b""
         check = control.spec.check
 
-        def source_of(control: Document = control) -> str | None:
+        def source_of(control: Document = control, check: Any = check) -> str | None:
             if check.expression is None and not check.validations:
                 return None
             if not texts:
