@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every run's parse cache in one temporary folder, not in the user's ~/.cache: the suite makes
+    thousands of catalogues, each of which would leave a cache folder there. A test that sets
+    SVCASCODE_CACHE_DIR itself still chooses its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        if "SVCASCODE_CACHE_DIR" not in os.environ:
+            patch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path_factory.mktemp("svcascode-cache")))
+        yield
 
 
 def copy_example(target: Path) -> Path:

@@ -255,3 +255,30 @@ def test_check_lets_its_memo_go_once_saved_and_the_next_run_reuses_every_result(
     assert first.exit_code == second.exit_code == 1 and first.output != second.output
     rows, reused, evaluated = _incremental(root, AS_OF)  # what the two checks left on disk is whole
     assert rows == _full(root, AS_OF) and evaluated == 0 < reused
+
+
+def test_a_run_that_reuses_every_result_never_builds_an_expression_control(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "cache"))
+    root = copy_example(tmp_path / "catalogue")
+    script = ("import sys\nfrom svcascode.cli import main\n"
+              "try:\n    main(['check', '--format', 'json', '--as-of', sys.argv[1]])\n"
+              "except SystemExit:\n    pass\n"
+              "print('celpy imported' if 'celpy' in sys.modules else 'celpy not imported', file=sys.stderr)\n")
+
+    def run() -> tuple[str, str]:
+        done = subprocess.run([sys.executable, "-c", script, AS_OF.isoformat()], cwd=root, capture_output=True,
+                              text=True, timeout=300)
+        return done.stdout, done.stderr.strip().splitlines()[-1]
+
+    cold, cold_note = run()
+    warm, warm_note = run()
+    assert (cold_note, warm_note) == ("celpy imported", "celpy not imported")
+    assert warm == cold and '"acc-mfa-sso"' in warm  # the library's expression controls still report
+    # an AccessPolicy edited: its expression pairs are evaluated again, with the CEL library
+    policy = next((root / "services").rglob("hr-access.yaml"))
+    policy.write_text(policy.read_text().replace("sso: true", "sso: false", 1))
+    edited, edited_note = run()
+    assert edited_note == "celpy imported" and "sign-in is not through SSO" in edited and "not through SSO" not in warm
