@@ -313,13 +313,12 @@ class Assessment:
 
 
 def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = ControlSelection(),
-           incremental: bool = True, release_memo: bool = False) -> Assessment:
+           incremental: bool = True) -> Assessment:
     """Evaluate the selected controls over a loaded catalogue as of a date: the one answer.
 
     `incremental`: reuse the (control, document) results of earlier runs whose inputs are unchanged
     (the result memo of the parse cache, svcascode.incremental); False evaluates every pair. Both give
-    the same assessment. `release_memo`: the process assesses nothing more with this cache, so the
-    memo's rows are dropped once saved.
+    the same assessment.
     """
     from svcascode.incremental import memo_of
 
@@ -328,8 +327,6 @@ def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = Contro
     evaluation = evaluate(catalogue, as_of, selection.select, selection.ignore, memo=memo)
     if memo is not None and not memo.defer_save:
         memo.save()
-        if release_memo:
-            memo.release()
     control_findings = _drop_unknowable_stale(evaluation, catalogue)
     findings = tuple(sorted(dict.fromkeys([*loaded.findings, *control_findings, *evaluation.problems]),
                             key=Finding.sort_key))

@@ -521,12 +521,6 @@ def _metered_evaluator() -> type:
                 nested.meter = self.meter
                 return nested
 
-            def set_activation(self, values: Any) -> Any:
-                # A macro's variable (and the top level's) in a small scope in front of the enclosing one:
-                # celpy's own copies every name the environment declares for each element it visits
-                self.activation = self.base_activation.nested_activation(vars=values)
-                return self
-
             def _visit_tree(self, tree: Any) -> Any:
                 self.meter.charge(1)
                 result = super()._visit_tree(tree)

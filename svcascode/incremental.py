@@ -379,7 +379,7 @@ class ResultMemo:
                 entry = self._decode(row)
             except (TypeError, ValueError, EOFError):
                 return None
-            self._rows[key] = row  # kept as the bytes it was read as, and written back so
+            self._rows[key] = row  # kept as the bytes it was read as, and written back as they are
             if self.defer_save:  # a walk through history asks again at the next commit: keep it decoded
                 self._entries[key] = self._written[key] = entry
         trace, as_of_read, findings = entry
@@ -502,14 +502,6 @@ class ResultMemo:
                 self._renewed.add(key)
         self._cache.save_pack(RESULTS_PACK, rows, self._used, replaced=self._renewed)
         self._dirty = False
-
-
-    def release(self) -> None:
-        """Forget the rows once they are saved, for a process that assesses once (`check`): until it exits
-        they would only hold memory. The memo then saves nothing more, so the pack on disk stays whole."""
-        self._cache = None
-        self._stored, self._rows, self._entries, self._written = {}, {}, {}, {}
-        self._selected, self._used, self._renewed = {}, set(), set()
 
 
 def memo_of(cache: ParseCache) -> ResultMemo:

@@ -238,7 +238,7 @@ def test_a_run_that_changed_a_few_files_writes_a_small_delta_not_the_whole_pack(
     assert tampered == edited and evaluated > 0
 
 
-def test_check_lets_its_memo_go_once_saved_and_the_next_run_reuses_every_result(
+def test_two_checks_leave_a_pack_that_the_next_run_reuses_whole(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 

@@ -90,19 +90,16 @@ def compare_with_base(report: Report, root: Path, settings: Settings, base: str,
 
 
 def assess_catalogue(root: Path, settings: Settings, as_of: date, select: Iterable[str] = (),
-                     ignore: Iterable[str] = (), paths: Sequence[str] = (), load: LoadStep = load_documents,
-                     once: bool = False) -> Assessment:
-    """Load (the working tree, a revision, or what `load` gives) and assess with the controls selected.
-
-    `once`: nothing else in this process assesses with the same cache (its result memo is let go)."""
+                     ignore: Iterable[str] = (), paths: Sequence[str] = (), load: LoadStep = load_documents
+                     ) -> Assessment:
+    """Load (the working tree, a revision, or what `load` gives) and assess with the controls selected."""
     result = load(root, settings, paths)
     known = [c.name for c in result.catalogue.of_kind("Control")]
-    return assess(result, as_of, ControlSelection.resolve(select, ignore, known), release_memo=once)
+    return assess(result, as_of, ControlSelection.resolve(select, ignore, known))
 
 
 def run_check(root: Path, settings: Settings, as_of: date, select: Iterable[str] = (), ignore: Iterable[str] = (),
-              fail_on: str = "high", paths: Sequence[str] = (), load: LoadStep = load_documents,
-              once: bool = False) -> Report:
+              fail_on: str = "high", paths: Sequence[str] = (), load: LoadStep = load_documents) -> Report:
     """Validate and evaluate; the Report holds every finding and decides the exit code.
 
     With `paths`, only findings located in those files are reported; the whole catalogue is still loaded
@@ -110,7 +107,7 @@ def run_check(root: Path, settings: Settings, as_of: date, select: Iterable[str]
     """
     if fail_on not in FAIL_ON_CHOICES:
         raise SvcascodeError(f"--fail-on {fail_on!r}: use one of {', '.join(FAIL_ON_CHOICES)}")
-    return assess_catalogue(root, settings, as_of, select, ignore, paths, load, once).report(fail_on)
+    return assess_catalogue(root, settings, as_of, select, ignore, paths, load).report(fail_on)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -155,8 +152,7 @@ def check(paths: tuple[str, ...], as_of: date, fail_on: str, select: tuple[str, 
             check_revision_text(value, option)  # before anything is read or written
     root, settings = _context()
     load = revision_step(rev) if rev is not None else load_documents
-    report = run_check(root, settings, as_of, select, ignore, fail_on, paths, load=load,
-                       once=base is None and until is None)
+    report = run_check(root, settings, as_of, select, ignore, fail_on, paths, load=load)
     if base is not None:
         report = compare_with_base(report, root, settings, base, as_of, select, ignore, paths)
     text = FORMATS[fmt](report)
