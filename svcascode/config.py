@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import difflib
-import os
 import tomllib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from svcascode.configfile import CONFIG_FILE, MAX_CONFIG_BYTES, check_paths, config_source, find_root
 from svcascode.errors import SvcascodeError
+
+__all__ = ["CONFIG_FILE", "MAX_CONFIG_BYTES", "Limits", "LibrarySettings", "Settings", "check_paths", "find_root",
+           "load_settings", "settings_from"]
 
 
 class Limits(BaseModel):
@@ -50,28 +53,6 @@ class Settings(BaseModel):
                                     "repository's code")
 
 
-CONFIG_FILE = ".svcascode.yaml"
-MAX_CONFIG_BYTES = 256 * 1024  # a configuration is a few lines; anything larger is refused before parsing
-
-
-def _read_config(path: Path, name: str, root: Path) -> bytes | None:
-    """The bytes of a configuration file, read as documents are (a regular file, bounded, never blocking),
-    or None when there is none. A link leaving the repository, a FIFO or a device is a SvcascodeError."""
-    from svcascode.loading.discover import Refusal, read_regular
-
-    if not os.path.lexists(path):
-        return None
-    real = Path(os.path.realpath(path))
-    if not real.is_relative_to(root.resolve()):
-        raise SvcascodeError(f"{name}: a link to {real}, outside the repository: refused; make it a file")
-    try:
-        return read_regular(path, MAX_CONFIG_BYTES)
-    except Refusal as refusal:
-        message = str(refusal).replace("(limits.max_file_bytes)", "for a configuration file").replace(
-            "remove it or exclude it", "make it a regular file")
-        raise SvcascodeError(f"{name}: {message}") from None
-
-
 def _parse_yaml_config(data: bytes) -> object:
     """The configuration's mapping, parsed by the same hardened loader as documents; located errors."""
     from svcascode.loading.yamlfile import parse_text
@@ -92,66 +73,21 @@ def _parse_yaml_config(data: bytes) -> object:
     return documents[0].data if documents else {}
 
 
-def _inside(root: Path, value: str) -> str | None:
-    """Why a configured path does not stay inside the repository, or None when it does."""
-    if not value.strip():
-        return "an empty path"
-    if value.startswith(("/", "\\")) or Path(value).is_absolute() or (len(value) > 1 and value[1] == ":"):
-        return "an absolute path: paths are relative to the repository root"
-    if ".." in value.replace("\\", "/").split("/"):
-        return "'..' leaves the repository: paths are relative to the repository root"
-    try:
-        real = (root / value).resolve()
-    except (OSError, RuntimeError):
-        return "cannot be resolved (a link loop?)"
-    if not real.is_relative_to(root.resolve()):
-        return f"leads to {real} through a link, outside the repository"
-    return None
-
-
-def check_paths(root: Path, settings: Settings, where: str) -> None:
-    """Every configured path resolves inside the repository (links resolved), or a SvcascodeError says which."""
-    for setting in ("roots", "exclude", "local_checks"):
-        for value in getattr(settings, setting):
-            problem = _inside(root, value)
-            if problem is not None:
-                raise SvcascodeError(f"{where}: {setting}: {value!r}: {problem}; give a path inside the "
-                                     "repository")
-
-
-def find_root(start: Path) -> Path:
-    """The catalogue repository's root: the nearest folder up with a config file or `.git`, else `start`."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / CONFIG_FILE).exists() or (folder / ".git").exists():
-            return folder
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "[tool.svcascode" in _peek(pyproject):
-            return folder
-    return start
-
-
-def _peek(path: Path) -> str:
-    from svcascode.loading.discover import Refusal, read_regular
-
-    try:
-        return read_regular(path, MAX_CONFIG_BYTES).decode("utf-8", "replace")
-    except Refusal:
-        return ""
-
-
 def load_settings(root: Path) -> Settings:
     """Read the settings of the repository at `root`; an unreadable or invalid config is a SvcascodeError."""
-    config_path = root / CONFIG_FILE
-    raw: object = None
-    data = _read_config(config_path, CONFIG_FILE, root)
-    if data is not None:
+    return settings_from(root, config_source(root))
+
+
+def settings_from(root: Path, source: tuple[str, bytes] | None) -> Settings:
+    """The settings in a configuration file's bytes (`config_source`), checked against the repository."""
+    if source is None:
+        return Settings()
+    name, data = source
+    raw: object
+    if name == CONFIG_FILE:
         raw = _parse_yaml_config(data)
         where = CONFIG_FILE
     else:
-        data = _read_config(root / "pyproject.toml", "pyproject.toml", root)
-        if data is None:
-            return Settings()
         try:
             raw = tomllib.loads(data.decode("utf-8")).get("tool", {}).get("svcascode", {})
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:

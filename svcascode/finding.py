@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from typing import Iterable, get_args
+from typing import Iterable, Literal, get_args
 
-from svcascode.models.common import Severity
+Severity = Literal["critical", "high", "medium", "low", "info"]  # defined here, light to import; the models use it
 
 SEVERITIES: tuple[str, ...] = get_args(Severity)  # worst first, as the models declare them
 SEVERITY_RANK = {name: rank for rank, name in enumerate(reversed(SEVERITIES))}  # info 0 .. critical 4
+NEVER = "none"  # --fail-on none: report everything, never fail
+FAIL_ON_CHOICES = (*SEVERITIES, NEVER)  # the thresholds of --fail-on
 
 JsonPath = tuple[str | int, ...]
 

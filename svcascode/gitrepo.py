@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from svcascode.config import Settings
 from svcascode.errors import SvcascodeError
 from svcascode.finding import Finding
 from svcascode.loading.discover import CACHE_DIR, YAML_SUFFIXES
 from svcascode.rules import RULE_FILE
+
+if TYPE_CHECKING:
+    from svcascode.config import Settings
 
 if TYPE_CHECKING:  # gitpython is imported lazily: validate and check on disk never pay for it
     import git

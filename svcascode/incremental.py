@@ -36,6 +36,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
+from svcascode.codeversion import code_digest
 from svcascode.facts import level_in_force
 from svcascode.finding import Finding
 
@@ -52,42 +53,6 @@ _NONE = b"-"
 
 Lookup = tuple[Any, ...]  # ("get", kind, name), ("of_kind", kind), ("index", name, key), ...
 Trace = tuple[tuple[Lookup, bytes], ...]
-
-
-_CODE_DIGEST: bytes | None = None
-
-
-def _installed() -> list[str]:
-    """The installed distributions with their versions (`name-version.dist-info` on the import path): a
-    new pydantic, jsonschema, holidays or tzdata may change an answer, so it changes every key."""
-    found: list[str] = []
-    for entry in sys.path:
-        try:
-            names = os.listdir(entry or ".")
-        except OSError:
-            continue
-        found.extend(n for n in names if n.endswith((".dist-info", ".egg-info")))
-    return sorted(found)
-
-
-def code_digest() -> bytes:
-    """A digest of every Python file of the package, Python's version and the libraries': a result of one
-    version's code is never another's."""
-    global _CODE_DIGEST
-    if _CODE_DIGEST is None:
-        package = Path(__file__).resolve().parent
-        h = hashlib.blake2b(digest_size=16)
-        for path in sorted(package.rglob("*.py")):
-            h.update(path.relative_to(package).as_posix().encode() + b"\0")
-            try:
-                h.update(path.read_bytes())
-            except OSError:
-                h.update(b"unreadable")
-        h.update(sys.version.encode() + b"\0")
-        for name in _installed():
-            h.update(name.encode("utf-8", "surrogateescape") + b"\0")
-        _CODE_DIGEST = h.digest()
-    return _CODE_DIGEST
 
 
 class Digests:

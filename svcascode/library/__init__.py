@@ -20,7 +20,7 @@ from svcascode import __version__
 from svcascode.errors import SvcascodeError
 
 if TYPE_CHECKING:
-    from svcascode.config import Settings
+    from svcascode.configfile import PathSettings
     from svcascode.documents import Document
     from svcascode.finding import Finding
     from svcascode.loading.discover import SourceFile
@@ -107,7 +107,7 @@ def check_disabled(settings_disable: list[str], known: set[str]) -> None:
             raise SvcascodeError(f"library.disable: {wanted!r} is not a control of the built-in library{hint}")
 
 
-def discover_catalogue(root: Path, settings: Settings) -> tuple[list[SourceFile], list[Finding]]:
+def discover_catalogue(root: Path, settings: PathSettings) -> tuple[list[SourceFile], list[Finding]]:
     """The repository's files under the configured roots; a repository without any is an error that
     says how to start one, never a silent pass over the library alone."""
     from svcascode.loading.discover import discover
@@ -125,7 +125,7 @@ class NoDocuments(SvcascodeError):
     controls can still be listed and explained."""
 
 
-def no_documents(root: Path, settings: Settings) -> NoDocuments:
+def no_documents(root: Path, settings: PathSettings) -> NoDocuments:
     return NoDocuments(
         f"no catalogue found: no documents under {root} (looked in {', '.join(r + '/' for r in settings.roots)}): "
         "run `svcascode init` to scaffold a catalogue, or set `roots` in .svcascode.yaml")

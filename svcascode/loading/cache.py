@@ -16,15 +16,19 @@ import marshal
 import os
 import stat
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, TYPE_CHECKING
 
 import yaml
 
-from svcascode.config import Limits, Settings
+from svcascode.configfile import LIMIT_NAMES
 from svcascode.finding import Finding
 from svcascode.loading.discover import checked_bytes
 from svcascode.loading.yamlfile import ParsedFile, RawDocument, parse_text
 from svcascode.rules import RULE_YAML
+
+if TYPE_CHECKING:  # the settings are pydantic models: not imported to read, parse or cache a file
+    from svcascode.config import Limits, Settings
+    from svcascode.configfile import FileLimits
 
 CACHE_FORMAT = 5
 CACHE_ENV = "SVCASCODE_CACHE_DIR"
@@ -48,7 +52,7 @@ def cache_folder(root: Path) -> Path:
     return cache_base() / hashlib.sha256(os.fsencode(root.resolve())).hexdigest()[:32]
 
 
-def _private_folder(folder: Path, root: Path) -> Path | None:
+def private_folder(folder: Path, root: Path) -> Path | None:
     """`folder`, created when missing, if it is a real folder of ours that nobody else can write and that
     lies outside the repository; else None (no disk cache)."""
     try:
@@ -121,47 +125,28 @@ def _key(folder: Path) -> bytes | None:
     return None
 
 
-class ParseCache:
-    """Parsed files keyed by the hash of their bytes: in memory always, on disk when given a folder.
+def parse_salt(limits: FileLimits) -> bytes:
+    """What a parse depends on besides a file's bytes: the cache format, PyYAML's version, the limits."""
+    return repr((CACHE_FORMAT, yaml.__version__, {name: getattr(limits, name) for name in LIMIT_NAMES})).encode()
 
-    On disk the entries of the last run are one `marshal`ed pack, signed (HMAC-SHA256) with the key
-    beside it, so loading all of them costs a fraction of parsing again. The pack is written to a new
-    temporary file and renamed, so a crash cannot corrupt it, and it keeps only the entries the last run
-    used, so it does not grow without bound.
-    """
 
-    PACK = f"parsed-v{CACHE_FORMAT}.pack"
+class SignedFiles:
+    """Files of a private cache folder, each signed (HMAC-SHA256) with the folder's key and a salt naming
+    what their values depend on: one that is missing, foreign, tampered with or unreadable reads as None.
+    Without a folder (or a key to sign with) nothing is read or written."""
+
     MAX_PACK = 1 << 30
 
-    def __init__(self, folder: Path | None, limits: Limits) -> None:
+    def __init__(self, folder: Path | None, salt: bytes) -> None:
         self.folder = folder
-        self.limits = limits
-        self.memory: dict[str, Any] = {}
-        self.used: set[str] = set()
-        self.parsed = 0
-        self.hits = 0
-        self._dirty = False
-        self._packs = _Packs(self)
-        self.results: Any = None  # the evaluation results that go with these files (svcascode.incremental)
-        self._salt = repr((CACHE_FORMAT, yaml.__version__, limits.model_dump())).encode()
+        self._salt = salt
         self._secret = _key(folder) if folder is not None else None
         if self._secret is None:
             self.folder = None  # no key to sign with: memory only
-        else:
-            self.memory = self._load()
 
     def _sign(self, body: bytes) -> bytes:
         assert self._secret is not None
         return hmac.new(self._secret, self._salt + body, hashlib.sha256).digest()
-
-    @property
-    def salt(self) -> bytes:
-        """What every entry depends on besides its bytes: the cache format, PyYAML's version, the limits."""
-        return self._salt
-
-    def _load(self) -> dict[str, Any]:
-        """The signed pack's entries, or nothing when it is missing, foreign, tampered with or unreadable."""
-        return self._packs.load(self.PACK)
 
     def _signed(self, name: str) -> tuple[bytes, Any] | None:
         """(signature, value) of this cache's signed file `name`; None when it is missing, foreign, tampered
@@ -205,6 +190,49 @@ class ParseCache:
             return None
         return mac
 
+    def remove(self, name: str) -> None:
+        if self.folder is not None:
+            try:
+                (self.folder / name).unlink(missing_ok=True)
+            except OSError:
+                pass
+
+
+
+class ParseCache(SignedFiles):
+    """Parsed files keyed by the hash of their bytes: in memory always, on disk when given a folder.
+
+    On disk the entries of the last run are one `marshal`ed pack, signed (HMAC-SHA256) with the key
+    beside it, so loading all of them costs a fraction of parsing again. The pack is written to a new
+    temporary file and renamed, so a crash cannot corrupt it, and it keeps only the entries the last run
+    used, so it does not grow without bound.
+    """
+
+    PACK = f"parsed-v{CACHE_FORMAT}.pack"
+
+    def __init__(self, folder: Path | None, limits: Limits) -> None:
+        super().__init__(folder, parse_salt(limits))
+        self.limits = limits
+        self.memory: dict[str, Any] = {}
+        self.used: set[str] = set()
+        self.keys: dict[str, str] = {}  # path -> the key of the bytes last parsed for it
+        self.parsed = 0
+        self.hits = 0
+        self._dirty = False
+        self._packs = _Packs(self)
+        self.results: Any = None  # the evaluation results that go with these files (svcascode.incremental)
+        if self.folder is not None:
+            self.memory = self._load()
+
+    @property
+    def salt(self) -> bytes:
+        """What every entry depends on besides its bytes: the cache format, PyYAML's version, the limits."""
+        return self._salt
+
+    def _load(self) -> dict[str, Any]:
+        """The signed pack's entries, or nothing when it is missing, foreign, tampered with or unreadable."""
+        return self._packs.load(self.PACK)
+
     def load_pack(self, name: str) -> dict[Any, Any]:
         """The entries of the pack `name` (`save_pack`): its signed base and, when it was written for that
         base, its signed delta. Either ignored when missing, foreign or tampered with."""
@@ -215,20 +243,13 @@ class ParseCache:
         """Keep the `used` entries: a small delta beside the base pack when little changed, else a new base."""
         self._packs.save(name, entries, used, changed, replaced)
 
-    def remove(self, name: str) -> None:
-        if self.folder is not None:
-            try:
-                (self.folder / name).unlink(missing_ok=True)
-            except OSError:
-                pass
-
-
     def key(self, data: bytes) -> str:
         return hashlib.sha256(self._salt + data).hexdigest()
 
     def parse(self, path: str, data: bytes, key: str | None = None) -> ParsedFile:
         key = key or self.key(data)
         self.used.add(key)
+        self.keys[path] = key
         entry = self.memory.get(key)
         if entry is not None:
             try:
@@ -341,7 +362,7 @@ class _Packs:
 
 
 def make_cache(root: Path, settings: Settings) -> ParseCache:
-    folder = _private_folder(cache_folder(root), root) if settings.cache else None
+    folder = private_folder(cache_folder(root), root) if settings.cache else None
     return ParseCache(folder, settings.limits)
 
 

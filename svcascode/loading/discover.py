@@ -13,13 +13,16 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, TYPE_CHECKING
 
-from svcascode.config import Limits, Settings
 from svcascode.errors import SvcascodeError
 from svcascode.finding import Finding
 from svcascode.loading.yamlfile import ParsedFile
 from svcascode.rules import RULE_FILE
+
+if TYPE_CHECKING:  # the settings are pydantic models: not imported to read, parse or cache a file
+    from svcascode.configfile import FileLimits
+    from svcascode.configfile import PathSettings
 
 YAML_SUFFIXES = (".yaml", ".yml")
 CACHE_DIR = ".svcascode-cache"  # where the parse cache lived; never read as catalogue
@@ -51,10 +54,11 @@ def not_regular(path: Path) -> str | None:
     return f"{_kind(mode)}, not a regular file: only regular files are read; remove it or exclude it"
 
 
-def read_regular(path: Path, limit: int) -> bytes:
-    """The bytes of a regular file of at most `limit` bytes; links are resolved first and the file is then
-    opened without following links and without blocking (a FIFO cannot hang the run). Refusal otherwise."""
-    real = os.path.realpath(path)
+def read_regular(path: Path | str, limit: int, resolved: bool = False) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; links are resolved first (unless the caller
+    found the path `resolved`, with no link on it) and the file is then opened without following links
+    and without blocking (a FIFO cannot hang the run). Refusal otherwise."""
+    real = path if resolved else os.path.realpath(path)
     try:
         fd = os.open(real, _OPEN_FLAGS)
     except OSError as error:
@@ -67,8 +71,12 @@ def read_regular(path: Path, limit: int) -> bytes:
         if info.st_size > limit:
             raise Refusal(f"file is {info.st_size} bytes, over the limit of {limit} (limits.max_file_bytes): "
                           "split it into smaller files")
-        chunks: list[bytes] = []
-        size = 0
+        wanted = min(limit + 1, info.st_size + 1)  # one read for a file that does not grow meanwhile
+        first = os.read(fd, wanted)
+        if len(first) < wanted:  # a short read of a regular file: its end
+            return first
+        chunks = [first]
+        size = len(first)
         while size <= limit:
             chunk = os.read(fd, min(limit + 1 - size, 1 << 20))
             if not chunk:
@@ -88,7 +96,12 @@ def read_regular(path: Path, limit: int) -> bytes:
 @dataclass(frozen=True, slots=True)
 class SourceFile:
     path: str  # relative to the repository root, with forward slashes
-    absolute: Path
+    location: str  # where it is read: its absolute path
+    resolved: bool = False  # found by walking real folders, not a link: `location` has no link on it
+
+    @property
+    def absolute(self) -> Path:
+        return Path(self.location)
 
 
 def _relative(root: Path, path: Path) -> str:
@@ -116,7 +129,7 @@ def _link_problem(root: Path, link: Path) -> str | None:
     return None
 
 
-def discover(root: Path, settings: Settings, paths: Iterable[str] = ()) -> tuple[list[SourceFile], list[Finding]]:
+def discover(root: Path, settings: PathSettings, paths: Iterable[str] = ()) -> tuple[list[SourceFile], list[Finding]]:
     """The YAML files under the configured roots (or the given paths), with refusals as findings.
 
     A given path that does not exist is a SvcascodeError (exit 2); a configured root that does not exist
@@ -156,23 +169,48 @@ def discover(root: Path, settings: Settings, paths: Iterable[str] = ()) -> tuple
         if problem is not None:
             refuse(path, problem)
         else:  # a file link is read as a file of its own, as `check --rev` reads it from git
-            files.setdefault(rel, SourceFile(rel, path))
+            files.setdefault(rel, SourceFile(rel, str(path)))
 
     walked: set[Path] = set()
     links: list[Path] = []
 
     def walk(start: Path, real: Path) -> None:
-        walked.add(real)
-        for folder, dirnames, filenames in os.walk(start, followlinks=False):
-            base = Path(folder)
-            walked.add(real / base.relative_to(start))
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != CACHE_DIR)
-            for dirname in list(dirnames):
-                if (base / dirname).is_symlink():
-                    dirnames.remove(dirname)
-                    links.append(base / dirname)
-            for filename in sorted(filenames):
-                add(base / filename, False)
+        """Every folder under `start` (hidden ones and links to folders aside), its files first, then its
+        folders, each in name order; the files by their path under `start`."""
+        prefix = _relative(root, start.absolute())
+        resolved = start == real  # no link on the way: the files' paths need no resolving to be read
+        pending = [(str(start), "" if prefix in ("", ".") else prefix + "/", real)]
+        while pending:
+            folder, under, real_folder = pending.pop()
+            walked.add(real_folder)
+            try:
+                with os.scandir(folder) as scan:
+                    entries = sorted(scan, key=lambda e: e.name)
+            except OSError:
+                continue  # an unreadable folder is skipped, as os.walk does
+            folders: list[os.DirEntry[str]] = []
+            for entry in entries:
+                try:
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                except OSError:
+                    is_dir = False
+                if is_dir or (entry.is_symlink() and os.path.isdir(entry.path)):
+                    if entry.name.startswith(".") or entry.name == CACHE_DIR:
+                        continue
+                    if entry.is_symlink():
+                        links.append(Path(entry.path))
+                    else:
+                        folders.append(entry)
+                    continue
+                rel = under + entry.name
+                if excluded(rel) or rel.startswith(CACHE_DIR) or os.path.splitext(entry.name)[1] not in YAML_SUFFIXES:
+                    continue
+                if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+                    add(Path(entry.path), False)  # a link, a FIFO, a device: judged one by one
+                else:
+                    files.setdefault(rel, SourceFile(rel, entry.path, resolved))
+            for entry in reversed(folders):  # popped in name order
+                pending.append((entry.path, under + entry.name + "/", real_folder / entry.name))
 
     for start in starts:
         if start.is_dir() and not start.is_symlink():
@@ -191,7 +229,32 @@ def discover(root: Path, settings: Settings, paths: Iterable[str] = ()) -> tuple
     return sorted(files.values(), key=lambda f: f.path), refused
 
 
-def oversized(path: str, size: int, limits: Limits) -> ParsedFile | None:
+def catalogue_sources(root: Path, settings: PathSettings, paths: Iterable[str] = ()
+                      ) -> tuple[list[SourceFile], list[Finding], frozenset[str] | None]:
+    """The files a catalogue on disk is built from, in order, the refusals, and the files findings are
+    reported for: every file under the configured roots; with `paths`, those files last (a name they
+    share with another file is then reported on them), the roots' files first, so that references from
+    the given files resolve."""
+    from svcascode.library import discover_catalogue
+
+    paths = list(paths)
+    scope: frozenset[str] | None = None
+    if paths:
+        given, refused = discover(root, settings, paths)
+        scope = frozenset(s.path for s in given) | frozenset(f.file for f in refused)
+        try:  # the configured roots too, so that references from the given files resolve
+            context, _ = discover(root, settings, ())
+        except SvcascodeError:
+            context = []
+        # the given files last: a name they share with another file is then reported on them
+        asked = {s.path for s in given}
+        sources = [s for s in context if s.path not in asked] + sorted(given, key=lambda s: s.path)
+    else:
+        sources, refused = discover_catalogue(root, settings)  # none at all: an error saying to run init
+    return sources, refused, scope
+
+
+def oversized(path: str, size: int, limits: FileLimits) -> ParsedFile | None:
     """The refusal of a file (on disk or in git) over limits.max_file_bytes, or None when it is within it."""
     if size <= limits.max_file_bytes:
         return None
@@ -200,15 +263,15 @@ def oversized(path: str, size: int, limits: Limits) -> ParsedFile | None:
         "(limits.max_file_bytes): split it into smaller files", path)])
 
 
-def read_bytes(source: SourceFile, limits: Limits) -> bytes | ParsedFile:
+def read_bytes(source: SourceFile, limits: FileLimits) -> bytes | ParsedFile:
     """A file's bytes, or a ParsedFile holding why it was refused (unreadable, oversized)."""
     try:
-        return read_regular(source.absolute, limits.max_file_bytes)
+        return read_regular(source.location, limits.max_file_bytes, source.resolved)
     except Refusal as refusal:
         return ParsedFile(source.path, "", problems=[Finding(RULE_FILE, "critical", str(refusal), source.path)])
 
 
-def checked_bytes(path: str, data: bytes, limits: Limits) -> bytes | ParsedFile:
+def checked_bytes(path: str, data: bytes, limits: FileLimits) -> bytes | ParsedFile:
     """Bytes read from elsewhere (a git object), or the refusal of them when oversized, as on disk."""
     refused = oversized(path, len(data), limits)
     return refused if refused is not None else data

@@ -15,15 +15,17 @@ import re
 import struct
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TYPE_CHECKING
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from svcascode.config import Limits
 from svcascode.errors import SvcascodeError
 from svcascode.finding import Finding, JsonPath
 from svcascode.rules import RULE_YAML
+
+if TYPE_CHECKING:  # the settings are pydantic models: not imported to read, parse or cache a file
+    from svcascode.configfile import FileLimits
 
 
 Marks = dict[JsonPath, tuple[int, int]]
@@ -241,7 +243,7 @@ class _Stop(Exception):
         self.problems = problems
 
 
-def _check_text(text: str, limits: Limits) -> None:
+def _check_text(text: str, limits: FileLimits) -> None:
     """Hazards that libyaml reports badly or not at all, found with C-speed scans first."""
     if "\t" in text:
         tabs = [_Refused("tab character used for indentation: YAML indents with spaces; replace the tab "
@@ -305,7 +307,7 @@ class _Builder:
 
     __slots__ = ("marks", "nodes", "aliases", "limits", "sizes", "problems", "open")
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: FileLimits) -> None:
         self.marks: Marks = {}
         self.nodes = 0
         self.aliases = 0
@@ -427,7 +429,7 @@ class _Builder:
                    node.start_mark)
 
 
-def parse_text(path: str, data: bytes, limits: Limits) -> ParsedFile:
+def parse_text(path: str, data: bytes, limits: FileLimits) -> ParsedFile:
     """Parse one file's bytes into documents; hazards become located findings, never exceptions."""
     try:
         text = _decode(data)

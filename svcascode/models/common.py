@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetPydanticSchema, Strict, StringConstraints
 from pydantic.alias_generators import to_camel
 
+from svcascode.finding import Severity as Severity  # defined with findings (light to import); the models declare it
+
 API_VERSION = "svcascode.io/v1alpha1"
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -193,7 +195,6 @@ TimeZone = Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Za-z][A-Za-z
                      AfterValidator(_check_zone), Field(description="IANA time zone, e.g. Europe/London")]
 
 Tier = Literal["tier-0", "tier-1", "tier-2", "tier-3"]
-Severity = Literal["critical", "high", "medium", "low", "info"]
 Priority = Literal["P1", "P2", "P3", "P4"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
