@@ -18,7 +18,7 @@ from svcascode.finding import Finding, JsonPath
 from svcascode.library import LibraryUse, check_disabled, discover_catalogue, library_files
 from svcascode.holidays_calendar import builtin_document
 from svcascode.loading.cache import ParseCache, make_cache
-from svcascode.loading.discover import discover, read_bytes
+from svcascode.loading.discover import catalogue_sources, read_bytes
 from svcascode.loading.parallel import parse_many
 from svcascode.loading.yamlfile import ParsedFile
 from svcascode.models import KINDS, OPENSLO_API_VERSION, OPENSLO_MODELS
@@ -473,6 +473,8 @@ class LoadResult:
     findings: list[Finding]
     cache: ParseCache
     scope: frozenset[str] | None = None  # the files asked for, when paths were given
+    files: list[ValidatedFile] = field(default_factory=list)  # the repository's files, in order
+    refused: list[Finding] = field(default_factory=list)  # the files not read, and why
 
     def in_scope(self, findings: Iterable[Finding]) -> list[Finding]:
         return [f for f in findings if self.scope is None or f.file in self.scope]
@@ -545,12 +547,14 @@ class CatalogueBuilder:
               scope: frozenset[str] | None = None) -> LoadResult:
         """The catalogue of these files with every finding about them; `refused` are files not read
         (links leaving the repository), `scope` the files the findings are reported for."""
-        findings = list(refused)
+        not_read = list(refused)
+        findings = list(not_read)
         catalogue, duplicates, owned = self._assemble(sources, findings)
         findings.extend(_duplicates(duplicates))
         findings.extend(self._unresolved(catalogue, owned))
         findings.extend(_cycles(catalogue))
-        return LoadResult(catalogue, sorted(findings, key=Finding.sort_key), self.cache, scope)
+        files = [file for _, file in owned[:len(sources)]]  # the library's files come after the sources'
+        return LoadResult(catalogue, sorted(findings, key=Finding.sort_key), self.cache, scope, files, not_read)
 
     def catalogue(self, sources: Sequence[FileSource]) -> Catalogue:
         """The files' valid documents, indexed, without the whole-set checks (to compare two states)."""
@@ -652,20 +656,7 @@ class CatalogueBuilder:
 def load_catalogue(root: Path, settings: Settings, paths: Iterable[str] = ()) -> LoadResult:
     """Load the catalogue under `root` (or the given paths on top of it) and validate it."""
     cache = make_cache(root, settings)
-    paths = list(paths)
-    scope: frozenset[str] | None = None
-    if paths:
-        given, refused = discover(root, settings, paths)
-        scope = frozenset(s.path for s in given) | frozenset(f.file for f in refused)
-        try:  # the configured roots too, so that references from the given files resolve
-            context, _ = discover(root, settings, ())
-        except SvcascodeError:
-            context = []
-        # the given files last: a name they share with another file is then reported on them
-        asked = {s.path for s in given}
-        sources = [s for s in context if s.path not in asked] + sorted(given, key=lambda s: s.path)
-    else:
-        sources, refused = discover_catalogue(root, settings)  # none at all: an error saying to run init
+    sources, refused, scope = catalogue_sources(root, settings, paths)
     limits = settings.limits
     result = CatalogueBuilder(cache, settings).build([FileSource(s.path, None, partial(read_bytes, s, limits))
                                             for s in sources], refused, scope)

@@ -8,14 +8,17 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from svcascode import __version__
 from svcascode.commands import COMMAND_MODULES
 from svcascode.errors import SvcascodeError
-from svcascode.escape import inert, json_escapes, visible
+from svcascode.escape import inert, stdout_text, visible
+
+if TYPE_CHECKING:
+    from svcascode.runcache import RunCache
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -117,11 +120,9 @@ _PIECE = 1 << 20  # characters escaped and written at a time (the escapes are of
 
 def _write(text: str, output: str | None) -> None:
     if output is None:
-        # Every format is already inert; a character a bug would let through still reaches no terminal
-        # raw: it is written as `\uNNNN`, which a JSON string reads as the same character.
         # In pieces: a report of tens of megabytes is then never held escaped and encoded whole as well.
         for start in range(0, len(text), _PIECE):
-            click.echo(json_escapes(text[start:start + _PIECE], keep="\n\t"), nl=False)
+            click.echo(stdout_text(text[start:start + _PIECE]), nl=False)
         return
     try:
         Path(output).write_text(text, encoding="utf-8")
@@ -129,11 +130,16 @@ def _write(text: str, output: str | None) -> None:
         raise SvcascodeError(f"{output}: cannot write: {error.strerror}") from None
 
 
-def _context() -> tuple[Path, Any]:
-    from svcascode.config import find_root, load_settings
+def _context(runs: RunCache | None = None) -> tuple[Path, Any]:
+    """The repository's root and settings; with a RunCache, the configuration bytes it read are the ones
+    validated."""
+    from svcascode.config import find_root, load_settings, settings_from
 
-    root = find_root(Path.cwd())
-    settings = load_settings(root)
+    if runs is not None:
+        root, settings = runs.root, settings_from(runs.root, runs.config())
+    else:
+        root = find_root(Path.cwd())
+        settings = load_settings(root)
     if settings.local_checks:  # only when the configuration asks: this runs the repository's code
         from svcascode.checks import enable_local_checks
 
@@ -142,6 +148,30 @@ def _context() -> tuple[Path, Any]:
     if context is not None and context.find_root().params.get("no_cache"):
         settings = settings.model_copy(update={"cache": False})
     return root, settings
+
+
+def run_cache(request: tuple[Any, ...], paths: tuple[str, ...]) -> RunCache | None:
+    """The run cache for this invocation (`svcascode.runcache.RunCache`), or None with `--no-cache`."""
+    context = click.get_current_context(silent=True)
+    if context is not None and context.find_root().params.get("no_cache"):
+        return None
+    from svcascode.configfile import find_root
+    from svcascode.runcache import RunCache
+
+    return RunCache(find_root(Path.cwd()), request, paths)
+
+
+def answer_from(runs: RunCache | None, output: str | None) -> None:
+    """Write the output of an earlier run with the same inputs and exit with its code, when there is one."""
+    found = runs.answer() if runs is not None else None
+    if found is not None:
+        code, text, plain = found
+        if output is None and plain:  # as `_write` would write it: nothing to escape, no ANSI to strip
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            _write(text, output)
+        sys.exit(code)
 
 
 @main.command()
@@ -154,17 +184,22 @@ def validate(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
     With PATHS, only problems in those files are reported; the configured roots are still read so that
     references resolve.
     """
+    runs = run_cache(("validate", fmt), paths)
+    answer_from(runs, output)
     from svcascode.catalogue import load_catalogue
     from svcascode.formats import FORMATS, Report
 
-    root, settings = _context()
+    root, settings = _context(runs)
     result = load_catalogue(root, settings, paths)
     findings = result.in_scope(result.findings)
     files = [f for f in result.catalogue.files if result.scope is None or f.path in result.scope]
     documents = sum(1 for d in result.catalogue.documents if result.scope is None or d.file in result.scope)
     report = Report("validate", tuple(findings), documents=documents, files=len(files))
-    _write(FORMATS[fmt](report), output)
-    sys.exit(EXIT_FINDINGS if findings else EXIT_OK)
+    text, code = FORMATS[fmt](report), EXIT_FINDINGS if findings else EXIT_OK
+    if runs is not None:
+        runs.keep(settings, result, code, text)
+    _write(text, output)
+    sys.exit(code)
 
 
 @main.command()

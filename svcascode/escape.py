@@ -84,6 +84,13 @@ def json_escapes(text: str, keep: str = "\n") -> str:
     return _UNPRINTABLE.sub(lambda m: m.group() if m.group() in keep else f"\\u{ord(m.group()):04x}", text)
 
 
+def stdout_text(text: str) -> str:
+    """Text as the command line writes it to stdout: every format is already inert, and a character a bug
+    would let through still reaches no terminal raw: it is written as `\\uNNNN`, which a JSON string
+    reads as the same character."""
+    return json_escapes(text, keep="\n\t")
+
+
 def shorten(text: str, limit: int) -> str:
     """At most about `limit` characters; a cut says how many characters it dropped."""
     if len(text) <= limit:

@@ -10,25 +10,32 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import click
 
-from svcascode.assessment import FAIL_ON_CHOICES, NEVER, Assessment, ControlSelection, assess, split_ids
-from svcascode.catalogue import LoadResult, load_catalogue
-from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, _write, main, parse_as_of
-from svcascode.config import Settings
+from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, _write, answer_from, main, parse_as_of, run_cache
 from svcascode.errors import SvcascodeError
-from svcascode.finding import Finding
-from svcascode.formats import FORMATS, Report
+from svcascode.finding import FAIL_ON_CHOICES, NEVER, Finding
+from svcascode.formats import FORMATS
+
+# The engine, the catalogue and the models are imported when a run needs them: a run the run cache
+# answers (svcascode.runcache) never imports them.
+if TYPE_CHECKING:
+    from svcascode.assessment import Assessment
+    from svcascode.catalogue import LoadResult
+    from svcascode.config import Settings
+    from svcascode.formats import Report
 
 __all__ = ["NEVER", "FAIL_ON_CHOICES", "assess_catalogue", "run_check", "compare_with_base"]
 
-LoadStep = Callable[[Path, Settings, Sequence[str]], LoadResult]
+LoadStep = Callable[[Path, "Settings", Sequence[str]], "LoadResult"]
 
 
 def load_documents(root: Path, settings: Settings, paths: Sequence[str]) -> LoadResult:
     """The documents to check: the working tree under the configured roots, or the given paths."""
+    from svcascode.catalogue import load_catalogue
+
     return load_catalogue(root, settings, paths)
 
 
@@ -66,6 +73,7 @@ def compare_with_base(report: Report, root: Path, settings: Settings, base: str,
     """
     from dataclasses import replace
 
+    from svcascode.assessment import ControlSelection, assess, split_ids
     from svcascode.gitload import RevisionLoader
 
     loader = RevisionLoader(root, settings)
@@ -93,6 +101,8 @@ def assess_catalogue(root: Path, settings: Settings, as_of: date, select: Iterab
                      ignore: Iterable[str] = (), paths: Sequence[str] = (), load: LoadStep = load_documents
                      ) -> Assessment:
     """Load (the working tree, a revision, or what `load` gives) and assess with the controls selected."""
+    from svcascode.assessment import ControlSelection, assess
+
     result = load(root, settings, paths)
     known = [c.name for c in result.catalogue.of_kind("Control")]
     return assess(result, as_of, ControlSelection.resolve(select, ignore, known))
@@ -150,16 +160,28 @@ def check(paths: tuple[str, ...], as_of: date, fail_on: str, select: tuple[str, 
     for option, value in (("--rev", rev), ("--base", base)):
         if value is not None:
             check_revision_text(value, option)  # before anything is read or written
-    root, settings = _context()
-    load = revision_step(rev) if rev is not None else load_documents
+    # the working tree's check, as asked, may be answered by an earlier run with the same inputs
+    plain = rev is None and base is None and until is None
+    runs = run_cache(("check", fmt, fail_on, as_of.isoformat(), select, ignore), paths) if plain else None
+    answer_from(runs, output)
+    root, settings = _context(runs)
+    loaded: list[LoadResult] = []
+
+    def load(root: Path, settings: Settings, paths: Sequence[str]) -> LoadResult:
+        loaded.append((revision_step(rev) if rev is not None else load_documents)(root, settings, paths))
+        return loaded[-1]
+
     report = run_check(root, settings, as_of, select, ignore, fail_on, paths, load=load)
     if base is not None:
         report = compare_with_base(report, root, settings, base, as_of, select, ignore, paths)
     text = FORMATS[fmt](report)
     if until is not None:
         text = _with_forecast(text, fmt, report, root, settings, as_of, until, select, ignore, paths, load)
+    code = EXIT_FINDINGS if report.exit_code else EXIT_OK
+    if runs is not None and len(loaded) == 1:
+        runs.keep(settings, loaded[0], code, text)
     _write(text, output)
-    sys.exit(EXIT_FINDINGS if report.exit_code else EXIT_OK)
+    sys.exit(code)
 
 
 def _with_forecast(text: str, fmt: str, report: Report, root: Path, settings: Settings, as_of: date, until: str,
@@ -167,6 +189,7 @@ def _with_forecast(text: str, fmt: str, report: Report, root: Path, settings: Se
     """`check --until DATE`: the check's output, then the deadlines up to DATE (the `forecast` field in JSON)."""
     from dataclasses import replace
 
+    from svcascode.assessment import ControlSelection
     from svcascode.forecast import forecast, until_date
     from svcascode.formats.forecast import FORECAST_FORMATS
 

@@ -1,0 +1,210 @@
+"""The run cache: a `check` or `validate` whose inputs mean what an earlier run's inputs meant writes that
+run's output and exits with its code, without loading the catalogue.
+
+A run's output is kept under a key of everything it depends on:
+
+- the code: `code_digest()` (every file of the package, Python, the installed distributions, the time
+  zone database);
+- what was asked: the command, its options as parsed (the as-of date among them), the given paths, the
+  working folder and the repository's root;
+- the configuration file's bytes;
+- each file the run reads, by path, and what it means (`meaning`):
+  - a file that parsed and validated without a finding and holds no Control means its documents'
+    content (`RawDocument.content_digest`: the data and the line and column of every node), so a comment
+    added, changed or removed keeps the key;
+  - any other file means its bytes (a Control's expression errors, a validation error's explanation
+    and a YAML error quote the text);
+- the files discovery refused, with why.
+
+A later run finds its files' meanings without loading the catalogue from an index the last full run
+left (`runs-v1.index`): the settings it read for that configuration, and each file's bytes (by digest)
+with their meaning. A file whose bytes the index does not know is parsed (only parsed); it means what
+the index says only when it parsed without a problem and its documents' content is the content the
+index has for that path, already known clean. Anything else (a refusal, a new or changed document,
+local checks, a configuration the index does not know, a cache that cannot be read) makes a full run,
+which then keeps its output.
+
+Like the parse cache, the index and the outputs live in the private cache folder outside the repository
+and are signed with its key: a file that is missing, foreign or tampered with is not used. A cache may
+only ever save work: the key covers every input of the output, so it never changes an answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from svcascode.codeversion import code_digest
+from svcascode.configfile import LIMIT_NAMES, check_paths, config_source
+from svcascode.errors import SvcascodeError
+from svcascode.escape import stdout_text
+from svcascode.loading.cache import SignedFiles, cache_folder, parse_salt, private_folder
+from svcascode.loading.discover import catalogue_sources, read_bytes
+from svcascode.loading.yamlfile import ParsedFile, parse_text
+
+if TYPE_CHECKING:
+    from svcascode.catalogue import LoadResult, ValidatedFile
+    from svcascode.config import Settings
+
+RUN_FORMAT = 1
+INDEX = f"runs-v{RUN_FORMAT}.index"
+KEEP = 8  # outputs kept: the last runs' (one per command, format and option set asked for)
+_SALT = b"svcascode-runs\0" + RUN_FORMAT.to_bytes(2, "big")
+
+Request = tuple[str, ...]  # the command and its options, as parsed
+
+
+@dataclass(frozen=True, slots=True)
+class KeptLimits:
+    max_file_bytes: int
+    max_depth: int
+    max_nodes: int
+    max_aliases: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeptSettings:
+    """The settings a run reads before it knows whether it needs the catalogue, as the last full run
+    validated them for the same configuration bytes."""
+
+    roots: list[str]
+    exclude: list[str]
+    local_checks: list[str]
+    cache: bool
+    limits: KeptLimits
+
+    @staticmethod
+    def of(settings: Settings) -> tuple[Any, ...]:
+        limits = tuple(getattr(settings.limits, name) for name in LIMIT_NAMES)
+        return (list(settings.roots), list(settings.exclude), list(settings.local_checks), settings.cache, limits)
+
+    @staticmethod
+    def read(value: Any) -> KeptSettings:
+        roots, exclude, local_checks, cache, limits = value
+        for names in (roots, exclude, local_checks):
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise TypeError("not a list of names")
+        if not isinstance(cache, bool) or not all(isinstance(n, int) for n in limits):
+            raise TypeError("not settings")
+        return KeptSettings(roots, exclude, local_checks, cache, KeptLimits(*limits))
+
+
+def meaning(path: str, key: str, file: ValidatedFile) -> bytes:
+    """What a file parsed and validated means to a run's output: its documents' content when it is
+    clean (no finding, no Control), else its bytes (`key`, the parse cache's digest of them)."""
+    if file.problems or file.claims or any(document.kind == "Control" for document in file.documents):
+        return b"t" + bytes.fromhex(key)
+    return _clean(path, file.parsed)
+
+
+def _clean(path: str, parsed: ParsedFile) -> bytes:
+    h = hashlib.blake2b(path.encode("utf-8", "surrogatepass") + b"\0", digest_size=16)
+    for document in parsed.documents:
+        h.update(document.content_digest())
+    return b"c" + h.digest()
+
+
+def _config(source: tuple[str, bytes] | None) -> bytes:
+    return hashlib.blake2b(marshal.dumps(source), digest_size=16).digest()
+
+
+class RunCache:
+    """The run cache of one invocation: `answer` before loading anything, `keep` after a full run."""
+
+    def __init__(self, root: Path, request: Request, paths: Sequence[str]) -> None:
+        self.root = root
+        self.request = request
+        self.paths = list(paths)
+        self._source: tuple[str, bytes] | None = None
+        self._read = False
+        folder = private_folder(cache_folder(root), root)
+        self.store = SignedFiles(folder, _SALT) if folder is not None else None
+
+    def _key(self, files: list[tuple[str, bytes]], refused: list[tuple[str, str]],
+             scope: frozenset[str] | None) -> str:
+        body = marshal.dumps((RUN_FORMAT, code_digest(), self.request, self.paths, os.getcwd(), str(self.root),
+                              _config(self._source), sorted(files), sorted(refused),
+                              sorted(scope) if scope is not None else None))
+        return hashlib.blake2b(body, digest_size=20).hexdigest()
+
+    def config(self) -> tuple[str, bytes] | None:
+        """The configuration file's name and bytes, read once: a full run validates these same bytes. A
+        configuration that cannot be read is a SvcascodeError, each time it is asked for."""
+        if not self._read:
+            self._source = config_source(self.root)
+            self._read = True
+        return self._source
+
+    def answer(self) -> tuple[int, str, bool] | None:
+        """(exit code, output, whether stdout takes the output as it is) of an earlier run with the same
+        inputs, or None: then run in full."""
+        if self.store is None:
+            return None
+        try:
+            self.config()
+            return self._answer()
+        except (SvcascodeError, OSError, TypeError, ValueError, KeyError, IndexError, AttributeError):
+            return None  # the full run says what is wrong, or does the work
+
+    def _answer(self) -> tuple[int, str, bool] | None:
+        assert self.store is not None
+        index = self.store.load_signed(INDEX)
+        if not isinstance(index, dict) or index.get("config") != _config(self._source):
+            return None
+        settings = KeptSettings.read(index["settings"])
+        if settings.local_checks or not settings.cache:
+            return None  # a local check runs the repository's code, which may read anything
+        check_paths(self.root, settings, "configuration")
+        known: dict[str, tuple[str, bytes]] = index["files"]
+        salt = parse_salt(settings.limits)
+        sources, refused, scope = catalogue_sources(self.root, settings, self.paths)
+        files: list[tuple[str, bytes]] = []
+        for source in sources:
+            data = read_bytes(source, settings.limits)
+            if isinstance(data, ParsedFile):
+                return None  # refused when read: the full run reports it
+            key = hashlib.sha256(salt + data).hexdigest()
+            entry = known.get(source.path)
+            if entry is None:
+                return None
+            if entry[0] != key:  # other bytes: the same meaning only if they hold the same clean content
+                parsed = parse_text(source.path, data, settings.limits)
+                if parsed.problems or not entry[1].startswith(b"c") or _clean(source.path, parsed) != entry[1]:
+                    return None
+            files.append((source.path, entry[1]))
+        found = self.store.load_signed(f"run-{self._key(files, [(f.file, f.message) for f in refused], scope)}")
+        if not isinstance(found, tuple) or len(found) != 3:
+            return None
+        code, text, plain = found
+        ok = isinstance(code, int) and isinstance(text, str) and isinstance(plain, bool)
+        return (code, text, plain) if ok else None
+
+    def keep(self, settings: Settings, result: LoadResult, code: int, text: str) -> None:
+        """Keep a full run's output, and the index a later run reads; nothing when a file was refused
+        when read (a later run could not tell its meaning) or the disk cache is off."""
+        if self.store is None or not self._read or not settings.cache or settings.local_checks:
+            return
+        keys = result.cache.keys
+        files: list[tuple[str, bytes]] = []
+        known: dict[str, tuple[str, bytes]] = {}
+        for file in result.files:
+            key = keys.get(file.parsed.path)
+            if key is None:
+                return  # refused when read
+            files.append((file.parsed.path, meaning(file.parsed.path, key, file)))
+            known[file.parsed.path] = (key, files[-1][1])
+        name = f"run-{self._key(files, [(f.file, f.message) for f in result.refused], result.scope)}"
+        if self.store.save_signed(name, (code, text, stdout_text(text) == text)) is None:
+            return
+        previous = self.store.load_signed(INDEX)
+        runs = [r for r in previous.get("runs", []) if isinstance(r, str) and r != name] \
+            if isinstance(previous, dict) and isinstance(previous.get("runs"), list) else []
+        runs.append(name)
+        for old in runs[:-KEEP]:
+            self.store.remove(old)
+        self.store.save_signed(INDEX, {"config": _config(self._source), "settings": KeptSettings.of(settings),
+                                       "files": known, "runs": runs[-KEEP:]})
