@@ -8,6 +8,7 @@ run evaluated), and by a full evaluation with no cache and no memo. They must be
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from dataclasses import astuple
@@ -264,21 +265,25 @@ def test_a_run_that_reuses_every_result_never_builds_an_expression_control(
     monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "cache"))
     root = copy_example(tmp_path / "catalogue")
     script = ("import sys\nfrom svcascode.cli import main\n"
-              "try:\n    main(['check', '--format', 'json', '--as-of', sys.argv[1]])\n"
+              "try:\n    main(['check', '--format', 'json', '--as-of', sys.argv[1], '--fail-on', sys.argv[2]])\n"
               "except SystemExit:\n    pass\n"
               "print('celpy imported' if 'celpy' in sys.modules else 'celpy not imported', file=sys.stderr)\n")
 
-    def run() -> tuple[str, str]:
-        done = subprocess.run([sys.executable, "-c", script, AS_OF.isoformat()], cwd=root, capture_output=True,
-                              text=True, timeout=300)
-        return done.stdout, done.stderr.strip().splitlines()[-1]
+    def run(fail_on: str) -> tuple[str, str, str]:
+        # each run asks for another threshold: the run cache (which would answer a repeated run whole)
+        # cannot answer it, so the result memo does the work
+        done = subprocess.run([sys.executable, "-c", script, AS_OF.isoformat(), fail_on], cwd=root,
+                              capture_output=True, text=True, timeout=300)
+        # the findings as a threshold leaves them: whether each fails depends on it
+        findings = json.dumps([{k: v for k, v in f.items() if k != "failing"} for f in json.loads(done.stdout)["findings"]])
+        return findings, done.stdout, done.stderr.strip().splitlines()[-1]
 
-    cold, cold_note = run()
-    warm, warm_note = run()
+    cold, _, cold_note = run("high")
+    warm, warm_output, warm_note = run("critical")
     assert (cold_note, warm_note) == ("celpy imported", "celpy not imported")
-    assert warm == cold and '"acc-mfa-sso"' in warm  # the library's expression controls still report
+    assert warm == cold and '"acc-mfa-sso"' in warm_output  # the library's expression controls still report
     # an AccessPolicy edited: its expression pairs are evaluated again, with the CEL library
     policy = next((root / "services").rglob("hr-access.yaml"))
     policy.write_text(policy.read_text().replace("sso: true", "sso: false", 1))
-    edited, edited_note = run()
+    edited, _, edited_note = run("low")
     assert edited_note == "celpy imported" and "sign-in is not through SSO" in edited and "not through SSO" not in warm

@@ -1,0 +1,182 @@
+"""The run cache answers a `check` or `validate` only when its inputs mean what an earlier run's meant,
+and its answer is the answer a full run gives: output and exit code, after any sequence of edits."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import REPO, copy_example
+from svcascode.cli import main
+from svcascode.loading.cache import cache_folder
+from svcascode.runcache import INDEX, KEEP, RunCache
+
+AS_OF = "2026-11-27"
+
+
+class Spy:
+    """Records whether each run was answered by the run cache."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.answered: list[bool] = []
+        real = RunCache.answer
+
+        def answer(runs: RunCache) -> Any:
+            found = real(runs)
+            self.answered.append(found is not None)
+            return found
+
+        monkeypatch.setattr(RunCache, "answer", answer)
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "cache"))
+    made = copy_example(tmp_path / "catalogue")
+    monkeypatch.chdir(made)
+    return made
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output
+
+
+def _full(*args: str) -> tuple[int, str]:
+    """The same command with no cache at all: parsed, validated and evaluated afresh."""
+    return _run("--no-cache", *args)
+
+
+CHECK = ("check", "--format", "json", "--as-of", AS_OF)
+
+
+def test_a_comment_is_answered_from_the_run_cache_and_a_change_of_data_is_not(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spy = Spy(monkeypatch)
+    first = _run(*CHECK)
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text() + "# reviewed\n")
+    assert _run(*CHECK) == first and spy.answered == [False, True]
+    service.write_text(service.read_text().replace("tier: tier-1", "tier: tier-2", 1))
+    edited = _run(*CHECK)
+    assert spy.answered[-1] is False and edited != first and edited == _full(*CHECK)
+    assert _run(*CHECK) == edited and spy.answered[-1] is True
+
+
+def test_what_the_output_depends_on_besides_the_files_makes_a_full_run(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spy = Spy(monkeypatch)
+    _run(*CHECK)
+    for args in (("check", "--format", "json", "--as-of", "2027-06-30"), ("check", "--format", "sarif", "--as-of", AS_OF),
+                 ("check", "--format", "json", "--as-of", AS_OF, "--fail-on", "low"),
+                 ("check", "--format", "json", "--as-of", AS_OF, "--select", "svc-owner-exists"),
+                 ("validate", "--format", "json"), ("validate", "services/catalogue/claims-api.yaml")):
+        answered = len(spy.answered)
+        result = _run(*args)
+        assert spy.answered[answered:] == [False], args
+        assert result == _full(*args), args
+        assert _run(*args) == result and spy.answered[-1] is True, args
+    (root / ".svcascode.yaml").write_text("exclude: ['services/catalogue/claims-api.yaml']\n")
+    excluded = _run(*CHECK)
+    assert spy.answered[-1] is False and excluded == _full(*CHECK) and "claims-api.yaml" not in excluded[1]
+
+
+def test_a_comment_in_a_control_or_in_a_file_with_a_finding_makes_a_full_run(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Their findings quote the text (an expression's position, a schema error's explanation)."""
+    control = root / "policies" / "controls" / "svc-owner-exists.yaml"  # the library's, as the repository's own
+    control.parent.mkdir(parents=True, exist_ok=True)
+    control.write_bytes((REPO / "svcascode" / "library" / "controls" / "svc-owner-exists.yaml").read_bytes())
+    broken = root / "services" / "catalogue" / "broken.yaml"
+    broken.write_text("apiVersion: svcascode.io/v1alpha1\nkind: Service\nmetadata: {name: broken}\nspec: {tier: 7}\n")
+    spy = Spy(monkeypatch)
+    _run(*CHECK)
+    for edited in (control, broken):
+        edited.write_text(edited.read_text() + "# a comment\n")
+        assert _run(*CHECK) == _full(*CHECK)
+        assert spy.answered[-1] is False, edited
+
+
+def test_a_forged_or_foreign_run_output_is_never_written(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _run(*CHECK)
+    folder = cache_folder(root)
+    [run] = [p for p in folder.iterdir() if p.name.startswith("run-")]
+    blob = run.read_bytes()
+    forged = blob.replace(b'"exitCode": 1', b'"exitCode": 0')
+    assert forged != blob
+    run.write_bytes(forged)  # the text changed, the signature not
+    spy = Spy(monkeypatch)
+    assert _run(*CHECK) == first and spy.answered == [False]
+    (folder / "key").write_bytes(os.urandom(32))  # another key: nothing signed with the old one is used
+    assert _run(*CHECK) == first and spy.answered == [False, False]
+
+
+def test_the_run_cache_keeps_the_last_outputs_only(root: Path) -> None:
+    for day in range(1, KEEP + 4):
+        _run("check", "--format", "json", "--as-of", f"2026-11-{day:02d}")
+    folder = cache_folder(root)
+    assert len([p for p in folder.iterdir() if p.name.startswith("run-")]) == KEEP
+    assert (folder / INDEX).exists()
+
+
+EDITS = [("tier: tier-1", "tier: tier-3"), ("criticality: hard", "criticality: soft"),
+         ("enforcement: block", "enforcement: warn"), ("severity: high", "severity: low"),
+         ("owner: ", "owner: nobody-"), ("2026-", "2025-")]
+
+
+def test_cached_runs_equal_full_runs_after_random_edits(root: Path) -> None:
+    """Comments appended, prepended or inside a line, data edited, files removed, added and restored,
+    the as-of date moved: after each, `check` and `validate` answer as runs with no cache do."""
+    rng = random.Random(20261201)
+    files = sorted(p for folder in ("services", "policies") for p in (root / folder).rglob("*.yaml"))
+    kept = {p: p.read_text() for p in files}
+    days = [AS_OF, "2026-03-01", "2027-06-30"]
+    for step in range(24):
+        target = rng.choice(files)
+        what = rng.choice(["append", "prepend", "inline", "edit", "edit", "remove", "restore", "as-of", "same"])
+        if what == "remove" and target.exists():
+            target.unlink()
+        elif what == "restore":
+            target.write_text(kept[target])
+        elif target.exists():
+            text = target.read_text()
+            if what == "append":
+                text += f"# note {step}\n"
+            elif what == "prepend":
+                text = f"# note {step}\n" + text
+            elif what == "inline":
+                text = text.replace("\n", f"  # note {step}\n", 1)
+            elif what == "edit":
+                old, new = rng.choice(EDITS)
+                text = text.replace(old, new, 1)
+            target.write_text(text)
+        day = rng.choice(days) if what == "as-of" else days[0]
+        args = rng.choice([("check", "--format", "json", "--as-of", day), ("check", "--as-of", day),
+                           ("validate", "--format", "json")])
+        assert _run(*args) == _full(*args), (step, what, target.name, args)
+
+
+def test_a_run_answered_from_the_run_cache_imports_neither_pydantic_nor_the_engine(root: Path) -> None:
+    def run() -> tuple[str, str]:
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "svcascode", *CHECK], cwd=root,
+                              capture_output=True, text=True, timeout=300, env={**os.environ})
+        return done.stdout, done.stderr
+
+    cold, cold_imports = run()
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text() + "# reviewed\n")
+    warm, warm_imports = run()
+    assert warm == cold and '"findings"' in warm
+    assert " pydantic" in cold_imports and " svcascode.engine" in cold_imports
+    assert " pydantic" not in warm_imports and " svcascode.engine" not in warm_imports
+    assert date.fromisoformat(AS_OF)  # the as-of date asked for is in the key: the output names it
+    assert f'"asOf": "{AS_OF}"' in warm
