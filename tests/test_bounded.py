@@ -14,7 +14,8 @@ from conftest import copy_example, run_cli
 
 from svcascode.catalogue import validate_file
 from svcascode.finding import Finding
-from svcascode.loading.yamlfile import Limits, parse_text
+from svcascode.config import Limits
+from svcascode.loading.yamlfile import parse_text
 
 UTC = timezone.utc
 
