@@ -27,6 +27,26 @@ def _installed() -> list[str]:
     return sorted(found)
 
 
+def declares_entry_points(group: str) -> bool:
+    """Whether an installed distribution (on the import path) declares entry points of `group`: read
+    from the distributions' `entry_points.txt`, without importing importlib.metadata."""
+    marker = f"[{group}]".encode()
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                try:
+                    with open(os.path.join(entry or ".", name, "entry_points.txt"), "rb") as handle:
+                        if marker in handle.read():
+                            return True
+                except OSError:
+                    continue
+    return False
+
+
 def _stamp(path: Path) -> bytes:
     try:
         info = os.stat(path)

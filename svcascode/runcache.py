@@ -4,7 +4,8 @@ run's output and exits with its code, without loading the catalogue.
 A run's output is kept under a key of everything it depends on:
 
 - the code: `code_digest()` (every file of the package, Python, the installed distributions, the time
-  zone database);
+  zone database) and the installed plugin checks' (`plugins_identity`); a repository with local checks
+  is never answered, since their code may read anything;
 - what was asked: the command, its options as parsed (the as-of date among them), the given paths, the
   working folder and the repository's root;
 - the configuration file's bytes;
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from svcascode.codeversion import code_digest
+from svcascode.codeversion import code_digest, declares_entry_points
 from svcascode.configfile import LIMIT_NAMES, check_paths, config_source
 from svcascode.errors import SvcascodeError
 from svcascode.escape import stdout_text
@@ -126,7 +127,10 @@ class RunCache:
 
     def _key(self, files: list[tuple[str, bytes]], refused: list[tuple[str, str]],
              scope: frozenset[str] | None) -> str:
-        body = marshal.dumps((RUN_FORMAT, code_digest(), self.request, self.paths, os.getcwd(), str(self.root),
+        from svcascode.checks import ENTRY_POINT_GROUP, plugins_identity
+
+        plugins = plugins_identity() if declares_entry_points(ENTRY_POINT_GROUP) else b""
+        body = marshal.dumps((RUN_FORMAT, code_digest(), plugins, self.request, self.paths, os.getcwd(), str(self.root),
                               _config(self._source), sorted(files), sorted(refused),
                               sorted(scope) if scope is not None else None))
         return hashlib.blake2b(body, digest_size=20).hexdigest()

@@ -180,3 +180,43 @@ def test_a_run_answered_from_the_run_cache_imports_neither_pydantic_nor_the_engi
     assert " pydantic" not in warm_imports and " svcascode.engine" not in warm_imports
     assert date.fromisoformat(AS_OF)  # the as-of date asked for is in the key: the output names it
     assert f'"asOf": "{AS_OF}"' in warm
+
+
+def test_an_installed_plugin_check_whose_code_changed_makes_a_full_run(tmp_path: Path) -> None:
+    import shutil
+
+    fixtures = REPO / "tests" / "fixtures"
+    org = shutil.copytree(fixtures / "org-rules", tmp_path / "org")
+    plugin = shutil.copytree(fixtures / "plugin", tmp_path / "plugin")
+    (org / "policies" / "acme.yaml").write_text(ACME_CONTROL)
+    env = {**os.environ, "PYTHONPATH": str(plugin), "SVCASCODE_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run() -> str:
+        done = subprocess.run([sys.executable, "-m", "svcascode", *CHECK], cwd=org, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode in (0, 1), done.stderr
+        return done.stdout
+
+    first = run()
+    assert "team has 2 members, more than 1" in first and run() == first
+    module = plugin / "acme_checks" / "__init__.py"
+    module.write_text(module.read_text().replace("team has", "the team has"))
+    assert "the team has 2 members, more than 1" in run()
+
+
+ACME_CONTROL = """apiVersion: svcascode.io/v1alpha1
+kind: Control
+metadata: {name: acme-team-size, title: Teams stay small}
+spec:
+  severity: medium
+  enforcement: block
+  appliesTo: {kinds: [Team]}
+  check:
+    builtin: acme_team_size
+    params: {maxMembers: 1}
+  rationale: r
+  remediation: r
+  examples: {failing: f, passing: p}
+  mappings:
+    - {framework: internal-policy, controls: [OPS-7]}
+"""

@@ -18,13 +18,14 @@ import importlib.util
 import re
 import sys
 from functools import lru_cache
-from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from svcascode.checks.base import CheckSpec
 from svcascode.errors import SvcascodeError
+
+if TYPE_CHECKING:  # the checks' base imports the catalogue and the models: not needed to name the checks
+    from svcascode.checks.base import CheckSpec
 
 ENTRY_POINT_GROUP = "svcascode.checks"
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -66,7 +67,14 @@ def enable_local_checks(root: Path, paths: list[str]) -> None:
 
 def _plugins() -> dict[str, Any]:
     """Entry points of the group, by name."""
+    from importlib.metadata import entry_points  # a fifth of a run answered by the run cache: imported here
+
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if NAME.match(ep.name)}
+
+
+def plugins_identity() -> bytes:
+    """The installed plugin checks, each by `code_identity`: a plugin's new code is a new answer."""
+    return b"\0\0".join(name.encode() + b"\0" + code_identity(name) for name in sorted(_plugins()))
 
 
 def available() -> list[str]:
@@ -101,6 +109,8 @@ def code_identity(name: str) -> bytes:
 
 
 def _spec(module: Any, origin: str) -> CheckSpec | None:
+    from svcascode.checks.base import CheckSpec
+
     function = getattr(module, "check", None)
     params = getattr(module, "PARAMS", {})
     if not callable(function) or not isinstance(params, dict):
@@ -127,6 +137,8 @@ def load_builtin(name: str) -> CheckSpec | None:
     module_name = BUILTINS.get(name)
     if module_name is not None:
         module = importlib.import_module(module_name)
+        from svcascode.checks.base import CheckSpec
+
         return CheckSpec(module.check, dict(getattr(module, "PARAMS", {})), (module.__doc__ or "").strip())
     if name in _LOCAL:
         try:
