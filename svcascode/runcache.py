@@ -123,7 +123,8 @@ class RunCache:
         self._source: tuple[str, bytes] | None = None
         self._read = False
         folder = private_folder(cache_folder(root), root)
-        self.store = SignedFiles(folder, _SALT) if folder is not None else None
+        # signed for this version of the code: an index or an output another version wrote is not read
+        self.store = SignedFiles(folder, _SALT + code_digest()) if folder is not None else None
 
     def _key(self, files: list[tuple[str, bytes]], refused: list[tuple[str, str]],
              scope: frozenset[str] | None) -> str:
@@ -151,7 +152,7 @@ class RunCache:
         try:
             self.config()
             return self._answer()
-        except (SvcascodeError, OSError, TypeError, ValueError, KeyError, IndexError, AttributeError):
+        except (SvcascodeError, OSError, TypeError, ValueError, KeyError, IndexError, AttributeError, RuntimeError):
             return None  # the full run says what is wrong, or does the work
 
     def _answer(self) -> tuple[int, str, bool] | None:
@@ -207,8 +208,14 @@ class RunCache:
         previous = self.store.load_signed(INDEX)
         runs = [r for r in previous.get("runs", []) if isinstance(r, str) and r != name] \
             if isinstance(previous, dict) and isinstance(previous.get("runs"), list) else []
-        runs.append(name)
-        for old in runs[:-KEEP]:
+        runs = [*runs, name][-KEEP:]
+        assert self.store.folder is not None
+        try:  # the others, and those of other versions of svcascode, whose index this one cannot read
+            stale = [p.name for p in self.store.folder.iterdir() if p.name.startswith("run-")
+                     and not p.name.endswith(".tmp") and p.name not in runs]
+        except OSError:
+            stale = []
+        for old in stale:
             self.store.remove(old)
         self.store.save_signed(INDEX, {"config": _config(self._source), "settings": KeptSettings.of(settings),
-                                       "files": known, "runs": runs[-KEEP:]})
+                                       "files": known, "runs": runs})
