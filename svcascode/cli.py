@@ -166,9 +166,8 @@ def answer_from(runs: RunCache | None, output: str | None) -> None:
     found = runs.answer() if runs is not None else None
     if found is not None:
         code, text, plain = found
-        if output is None and plain:  # as `_write` would write it: nothing to escape, no ANSI to strip
-            sys.stdout.write(text)
-            sys.stdout.flush()
+        if output is None and plain:  # nothing to escape: written as `_write` writes it, by click
+            click.echo(text, nl=False)
         else:
             _write(text, output)
         sys.exit(code)

@@ -78,8 +78,8 @@ def code_digest() -> bytes:
         h.update(sys.version.encode() + b"\0")
         for name in _installed():
             h.update(name.encode("utf-8", "surrogateescape") + b"\0")
-        for folder in zoneinfo.TZPATH:
-            h.update(_stamp(Path(folder)))
+        for folder in zoneinfo.TZPATH:  # a release of the database rewrites its files, tzdata.zi among them
+            h.update(_stamp(Path(folder)) + _stamp(Path(folder) / "tzdata.zi"))
         for library in _LIBRARIES:
             try:
                 spec = importlib.util.find_spec(library)

@@ -4,8 +4,8 @@ run's output and exits with its code, without loading the catalogue.
 A run's output is kept under a key of everything it depends on:
 
 - the code: `code_digest()` (every file of the package, Python, the installed distributions, the time
-  zone database) and the installed plugin checks' (`plugins_identity`); a repository with local checks
-  is never answered, since their code may read anything;
+  zone database); a repository with local checks, or a Python with a plugin check installed, is never
+  answered, since their code is outside the key and may read anything;
 - what was asked: the command, its options as parsed (the as-of date among them), the given paths, the
   working folder and the repository's root;
 - the configuration file's bytes;
@@ -122,16 +122,29 @@ class RunCache:
         self.paths = list(paths)
         self._source: tuple[str, bytes] | None = None
         self._read = False
-        folder = private_folder(cache_folder(root), root)
-        # signed for this version of the code: an index or an output another version wrote is not read
-        self.store = SignedFiles(folder, _SALT + code_digest()) if folder is not None else None
+        self._store: SignedFiles | None = None
+        self._opened = False
+
+    def _folder(self, create: bool) -> SignedFiles | None:
+        """The cache folder's signed files; only an existing folder unless `create` (a repository with
+        `cache: false` never gets one). Signed for this version of the code: an index or an output
+        another version wrote is not read."""
+        if not self._opened:
+            try:
+                folder: Path | None = cache_folder(self.root)
+            except (OSError, RuntimeError, ValueError):  # no home folder to put it in
+                folder = None
+            if folder is not None and (create or folder.is_dir()):
+                private = private_folder(folder, self.root)
+                self._store = SignedFiles(private, _SALT + code_digest()) if private is not None else None
+                self._opened = self._store is not None or create
+            elif create:
+                self._opened = True
+        return self._store
 
     def _key(self, files: list[tuple[str, bytes]], refused: list[tuple[str, str]],
              scope: frozenset[str] | None) -> str:
-        from svcascode.checks import ENTRY_POINT_GROUP, plugins_identity
-
-        plugins = plugins_identity() if declares_entry_points(ENTRY_POINT_GROUP) else b""
-        body = marshal.dumps((RUN_FORMAT, code_digest(), plugins, self.request, self.paths, os.getcwd(), str(self.root),
+        body = marshal.dumps((RUN_FORMAT, code_digest(), self.request, self.paths, os.getcwd(), str(self.root),
                               _config(self._source), sorted(files), sorted(refused),
                               sorted(scope) if scope is not None else None))
         return hashlib.blake2b(body, digest_size=20).hexdigest()
@@ -147,17 +160,21 @@ class RunCache:
     def answer(self) -> tuple[int, str, bool] | None:
         """(exit code, output, whether stdout takes the output as it is) of an earlier run with the same
         inputs, or None: then run in full."""
-        if self.store is None:
-            return None
         try:
             self.config()
             return self._answer()
-        except (SvcascodeError, OSError, TypeError, ValueError, KeyError, IndexError, AttributeError, RuntimeError):
-            return None  # the full run says what is wrong, or does the work
+        except Exception:  # noqa: BLE001  (whatever went wrong, the full run does the work or says what is wrong)
+            return None
 
     def _answer(self) -> tuple[int, str, bool] | None:
-        assert self.store is not None
-        index = self.store.load_signed(INDEX)
+        from svcascode.checks import ENTRY_POINT_GROUP
+
+        if declares_entry_points(ENTRY_POINT_GROUP):
+            return None  # an installed plugin check: its code (and what it reads) is outside the key
+        store = self._folder(create=False)
+        if store is None:
+            return None
+        index = store.load_signed(INDEX)
         if not isinstance(index, dict) or index.get("config") != _config(self._source):
             return None
         settings = KeptSettings.read(index["settings"])
@@ -181,7 +198,7 @@ class RunCache:
                 if parsed.problems or not entry[1].startswith(b"c") or _clean(source.path, parsed) != entry[1]:
                     return None
             files.append((source.path, entry[1]))
-        found = self.store.load_signed(f"run-{self._key(files, [(f.file, f.message) for f in refused], scope)}")
+        found = store.load_signed(f"run-{self._key(files, [(f.file, f.message) for f in refused], scope)}")
         if not isinstance(found, tuple) or len(found) != 3:
             return None
         code, text, plain = found
@@ -190,8 +207,20 @@ class RunCache:
 
     def keep(self, settings: Settings, result: LoadResult, code: int, text: str) -> None:
         """Keep a full run's output, and the index a later run reads; nothing when a file was refused
-        when read (a later run could not tell its meaning) or the disk cache is off."""
-        if self.store is None or not self._read or not settings.cache or settings.local_checks:
+        when read (a later run could not tell its meaning), the disk cache is off, the repository has
+        local checks or a plugin check is installed. Never fails the run that asks."""
+        from svcascode.checks import ENTRY_POINT_GROUP
+
+        if not self._read or not settings.cache or settings.local_checks or declares_entry_points(ENTRY_POINT_GROUP):
+            return
+        try:
+            self._keep(settings, result, code, text)
+        except Exception:  # noqa: BLE001  (the output is written whether or not it could be kept)
+            return
+
+    def _keep(self, settings: Settings, result: LoadResult, code: int, text: str) -> None:
+        store = self._folder(create=True)
+        if store is None or store.folder is None:
             return
         keys = result.cache.keys
         files: list[tuple[str, bytes]] = []
@@ -203,19 +232,18 @@ class RunCache:
             files.append((file.parsed.path, meaning(file.parsed.path, key, file)))
             known[file.parsed.path] = (key, files[-1][1])
         name = f"run-{self._key(files, [(f.file, f.message) for f in result.refused], result.scope)}"
-        if self.store.save_signed(name, (code, text, stdout_text(text) == text)) is None:
+        if store.save_signed(name, (code, text, stdout_text(text) == text)) is None:
             return
-        previous = self.store.load_signed(INDEX)
+        previous = store.load_signed(INDEX)
         runs = [r for r in previous.get("runs", []) if isinstance(r, str) and r != name] \
             if isinstance(previous, dict) and isinstance(previous.get("runs"), list) else []
         runs = [*runs, name][-KEEP:]
-        assert self.store.folder is not None
         try:  # the others, and those of other versions of svcascode, whose index this one cannot read
-            stale = [p.name for p in self.store.folder.iterdir() if p.name.startswith("run-")
+            stale = [p.name for p in store.folder.iterdir() if p.name.startswith("run-")
                      and not p.name.endswith(".tmp") and p.name not in runs]
         except OSError:
             stale = []
         for old in stale:
-            self.store.remove(old)
-        self.store.save_signed(INDEX, {"config": _config(self._source), "settings": KeptSettings.of(settings),
-                                       "files": known, "runs": runs})
+            store.remove(old)
+        store.save_signed(INDEX, {"config": _config(self._source), "settings": KeptSettings.of(settings),
+                                  "files": known, "runs": runs})

@@ -182,7 +182,8 @@ def test_a_run_answered_from_the_run_cache_imports_neither_pydantic_nor_the_engi
     assert f'"asOf": "{AS_OF}"' in warm
 
 
-def test_an_installed_plugin_check_whose_code_changed_makes_a_full_run(tmp_path: Path) -> None:
+def test_with_a_plugin_check_installed_every_run_is_a_full_run(tmp_path: Path) -> None:
+    """A plugin's code (and whatever it reads) is outside the key: its changed code is a changed answer."""
     import shutil
 
     fixtures = REPO / "tests" / "fixtures"
@@ -220,3 +221,41 @@ spec:
   mappings:
     - {framework: internal-policy, controls: [OPS-7]}
 """
+
+
+def _cli(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "svcascode", *args], cwd=root, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_an_answer_is_written_as_a_full_run_writes_it_whatever_the_encoding_of_stdout(tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "catalogue")
+    (root / "services" / "catalogue" / "sérvice.yaml").write_text(
+        "apiVersion: svcascode.io/v1alpha1\nkind: Sérvice\nmetadata: {name: café}\n")
+    env = {"PYTHONIOENCODING": "ascii", "SVCASCODE_CACHE_DIR": str(tmp_path / "cache")}
+    full = _cli(root, env, "--no-cache", "validate")
+    first, second = _cli(root, env, "validate"), _cli(root, env, "validate")
+    assert full.returncode == first.returncode == second.returncode == 1, second.stderr
+    assert full.stdout == first.stdout == second.stdout and "Sérvice" in second.stdout
+
+
+def test_a_broken_plugin_entry_point_fails_no_run(tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "catalogue")
+    dist = tmp_path / "site" / "broken_checks-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-checks\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[svcascode.checks]\nbad = not a valid value!\n")
+    env = {"PYTHONPATH": str(tmp_path / "site"), "SVCASCODE_CACHE_DIR": str(tmp_path / "cache")}
+    full = _cli(root, env, "--no-cache", *CHECK)
+    for _ in range(2):
+        run = _cli(root, env, *CHECK)
+        assert (run.returncode, run.stdout) == (full.returncode, full.stdout) and full.returncode == 1, run.stderr
+
+
+def test_a_repository_with_the_cache_turned_off_gets_no_cache_folder(tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "catalogue")
+    (root / ".svcascode.yaml").write_text("cache: false\n")
+    env = {"SVCASCODE_CACHE_DIR": str(tmp_path / "cache")}
+    for args in (CHECK, ("validate",), CHECK):
+        assert _cli(root, env, *args).returncode in (0, 1)
+    assert not (tmp_path / "cache").exists()

@@ -72,11 +72,6 @@ def _plugins() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if NAME.match(ep.name)}
 
 
-def plugins_identity() -> bytes:
-    """The installed plugin checks, each by `code_identity`: a plugin's new code is a new answer."""
-    return b"\0\0".join(name.encode() + b"\0" + code_identity(name) for name in sorted(_plugins()))
-
-
 def available() -> list[str]:
     """Every check name a Control may give: built-ins, installed plugins, enabled repository modules."""
     return sorted({*BUILTINS, *_plugins(), *_LOCAL})
@@ -103,7 +98,7 @@ def code_identity(name: str) -> bytes:
         origin = found.origin if found is not None else None
         if origin:
             parts.append(Path(origin).read_bytes())
-    except (ImportError, ValueError, OSError):
+    except Exception:  # noqa: BLE001  (a broken plugin's package raising on import: keyed as such, run later)
         parts.append(b"unresolvable")
     return b"\0".join(parts)
 

@@ -71,14 +71,10 @@ def read_regular(path: Path | str, limit: int, resolved: bool = False) -> bytes:
         if info.st_size > limit:
             raise Refusal(f"file is {info.st_size} bytes, over the limit of {limit} (limits.max_file_bytes): "
                           "split it into smaller files")
-        wanted = min(limit + 1, info.st_size + 1)  # one read for a file that does not grow meanwhile
-        first = os.read(fd, wanted)
-        if len(first) < wanted:  # a short read of a regular file: its end
-            return first
-        chunks = [first]
-        size = len(first)
-        while size <= limit:
-            chunk = os.read(fd, min(limit + 1 - size, 1 << 20))
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:  # until an empty read: a short read is not the end on every file system
+            chunk = os.read(fd, min(limit + 1 - size, max(info.st_size + 1 - size, 1 << 16), 1 << 20))
             if not chunk:
                 break
             chunks.append(chunk)
@@ -86,7 +82,7 @@ def read_regular(path: Path | str, limit: int, resolved: bool = False) -> bytes:
         if size > limit:  # grew while being read
             raise Refusal(f"file is over the limit of {limit} bytes (limits.max_file_bytes): split it into "
                           "smaller files")
-        return b"".join(chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     except OSError as error:
         raise Refusal(f"cannot read the file: {error.strerror}") from None
     finally:
