@@ -74,7 +74,8 @@ def read_regular(path: Path | str, limit: int, resolved: bool = False) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while size <= limit:  # until an empty read: a short read is not the end on every file system
-            chunk = os.read(fd, min(limit + 1 - size, max(info.st_size + 1 - size, 1 << 16), 1 << 20))
+            expected = info.st_size + 1 - size  # the rest as the file's size gives it, and one byte more
+            chunk = os.read(fd, min(limit + 1 - size, expected if expected > 0 else 1 << 16, 1 << 20))
             if not chunk:
                 break
             chunks.append(chunk)
