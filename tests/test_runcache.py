@@ -259,3 +259,14 @@ def test_a_repository_with_the_cache_turned_off_gets_no_cache_folder(tmp_path: P
     for args in (CHECK, ("validate",), CHECK):
         assert _cli(root, env, *args).returncode in (0, 1)
     assert not (tmp_path / "cache").exists()
+
+
+def test_an_answer_goes_to_the_output_file_asked_for(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spy = Spy(monkeypatch)
+    first = _run(*CHECK, "--output", "first.json")
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text() + "# reviewed\n")
+    second = _run(*CHECK, "--output", "second.json")
+    assert spy.answered == [False, True] and first == second and first[1] == ""
+    assert (root / "first.json").read_bytes() == (root / "second.json").read_bytes()
+    assert '"findings"' in (root / "second.json").read_text()
