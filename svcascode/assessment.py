@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from svcascode.engine import Evaluation, evaluate
 from svcascode.errors import SvcascodeError
 from svcascode.facts import WaiverState, services_of, waiver_state
-from svcascode.finding import FAIL_ON_CHOICES, NEVER, SEVERITIES, Finding
+from svcascode.finding import FAIL_ON_CHOICES, NEVER, Finding
 from svcascode.formats.report import Report
 from svcascode.rules import TOOL_RULES, WAIVER_CONTROL, RuleInfo, control_rule, unknown_rule
 

@@ -13,9 +13,8 @@ from typing import Any, Callable, Iterable, Iterator, Literal, Sequence, overloa
 
 from svcascode.config import Settings
 from svcascode.documents import Document, index_kind, validate_documents
-from svcascode.errors import SvcascodeError
 from svcascode.finding import Finding, JsonPath
-from svcascode.library import LibraryUse, check_disabled, discover_catalogue, library_files
+from svcascode.library import LibraryUse, check_disabled, library_files
 from svcascode.holidays_calendar import builtin_document
 from svcascode.loading.cache import ParseCache, make_cache
 from svcascode.loading.discover import catalogue_sources, read_bytes

@@ -14,36 +14,35 @@ _CODE_DIGEST: bytes | None = None
 _LIBRARIES = ("holidays", "pydantic_core", "tzdata", "re2", "celpy")
 
 
-def _installed() -> list[str]:
-    """The installed distributions with their versions (`name-version.dist-info` on the import path): a
-    new pydantic, jsonschema, holidays or tzdata may change an answer, so it changes every key."""
-    found: list[str] = []
+def _distributions() -> list[tuple[str, str]]:
+    """(folder on the import path, `name-version.dist-info` or `.egg-info`) of every installed distribution."""
+    found: list[tuple[str, str]] = []
     for entry in sys.path:
         try:
             names = os.listdir(entry or ".")
         except OSError:
             continue
-        found.extend(n for n in names if n.endswith((".dist-info", ".egg-info")))
-    return sorted(found)
+        found.extend((entry or ".", n) for n in names if n.endswith((".dist-info", ".egg-info")))
+    return found
+
+
+def _installed() -> list[str]:
+    """The installed distributions with their versions: a new pydantic, jsonschema, holidays or tzdata
+    may change an answer, so it changes every key."""
+    return sorted(name for _, name in _distributions())
 
 
 def declares_entry_points(group: str) -> bool:
     """Whether an installed distribution (on the import path) declares entry points of `group`: read
     from the distributions' `entry_points.txt`, without importing importlib.metadata."""
     marker = f"[{group}]".encode()
-    for entry in sys.path:
+    for folder, name in _distributions():
         try:
-            names = os.listdir(entry or ".")
+            with open(os.path.join(folder, name, "entry_points.txt"), "rb") as handle:
+                if marker in handle.read():
+                    return True
         except OSError:
             continue
-        for name in names:
-            if name.endswith((".dist-info", ".egg-info")):
-                try:
-                    with open(os.path.join(entry or ".", name, "entry_points.txt"), "rb") as handle:
-                        if marker in handle.read():
-                            return True
-                except OSError:
-                    continue
     return False
 
 

@@ -30,10 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
-import sys
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from svcascode.codeversion import code_digest

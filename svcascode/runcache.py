@@ -41,9 +41,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from svcascode.codeversion import code_digest, declares_entry_points
 from svcascode.configfile import LIMIT_NAMES, check_paths, config_source
-from svcascode.errors import SvcascodeError
 from svcascode.escape import stdout_text
-from svcascode.loading.cache import SignedFiles, cache_folder, parse_salt, private_folder
+from svcascode.loading.cache import SignedFiles, cache_folder, parse_key, parse_salt, private_folder
 from svcascode.loading.discover import catalogue_sources, read_bytes
 from svcascode.loading.yamlfile import ParsedFile, parse_text
 
@@ -97,7 +96,7 @@ class KeptSettings:
 def meaning(path: str, key: str, file: ValidatedFile) -> bytes:
     """What a file parsed and validated means to a run's output: its documents' content when it is
     clean (no finding, no Control), else its bytes (`key`, the parse cache's digest of them)."""
-    if file.problems or file.claims or any(document.kind == "Control" for document in file.documents):
+    if file.problems or any(document.kind == "Control" for document in file.documents):
         return b"t" + bytes.fromhex(key)
     return _clean(path, file.parsed)
 
@@ -123,24 +122,25 @@ class RunCache:
         self._source: tuple[str, bytes] | None = None
         self._read = False
         self._store: SignedFiles | None = None
-        self._opened = False
+        self._plugins: bool | None = None
 
     def _folder(self, create: bool) -> SignedFiles | None:
         """The cache folder's signed files; only an existing folder unless `create` (a repository with
         `cache: false` never gets one). Signed for this version of the code: an index or an output
         another version wrote is not read."""
-        if not self._opened:
-            try:
-                folder: Path | None = cache_folder(self.root)
-            except (OSError, RuntimeError, ValueError):  # no home folder to put it in
-                folder = None
-            if folder is not None and (create or folder.is_dir()):
-                private = private_folder(folder, self.root)
-                self._store = SignedFiles(private, _SALT + code_digest()) if private is not None else None
-                self._opened = self._store is not None or create
-            elif create:
-                self._opened = True
+        if self._store is None:
+            folder = cache_folder(self.root)
+            private = private_folder(folder, self.root) if create or folder.is_dir() else None
+            self._store = SignedFiles(private, _SALT + code_digest()) if private is not None else None
         return self._store
+
+    def _has_plugins(self) -> bool:
+        """Whether a plugin check is installed: its code (and what it reads) is outside the key."""
+        if self._plugins is None:
+            from svcascode.checks import ENTRY_POINT_GROUP
+
+            self._plugins = declares_entry_points(ENTRY_POINT_GROUP)
+        return self._plugins
 
     def _key(self, files: list[tuple[str, bytes]], refused: list[tuple[str, str]],
              scope: frozenset[str] | None) -> str:
@@ -167,10 +167,8 @@ class RunCache:
             return None
 
     def _answer(self) -> tuple[int, str, bool] | None:
-        from svcascode.checks import ENTRY_POINT_GROUP
-
-        if declares_entry_points(ENTRY_POINT_GROUP):
-            return None  # an installed plugin check: its code (and what it reads) is outside the key
+        if self._has_plugins():
+            return None
         store = self._folder(create=False)
         if store is None:
             return None
@@ -189,7 +187,7 @@ class RunCache:
             data = read_bytes(source, settings.limits)
             if isinstance(data, ParsedFile):
                 return None  # refused when read: the full run reports it
-            key = hashlib.sha256(salt + data).hexdigest()
+            key = parse_key(salt, data)
             entry = known.get(source.path)
             if entry is None:
                 return None
@@ -209,9 +207,7 @@ class RunCache:
         """Keep a full run's output, and the index a later run reads; nothing when a file was refused
         when read (a later run could not tell its meaning), the disk cache is off, the repository has
         local checks or a plugin check is installed. Never fails the run that asks."""
-        from svcascode.checks import ENTRY_POINT_GROUP
-
-        if not self._read or not settings.cache or settings.local_checks or declares_entry_points(ENTRY_POINT_GROUP):
+        if not self._read or not settings.cache or settings.local_checks or self._has_plugins():
             return
         try:
             self._keep(settings, result, code, text)
@@ -219,7 +215,7 @@ class RunCache:
             return
 
     def _keep(self, settings: Settings, result: LoadResult, code: int, text: str) -> None:
-        store = self._folder(create=True)
+        store = self._folder(create=True)  # raises (caught by `keep`) when there is no home folder for it
         if store is None or store.folder is None:
             return
         keys = result.cache.keys

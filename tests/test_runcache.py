@@ -7,7 +7,6 @@ import os
 import random
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import REPO, copy_example
+from test_expressions import PLUGIN_CONTROL
 from svcascode.cli import main
 from svcascode.loading.cache import cache_folder
 from svcascode.runcache import INDEX, KEEP, RunCache
@@ -178,7 +178,6 @@ def test_a_run_answered_from_the_run_cache_imports_neither_pydantic_nor_the_engi
     assert warm == cold and '"findings"' in warm
     assert " pydantic" in cold_imports and " svcascode.engine" in cold_imports
     assert " pydantic" not in warm_imports and " svcascode.engine" not in warm_imports
-    assert date.fromisoformat(AS_OF)  # the as-of date asked for is in the key: the output names it
     assert f'"asOf": "{AS_OF}"' in warm
 
 
@@ -189,7 +188,7 @@ def test_with_a_plugin_check_installed_every_run_is_a_full_run(tmp_path: Path) -
     fixtures = REPO / "tests" / "fixtures"
     org = shutil.copytree(fixtures / "org-rules", tmp_path / "org")
     plugin = shutil.copytree(fixtures / "plugin", tmp_path / "plugin")
-    (org / "policies" / "acme.yaml").write_text(ACME_CONTROL)
+    (org / "policies" / "acme.yaml").write_text(PLUGIN_CONTROL % "acme_team_size\n    params: {maxMembers: 1}")
     env = {**os.environ, "PYTHONPATH": str(plugin), "SVCASCODE_CACHE_DIR": str(tmp_path / "cache")}
 
     def run() -> str:
@@ -204,23 +203,6 @@ def test_with_a_plugin_check_installed_every_run_is_a_full_run(tmp_path: Path) -
     module.write_text(module.read_text().replace("team has", "the team has"))
     assert "the team has 2 members, more than 1" in run()
 
-
-ACME_CONTROL = """apiVersion: svcascode.io/v1alpha1
-kind: Control
-metadata: {name: acme-team-size, title: Teams stay small}
-spec:
-  severity: medium
-  enforcement: block
-  appliesTo: {kinds: [Team]}
-  check:
-    builtin: acme_team_size
-    params: {maxMembers: 1}
-  rationale: r
-  remediation: r
-  examples: {failing: f, passing: p}
-  mappings:
-    - {framework: internal-policy, controls: [OPS-7]}
-"""
 
 
 def _cli(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -165,10 +165,11 @@ def check(paths: tuple[str, ...], as_of: date, fail_on: str, select: tuple[str, 
     runs = run_cache(("check", fmt, fail_on, as_of.isoformat(), select, ignore), paths) if plain else None
     answer_from(runs, output)
     root, settings = _context(runs)
-    loaded: list[LoadResult] = []
+    step = revision_step(rev) if rev is not None else load_documents
+    loaded: list[LoadResult] = []  # what was loaded, for the run cache to keep
 
     def load(root: Path, settings: Settings, paths: Sequence[str]) -> LoadResult:
-        loaded.append((revision_step(rev) if rev is not None else load_documents)(root, settings, paths))
+        loaded.append(step(root, settings, paths))
         return loaded[-1]
 
     report = run_check(root, settings, as_of, select, ignore, fail_on, paths, load=load)
@@ -178,7 +179,7 @@ def check(paths: tuple[str, ...], as_of: date, fail_on: str, select: tuple[str, 
     if until is not None:
         text = _with_forecast(text, fmt, report, root, settings, as_of, until, select, ignore, paths, load)
     code = EXIT_FINDINGS if report.exit_code else EXIT_OK
-    if runs is not None and len(loaded) == 1:
+    if runs is not None:  # the working tree's plain check: loaded once
         runs.keep(settings, loaded[0], code, text)
     _write(text, output)
     sys.exit(code)

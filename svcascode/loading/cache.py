@@ -130,6 +130,11 @@ def parse_salt(limits: FileLimits) -> bytes:
     return repr((CACHE_FORMAT, yaml.__version__, {name: getattr(limits, name) for name in LIMIT_NAMES})).encode()
 
 
+def parse_key(salt: bytes, data: bytes) -> str:
+    """The key of a file's bytes in the parse cache (and in the run cache's index), under `parse_salt`."""
+    return hashlib.sha256(salt + data).hexdigest()
+
+
 class SignedFiles:
     """Files of a private cache folder, each signed (HMAC-SHA256) with the folder's key and a salt naming
     what their values depend on: one that is missing, foreign, tampered with or unreadable reads as None.
@@ -198,7 +203,6 @@ class SignedFiles:
                 pass
 
 
-
 class ParseCache(SignedFiles):
     """Parsed files keyed by the hash of their bytes: in memory always, on disk when given a folder.
 
@@ -244,7 +248,7 @@ class ParseCache(SignedFiles):
         self._packs.save(name, entries, used, changed, replaced)
 
     def key(self, data: bytes) -> str:
-        return hashlib.sha256(self._salt + data).hexdigest()
+        return parse_key(self._salt, data)
 
     def parse(self, path: str, data: bytes, key: str | None = None) -> ParsedFile:
         key = key or self.key(data)
