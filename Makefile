@@ -7,7 +7,7 @@ AS_OF ?= $(shell date +%F)
 OUT ?= out
 PYTEST_ARGS ?=
 
-.PHONY: demo test typecheck bench schemas clean chromium backstage-validators monitoring-tools venv-python
+.PHONY: demo test test-core typecheck bench schemas clean chromium backstage-validators monitoring-tools venv-python
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -92,8 +92,16 @@ venv-python: | $(BIN)/python
 typecheck: venv-python $(VENV)/.installed-test
 	$(BIN)/mypy
 
+# The whole suite on every core, the real consumers of the outputs included (Chromium, node, promtool, amtool,
+# compliance-trestle, pre-commit, pip installs); the 15 slowest tests are listed at the end
+PYTEST_RUN = $(BIN)/python -m pytest -n auto --dist worksteal --durations=15
 test: venv-python $(VENV)/.installed-test chromium backstage-validators monitoring-tools typecheck
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST_RUN) $(PYTEST_ARGS)
+
+# The core suite without the consumer tests (marked `consumer`), which need run only once per CI run:
+# what .ci/run runs on the other supported Pythons
+test-core: venv-python $(VENV)/.installed-test
+	$(PYTEST_RUN) -m "not consumer" $(PYTEST_ARGS)
 
 # The fuzz harness of `make test` (tests/test_fuzz.py) run much longer, with random seeds; failing examples are
 # kept in .hypothesis/ and replayed first next time. FUZZ_CATEGORIES=all includes the categories still failing
@@ -110,4 +118,4 @@ schemas: $(VENV)/.installed
 	$(BIN)/svcascode schema --write
 
 clean:
-	rm -rf $(VENV) $(OUT) .svcascode-cache .pytest_cache .mypy_cache
+	rm -rf $(VENV) $(OUT) .svcascode-cache .pytest_cache .mypy_cache build

@@ -53,6 +53,7 @@ class _Group(click.Group):
         # A run builds hundreds of thousands of small objects (documents, models, findings) that hold no
         # reference cycles and live until it ends; the cyclic collector would walk them all again and
         # again and took a quarter of a check's time. Reference counting still frees everything.
+        collecting = gc.isenabled()
         gc.disable()
         try:
             return super().invoke(ctx)
@@ -77,6 +78,22 @@ class _Group(click.Group):
             click.echo(f"svcascode: internal error: {type(error).__name__}: {_quoted(error)} "
                        "(set SVCASCODE_DEBUG=1 for details and please report it)", err=True)
             ctx.exit(EXIT_ERROR)
+        finally:
+            _end_of_command()
+            if collecting:
+                gc.enable()
+
+
+def _end_of_command() -> None:
+    """What a command says once when it ends, whatever its outcome: the entries the git revisions it read
+    held under the roots and that were not read (submodules, other files)."""
+    gitload = sys.modules.get("svcascode.gitload")
+    note = gitload.end_of_command_note() if gitload is not None else ""
+    if note:
+        try:
+            click.echo(note, err=True, nl=False)
+        except (OSError, ValueError):
+            pass
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -8,8 +8,6 @@ only what that commit changed, plus the catalogue-wide integrity checks.
 
 from __future__ import annotations
 
-import atexit
-import sys
 from functools import partial
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -52,8 +50,6 @@ class RevisionLoader:
     def close(self) -> None:
         self.cache.save()
         self.repo.close()
-        if self.repo.skipped and not _SKIPPED:
-            atexit.register(_note_skipped)
         _SKIPPED.update(self.repo.skipped)
 
     def load(self, rev: str, paths: Sequence[str] = (), option: str = "--rev") -> LoadResult:
@@ -82,18 +78,15 @@ class RevisionLoader:
         return checked_bytes(file.path, self.repo.read(file.blob), self.cache.limits)
 
 
-_SKIPPED: dict[str, str] = {}  # over every loader of the run: said once, when it ends
+_SKIPPED: dict[str, str] = {}  # over every loader of the command: said once, when it ends
 
 
-def _note_skipped() -> None:
-    """What the revisions read held under the roots and was not read, once per run on stderr; the note
-    changes no exit code."""
+def end_of_command_note() -> str:
+    """What the revisions read by this command held under the roots and was not read: one note, which the
+    command line writes on stderr when the command ends (it changes no exit code); then forgotten."""
     note = skipped_note(_SKIPPED)
-    try:
-        sys.stderr.write(note)
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
+    _SKIPPED.clear()
+    return note
 
 
 def skipped_note(skipped: dict[str, str], shown: int = 10) -> str:

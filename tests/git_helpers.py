@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -137,11 +136,12 @@ def base_catalogue(severity: str = "high") -> dict[str, str | None]:
     }
 
 
-def run(cwd: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
-    """The command line as a user runs it: a separate process, its exit code and both streams."""
-    env = {**os.environ, **GIT_ENV, "SVCASCODE_DEBUG": ""}
-    return subprocess.run([sys.executable, "-c", "from svcascode.cli import main; main()", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+def run(cwd: Path, *args: str) -> Any:
+    """The command line as a user runs it (in this process, `conftest.run_cli`), with the git identity of
+    these repositories: its exit code and both streams."""
+    from conftest import run_cli
+
+    return run_cli(*args, cwd=cwd, env=GIT_ENV)
 
 
 def findings(json_text: str) -> list[dict[str, Any]]:

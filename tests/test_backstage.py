@@ -367,12 +367,14 @@ def example_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "catalog-info.yaml"
 
 
+@pytest.mark.consumer
 def test_every_exported_entity_passes_backstages_validators(example_export: Path) -> None:
     checked = backstage_validate(example_export)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert re.search(r"^\d+ entities checked, 0 invalid$", checked.stdout, re.M)
 
 
+@pytest.mark.consumer
 def test_the_validator_rejects_what_backstage_rejects(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: bad name\n"
@@ -382,6 +384,7 @@ def test_the_validator_rejects_what_backstage_rejects(tmp_path: Path) -> None:
     assert "Component:bad name" in checked.stdout and "1 invalid" in checked.stdout
 
 
+@pytest.mark.consumer
 def test_exported_round_trip_entities_pass_backstages_validators(tmp_path: Path) -> None:
     root = _catalogue(tmp_path, "catalogue")
     (root / "catalog-info.yaml").write_text(BACKSTAGE)

@@ -1,5 +1,5 @@
-"""`.ci/run`: `make test` on the default python3, then on every other supported Python the machine has, each in
-a venv of its own, saying which versions ran and which were not found. Run here with a `make` that records
+"""`.ci/run`: `make test` on the default python3, then the core suite (`make test-core`) on every other supported
+Python the machine has, each in a venv of its own, saying which versions ran and which were not found. Run here with a `make` that records
 what it is asked and interpreters that only answer the questions the script asks."""
 
 from __future__ import annotations
@@ -63,13 +63,13 @@ def _run(clone: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(clone / ".ci" / "run")], env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_ci_runs_make_test_on_each_other_python_found_and_says_which(tmp_path: Path) -> None:
+def test_ci_runs_make_test_then_the_core_suite_on_each_other_python_found_and_says_which(tmp_path: Path) -> None:
     clone, env = _machine(tmp_path)
     result = _run(clone, env)
     assert result.returncode == 0, result.stdout + result.stderr
     newest = tmp_path / "pyenv" / "versions" / "3.12.4" / "bin" / "python3.12"
     assert (tmp_path / "make.log").read_text().splitlines() == [
-        "test", f"test PYTHON={newest} VENV=.venv-3.12"]  # the shim on PATH does not run: pyenv's newest 3.12
+        "test", f"test-core PYTHON={newest} VENV=.venv-3.12"]  # the shim on PATH does not run: pyenv's newest 3.12
     summary = result.stdout.splitlines()[-2:]
     assert summary == [f"Python versions passed: 3.11 (python3), 3.12 ({newest})",
                        "Python versions not found on this machine, not tested: 3.13"]
@@ -81,7 +81,7 @@ def test_ci_fails_when_any_python_fails_and_still_runs_the_others(tmp_path: Path
     result = _run(clone, {**env, "FAIL_ON": "VENV=.venv-3.12"})
     assert result.returncode == 1
     assert (tmp_path / "make.log").read_text().splitlines()[-1] == (
-        f"test PYTHON={tmp_path / 'bin' / 'python3.13'} VENV=.venv-3.13")
+        f"test-core PYTHON={tmp_path / 'bin' / 'python3.13'} VENV=.venv-3.13")
     assert result.stdout.splitlines()[-2:] == [
         f"Python versions passed: 3.11 (python3), 3.13 ({tmp_path / 'bin' / 'python3.13'})",
         f"Python versions FAILED: 3.12 ({tmp_path / 'pyenv' / 'versions' / '3.12.4' / 'bin' / 'python3.12'})"]

@@ -24,6 +24,7 @@ from svcascode.delivery.clocks import as_of_instant, incident_clocks
 from svcascode.delivery.timeline import from_git, today_only
 
 from git_helpers import GIT_ENV
+from conftest import cpu_seconds
 
 HEADER = "apiVersion: svcascode.io/v1alpha1\n"
 SERVICE = HEADER + textwrap.dedent("""\
@@ -299,12 +300,10 @@ def test_outside_git_todays_definitions_are_used_and_said(tmp_path: Path) -> Non
 
 
 def test_hostile_records_cost_bounded_work(tmp_path: Path) -> None:
-    import time
-
     cat = catalogue(tmp_path, SERVICE, OFFICE, level(window="{calendar: month}"))
     # A P2 on business hours open from 2026 to the year 9990 is counted over its first 400 days only;
     # 3,000 overlapping outages in one month are one union. November: 43,200 minutes, all of them down.
-    began = time.monotonic()
+    began = cpu_seconds()
     ancient = incident("ancient", "P2", utc(2026, 1, 5), [{"service": "claims", "impact": "outage"}],
                        resolved=utc(9990, 1, 1))
     clocks = clocks_of(cat, ancient, as_of_instant(date(9999, 12, 31)))
@@ -318,7 +317,7 @@ def test_hostile_records_cost_bounded_work(tmp_path: Path) -> None:
     [november] = level_attainment("claims-sla", today_only(cat, "test"),
                                   level_windows(sla, parse_period("2026-11"), as_of), many, as_of)
     assert (november.downtime, november.attained_percent) == (43200, 0)
-    assert time.monotonic() - began < 20
+    assert cpu_seconds() - began < 20
 
 
 def test_an_sla_tightened_mid_quarter_leaves_that_quarter_under_the_old_target(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
-from conftest import copy_example
+from conftest import copy_example, cpu_seconds
 from fuzz.strategies import AS_OF, FORMATS, Case, cases
 
 HERE = Path(__file__).resolve().parent
@@ -43,9 +43,12 @@ EXAMPLES = int(os.environ.get("SVCASCODE_FUZZ_EXAMPLES", "20"))
 RANDOM = os.environ.get("SVCASCODE_FUZZ_RANDOM") == "1"
 LOG = os.environ.get("SVCASCODE_FUZZ_LOG")
 SECONDS = float(os.environ.get("SVCASCODE_FUZZ_SECONDS", "5"))
-# On a loaded machine (CI, or other tests running) even the unmodified example takes longer: the bound is
-# SECONDS or SLOWDOWN times the unmodified example's run, whichever is longer; a hang is far beyond both.
+# Bounds are CPU time, which another job on the machine does not stretch: SECONDS or SLOWDOWN times the CPU
+# time of the unmodified example's run, whichever is more; a runaway computation is far beyond both. A run
+# blocked without using the CPU (a read that never returns) is caught by WAIT_SECONDS of wall time, a margin
+# no load reaches.
 SLOWDOWN = 4
+WAIT_SECONDS = 600
 MEMORY = 200 * 1024 * 1024
 
 FUZZ = settings(
@@ -67,17 +70,18 @@ class Hung(BaseException):
 
 
 @contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
+def cpu_limit(seconds: float) -> Iterator[None]:
+    """Raise Hung in this process once it has used `seconds` of CPU time (ITIMER_PROF counts CPU time)."""
     def expire(signum: int, frame: object) -> None:
-        raise Hung(f"still running after {seconds} s")
+        raise Hung(f"still running after {seconds:.1f} s of CPU time")
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.signal(signal.SIGPROF, expire)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 @cache
@@ -149,7 +153,7 @@ def in_process_problems(case: Case) -> list[str]:
         root = copy_example(Path(folder) / "catalogue")
         case.write(root)
         try:
-            with time_limit(in_process_limit()):
+            with cpu_limit(in_process_limit()):
                 code, outputs, printed = run_in_process(root)
         except Hung as error:
             return [f"hang: {error}"]
@@ -166,23 +170,26 @@ def in_process_limit() -> float:
     with tempfile.TemporaryDirectory(prefix="svcascode-fuzz-") as folder:
         root = copy_example(Path(folder) / "catalogue")
         run_in_process(root)  # imports and warms the parse cache
-        started = time.monotonic()
+        started = cpu_seconds()
         run_in_process(root)
-        return max(SECONDS, SLOWDOWN * (time.monotonic() - started))
+        return max(SECONDS, SLOWDOWN * (cpu_seconds() - started))
 
 
 @cache
 def cli_limit() -> float:
     with tempfile.TemporaryDirectory(prefix="svcascode-fuzz-") as folder:
         root = copy_example(Path(folder) / "catalogue")
-        started = time.monotonic()
+        started = cpu_seconds()
         subprocess.run([sys.executable, "-m", "svcascode", "check", "--as-of", AS_OF], cwd=root, capture_output=True,
-                       timeout=300)
-        return max(SECONDS, SLOWDOWN * (time.monotonic() - started))
+                       timeout=WAIT_SECONDS)
+        return max(SECONDS, SLOWDOWN * (cpu_seconds() - started))
 
 
-def _limits() -> None:
+def _limits(cpu: float) -> None:
+    """Memory and CPU time of the command line's process: the kernel stops it past either."""
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+    seconds = int(cpu) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
 
 
 def cli_problems(case: Case, fmt: str) -> list[str]:
@@ -193,10 +200,12 @@ def cli_problems(case: Case, fmt: str) -> list[str]:
         case.write(root)
         command = [sys.executable, "-m", "svcascode", *case.command(fmt)[1:]]
         try:
-            done = subprocess.run(command, cwd=root, capture_output=True, timeout=limit, preexec_fn=_limits, env=env,
-                                  stdin=subprocess.DEVNULL)
+            done = subprocess.run(command, cwd=root, capture_output=True, timeout=WAIT_SECONDS,
+                                  preexec_fn=lambda: _limits(limit), env=env, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            return [f"hang: still running after {limit:.1f} s"]
+            return [f"hang: still waiting after {WAIT_SECONDS} s"]
+    if done.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        return [f"hang: stopped after {limit:.1f} s of CPU time"]
     problems = []
     streams = {}
     for name, data in (("stdout", done.stdout), ("stderr", done.stderr)):

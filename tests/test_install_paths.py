@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 import yaml
 
+pytestmark = pytest.mark.consumer
+
 REPO = Path(__file__).resolve().parent.parent
 BASE = REPO / "tests" / "cases" / "_base.yaml"  # a small catalogue that validates and passes every check
 AS_OF = "2026-11-27"

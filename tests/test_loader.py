@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import copy_example
+from conftest import copy_example, cpu_seconds
 from git_helpers import TEAM, Repo, base_catalogue, service
 from svcascode.catalogue import load_catalogue
 from svcascode.config import Limits, Settings
@@ -54,9 +53,9 @@ def test_hazard_is_located(name: str, text: bytes, line: int, column: int, words
 def test_alias_bomb_is_refused_quickly() -> None:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
-    started = time.perf_counter()
+    started = cpu_seconds()
     parsed = parse_text("bomb.yaml", "\n".join(lines).encode(), LIMITS)
-    assert time.perf_counter() - started < 2
+    assert cpu_seconds() - started < 2
     assert len(parsed.problems) == 1
     assert "alias expansion past the limit" in parsed.problems[0].message
     assert (parsed.problems[0].line, parsed.problems[0].column) == (4, 5)  # a3: 10 x (1 + 110) aliases > 1000
@@ -164,9 +163,9 @@ def test_symlink_loops_are_refused_without_walking_them(tmp_path: Path) -> None:
     os.symlink("..", root / "services" / "sub" / "up")  # a folder that contains itself
     os.symlink("two.yaml", root / "services" / "one.yaml")
     os.symlink("one.yaml", root / "services" / "two.yaml")
-    started = time.perf_counter()
+    started = cpu_seconds()
     files, refused = discover(root, Settings())
-    assert time.perf_counter() - started < 2
+    assert cpu_seconds() - started < 2
     assert [f.path for f in files] == ["services/a.yaml", "services/sub/b.yaml"]
     assert sorted((f.file, f.message.split(":")[0]) for f in refused) == [
         ("services/one.yaml", "symlink loop"), ("services/sub/up", "symlink loop"), ("services/two.yaml", "symlink loop")]

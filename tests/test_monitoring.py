@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,10 +24,20 @@ from conftest import copy_example, run_cli
 
 AS_OF = "2026-11-27"
 PROMTOOL, AMTOOL = shutil.which("promtool"), shutil.which("amtool")
-needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed and could not be: "
-                                    "make test installs Debian's prometheus (apt-get install -y prometheus)")
-needs_amtool = pytest.mark.skipif(AMTOOL is None, reason="amtool is not installed and could not be: make test "
-                                  "installs Debian's prometheus-alertmanager")
+_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed and could not be: "
+                               "make test installs Debian's prometheus (apt-get install -y prometheus)")
+_amtool = pytest.mark.skipif(AMTOOL is None, reason="amtool is not installed and could not be: make test "
+                             "installs Debian's prometheus-alertmanager")
+
+
+def needs_promtool(test: Callable[..., None]) -> Callable[..., None]:
+    """A test run by the real promtool: a consumer test (run once per CI run), skipped without promtool."""
+    return pytest.mark.consumer(_promtool(test))
+
+
+def needs_amtool(test: Callable[..., None]) -> Callable[..., None]:
+    """A test run by the real amtool: a consumer test (run once per CI run), skipped without amtool."""
+    return pytest.mark.consumer(_amtool(test))
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

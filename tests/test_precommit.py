@@ -34,6 +34,8 @@ spec:
   membres: []
 """
 
+pytestmark = pytest.mark.consumer
+
 
 def _git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()

@@ -51,6 +51,7 @@ def _make(target: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["make", *args], cwd=target, env=env, capture_output=True, text=True, timeout=1800)
 
 
+@pytest.mark.consumer
 def test_make_demo_from_a_clean_copy(clean_copy: Path) -> None:
     result = _make(clean_copy, "demo", "AS_OF=2026-11-27")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -63,6 +64,7 @@ def test_make_demo_from_a_clean_copy(clean_copy: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.consumer
 def test_make_test_from_a_clean_copy(clean_copy: Path) -> None:
     # the whole suite is what is running now; the nested run proves the set-up with one quick file
     result = _make(clean_copy, "test", "PYTEST_ARGS=tests/test_slamath.py")

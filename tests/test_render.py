@@ -179,6 +179,7 @@ def test_report_json_shape(report: Path) -> None:
     assert "<svg" in html and "posture-trend" in html and "<script" not in html
 
 
+@pytest.mark.consumer
 def test_oscal_loads_in_compliance_trestle(report: Path) -> None:
     from trestle.oscal.assessment_results import AssessmentResults
 
@@ -203,6 +204,7 @@ def test_oscal_loads_in_compliance_trestle(report: Path) -> None:
     assert props["commit"] == data["scope"]["commit"] and evidence.href.startswith(props["file"])
 
 
+@pytest.mark.consumer
 def test_oscal_findings_and_observations_name_the_framework_control_ids(report: Path) -> None:
     from trestle.oscal.assessment_results import AssessmentResults
 

@@ -1,7 +1,7 @@
 """The rendered pages in a real headless Chromium (Debian's /usr/bin/chromium), loaded from file://.
 
 No console errors, no request that leaves file://, every example service on the index, and a hostile
-description (a <script> tag, javascript: links) rendered inert. Screenshots go to out/screenshots/.
+description (a <script> tag, javascript: links) rendered inert. Screenshots go to pytest's temporary folder.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from svcascode.cli import main
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
         "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = REPO / "out" / "screenshots"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="Debian's chromium is not installed (apt-get install -y chromium)")
+pytestmark = [pytest.mark.consumer,
+              pytest.mark.skipif(not CHROMIUM.exists(),
+                                 reason="Debian's chromium is not installed (apt-get install -y chromium)")]
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +41,12 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         os.chdir(old)
     return base
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshots go: pytest's temporary folder, never the working tree."""
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="module")
@@ -73,14 +79,13 @@ class Visit:
         assert self.requests and all(url.startswith("file://") for url in self.requests), self.requests
 
 
-def test_index_lists_every_example_service(rendered: Path, browser: Any) -> None:
+def test_index_lists_every_example_service(rendered: Path, browser: Any, screenshots: Path) -> None:
     visit = Visit(browser, rendered / "site" / "index.html")
     visit.assert_clean()
     links = visit.page.eval_on_selector_all("table.services td:first-child a", "els => els.map(e => e.textContent)")
     assert links == sorted(service_names(REPO))  # the index is sorted by name
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    visit.page.screenshot(path=str(SCREENSHOTS / "catalogue-index.png"), full_page=True)
-    assert (SCREENSHOTS / "catalogue-index.png").stat().st_size > 10_000
+    visit.page.screenshot(path=str(screenshots / "catalogue-index.png"), full_page=True)
+    assert (screenshots / "catalogue-index.png").stat().st_size > 10_000
 
 
 def test_every_page_loads_offline_without_errors(rendered: Path, browser: Any) -> None:
@@ -94,7 +99,7 @@ def test_every_page_loads_offline_without_errors(rendered: Path, browser: Any) -
         visit.page.close()
 
 
-def test_hostile_service_renders_inert(rendered: Path, browser: Any) -> None:
+def test_hostile_service_renders_inert(rendered: Path, browser: Any, screenshots: Path) -> None:
     visit = Visit(browser, rendered / "site" / "services" / "claims-api.html")
     visit.assert_clean()
     page = visit.page
@@ -104,8 +109,7 @@ def test_hostile_service_renders_inert(rendered: Path, browser: Any) -> None:
     hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
     assert hrefs and not [h for h in hrefs if h.strip().lower().startswith("javascript:")]
     assert "javascript:alert(2)" in page.inner_text("dl.facts")  # the annotation: text, not a link
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "service-claims-api.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "service-claims-api.png"), full_page=True)
     assert visit.dialogs == []
 
 
@@ -158,7 +162,7 @@ def test_table_cells_wrap_between_words_at_1280_px(rendered: Path, browser: Any)
     assert wide == {}
 
 
-def test_identifiers_in_cells_carry_break_opportunities_after_separators(rendered: Path, browser: Any) -> None:
+def test_identifiers_in_cells_carry_break_opportunities_after_separators(rendered: Path, browser: Any, screenshots: Path) -> None:
     """Cells never use break-all or anywhere; file locations and rule ids wrap after - . / only."""
     visit = Visit(browser, rendered / "report" / "report.html")
     page = visit.page
@@ -172,9 +176,8 @@ def test_identifiers_in_cells_carry_break_opportunities_after_separators(rendere
     # plain words untouched: no word of letters only carries a break hint
     assert not [w for w in words.split() if "<wbr>" in w and w.replace("<wbr>", "").isalpha()]
     visit.page.close()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for path, shot in ((rendered / "site" / "index.html", "catalogue-index-1280.png"),
                        (rendered / "report" / "report.html", "report-1280.png")):
         visit = Visit(browser, path)
-        visit.page.screenshot(path=str(SCREENSHOTS / shot), full_page=True)
+        visit.page.screenshot(path=str(screenshots / shot), full_page=True)
         visit.page.close()
