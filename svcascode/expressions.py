@@ -378,6 +378,7 @@ class Compiled:
     text: str
     ast: Any
     functions: tuple[str, ...]  # the catalogue functions it calls, for `explain`
+    program: Any = None  # the compiled closures (svcascode.celeval); None: celpy's interpreter runs the tree
 
 
 def compile_expression(text: str, known: set[str]) -> Compiled:
@@ -396,7 +397,21 @@ def compile_expression(text: str, known: set[str]) -> Compiled:
         raise ExpressionError(f"syntax error near {first.strip()!r}", error.line or 1, error.column or 1) from None
     except RecursionError:
         raise ExpressionError("expression nested too deeply") from None
-    return Compiled(text, ast, tuple(sorted(_check_names(ast, known))))
+    functions = tuple(sorted(_check_names(ast, known)))
+    return Compiled(text, ast, functions, _lowered(ast))
+
+
+def _lowered(ast: Any) -> Any:
+    """The expression compiled to closures; None when its tree is too deep to lower (the interpreter runs
+    it, and says when it nests too deeply for a document)."""
+    from svcascode import celeval
+
+    try:
+        return celeval.Compiled(celeval.lower(ast))
+    except celeval.LoweringError as error:
+        raise ExpressionError(str(error), error.line or 1, error.column or 1) from None
+    except RecursionError:
+        return None
 
 
 def _check_nesting(text: str) -> None:
@@ -425,7 +440,7 @@ def _check_names(ast: Any, known: set[str]) -> set[str]:
     bound = set(known)
     for tree in ast.iter_subtrees():  # names a macro binds (x in list.all(x, ...)) are variables
         if tree.data == "member_dot_arg" and str(tree.children[1]) in MACROS:
-            args = tree.children[2]
+            args = tree.children[-1]  # the IDENT when the parentheses are empty
             if hasattr(args, "children") and args.children:
                 bound.update(str(t.children[0]) for t in args.children[0].find_data("ident"))
     used: set[str] = set()
@@ -464,7 +479,7 @@ def _macro_vars(ast: Any) -> set[str]:
     found: set[str] = set()
     for tree in ast.iter_subtrees():
         if tree.data == "member_dot_arg" and str(tree.children[1]) in MACROS:
-            args = tree.children[2]
+            args = tree.children[-1]  # the IDENT when the parentheses are empty
             if hasattr(args, "children") and args.children:
                 found.update(str(t.children[0]) for t in args.children[0].find_data("ident"))
     return found
@@ -502,6 +517,7 @@ class Meter:
 
 
 _METERED: list[type] = []
+_INTERPRET = False  # run celpy's interpreter instead of the compiled closures (the equivalence tests)
 
 
 def _metered_evaluator() -> type:
@@ -630,6 +646,8 @@ class Program:
 
     def run(self, compiled: Compiled, activation: dict[str, Any]) -> Any:
         """The expression's value; a CELEvalError or CostExceeded when it cannot be had."""
+        if compiled.program is not None and not _INTERPRET:
+            return compiled.program.run(activation, self.functions, self.meter)
         evaluator = _metered_evaluator()(compiled.ast, activation=self._activation())
         evaluator.meter = self.meter
         return evaluator.evaluate(activation)
