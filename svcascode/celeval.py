@@ -2,7 +2,8 @@
 
 cel-python (`celpy`) parses an expression into a lark tree and evaluates it with a tree-walking
 interpreter (`celpy.Evaluator`): every node is a method found by name, every macro element builds a
-nested evaluator and copies its activation. Over a catalogue that is most of a `check`'s time. This
+nested evaluator and copies its activation: three expression controls took most of the time a `check`
+spent evaluating thirty controls. This
 module keeps celpy for what it is good at, the parser (and its located syntax errors), the values
 (`celpy.celtypes`) and the operators and functions (`celpy.evaluation.base_functions`), and replaces
 only the walk:
@@ -17,20 +18,24 @@ the same functions are called with the same arguments in the same order, and the
 exceptions become the same `CELEvalError` values (`&&`, `||` and `?:` absorb them as celpy does;
 `all` and `exists` turn an element's error into a value, `map`, `filter` and `exists_one` raise it;
 both sides of `&&` and `||` are evaluated, as celpy does). tests/test_celeval.py compares the two on
-the library's controls, the rule cases and generated expressions. Where they differ:
+the library's controls, the rule cases and generated expressions. Where they differ, the compiled
+form is the one that does not fail:
 
 - "undeclared reference to 'x'" (a macro's variable read outside its macro, or a macro called as a
-  function): celpy's message then goes on with a dump of its whole activation, memory addresses
-  included; here it stops after the name;
-- a tree nested too deeply for the interpreter's stack (thousands of `!` or `.field` in a row) may
-  evaluate here, where the interpreter fails with "the expression nests too deeply"; one too deep to be
-  lowered (`RecursionError`) is left to the interpreter.
+  function): celpy's message goes on with a dump of its whole activation, memory addresses included;
+  here it stops after the name;
+- an error keeps no parse tree, so its repr does not end with celpy's reconstruction of the expression
+  (`tree='1 /  0'`): seen in a message only when an error kept inside a map literal is printed; and
+  where celpy crashed making that reconstruction (IndexError in `tree_dump` for `x[[]]` or `f({})`,
+  when such an error sat beside `&&` or `||`), the error is a value here;
+- an expression nested a few hundred operators deep evaluates here where the interpreter ran out of
+  stack ("nests too deeply"); one too deep to be lowered (`RecursionError`) is left to the interpreter.
 
 Metering is the interpreter's, to the step: `expressions.Metered` charged one for each node of the
 parse tree it visited, and, after it, the size of each string, bytes, list or map the node gave. A
 closure here stands for a chain of tree nodes (the nine rule nodes around a literal, say): it charges
 what that chain would have, the number of nodes before and their number times the value's size after,
-in one call. The total spent at any point where other code runs (a function, a nested expression) is
+in one call (and the nodes before the child it evaluates first, with its own). The total spent at any point where other code runs (a function, a nested expression) is
 the interpreter's, so an evaluation stops at the cost limit exactly when it stopped before. The
 meter reads the clock when its count reaches a multiple of 1,024; a charge of several steps that
 would step over such a multiple is made in two parts, so the clock is read at least as often as
@@ -39,8 +44,15 @@ before.
 
 from __future__ import annotations
 
+import hashlib
+import operator
+import sys
 from functools import reduce
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from svcascode.expressions import Compiled as Expression
+    from svcascode.loading.cache import SignedFiles
 
 FORM_VERSION = 1  # the plain-data form's layout: a kept form of another version is not used
 
@@ -265,11 +277,19 @@ class _Library:
         import celpy
         from celpy import celtypes, evaluation
 
+        # the stack celpy's parser sets up when it is built: the same whether or not this run parses
+        sys.setrecursionlimit(_RECURSION_LIMIT)
+
         self.celtypes: Any = celtypes
         self.evaluation: Any = evaluation
         self.Error: Any = evaluation.CELEvalError
         self.NameContainer: Any = evaluation.NameContainer
         self.base: dict[str, Any] = evaluation.base_functions
+        # celpy's comparisons wrap operator.lt & co. in `boolean` at every call (functools.wraps each
+        # time): the same wrapper, made once
+        self.comparisons: dict[Any, Any] = {
+            getattr(evaluation, f"bool_{name}"): evaluation.boolean(getattr(operator, name))
+            for name in ("lt", "le", "gt", "ge", "eq", "ne")}
         self.and_all: Any = evaluation.eval_error("no such overload", TypeError)(celtypes.logical_and)
         self.or_any: Any = evaluation.eval_error("no such overload", TypeError)(celtypes.logical_or)
         # the names celpy's activation resolves before functions: the protobuf packages (`google`)
@@ -278,6 +298,7 @@ class _Library:
 
 
 _LIBRARY: list[_Library] = []
+_RECURSION_LIMIT = 2500  # what celpy.Environment() sets
 _SIZED = (str, bytes, list, dict)  # what the interpreter charged the size of
 _MISSING = object()
 
@@ -654,7 +675,9 @@ def _b_logical(form: tuple[Any, ...]) -> Closure:
 def _b_binary(form: tuple[Any, ...]) -> Closure:
     _, entry, exit, line, column, op, op_repr, family, left_form, right_form = form
     left, right = _build(left_form), _build(right_form)
-    function = _library().base[op]
+    lib = _library()
+    function = lib.base[op]
+    function = lib.comparisons.get(function, function)
     caught: tuple[type[BaseException], ...] = {
         "relation": (TypeError,), "addition": (TypeError, ValueError, OverflowError),
         "multiplication": (TypeError, ZeroDivisionError, ValueError, OverflowError)}[family]
@@ -941,15 +964,135 @@ class Compiled:
         self._root: Closure | None = None
         self._slots = 0
 
+    def prepare(self) -> Closure:
+        if self._root is None:
+            _library()
+            self._root = _build(_hoisted(self.form))
+            self._slots = depth(self.form)
+        return self._root
+
     def run(self, activation: dict[str, Any], functions: dict[str, Any], meter: Any) -> Any:
         """The expression's value with these variables and functions (over celpy's), charged to `meter`;
         a CELEvalError value is raised, as celpy's `Evaluator.evaluate` raises it."""
-        root = self._root
-        if root is None:
-            root = self._root = _build(_hoisted(self.form))
-            self._slots = depth(self.form)
+        root = self._root if self._root is not None else self.prepare()
         frame: Frame = [activation, functions, _charge_of(meter), *([None] * self._slots)]
         value = root(frame)
         if isinstance(value, _library().Error):
             raise value
         return value
+
+
+# ---------------------------------------------------------------------------------------------------
+# Compiled expressions kept: in this process, and beside the parse cache between runs
+
+
+FORMS = f"cel-forms-v{FORM_VERSION}"  # the signed file of kept forms in the private cache folder
+MAX_KEPT = 4096  # forms kept on disk; past it, the ones this process used
+
+
+class _Store:
+    """Compiled expressions by (text, names it may read): in memory for the process; their forms, under
+    a digest of the code as well, in a signed file of the cache it is attached to (the result memo
+    attaches its parse cache), so a later run builds a Control without building the parser."""
+
+    def __init__(self) -> None:
+        self.memory: dict[tuple[str, tuple[str, ...]], tuple[Any, ...]] = {}
+        self.cache: SignedFiles | None = None
+        self.kept: dict[bytes, tuple[Any, ...]] = {}
+        self.used: set[bytes] = set()
+        self.changed = False
+
+    def attach(self, cache: SignedFiles) -> None:
+        if cache is self.cache:
+            return
+        self.save()
+        self.cache, self.kept, self.used, self.changed = cache, {}, set(), False
+        found = cache.load_signed(FORMS)
+        if isinstance(found, dict):
+            self.kept = {key: entry for key, entry in found.items() if isinstance(key, bytes) and _entry_ok(entry)}
+
+    def save(self) -> None:
+        if self.cache is None or not self.changed:
+            return
+        kept = self.kept
+        if len(kept) > MAX_KEPT:
+            kept = {key: entry for key, entry in kept.items() if key in self.used}
+        self.cache.save_signed(FORMS, kept)
+        self.changed = False
+
+    @staticmethod
+    def digest(key: tuple[str, tuple[str, ...]]) -> bytes:
+        from svcascode.codeversion import code_digest
+
+        h = hashlib.blake2b(code_digest(), digest_size=16)
+        h.update("\0".join(key[1]).encode("utf-8", "surrogatepass") + b"\1")
+        h.update(key[0].encode("utf-8", "surrogatepass"))
+        return h.digest()
+
+    def get(self, key: tuple[str, tuple[str, ...]]) -> tuple[Any, ...] | None:
+        entry = self.memory.get(key)
+        if entry is None and self.cache is not None and self.kept:
+            digest = self.digest(key)
+            found = self.kept.get(digest)
+            if found is not None:
+                if found[0] == "ok":
+                    program = Compiled(found[2])
+                    try:
+                        program.prepare()
+                    except (LoweringError, KeyError, ValueError, TypeError, IndexError, RecursionError):
+                        return None  # not a form this code makes: parsed again
+                    found = ("ok", found[1], program)
+                self.used.add(digest)
+                entry = self.memory[key] = found
+        return entry
+
+    def put(self, key: tuple[str, tuple[str, ...]], entry: tuple[Any, ...]) -> None:
+        self.memory[key] = entry
+        if self.cache is not None:
+            digest = self.digest(key)
+            self.kept[digest] = entry if entry[0] == "error" else ("ok", entry[1], entry[2].form)
+            self.used.add(digest)
+            self.changed = True
+
+
+def _entry_ok(entry: Any) -> bool:
+    if not isinstance(entry, tuple) or len(entry) != 4 and len(entry) != 3:
+        return False
+    if entry[0] == "error":
+        return len(entry) == 4 and isinstance(entry[1], str) and isinstance(entry[2], int) and isinstance(entry[3], int)
+    return (entry[0] == "ok" and len(entry) == 3 and isinstance(entry[1], tuple)
+            and all(isinstance(name, str) for name in entry[1]) and valid_form(entry[2]))
+
+
+_STORE = _Store()
+
+
+def attach(cache: SignedFiles) -> None:
+    """Keep compiled forms beside this cache: read them now, write the new ones with `save`."""
+    _STORE.attach(cache)
+
+
+def save() -> None:
+    _STORE.save()
+
+
+def remembered(text: str, known: set[str], parse: Callable[[str, set[str]], Expression]) -> Expression:
+    """The expression compiled before (in this process, or kept beside the cache), else `parse(text,
+    known)`, remembered; an ExpressionError, located, as parsing gave it."""
+    from svcascode.expressions import Compiled as Expression
+    from svcascode.expressions import ExpressionError
+
+    key = (text, tuple(sorted(known)))
+    entry = _STORE.get(key)
+    if entry is not None:
+        if entry[0] == "error":
+            raise ExpressionError(entry[1], entry[2], entry[3])
+        return Expression(text, None, entry[1], entry[2])
+    try:
+        expression = parse(text, known)
+    except ExpressionError as error:
+        _STORE.put(key, ("error", str(error), error.line, error.column))
+        raise
+    if expression.program is not None:  # one too deep to lower runs on the interpreter, from its tree
+        _STORE.put(key, ("ok", expression.functions, expression.program))
+    return expression

@@ -389,6 +389,12 @@ def compile_expression(text: str, known: set[str]) -> Compiled:
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ExpressionError(f"expression of {len(text):,} characters, more than {MAX_EXPRESSION_CHARS:,}")
     _check_nesting(text)
+    from svcascode import celeval
+
+    return celeval.remembered(text, known, _parse)  # compiled before (in this process or kept): not parsed again
+
+
+def _parse(text: str, known: set[str]) -> Compiled:
     celpy = _celpy()
     try:
         ast = _environment().compile(text)
@@ -407,7 +413,9 @@ def _lowered(ast: Any) -> Any:
     from svcascode import celeval
 
     try:
-        return celeval.Compiled(celeval.lower(ast))
+        program = celeval.Compiled(celeval.lower(ast))
+        program.prepare()
+        return program
     except celeval.LoweringError as error:
         raise ExpressionError(str(error), error.line or 1, error.column or 1) from None
     except RecursionError:
@@ -648,6 +656,8 @@ class Program:
         """The expression's value; a CELEvalError or CostExceeded when it cannot be had."""
         if compiled.program is not None and not _INTERPRET:
             return compiled.program.run(activation, self.functions, self.meter)
+        if compiled.ast is None:  # compiled before without its tree
+            compiled.ast = _environment().compile(compiled.text)
         evaluator = _metered_evaluator()(compiled.ast, activation=self._activation())
         evaluator.meter = self.meter
         return evaluator.evaluate(activation)

@@ -33,6 +33,7 @@ import marshal
 from datetime import date
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
+from svcascode import celeval
 from svcascode.codeversion import code_digest
 from svcascode.facts import level_in_force
 from svcascode.finding import Finding
@@ -313,6 +314,7 @@ class ResultMemo:
         self.evaluated = 0
         if self._cache is not None:
             self._stored = self._cache.load_pack(RESULTS_PACK)
+            celeval.attach(self._cache)  # expressions compiled by earlier runs: a Control is built without parsing
 
     def digests(self, catalogue: Catalogue, as_of: date) -> Digests:
         return Digests(catalogue, self._files, as_of)
@@ -447,6 +449,7 @@ class ResultMemo:
 
     def save(self) -> None:
         """Write the entries this process used, when any is new: signed, beside the parse cache."""
+        celeval.save()
         if self._cache is None or not self._dirty:
             return
         rows: dict[tuple[bytes, bytes], Any] = self._rows
