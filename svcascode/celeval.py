@@ -47,14 +47,13 @@ from __future__ import annotations
 import hashlib
 import operator
 import sys
-from functools import reduce
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from svcascode.expressions import Compiled as Expression
     from svcascode.loading.cache import SignedFiles
 
-FORM_VERSION = 1  # the plain-data form's layout: a kept form of another version is not used
+FORM_VERSION = 2  # the plain-data form's layout: a kept form of another version is not used
 
 _WRAPPERS = frozenset({"expr", "conditionalor", "conditionaland", "relation", "addition", "multiplication",
                        "unary", "member"})
@@ -151,8 +150,9 @@ def _inner(tree: Any, scope: tuple[str, ...]) -> tuple[Any, ...]:
 
 
 def _fieldinits(tree: Any, scope: tuple[str, ...]) -> tuple[Any, ...]:
-    # celpy visits the children of each field's expression and keeps the first (the condition of a ?:)
-    pairs = tuple((str(name), tuple(_node(c, scope) for c in expr.children))
+    # celpy visits the children of each field's expression and keeps the first (the condition of a ?:);
+    # the name comes second, so that no tuple but a form's starts with a string
+    pairs = tuple((tuple(_node(c, scope) for c in expr.children), str(name))
                   for name, expr in zip(tree.children[0::2], tree.children[1::2]))
     return ("fields", 1, 1, *_where(tree), pairs)
 
@@ -290,8 +290,6 @@ class _Library:
         self.comparisons: dict[Any, Any] = {
             getattr(evaluation, f"bool_{name}"): evaluation.boolean(getattr(operator, name))
             for name in ("lt", "le", "gt", "ge", "eq", "ne")}
-        self.and_all: Any = evaluation.eval_error("no such overload", TypeError)(celtypes.logical_and)
-        self.or_any: Any = evaluation.eval_error("no such overload", TypeError)(celtypes.logical_or)
         # the names celpy's activation resolves before functions: the protobuf packages (`google`)
         self.annotations: Any = evaluation.Activation(annotations=dict(celpy.googleapis))
         self.roots = frozenset(self.annotations.identifiers)
@@ -334,7 +332,7 @@ def _charge_of(meter: Any) -> Callable[[int], None]:
 _FIRST: dict[str, tuple[int, ...]] = {
     "cond": (5,), "or": (5,), "and": (5,), "binary": (8,), "unary": (7,), "dot": (6,), "index": (5,),
     "object": (5,), "list": (5,), "map": (5, 0), "rootname": (7,), "has": (5, 0), "dyn": (5, 0), "call": (6, 0),
-    "method": (6,), "macro": (6,), "fields": (5, 0, 1, 0)}
+    "method": (6,), "macro": (6,), "fields": (5, 0, 0, 0)}
 
 
 def _hoisted(form: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -822,26 +820,12 @@ def _b_method(form: tuple[Any, ...]) -> Closure:
 
 
 def _b_macro(form: tuple[Any, ...]) -> Closure:
+    # celpy evaluates the body in a nested evaluator for each element: an error it gives is raised out
+    # of map, filter and exists_one, and kept as the element's value by all and exists
     _, entry, exit, line, column, name, member_form, slot, variable, body_form = form
     member, body = _build(member_form), _build(body_form)
     lib = _library()
     Error, Bool, List = lib.Error, lib.celtypes.BoolType, lib.celtypes.ListType
-
-    def each(f: Frame, item: Any) -> Any:
-        """An element's value; an error is raised, as celpy's nested evaluation raises it."""
-        f[slot] = item
-        value = body(f)
-        if isinstance(value, Error):
-            raise value
-        return value
-
-    def caught(f: Frame, item: Any) -> Any:
-        """An element's value, an error kept as a value (all, exists)."""
-        f[slot] = item
-        try:
-            return body(f)
-        except Error as ex:
-            return ex
 
     if name == "map":
         def map_(f: Frame) -> Any:
@@ -850,7 +834,14 @@ def _b_macro(form: tuple[Any, ...]) -> Closure:
             values = member(f)
             if isinstance(values, Error):
                 return values
-            result = List([each(f, item) for item in values])
+            found = []
+            for item in values:
+                f[slot] = item
+                value = body(f)
+                if isinstance(value, Error):
+                    raise value
+                found.append(value)
+            result = List(found)
             if exit and result:
                 f[2](exit * len(result))
             return result
@@ -863,7 +854,15 @@ def _b_macro(form: tuple[Any, ...]) -> Closure:
             values = member(f)
             if isinstance(values, Error):
                 return values
-            result = List([item for item in values if each(f, item)])
+            kept = []
+            for item in values:
+                f[slot] = item
+                value = body(f)
+                if isinstance(value, Error):
+                    raise value
+                if value:
+                    kept.append(item)
+            result = List(kept)
             if exit and result:
                 f[2](exit * len(result))
             return result
@@ -876,18 +875,39 @@ def _b_macro(form: tuple[Any, ...]) -> Closure:
             values = member(f)
             if isinstance(values, Error):
                 return values
-            return Bool(sum(1 for item in values if bool(each(f, item))) == 1)
+            count = 0
+            for item in values:
+                f[slot] = item
+                value = body(f)
+                if isinstance(value, Error):
+                    raise value
+                if value:
+                    count += 1
+            return Bool(count == 1)
 
         return exists_one
-    combine, start = (lib.and_all, True) if name == "all" else (lib.or_any, False)
+    # celpy folds the elements' values with logical_and (all) or logical_or (exists), a TypeError of
+    # which is the error "no such overload" (celpy's eval_error), over every element: no short cut
+    logic, start = (lib.celtypes.logical_and, True) if name == "all" else (lib.celtypes.logical_or, False)
 
-    def fold(f: Frame) -> Any:  # every element is evaluated, as celpy's reduce does
+    def fold(f: Frame) -> Any:
         if entry:
             f[2](entry)
         values = member(f)
         if isinstance(values, Error):
             return values
-        value = reduce(combine, (caught(f, item) for item in values), Bool(start))
+        value = Bool(start)
+        for item in values:
+            f[slot] = item
+            try:
+                element = body(f)
+            except Error as ex:
+                element = ex
+            try:
+                value = logic(value, element)
+            except TypeError as ex:
+                value = _error("no such overload", ex.__class__, ex.args, 0, 0, ex)
+                value.line = value.column = None
         if exit and isinstance(value, _SIZED) and value:
             f[2](exit * len(value))
         return value
@@ -897,7 +917,7 @@ def _b_macro(form: tuple[Any, ...]) -> Closure:
 
 def _b_fields(form: tuple[Any, ...]) -> Closure:
     _, entry, exit, line, column, pairs = form
-    built = tuple((name, tuple(_build(c) for c in children)) for name, children in pairs)
+    built = tuple((name, tuple(_build(c) for c in children)) for children, name in pairs)
     Message = _library().celtypes.MessageType
 
     def fields(f: Frame) -> Any:
