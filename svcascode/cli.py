@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from svcascode import __version__
+from svcascode import __version__, stages
 from svcascode.commands import COMMAND_MODULES
 from svcascode.errors import SvcascodeError
 from svcascode.escape import inert, stdout_text, visible
@@ -31,10 +31,14 @@ class _Group(click.Group):
     """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        # `--no-cache` is the group's option, but reads as naturally after the command (`check --no-cache`)
+        # `--no-cache` and `-v` are the group's options, but read as naturally after the command
+        # (`check --no-cache`, `check -v`)
         end = args.index("--") if "--" in args else len(args)
-        if "--no-cache" in args[:end]:
-            args = ["--no-cache"] + [a for a in args[:end] if a != "--no-cache"] + args[end:]
+        for flag, spellings in (("--no-cache", ("--no-cache",)), ("--verbose", ("-v", "--verbose"))):
+            if any(a in spellings for a in args[:end]):
+                kept = [a for a in args[:end] if a not in spellings]
+                args = [flag, *kept, *args[end:]]
+                end = len(kept) + 1
         return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -55,6 +59,15 @@ class _Group(click.Group):
         # again and took a quarter of a check's time. Reference counting still frees everything.
         collecting = gc.isenabled()
         gc.disable()
+        with stages.recording() as counts:
+            try:
+                return self._invoke(ctx)
+            finally:
+                _end_of_command(counts if ctx.params.get("verbose") else None)
+                if collecting:
+                    gc.enable()
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except SvcascodeError as error:
@@ -78,17 +91,16 @@ class _Group(click.Group):
             click.echo(f"svcascode: internal error: {type(error).__name__}: {_quoted(error)} "
                        "(set SVCASCODE_DEBUG=1 for details and please report it)", err=True)
             ctx.exit(EXIT_ERROR)
-        finally:
-            _end_of_command()
-            if collecting:
-                gc.enable()
 
 
-def _end_of_command() -> None:
+def _end_of_command(counts: stages.Stages | None) -> None:
     """What a command says once when it ends, whatever its outcome: the entries the git revisions it read
-    held under the roots and that were not read (submodules, other files)."""
+    held under the roots and that were not read (submodules, other files), and with `-v` what each cached
+    stage reused and computed."""
     gitload = sys.modules.get("svcascode.gitload")
     note = gitload.end_of_command_note() if gitload is not None else ""
+    if counts is not None and (counts.counts or counts.no_store):
+        note += counts.report()
     if note:
         try:
             click.echo(note, err=True, nl=False)
@@ -101,9 +113,11 @@ def _end_of_command() -> None:
 @click.option("-C", "--directory", type=click.Path(file_okay=False), default=None,
               help="Run as if started in this directory.")
 @click.option("--no-cache", "no_cache", is_flag=True, default=False,
-              help="Parse every file afresh: neither read nor write the parse cache.")
+              help="Compute everything afresh: neither read nor write the store of earlier results.")
+@click.option("-v", "--verbose", "verbose", is_flag=True, default=False,
+              help="Say on stderr what each cached stage reused and computed, and why it computed.")
 @click.pass_context
-def main(ctx: click.Context, directory: str | None, no_cache: bool) -> None:
+def main(ctx: click.Context, directory: str | None, no_cache: bool, verbose: bool) -> None:
     """svcascode: the service catalogue, its service levels and its compliance controls, as code.
 
     Exit codes: 0 nothing at or above the fail threshold; 1 findings at or above it (an invalid
@@ -164,6 +178,8 @@ def _context(runs: RunCache | None = None) -> tuple[Path, Any]:
     context = click.get_current_context(silent=True)
     if context is not None and context.find_root().params.get("no_cache"):
         settings = settings.model_copy(update={"cache": False})
+    if not settings.cache:
+        stages.no_store()
     return root, settings
 
 

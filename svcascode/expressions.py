@@ -38,8 +38,8 @@ from svcascode import facts
 from svcascode.models.common import Duration, duration_seconds
 
 if TYPE_CHECKING:
-    from svcascode.catalogue import Catalogue
     from svcascode.documents import Document
+    from svcascode.reader import CatalogueReader
 
 # Bounds. An expression is short text; its evaluation on one document may take COST_PER_DOCUMENT steps
 # (a step is one node of the expression evaluated, or one element of a list, map or string it builds),
@@ -128,7 +128,8 @@ class CostExceeded(Exception):
 class CatalogueView:
     """Every catalogue read an expression makes goes through one of these methods."""
 
-    def __init__(self, catalogue: Catalogue, as_of: date, baseline: Callable[[str, str], Any] | None = None) -> None:
+    def __init__(self, catalogue: CatalogueReader, as_of: date,
+                 baseline: Callable[[str, str], Any] | None = None) -> None:
         self.catalogue, self.as_of = catalogue, as_of
         self._baseline = baseline
 
@@ -149,25 +150,24 @@ class CatalogueView:
         return self.catalogue.get("Team", str(owner).removeprefix("team:")) if owner else None
 
     def levels(self, service: Document, level_type: str | None = None) -> list[Document]:
-        return [level for level in self.catalogue.levels_by_service.get(service.name, ())
-                if (level_type is None or level.spec.type == level_type)
-                and facts.level_in_force(level, self.as_of)]
+        return [level for level in self.catalogue.levels_of(service.name)
+                if (level_type is None or level.spec.type == level_type) and self.catalogue.in_force(level, self.as_of)]
 
     def all_levels(self, service: Document) -> list[Document]:
-        return list(self.catalogue.levels_by_service.get(service.name, ()))
+        return list(self.catalogue.levels_of(service.name))
 
     def in_force(self, level: Document) -> bool:
-        return facts.level_in_force(level, self.as_of)
+        return self.catalogue.in_force(level, self.as_of)
 
     def dependencies(self, service: Document) -> list[Document]:
         found = (self.catalogue.get("Service", d.service) for d in getattr(service.spec, "dependencies", ()))
         return [s for s in found if s is not None]
 
     def dependants(self, service: Document) -> list[Document]:
-        return sorted(set(self.catalogue.dependants.get(service.name, ())), key=lambda s: s.name)
+        return sorted(set(self.catalogue.dependants_of(service.name)), key=lambda s: s.name)
 
     def evidence(self, subject: Document, evidence_type: str | None = None) -> list[Document]:
-        found = [e for e in self.catalogue.evidence_by_subject.get((subject.kind, subject.name), ())
+        found = [e for e in self.catalogue.evidence_about(subject.kind, subject.name)
                  if e.spec.performed_at <= self.as_of and (evidence_type is None or e.spec.type == evidence_type)]
         return sorted(found, key=lambda e: e.spec.performed_at, reverse=True)
 

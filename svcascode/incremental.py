@@ -1,29 +1,28 @@
 """Incremental evaluation: a (control, document) result is reused while nothing it read has changed.
 
-A built-in check reads its document, the catalogue (through `CheckContext.catalogue` and the helpers
-of `CheckContext`), the as-of date and its control's parameters. While a check runs, the catalogue it
-sees is a `TracingCatalogue` that records every lookup (a document by kind and name, the documents of
-a kind, an index entry such as the service levels of a service) with a digest of what it returned,
-and the context records whether the check read the as-of date. The result (the check's findings,
-before waivers) is kept under a key of
+A check reads its document, the catalogue (only through `CatalogueReader`: `CheckContext.catalogue`,
+the domain facts and the expressions' `CatalogueView` all go through it), the as-of date and its
+control's parameters. While a check runs here, the reader it is given is a `RecordingReader` that notes
+every lookup (a document by kind and name, the documents of a kind, the service levels of a service,
+...) with a digest of what it returned, and notes whether the check read the as-of date. The result (the
+check's findings, before waivers) is kept under a key of
 
-- the control: a digest of the code of svcascode and the versions of Python and of the libraries
-  checks rely on, the control's document, the Baselines, and the parse limits (`ResultMemo.control_key`);
-- the subject: a digest of its file's path, its place in the file, its data and the line and column
-  of each of its nodes (a comment added or removed changes none of these);
+- the control: the code of svcascode and of any plugin or repository check it calls, the control's
+  document and where it stands in its file, and the Baselines (`MemoPairRunner.control_key`);
+- the subject: its file's path, its place in the file, its data and the line and column of each of its
+  nodes (a comment added or removed changes none of these);
 
 with the trace of lookups and, when it read it, the as-of date (a check that asks only whether a
 service level is in force records that answer instead, so its result holds on every date that gives
 the same answers). A later run (the next `check`, or the next commit of `history --posture`) reuses
 the findings only when the key is the same, the as-of date is the same or was not read, and every
-lookup of the trace gives the same digest in the new catalogue; otherwise the pair is evaluated again. A check that reaches anything the trace cannot
-follow (an attribute of the catalogue not listed here, `CheckContext.facts`) is evaluated every time.
+lookup of the trace gives the same digest in the new catalogue; otherwise the pair is evaluated again.
+A check whose reads could not be recorded is evaluated every time.
 
 Waivers are applied after, on every run, so a change to a waiver never reuses a stale suppression.
-The memo is kept in memory for a process (a history walk) and, beside the parse cache, in a signed
-pack outside the repository (`ParseCache.load_pack` / `save_pack`): a pack that is missing,
-foreign or tampered with is ignored whole, and an entry of an unexpected shape is not used. A cache
-may only ever save work: every reuse is checked against the inputs of this run.
+The results are kept in memory for a process (a history walk) and in the store (`svcascode.store`),
+outside the repository and signed: a cache may only ever save work, since every reuse is checked
+against the inputs of this run.
 """
 
 from __future__ import annotations
@@ -33,27 +32,27 @@ import marshal
 from datetime import date
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
+from svcascode import stages
+from svcascode.codec import decode_findings, encode_findings
 from svcascode.codeversion import code_digest
-from svcascode.facts import level_in_force
+from svcascode.engine import Baselines, Deferred, PairRunner, Prepared, build_check, selector
 from svcascode.finding import Finding
+from svcascode.reader import LOOKUPS, CatalogueReader, Lookup, LookupDigests, Recorder, RecordingReader, \
+    evaluate_lookup
 
 if TYPE_CHECKING:
     from svcascode.catalogue import Catalogue
     from svcascode.documents import Document
     from svcascode.loading.cache import ParseCache
     from svcascode.loading.yamlfile import ParsedFile
+    from svcascode.store import Pack
 
-RESULTS_PACK = "results-v2"
-_SELECTION = b"selection"  # the second half of the key of a document's row: which controls select it
-_BUILT = b"built"  # the second half of the key of a control's row: its check built without a problem
+Trace = tuple[tuple[Lookup, bytes], ...]
 _NONE = b"-"
 
-Lookup = tuple[Any, ...]  # ("get", kind, name), ("of_kind", kind), ("index", name, key), ...
-Trace = tuple[tuple[Lookup, bytes], ...]
 
-
-class Digests:
-    """Digests of documents and of lookups in one catalogue, each computed once."""
+class Digests(LookupDigests):
+    """Digests of documents and of lookups in one catalogue on one date, each computed once."""
 
     def __init__(self, catalogue: Catalogue, files: dict[int, tuple[ParsedFile, bytes]], as_of: date) -> None:
         self.catalogue = catalogue
@@ -119,7 +118,7 @@ class Digests:
         return hashlib.blake2b(repr((document.kind, document.name, document.file, document.raw.index,
                                      file)).encode(), digest_size=16).digest()
 
-    def documents(self, documents: Any) -> bytes:
+    def documents(self, documents: Iterable[Document]) -> bytes:
         h = hashlib.blake2b(digest_size=16)
         count = 0
         for document in documents:
@@ -132,142 +131,73 @@ class Digests:
         """The digest of what a lookup gives in this catalogue (the same function the trace recorded)."""
         found = self._lookups.get(key)
         if found is None:
-            found = self._lookups[key] = self._evaluate(key)
+            found = self._lookups[key] = self._digest(evaluate_lookup(self.catalogue, key, self.as_of))
         return found
 
-    def _evaluate(self, key: Lookup) -> bytes:
-        catalogue = self.catalogue
-        op = key[0]
-        if op == "get":
-            return self.document(catalogue.get(key[1], key[2]))
-        if op == "resolve":
-            return self.document(catalogue.resolve(key[1], key[2]))
-        if op == "defines":
-            return b"1" if catalogue.defines(key[1], key[2]) else b"0"
-        if op == "of_kind":
-            return self.documents(catalogue.of_kind(key[1]))
-        if op == "window_services":
-            return self.documents(catalogue._window_services.get(key[1], []))
-        if op == "index":
-            index = getattr(catalogue, key[1])
-            value = index.get(key[2], _MISSING) if isinstance(index, dict) else _MISSING
-            return _NONE if value is _MISSING else self.documents(value)
-        if op == "in_force":
-            level = catalogue.get(key[1], key[2])
-            return _NONE if level is None else b"1" if level_in_force(level, self.as_of) else b"0"
-        if op == "contains":
-            index = getattr(catalogue, key[1])
-            return b"1" if key[2] in index else b"0"
-        raise ValueError(f"unknown lookup {op!r}")  # an entry of a foreign shape: never reused
+    def _digest(self, value: Any) -> bytes:
+        if value is None:
+            return _NONE
+        if isinstance(value, bool):
+            return b"1" if value else b"0"
+        if isinstance(value, list):
+            return self.documents(value)
+        return self.document(value)
 
 
-_MISSING = object()
-_INDEXES = frozenset({"levels_by_service", "evidence_by_subject", "services_by_owner", "dependants", "incidents_by_service",
-                      "windows_by_service", "services_by_access_policy"})
+class MemoPairRunner(PairRunner):
+    """A PairRunner that reuses a pair's findings from the memo while what they were computed from is
+    unchanged, records what each pair it evaluates reads, and keeps the result."""
 
+    def __init__(self, catalogue: Catalogue, as_of: date, baselines: Baselines, memo: ResultMemo) -> None:
+        super().__init__(catalogue, as_of, baselines)
+        self.memo = memo
+        self.digests = Digests(catalogue, memo.files, as_of)
+        self.recording = RecordingReader(catalogue, self.digests)
+        self.as_of_text = as_of.isoformat()
+        self._keys: dict[int, bytes] = {}
 
-class _Recorder:
-    """The lookups one check made while evaluating one document."""
+    def reader(self) -> CatalogueReader:
+        return self.recording
 
-    __slots__ = ("lookups", "as_of_read", "untraceable")
+    def control_key(self, control: Document) -> bytes:
+        key = self._keys.get(id(control))
+        if key is None:
+            key = self._keys[id(control)] = self.memo.control_key(self.digests, control, self.baselines.baselines)
+        return key
 
-    def __init__(self) -> None:
-        self.lookups: dict[Lookup, bytes] = {}
-        self.as_of_read = False
-        self.untraceable = False
+    def prepare(self, control: Document) -> Prepared:
+        key = self.control_key(control)
+        if self.memo.built_cleanly(key):
+            # this version of the control built without a problem before: it is built when a document needs
+            # it evaluated, so a run that reuses every result never compiles it (nor imports celpy)
+            return self._ready(Prepared(control, Deferred(lambda: self.memo.check(key, control, self.source(control))),
+                                        {}, []))
+        function, params, problems = self.memo.check(key, control, self.source(control))
+        return self._ready(Prepared(control, function, params, problems))
 
+    def chosen(self, prepared: Prepared) -> list[Document]:
+        return self.memo.select(self.control_key(prepared.control), prepared.control,
+                                self.candidates(prepared.control), self.digests)
 
-class _TracedIndex:
-    """An index of the catalogue (a dict of lists of documents) whose reads are recorded."""
+    def findings(self, prepared: Prepared, document: Document) -> tuple[Finding, ...]:
+        key = self.control_key(prepared.control)
+        subject = self.digests.document(document)
+        found = self.memo.reuse(key, subject, self.digests, self.as_of_text)
+        if found is not None:
+            stages.count("pairs", True)
+            return found
+        why = self.memo.why
+        stages.count("pairs", False, f"control changed: {prepared.control.name}" if why == "control changed"
+                     else f"document changed: {document.file}" if why == "document changed" else why)
+        with self.recording.recording(Recorder()) as recorder:
+            found = super().findings(prepared, document)
+        assert recorder is not None
+        self.memo.store(key, subject, recorder, self.as_of_text, found)
+        return found
 
-    __slots__ = ("_name", "_index", "_owner")
-
-    def __init__(self, name: str, index: dict[Any, Any], owner: TracingCatalogue) -> None:
-        self._name, self._index, self._owner = name, index, owner
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        self._owner._note(("index", self._name, key))
-        value = self._index.get(key, _MISSING)
-        return default if value is _MISSING else value
-
-    def __getitem__(self, key: Any) -> Any:
-        self._owner._note(("index", self._name, key))
-        return self._index[key]
-
-    def __contains__(self, key: Any) -> bool:
-        self._owner._note(("contains", self._name, key))
-        return key in self._index
-
-    def __getattr__(self, name: str) -> Any:
-        self._owner._untraceable()
-        return getattr(self._index, name)
-
-    def __iter__(self) -> Iterator[Any]:
-        self._owner._untraceable()
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        self._owner._untraceable()
-        return len(self._index)
-
-
-class TracingCatalogue:
-    """The catalogue as a check sees it: the same answers, each lookup recorded in the current trace."""
-
-    def __init__(self, catalogue: Catalogue, digests: Digests) -> None:
-        self._catalogue = catalogue
-        self._digests = digests
-        self.recorder: _Recorder | None = None
-
-    def _note(self, key: Lookup) -> None:
-        recorder = self.recorder
-        if recorder is not None and key not in recorder.lookups:
-            try:
-                recorder.lookups[key] = self._digests.lookup(key)
-            except TypeError:  # an unhashable key: nothing to follow it by
-                recorder.untraceable = True
-
-    def _untraceable(self) -> None:
-        if self.recorder is not None:
-            self.recorder.untraceable = True
-
-    def get(self, kind: str, name: str) -> Document | None:
-        self._note(("get", kind, name))
-        return self._catalogue.get(kind, name)
-
-    def resolve(self, reference: str, default_kind: str | None = None) -> Document | None:
-        self._note(("resolve", reference, default_kind))
-        return self._catalogue.resolve(reference, default_kind)
-
-    def defines(self, kind: str, name: str) -> bool:
-        self._note(("defines", kind, name))
-        return self._catalogue.defines(kind, name)
-
-    def of_kind(self, kind: str) -> list[Document]:
-        self._note(("of_kind", kind))
-        return self._catalogue.of_kind(kind)
-
-    def window_services(self, window: Document) -> list[Document]:
-        self._note(("window_services", window.name))
-        return self._catalogue.window_services(window)
-
-    def note_in_force(self, level: Document, as_of: date) -> bool:
-        """Whether a ServiceLevel is in force on the as-of date, recorded as that answer (not the date)."""
-        if self._catalogue.get(level.kind, level.name) is level:
-            self._note(("in_force", level.kind, level.name))
-        elif self.recorder is not None:
-            self.recorder.as_of_read = True  # a level the catalogue does not index by its name: the date itself
-        return level_in_force(level, as_of)
-
-    def hard_dependencies(self, service: Document) -> list[tuple[int, Any]]:
-        return self._catalogue.hard_dependencies(service)  # reads only the service itself
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._catalogue, name)
-        if name in _INDEXES:
-            return _TracedIndex(name, value, self)
-        self._untraceable()
-        return value
+    def done(self) -> None:
+        if not self.memo.defer_save:
+            self.memo.save()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -275,52 +205,32 @@ class TracingCatalogue:
 
 
 _Entry = tuple[Trace, str | None, tuple[Finding, ...]]  # lookups, the as-of date read (or None), findings
-
-
-def _finding_row(finding: Finding) -> tuple[Any, ...]:
-    return (finding.rule, finding.severity, finding.message, finding.file, finding.line, finding.column,
-            finding.path, finding.kind, finding.name, finding.enforcement, finding.waiver, finding.justification,
-            finding.extra)
-
-
-def _finding_from(row: Any) -> Finding:
-    finding = Finding(*row)
-    if not (isinstance(finding.message, str) and isinstance(finding.file, str) and isinstance(finding.line, int)
-            and isinstance(finding.column, int) and isinstance(finding.path, tuple)
-            and isinstance(finding.extra, tuple)):
-        raise TypeError("not a finding")
-    return finding
+_SELECTION = b"selection"  # the second half of the key of a document's row: which controls select it
+_BUILT = b"built"  # the second half of the key of a control's row: its check built without a problem
 
 
 class ResultMemo:
-    """(control key, subject digest) -> the check's findings, with what they were computed from."""
+    """(control key, subject digest) -> the check's findings, with what they were computed from, kept in
+    the store's `pairs` pack (or in memory only, without one)."""
 
-    def __init__(self, cache: ParseCache | None = None) -> None:
-        self._cache = cache if cache is not None and cache.folder is not None else None  # None: memory only
-        self.salt = cache.salt if cache is not None else b""
+    def __init__(self, pack: Pack | None = None) -> None:
+        self._pack = pack
+        self._stored: dict[Any, Any] = pack.entries() if pack is not None else {}
         self._entries: dict[tuple[bytes, bytes], _Entry] = {}
-        self._stored: dict[tuple[bytes, bytes], Any] = {}  # rows read from disk, decoded when first asked
-        self._used: set[tuple[bytes, bytes]] = set()
-        self._files: dict[int, tuple[ParsedFile, bytes]] = {}
+        self.files: dict[int, tuple[ParsedFile, bytes]] = {}
         self._checks: dict[bytes, tuple[Any, dict[str, Any], list[Finding]]] = {}  # in this process only
         self._selected: dict[bytes, dict[bytes, bool]] = {}  # subject digest -> control key -> selected
-        self._rows: dict[tuple[bytes, bytes], Any] = {}  # what the pack holds (or will), as rows
-        self._written: dict[tuple[bytes, bytes], _Entry] = {}  # the entry each row was made from
-        self._renewed: set[tuple[bytes, bytes]] = set()  # rows made in this process
-        self._dirty = False
         self.defer_save = False  # a walk through history saves once, at its end
+        self.why = ""  # why the last pair asked for could not be reused
         self.reused = 0
         self.evaluated = 0
-        if self._cache is not None:
-            self._stored = self._cache.load_pack(RESULTS_PACK)
 
-    def digests(self, catalogue: Catalogue, as_of: date) -> Digests:
-        return Digests(catalogue, self._files, as_of)
+    def runner(self, catalogue: Catalogue, as_of: date, baselines: Baselines) -> MemoPairRunner:
+        return MemoPairRunner(catalogue, as_of, baselines, self)
 
     def control_key(self, digests: Digests, control: Document, baselines: list[Document]) -> bytes:
         h = hashlib.blake2b(digest_size=16)
         h.update(code_digest())
-        h.update(self.salt)
         h.update(digests.source(control))
         builtin = getattr(control.spec.check, "builtin", None)
         if builtin:  # a plugin's or repository module's code is not the package's: its own bytes count
@@ -331,70 +241,77 @@ class ResultMemo:
         return h.digest()
 
     def reuse(self, control: bytes, subject: bytes, digests: Digests, as_of: str) -> tuple[Finding, ...] | None:
+        """The pair's findings when what they were computed from is unchanged; else None, with the reason in
+        `why`."""
         key = (control, subject)
         entry = self._entries.get(key)
         if entry is None:
             row = self._stored.get(key)
             if row is None:
+                self.why = self._missing(control)
                 return None
             try:
-                entry = self._decode(row)
+                entry = _decode(row)
             except (TypeError, ValueError, EOFError):
+                self.why = "not kept"
                 return None
-            self._rows[key] = row  # kept as the bytes it was read as, and written back as they are
+            self._keep(key, row)
             if self.defer_save:  # a walk through history asks again at the next commit: keep it decoded
-                self._entries[key] = self._written[key] = entry
+                self._entries[key] = entry
         trace, as_of_read, findings = entry
         if as_of_read is not None and as_of_read != as_of:
+            self.why = "date changed"
             return None
         if trace:
             try:
                 lookup = digests.lookup
                 for looked, digest in trace:
                     if lookup(looked) != digest:
+                        self.why = "lookup changed: " + " ".join(map(str, looked))
                         return None
-            except (TypeError, ValueError, AttributeError):
+            except (TypeError, ValueError, AttributeError, IndexError):
+                self.why = "not kept"
                 return None
-        self._used.add(key)
         self.reused += 1
         return findings
+
+    def _missing(self, control: bytes) -> str:
+        """Why a pair has no record: the store says (no earlier run, code changed), its control is new or
+        changed, or its document is."""
+        why = self._pack.store.reason() if self._pack is not None else "no earlier run"
+        if why is not None:
+            return why
+        return "document changed" if self._stored.get((control, _BUILT)) is True else "control changed"
+
+    def _keep(self, key: Any, row: Any) -> None:
+        if self._pack is not None:
+            self._pack.keep(key, row)
 
     def check(self, control_key: bytes, control: Document, source: str | None = None
               ) -> tuple[Any, dict[str, Any], list[Finding]]:
         """The control's check built once per control version in this process (`engine.build_check`)."""
         built = self._checks.get(control_key)
         if built is None:
-            from svcascode.engine import build_check
-
             built = self._checks[control_key] = build_check(control, source)
-        key = (control_key, _BUILT)
-        clean = built[0] is not None and not built[2]
-        if clean:
-            self._used.add(key)
-            if self._rows.get(key) is not True:
-                self._rows[key] = True
-                self._renewed.add(key)
-                self._dirty = True
+        if built[0] is not None and not built[2]:
+            self._keep((control_key, _BUILT), True)
         return built
 
     def built_cleanly(self, control_key: bytes) -> bool:
         """Whether this version of a control (code, control, Baselines) built without a problem before:
         then building it again gives the same check, and it can wait until a document needs it."""
         key = (control_key, _BUILT)
-        if self._rows.get(key) is True or self._stored.get(key) is True:
-            self._rows[key] = True
-            self._used.add(key)
+        if self._stored.get(key) is True:
+            self._keep(key, True)
             return True
         return False
 
-    def select(self, control_key: bytes, control: Document, candidates: Iterable[Document], digests: Digests
+    def select(self, control_key: bytes, control: Document, candidates: Iterator[Document], digests: Digests
                ) -> list[Document]:
         """The candidates the control's appliesTo chooses (`engine.selector`), each judged once per version.
 
         Whether a control selects a document depends on the control and the document alone: each
         document has one row, control key -> selected, so an edited document renews only its own row."""
-        from svcascode.engine import selector
-
         chosen_by: Any = None
         out: list[Document] = []
         for document in candidates:
@@ -404,73 +321,59 @@ class ResultMemo:
             if row is None:
                 stored = self._stored.get(key)
                 row = self._selected[subject] = dict(stored) if isinstance(stored, dict) else {}
-                self._rows[key] = row
-                self._used.add(key)
+                self._keep(key, row)
             chosen = row.get(control_key)
             if not isinstance(chosen, bool):
                 if chosen_by is None:
                     chosen_by = selector(control)
                 chosen = row[control_key] = bool(chosen_by(document))
-                self._renewed.add(key)
-                self._dirty = True
+                self._keep(key, row)
             if chosen:
                 out.append(document)
         return out
 
-    @staticmethod
-    def recorder() -> _Recorder:
-        return _Recorder()
-
-    def store(self, control: bytes, subject: bytes, recorder: _Recorder, as_of: str,
+    def store(self, control: bytes, subject: bytes, recorder: Recorder, as_of: str,
               findings: tuple[Finding, ...]) -> None:
         self.evaluated += 1
         if recorder.untraceable:
             return
         key = (control, subject)
-        self._entries[key] = (tuple(recorder.lookups.items()), as_of if recorder.as_of_read else None, findings)
-        self._used.add(key)
-        self._dirty = True
-
-    @staticmethod
-    def _decode(row: Any) -> _Entry:
-        """An entry read from the pack (one marshalled row, decoded only when its pair is asked for, so the
-        memo holds bytes, not objects); a row of another shape raises TypeError or ValueError (not used)."""
-        if not isinstance(row, bytes):
-            raise TypeError("not a row")
-        trace, as_of_read, finding_rows = marshal.loads(row)
-        if not isinstance(trace, tuple) or not (as_of_read is None or isinstance(as_of_read, str)):
-            raise TypeError("not an entry")
-        for lookup, digest in trace:
-            if not isinstance(lookup, tuple) or not isinstance(digest, bytes):
-                raise TypeError("not a lookup")
-        return trace, as_of_read, tuple(_finding_from(r) for r in finding_rows) if finding_rows else ()
+        entry: _Entry = (tuple(recorder.lookups.items()), as_of if recorder.as_of_read else None, findings)
+        self._entries[key] = entry
+        try:
+            self._keep(key, _encode(entry))
+        except ValueError:  # a value marshal cannot write: this pair is evaluated again next time
+            pass
 
     def save(self) -> None:
-        """Write the entries this process used, when any is new: signed, beside the parse cache."""
-        if self._cache is None or not self._dirty:
-            return
-        rows: dict[tuple[bytes, bytes], Any] = self._rows
-        for key in self._used:
-            if key[1] in (_SELECTION, _BUILT):
-                continue  # a selection or build row, kept in `rows` as it is
-            entry = self._entries.get(key)
-            if entry is not None and self._written.get(key) is not entry:
-                trace, as_of_read, findings = entry
-                try:
-                    rows[key] = marshal.dumps((trace, as_of_read, tuple(_finding_row(f) for f in findings)))
-                except ValueError:  # a value marshal cannot write: this pair is evaluated again next time
-                    continue
-                self._written[key] = entry
-                self._renewed.add(key)
-        self._cache.save_pack(RESULTS_PACK, rows, self._used, replaced=self._renewed)
-        self._dirty = False
+        """Write what this process used to the store (the pack keeps only those rows)."""
+        if self._pack is not None:
+            self._pack.save()
+
+
+def _encode(entry: _Entry) -> bytes:
+    trace, as_of_read, findings = entry
+    return marshal.dumps((trace, as_of_read, encode_findings(findings)))
+
+
+def _decode(row: Any) -> _Entry:
+    """An entry read from the store (one marshalled row, decoded only when its pair is asked for, so the
+    memo holds bytes, not objects); a row of another shape raises TypeError or ValueError (not used)."""
+    if not isinstance(row, bytes):
+        raise TypeError("not a row")
+    trace, as_of_read, findings = marshal.loads(row)
+    if not isinstance(trace, tuple) or not (as_of_read is None or isinstance(as_of_read, str)):
+        raise TypeError("not an entry")
+    for lookup, digest in trace:
+        if not isinstance(lookup, tuple) or not lookup or lookup[0] not in LOOKUPS or not isinstance(digest, bytes):
+            raise TypeError("not a lookup")
+    return trace, as_of_read, decode_findings(findings)
 
 
 def memo_of(cache: ParseCache) -> ResultMemo:
-    """The result memo that goes with a parse cache (one per cache, made on first use)."""
-    memo = getattr(cache, "results", None)
+    """The result memo that goes with a parse cache (one per cache, made on first use): kept in its store's
+    `pairs` pack when the store has a folder, else in this process only."""
+    memo = cache.results
     if not isinstance(memo, ResultMemo):
-        memo = ResultMemo(cache)
-        cache.results = memo
+        memo = cache.results = ResultMemo(cache.store.pack("pairs") if cache.folder is not None else None)
     return memo
-

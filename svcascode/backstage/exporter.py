@@ -193,8 +193,7 @@ def export_backstage(catalogue: Catalogue, statuses: dict[str, str]) -> Export:
         if "@" in member_id:
             spec = {"profile": {"email": member_id}, **spec}
         export.entities.append({"apiVersion": API_VERSION, "kind": "User", "metadata": {"name": name}, "spec": spec})
-    levels = catalogue.levels_by_service
     for service in sorted(catalogue.of_kind("Service"), key=lambda d: d.name):
-        export.entities.append(_service(service, catalogue, statuses.get(service.name), levels.get(service.name, []),
-                                        export))
+        export.entities.append(_service(service, catalogue, statuses.get(service.name),
+                                        catalogue.levels_of(service.name), export))
     return export

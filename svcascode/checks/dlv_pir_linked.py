@@ -82,7 +82,7 @@ def _breached_windows(ctx: CheckContext, incident: Document, as_of: datetime) ->
     found = []
     opened = as_utc(incident.spec.opened)
     for impact in incident.spec.impacts:
-        for level in ctx.catalogue.levels_by_service.get(str(impact.service), ()):
+        for level in ctx.catalogue.levels_of(str(impact.service)):
             window = level.spec.availability.window
             if window.calendar is None or not level_in_force(level, opened.date()):
                 continue  # a rolling window has no one window an incident belongs to
@@ -97,7 +97,7 @@ def _breached_windows(ctx: CheckContext, incident: Document, as_of: datetime) ->
 
 def _attain(ctx: CheckContext, level: Document, period: Any, as_of: datetime) -> WindowResult:
     """The level's window, shared by every incident that spent downtime in it (one computation a run)."""
-    incidents = ctx.catalogue.incidents_by_service.get(str(level.spec.service), [])
+    incidents = ctx.catalogue.incidents_of(str(level.spec.service))
     return attain(level, ctx.catalogue, period, incidents, as_of, Source(reason="checked"))
 
 

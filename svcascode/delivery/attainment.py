@@ -28,7 +28,7 @@ from svcascode.calendars import (
     EARLIEST, Interval, Period, as_utc, calendar_intervals, clip, intersect, merge, midnight, sla_periods, shift, subtract,
     window_intervals, zone,
 )
-from svcascode.catalogue import Catalogue
+from svcascode.reader import CatalogueReader
 from svcascode.delivery.clocks import affected_services
 from svcascode.delivery.timeline import Definitions, Source
 from svcascode.documents import Document
@@ -106,13 +106,13 @@ def impact_span(incident: Document, impact: Any, as_of: datetime) -> Interval | 
     return Interval(start, end) if end > start else None
 
 
-def excluded_intervals(level: Document, catalogue: Catalogue, start: datetime, end: datetime) -> list[Interval]:
+def excluded_intervals(level: Document, catalogue: CatalogueReader, start: datetime, end: datetime) -> list[Interval]:
     """Occurrences in [start, end) of the maintenance windows the level excludes."""
     exclusions = [str(e) for e in level.spec.availability.exclusions]
     service = catalogue.get("Service", str(level.spec.service))
     windows: list[Document] = []
     if APPROVED_MAINTENANCE in exclusions and service is not None:
-        windows += [w for w in catalogue.windows_by_service.get(service.name, ()) if w.spec.excluded_from_sla]
+        windows += [w for w in catalogue.windows_of(service.name) if w.spec.excluded_from_sla]
     for name in exclusions:
         window = catalogue.get("MaintenanceWindow", name)
         if window is not None and window not in windows:
@@ -151,7 +151,7 @@ def weighted_segments(spans: list[tuple[Interval, Fraction, str, str]]) -> list[
     return segments
 
 
-def attain(level: Document, catalogue: Catalogue, period: Period, incidents: Iterable[Document], as_of: datetime,
+def attain(level: Document, catalogue: CatalogueReader, period: Period, incidents: Iterable[Document], as_of: datetime,
            source: Source) -> WindowResult:
     """The attainment of one window of a level."""
     spec = level.spec
@@ -312,7 +312,7 @@ def _in_force_during(level: Document, period: Period) -> bool:
     return bool(spec.valid_from <= last_day and (spec.valid_to is None or spec.valid_to >= period.start.date()))
 
 
-def current_and_last(level: Document, catalogue: Catalogue, as_of: datetime) -> list[WindowResult]:
+def current_and_last(level: Document, catalogue: CatalogueReader, as_of: datetime) -> list[WindowResult]:
     """The level's last complete window and the one holding the as-of instant, by the catalogue given
     (what the catalogue pages show: the definitions they render). None within 400 days of EARLIEST, where
     a last window would start before the first instant svcascode computes with."""
@@ -330,6 +330,6 @@ def current_and_last(level: Document, catalogue: Catalogue, as_of: datetime) -> 
         [current] = sla_periods(window.calendar, None, window.timezone, day, months=0)
         before = (current.start - timedelta(microseconds=1)).astimezone(tz).date()
         [last] = sla_periods(window.calendar, None, window.timezone, before, months=0)
-    incidents = catalogue.incidents_by_service.get(str(level.spec.service), [])
+    incidents = catalogue.incidents_of(str(level.spec.service))
     source = Source(reason="the catalogue rendered")
     return [attain(level, catalogue, period, incidents, as_of, source) for period in (last, current)]

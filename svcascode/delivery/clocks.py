@@ -18,7 +18,7 @@ from fractions import Fraction
 from typing import Any, Iterable, Iterator
 
 from svcascode.calendars import LATEST, Interval, as_utc, calendar_intervals, clamp, merge, shift, subtract
-from svcascode.catalogue import Catalogue
+from svcascode.reader import CatalogueReader
 from svcascode.delivery.timeline import Definitions, Source
 from svcascode.documents import Document
 from svcascode.facts import level_in_force
@@ -96,7 +96,7 @@ def reach(intervals: Iterable[Interval], minutes: Fraction, already: Fraction = 
     return None
 
 
-def clock(incident: Document, level: Document, catalogue: Catalogue, metric: str, as_of: datetime,
+def clock(incident: Document, level: Document, catalogue: CatalogueReader, metric: str, as_of: datetime,
           source: Source) -> Clock | None:
     """One clock of an incident against a level, or None when the level sets no target for its priority."""
     spec = incident.spec
@@ -174,7 +174,7 @@ def incident_clocks(incident: Document, definitions: Definitions, as_of: datetim
         return
     catalogue, source = definitions.at(opened)
     for service in affected_services(incident):
-        for level in catalogue.levels_by_service.get(service, ()):
+        for level in catalogue.levels_of(service):
             if level.spec.type not in types or not level_in_force(level, opened.date()):
                 continue
             for metric in METRICS:

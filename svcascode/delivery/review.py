@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 from svcascode.calendars import as_utc
-from svcascode.catalogue import Catalogue
+from svcascode.reader import CatalogueReader
 from svcascode.delivery.attainment import Span, WindowResult, level_attainment, level_windows, trailing_windows
 from svcascode.delivery.clocks import Clock, all_clocks
 from svcascode.delivery.timeline import Definitions, Source
@@ -129,7 +129,7 @@ def timeline(document: Any) -> list[dict[str, str | None]]:
     return [{"at": moment(at), "event": what} for at, what in sorted(events, key=lambda e: e[0])]
 
 
-def build_review(today: Catalogue, definitions: Definitions, span: Span, as_of: datetime,
+def build_review(today: CatalogueReader, definitions: Definitions, span: Span, as_of: datetime,
                  windows: bool = True) -> ServiceReview:
     """The review of a span: every level's windows in it, with trend, and the clocks of its incidents."""
     incidents = [i for i in today.of_kind("Incident")]

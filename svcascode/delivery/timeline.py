@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from svcascode.calendars import as_utc
-from svcascode.catalogue import Catalogue
+from svcascode.reader import CatalogueReader
 from svcascode.config import Settings
 from svcascode.errors import SvcascodeError
 from svcascode.gitrepo import MODE_SYMLINK, TreeFile
@@ -47,20 +47,20 @@ class Source:
 class Definitions:
     """The catalogue in force at a moment; `at(moment)` -> (catalogue, source)."""
 
-    def __init__(self, today: Catalogue, reason: str, loader: Any = None,
+    def __init__(self, today: CatalogueReader, reason: str, loader: Any = None,
                  commits: list[tuple[datetime, Any, tuple[TreeFile, ...]]] | None = None) -> None:
         self.today, self.reason = today, reason
         self.loader = loader
         self.commits = commits or []
         self._times = [moment for moment, _, _ in self.commits]
-        self._built: dict[str, Catalogue] = {}
+        self._built: dict[str, CatalogueReader] = {}
 
     @property
     def commits_built(self) -> int:
         """How many commits' catalogues were built (each once)."""
         return len(self._built)
 
-    def at(self, moment: datetime) -> tuple[Catalogue, Source]:
+    def at(self, moment: datetime) -> tuple[CatalogueReader, Source]:
         index = bisect_right(self._times, as_utc(moment)) - 1
         if self.loader is None or index < 0:
             reason = self.reason if self.loader is None else "before the first commit of the catalogue"
@@ -72,7 +72,7 @@ class Definitions:
             self._built[commit.sha] = catalogue
         return catalogue, Source(commit.sha, commit.committed or commit.date, commit.message)
 
-    def first_after(self, start: datetime, end: datetime) -> list[tuple[Catalogue, Source]]:
+    def first_after(self, start: datetime, end: datetime) -> list[tuple[CatalogueReader, Source]]:
         """The catalogues of the commits that entered the history in [start, end), oldest first."""
         found = []
         for moment, commit, _ in self.commits:
@@ -86,11 +86,11 @@ class Definitions:
             self.loader = None
 
 
-def today_only(catalogue: Catalogue, reason: str) -> Definitions:
+def today_only(catalogue: CatalogueReader, reason: str) -> Definitions:
     return Definitions(catalogue, reason)
 
 
-def from_git(root: Path, settings: Settings, today: Catalogue) -> Definitions:
+def from_git(root: Path, settings: Settings, today: CatalogueReader) -> Definitions:
     """Definitions from the first-parent history of HEAD, or today's when there is no usable git history."""
     from svcascode.gitload import RevisionLoader
 

@@ -64,7 +64,7 @@ def export(catalogue: Catalogue) -> dict[str, list[dict[str, Any]]]:
     files: dict[str, list[dict[str, Any]]] = {}
     used_targets: dict[str, Document] = {}
     for service in sorted(catalogue.of_kind("Service"), key=lambda s: s.name):
-        levels = sorted(catalogue.levels_by_service.get(service.name, ()), key=lambda level: level.name)
+        levels = sorted(catalogue.levels_of(service.name), key=lambda level: level.name)
         names = dict.fromkeys(n for level in levels
                               for n in (level.spec.availability.slo, *(t.slo for t in level.spec.performance)) if n)
         slos = [s for s in (catalogue.get("SLO", n) for n in names) if s is not None and s.spec.service == service.name]

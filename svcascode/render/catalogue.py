@@ -279,7 +279,7 @@ def _attainment(catalogue: Catalogue, level: Document, as_of: date) -> list[dict
 def best_target(catalogue: Catalogue, service: str, as_of: date) -> float | None:
     """The best availability target among a service's SLA, OLA and UC levels in force on the date: the most a
     dependant can count on from it."""
-    targets = [level.spec.availability.target_percent for level in catalogue.levels_by_service.get(service, ())
+    targets = [level.spec.availability.target_percent for level in catalogue.levels_of(service)
                if level_in_force(level, as_of)]
     return max(targets) if targets else None
 
@@ -298,7 +298,7 @@ def _ceiling(catalogue: Catalogue, service: Document, as_of: date) -> dict[str, 
         else:
             pairs.append((slamath.percent_to_fraction(target), dependency.redundancy_group))
     ceiling = slamath.composite_availability(pairs)
-    own = [level.spec.availability.target_percent for level in catalogue.levels_by_service.get(service.name, ())
+    own = [level.spec.availability.target_percent for level in catalogue.levels_of(service.name)
            if level.spec.type == "SLA" and level_in_force(level, as_of)]
     promised = max(own) if own else None
     below = promised is not None and ceiling < slamath.percent_to_fraction(promised)
