@@ -159,7 +159,7 @@ def test_workflow_and_hooks_come_from_the_repository_named(empty: Path) -> None:
     assert result.exit_code == 0 and "placeholder" not in result.stdout
     install, precommit = _tooling(empty)
     assert install["env"] == {"SVCASCODE_REPOSITORY": "https://github.com/acme/svcascode", "SVCASCODE_REV": "v1.2.0"}
-    assert '"svcascode @ git+$SVCASCODE_REPOSITORY@$SVCASCODE_REV"' in install["run"]
+    assert '"git+$SVCASCODE_REPOSITORY@$SVCASCODE_REV"' in install["run"]
     assert "==" not in install["run"]  # no package index has svcascode
     # the repository's hooks, as the README recommends, not local ones
     [entry] = precommit["repos"]

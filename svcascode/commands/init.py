@@ -350,7 +350,7 @@ jobs:
         env:
           SVCASCODE_REPOSITORY: {repository}
           SVCASCODE_REV: {rev}
-        run: python -m pip install --disable-pip-version-check "svcascode @ git+$SVCASCODE_REPOSITORY@$SVCASCODE_REV"
+        run: python -m pip install --disable-pip-version-check "git+$SVCASCODE_REPOSITORY@$SVCASCODE_REV"
 
       - name: Check (pull requests fail only on new findings)
         env:
@@ -406,7 +406,9 @@ def installed_source() -> Source | None:
         data = json.loads(text) if text else None
     except (PackageNotFoundError, ValueError, OSError):
         return None
-    vcs = data.get("vcs_info") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    vcs = data.get("vcs_info")
     if not isinstance(vcs, dict) or vcs.get("vcs") != "git":
         return None
     url, commit = data.get("url"), vcs.get("commit_id")
