@@ -1,7 +1,8 @@
-"""The catalogue as Backstage entities: a Component (a Resource for platform services) per Service, a
-Group per Team and a User per team member, with their relations (owner, dependsOn, system, parent,
-children, members, memberOf), links, and the tier, SLA target and compliance status as annotations and
-labels.
+"""The catalogue as Backstage entities: a Component (a Resource for platform services, or the kind it was
+imported from) per Service, a Group per Team and a User per team member, with their relations (owner,
+dependsOn, system, parent, children, members, memberOf), links, and the tier, SLA target and compliance
+status as annotations and labels; and what import kept of the Backstage entities (names.ROUND_TRIP):
+kinds, types, relations as written, the API of a service's name, the Systems and Domains a team owns.
 
 Everything written satisfies Backstage's own rules (`@backstage/catalog-model`): a label, annotation
 or tag that does not is left out and said so. The annotations `svcascode.io/*` carry what Backstage has

@@ -1,9 +1,13 @@
-"""Backstage `catalog-info.yaml` entities -> svcascode Service and Team documents.
+"""Backstage entities -> svcascode Service and Team documents.
 
 Component, Resource and API entities become Services, Groups become Teams (their members from the
-Group's `members` and the Users' `memberOf`). Users, Systems and Domains give no document of their own:
-Users are members, a System is the label `svcascode.io/system` of its components and its Domain the
-label `svcascode.io/domain`.
+Group's `members` and the Users' `memberOf`). An API with the name of a Component or Resource is that
+service's interface, kept whole in an annotation of it. Users, Systems and Domains give no document of
+their own: Users are members (their names kept on the team), a System is the label `svcascode.io/system`
+of its components and its Domain the label `svcascode.io/domain`, and both are kept whole on the Team
+that owns them. What an entity has and a Service or Team has no field for (kind, type, relations,
+definition, namespace) is kept as `svcascode.io/backstage-*` annotations (names.ROUND_TRIP), so that
+`export backstage` gives the entities back.
 
 Whatever cannot be mapped, and every required svcascode field that Backstage does not have, is a
 `Note` located in the file it came from. A required field without an honest value gets a placeholder
