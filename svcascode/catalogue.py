@@ -57,7 +57,12 @@ REFERENCES: dict[str, list[tuple[str, str]]] = {
     "SLO": [("spec.service", "Service|openslo/Service"), ("spec.indicatorRef", "SLI"),
             ("spec.objectives[*].indicatorRef", "SLI"), ("spec.alertPolicies[*].alertPolicyRef", "AlertPolicy"),
             ("spec.alertPolicies[*].spec.conditions[*].conditionRef", "AlertCondition"),
-            ("spec.alertPolicies[*].spec.notificationTargets[*].targetRef", "AlertNotificationTarget")],
+            ("spec.alertPolicies[*].spec.notificationTargets[*].targetRef", "AlertNotificationTarget"),
+            *((f"{sli}.spec.{metric}.metricSource.metricSourceRef", "DataSource")
+              for sli in ("spec.indicator", "spec.objectives[*].indicator")
+              for metric in ("thresholdMetric", "ratioMetric.*"))],
+    "SLI": [(f"spec.{metric}.metricSource.metricSourceRef", "DataSource")
+            for metric in ("thresholdMetric", "ratioMetric.*")],
     "AlertPolicy": [("spec.conditions[*].conditionRef", "AlertCondition"),
                     ("spec.notificationTargets[*].targetRef", "AlertNotificationTarget")],
 }

@@ -317,3 +317,19 @@ def test_what_the_specification_refuses_is_a_located_finding(tmp_path: Path, cas
     assert result.exit_code == 1, result.output
     assert message in result.stdout, result.stdout
     assert re.search(r"^services/spec-examples\.yaml:\d+:\d+: ", result.stdout, re.M)
+
+
+def test_a_metric_source_names_a_data_source_of_the_catalogue(tmp_path: Path) -> None:
+    root = _catalogue(tmp_path, FIXTURES / "spec-examples.yaml")
+    path = root / "services" / "spec-examples.yaml"
+    path.write_text(path.read_text().replace("metricSourceRef: datadog-datasource\n            type: Datadog\n"
+                                             "            spec:\n              query: sum:trace.http.request.hits"
+                                             ".by_http_status{*}", "metricSourceRef: datadog-datasorce\n            type: Datadog"
+                                             "\n            spec:\n              query: sum:trace.http.request.hits"
+                                             ".by_http_status{*}"))
+    result = invoke("-C", str(root), "validate", "--format", "json")
+    assert result.exit_code == 1
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["path"] == "spec.indicator.spec.ratioMetric.total.metricSource.metricSourceRef"
+    assert "refers to DataSource 'datadog-datasorce', which is not defined; did you mean 'datadog-datasource'?" in \
+        finding["message"]

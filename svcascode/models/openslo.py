@@ -11,7 +11,8 @@ most 63. Unknown fields are refused, with the closest known one suggested; imple
 belongs in `metadata.annotations`, where the specification puts it.
 
 References between OpenSLO documents (an SLO's `service`, `indicatorRef`, `alertPolicyRef`, a policy's
-`conditionRef` and `targetRef`) are resolved with the catalogue's other references (catalogue.py).
+`conditionRef`, `targetRef` and `metricSourceRef`) are resolved with the catalogue's other references
+(catalogue.py).
 """
 
 from __future__ import annotations
