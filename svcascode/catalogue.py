@@ -58,6 +58,18 @@ REFERENCES: dict[str, list[tuple[str, str]]] = {
     "Baseline": [("spec.controls[*]", "Control"), ("spec.exclude[*]", "Control")],
     "Incident": [("spec.impacts[*].service", "Service")],
     "Scorecard": [("spec.levels[*].controls[*]", "Control"), ("spec.levels[*].tiers.*[*]", "Control")],
+    # OpenSLO: an SLO's service is an OpenSLO Service or a Service of the catalogue ("|": either kind)
+    "SLO": [("spec.service", "Service|openslo/Service"), ("spec.indicatorRef", "SLI"),
+            ("spec.objectives[*].indicatorRef", "SLI"), ("spec.alertPolicies[*].alertPolicyRef", "AlertPolicy"),
+            ("spec.alertPolicies[*].spec.conditions[*].conditionRef", "AlertCondition"),
+            ("spec.alertPolicies[*].spec.notificationTargets[*].targetRef", "AlertNotificationTarget"),
+            *((f"{sli}.spec.{metric}.metricSource.metricSourceRef", "DataSource")
+              for sli in ("spec.indicator", "spec.objectives[*].indicator")
+              for metric in ("thresholdMetric", "ratioMetric.*"))],
+    "SLI": [(f"spec.{metric}.metricSource.metricSourceRef", "DataSource")
+            for metric in ("thresholdMetric", "ratioMetric.*")],
+    "AlertPolicy": [("spec.conditions[*].conditionRef", "AlertCondition"),
+                    ("spec.notificationTargets[*].targetRef", "AlertNotificationTarget")],
 }
 
 # Kinds a `kind:name` reference may name: every svcascode kind, and OpenSLO SLOs.
@@ -283,8 +295,10 @@ def _references(catalogue: Catalogue, document: Document) -> Iterator[Finding]:
                   and value in catalogue.library.disabled):
                 continue  # disabled by configuration: known, and passed by no service (docs/levels-and-deadlines.md)
             else:
-                found, wanted = catalogue.get(target, value), f"{target} '{value}'"
-                if catalogue.defines(target, value):
+                kinds = target.split("|")
+                shown = " or ".join(kind.replace("openslo/", "OpenSLO ") for kind in kinds)
+                found, wanted = catalogue.get(kinds[0], value), f"{shown} '{value}'"
+                if any(catalogue.defines(kind, value) for kind in kinds):
                     continue
             if found is None:
                 yield document.finding(RULE_REFERENCE, "critical",
@@ -298,8 +312,10 @@ def _near(catalogue: Catalogue, target: str, value: str) -> str:
     if target in ("*", "team:"):
         kind, _, value = value.partition(":")
         target = KIND_BY_LOWER.get(kind, "")
-    close = difflib.get_close_matches(value, list(catalogue.by_kind.get(target, {})), n=1, cutoff=0.7)
-    return f"; did you mean '{close[0]}'?" if close else f"; add the {target or 'document'} or fix the name"
+    kinds = target.split("|")
+    names = [name for kind in kinds for name in catalogue.by_kind.get(kind, {})]
+    close = difflib.get_close_matches(value, names, n=1, cutoff=0.7)
+    return f"; did you mean '{close[0]}'?" if close else f"; add the {kinds[0] or 'document'} or fix the name"
 
 
 def _cycles(catalogue: Catalogue) -> list[Finding]:

@@ -2,7 +2,8 @@
 
 A control whose check is malformed (an unknown built-in, an unknown parameter, an invalid schema
 fragment, a remote `$ref`) is a located finding, never silently skipped. A control that selects no
-document is reported too, since that usually means a typo in its selector.
+document is reported too: a built-in one as not applicable, a repository's own with a hint that its
+selector may have a typo.
 """
 
 from __future__ import annotations
@@ -117,6 +118,36 @@ def selector(control: Document) -> Callable[[Document], bool]:
         return True
 
     return chosen
+
+
+def _selects_nothing(control: Document, left_out_by_baselines: int) -> str:
+    """Why a control has nothing to check, in the user's terms: a built-in control that finds nothing of
+    what it checks is simply not applicable; a repository's own may have a typo in its selector."""
+    from svcascode.library import is_library
+
+    if left_out_by_baselines:
+        return (f"not applicable: the baselines leave control {control.name} out for the tiers of the "
+                f"{left_out_by_baselines} document(s) it selects")
+    if is_library(control.file):
+        return (f"not applicable: the catalogue has no {_described(control)}, so built-in control "
+                f"{control.name} has nothing to check")
+    return (f"control {control.name} selects no document (no {_described(control)}): if it should, check "
+            "spec.appliesTo for a typo in kinds, where, hasFields or labels")
+
+
+def _described(control: Document) -> str:
+    """What a control selects, as a reader says it: `Service with dependencies and tier tier-0 or tier-1`."""
+    applies = control.spec.applies_to
+
+    def either(values: list[str]) -> str:
+        return values[0] if len(values) == 1 else f"{', '.join(values[:-1])} or {values[-1]}"
+
+    conditions = [f"{dotted} {either([str(v) for v in (allowed if isinstance(allowed, list) else [allowed])])}"
+                  for dotted, allowed in applies.where.items()]
+    conditions = [*applies.has_fields, *conditions]
+    conditions += [f"label {key}={value}" for key, value in applies.labels.items()]
+    kinds = either([str(kind) for kind in applies.kinds])
+    return f"{kinds} with {' and '.join(conditions)}" if conditions else kinds
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -337,12 +368,40 @@ def _schema_check(control: Document, fragment: dict[str, Any]) -> tuple[CheckFun
                            "(a circular $ref): make the recursion go through properties or items",
                            ("spec", "check", "schema"))
             return
+        statement = control.spec.check.message or control.model.metadata.title or control.name
+        reported: set[tuple[str, ...]] = set()
         for failure in errors:
             path = tuple(failure.absolute_path)
-            where = ".".join(str(p) for p in path) or "document"
-            yield ctx.fail(document, f"{where}: {failure.message}", path)
+            for problem in _schema_failures(failure):
+                if problem not in reported:
+                    reported.add(problem)
+                    yield ctx.fail(document, f"{statement}: {problem[-1]}", path)
 
     return check, {}, []
+
+
+def _schema_failures(failure: Any) -> Iterator[tuple[str, ...]]:
+    """What a JSON Schema failure means in the document's terms: `spec.operations.runbook is missing`
+    for a `required` one (followed down the schema while exactly one property is required beneath it,
+    so the message names what to add), else the field and the validator's message."""
+    path = [str(p) for p in failure.absolute_path]
+    where = ".".join(path) or "the document"
+    if failure.validator != "required" or not isinstance(failure.instance, dict):
+        yield (where, f"{where}: {failure.message}")
+        return
+    for name in failure.validator_value:
+        if not isinstance(name, str) or name in failure.instance:
+            continue
+        missing, schema = [*path, name], failure.schema
+        for _ in range(32):  # bounded: a schema can nest (or refer to itself) without end
+            properties = schema.get("properties") if isinstance(schema, dict) else None
+            schema = properties.get(missing[-1]) if isinstance(properties, dict) else None
+            required = schema.get("required") if isinstance(schema, dict) else None
+            if not (isinstance(required, list) and len(required) == 1 and isinstance(required[0], str)):
+                break
+            missing.append(required[0])
+        dotted = ".".join(missing)
+        yield (dotted, f"{dotted} is missing")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -406,10 +465,10 @@ class PairRunner:
         chosen_by = selector(prepared.control)
         return [d for d in self.candidates(prepared.control) if chosen_by(d)]
 
-    def subjects(self, prepared: Prepared) -> list[Document]:
-        """The documents the control checks: those it selects that the Baselines of their tier keep."""
+    def subjects(self, prepared: Prepared, chosen: list[Document]) -> list[Document]:
+        """The documents the control checks: those it selects (`chosen`) that the Baselines of their tier keep."""
         name = prepared.control.name
-        return [d for d in self.chosen(prepared) if d.kind not in _TIERED or self.baselines.selects(name, self.tier(d))]
+        return [d for d in chosen if d.kind not in _TIERED or self.baselines.selects(name, self.tier(d))]
 
     def tier(self, document: Document) -> str:  # asked by every control of the same documents
         key = id(document)
@@ -466,14 +525,15 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
             evaluation.problems.extend(prepared.problems)
         if prepared.function is None:
             continue
-        subjects = pairs.subjects(prepared)
+        chosen_documents = pairs.chosen(prepared)
+        subjects = pairs.subjects(prepared, chosen_documents)
         if selected:
             evaluation.controls.append(control)
             evaluation.subjects[control.name] = subjects
             if not subjects:
                 evaluation.problems.append(control.finding(
-                    RULE_UNUSED, "info", f"control {control.name} selects no document: check spec.appliesTo for a "
-                    "typo in kinds, where, hasFields or labels", ("spec", "appliesTo"), enforcement="audit"))
+                    RULE_UNUSED, "info", _selects_nothing(control, len(chosen_documents)), ("spec", "appliesTo"),
+                    enforcement="audit"))
                 continue
         for document in subjects:
             results = pairs.findings(prepared, document)

@@ -4,7 +4,8 @@
 - the tier a document is judged at (`tier_of`);
 - whether a service level is in force on a date (`level_in_force`);
 - the state of a waiver on a date (`waiver_state`), and whether that state lets it suppress findings;
-- the people on call for a team (`on_call_people`).
+- the people on call for a team (`on_call_people`);
+- which of a document's values are placeholders an importer wrote, not facts (`placeholders`).
 
 A fact that two commands computed each their own way gave two answers to one question; these
 functions are the only definitions, so `check`, `diff --fail-on-weakened`, the catalogue pages and the
@@ -153,3 +154,18 @@ def on_call_people(team: Document) -> list[str]:
 def subject_ref(kind: str, name: str) -> str:
     """`kind:name` with the kind in lower case: how waivers and evidence name a document."""
     return f"{kind.lower()}:{name}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Placeholders
+
+PLACEHOLDERS_ANNOTATION = "svcascode.io/placeholders"
+ROLES_PLACEHOLDER = "spec.members.role"  # the members' roles were not in the source: nobody is known to lead
+
+
+def placeholders(document: Document) -> frozenset[str]:
+    """The fields (`spec.tier`, `spec.members.role`, ...) whose values an importer wrote because its source
+    did not state them, as the annotation `svcascode.io/placeholders` lists them until someone replaces them."""
+    annotations = document.model.metadata.annotations
+    text = annotations.get(PLACEHOLDERS_ANNOTATION) if isinstance(annotations, dict) else None
+    return frozenset(text.split()) if isinstance(text, str) else frozenset()

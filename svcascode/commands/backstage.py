@@ -26,10 +26,11 @@ from svcascode.escape import inert, one_line
 @click.option("--out", "out", type=click.Path(file_okay=False), default="services/imported", show_default=True,
               help="Folder to write the documents into (teams/ and calendars/ under it).")
 def import_backstage_command(paths: tuple[str, ...], out: str) -> None:
-    """Service and Team documents from Backstage catalog-info.yaml files (a folder: every catalog-info.yaml
-    under it). Components, Resources and APIs become Services, Groups Teams; each field that cannot be
-    mapped and each required field Backstage lacks is a note FILE:LINE:COL. Never overwrites a document
-    or a file: those are skipped and listed."""
+    """Service and Team documents from Backstage entity files (a folder: every .yaml/.yml file under it that
+    holds entities). Components, Resources and APIs become Services (an API of a Component's name is its
+    interface), Groups Teams; what svcascode has no field for is kept as annotations for export; each field
+    that cannot be mapped and each required field Backstage lacks is a note FILE:LINE:COL. Never overwrites
+    a document or a file: those are skipped and listed."""
     from svcascode.backstage.importer import import_backstage
     from svcascode.catalogue import load_catalogue
 
@@ -60,9 +61,10 @@ def import_backstage_command(paths: tuple[str, ...], out: str) -> None:
 @click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of,
               help="Evaluate compliance as of this date (YYYY-MM-DD).")
 def export_backstage_command(out: str, as_of: date) -> None:
-    """catalog-info.yaml with a Component (Resource for platform services) per service, a Group per team
-    and a User per member: owner, dependsOn, system, links, and tier, SLA target and compliance status as
-    svcascode.io/ annotations and labels."""
+    """catalog-info.yaml with a Component (Resource for platform services, or the kind it was imported
+    from) per service, a Group per team and a User per member: owner, relations, system, links, and tier,
+    SLA target and compliance status as svcascode.io/ annotations and labels; what import kept (APIs,
+    Systems, Domains) comes back."""
     from svcascode.assessment import assess
     from svcascode.backstage.exporter import export_backstage
     from svcascode.catalogue import load_catalogue

@@ -118,11 +118,12 @@ class MonitoredSlo:
 def strictest_target(slo: Document) -> tuple[Decimal | None, JsonPath]:
     best: tuple[Decimal | None, JsonPath] = (None, ("spec", "objectives"))
     for index, objective in enumerate(slo.spec.objectives):
-        if objective.target is None:
+        fraction = objective.fraction
+        if fraction is None:
             continue
-        value = Decimal(repr(objective.target))
+        value = Decimal(fraction.numerator) / Decimal(fraction.denominator)
         if best[0] is None or value > best[0]:
-            best = (value, ("spec", "objectives", index, "target"))
+            best = (value, ("spec", "objectives", index, objective.target_field))
     return best
 
 
