@@ -144,6 +144,117 @@ class Digests(LookupDigests):
         return self.document(value)
 
 
+# ---------------------------------------------------------------------------------------------------
+# What changed since the last evaluation, and which pairs it reaches
+
+Dependency = tuple[Any, ...]  # ("doc", kind, name), ("kind", kind), ("date",), or an index lookup itself
+
+# The lookups answered from an index of the catalogue, and the index: a document a lookup of this kind can
+# give is one the index lists under the lookup's key.
+INDEX_LOOKUPS = {"levels_of": "levels_by_service", "incidents_of": "incidents_by_service",
+                 "evidence_about": "evidence_by_subject", "services_owned_by": "services_by_owner",
+                 "services_with_access_policy": "services_by_access_policy", "dependants_of": "dependants",
+                 "windows_of": "windows_by_service", "window_services_of": "_window_services"}
+DATE: Dependency = ("date",)
+
+
+def dependencies_of(lookup: Lookup) -> tuple[Dependency, ...]:
+    """What a lookup's answer can change with: the document it names, the documents of a kind, the entry of an
+    index it reads, and the as-of date for whether a level is in force."""
+    from svcascode.catalogue import KIND_BY_LOWER
+
+    op = lookup[0]
+    if op in ("get", "defines"):
+        return (("doc", lookup[1], lookup[2]),)
+    if op == "in_force":
+        return (("doc", lookup[1], lookup[2]), DATE)
+    if op == "resolve":
+        reference, default = lookup[1], lookup[2]
+        if ":" in reference:
+            kind, _, name = reference.partition(":")
+            real = KIND_BY_LOWER.get(kind.lower())
+            return (("doc", real, name),) if real else ()
+        return (("doc", default, reference),) if default else ()
+    if op == "of_kind":
+        return (("kind", lookup[1]),)
+    if op in INDEX_LOOKUPS:
+        return (lookup,)
+    raise ValueError(f"unknown lookup {op!r}")
+
+
+def contributions(catalogue: Catalogue) -> dict[tuple[str, str], set[Dependency]]:
+    """For every document (kind, name), valid or not: what a lookup's answer has in it when it holds that
+    document: the document itself, its kind, and each index entry that lists it."""
+    found: dict[tuple[str, str], set[Dependency]] = {}
+    for kind, named in catalogue.by_kind.items():
+        for name in named:
+            found[(kind, name)] = {("doc", kind, name), ("kind", kind)}
+    for kind, name in catalogue.invalid:  # `defines` answers for those too
+        found.setdefault((kind, name), set()).add(("doc", kind, name))
+    for op, attribute in INDEX_LOOKUPS.items():
+        index = getattr(catalogue, attribute)
+        for key, documents in index.items():
+            dependency = (op, *key) if isinstance(key, tuple) else (op, key)
+            for document in documents:
+                found.setdefault((document.kind, document.name), set()).add(dependency)
+    return found
+
+
+class RunState:
+    """What the last evaluation saw, to tell what the next one must look at again: each document's digest
+    and what lookups it is part of, the date, and what each (control, document) pair's lookups depend on."""
+
+    def __init__(self, as_of: str, documents: dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]],
+                 pairs: dict[tuple[bytes, bytes], tuple[Dependency, ...]]) -> None:
+        self.as_of, self.documents, self.pairs = as_of, documents, pairs
+
+    def encode(self) -> Any:
+        table: dict[Dependency, int] = {}
+
+        def number(dependency: Dependency) -> int:
+            return table.setdefault(dependency, len(table))
+
+        documents = {key: (digest, tuple(number(d) for d in deps)) for key, (digest, deps) in self.documents.items()}
+        pairs = {key: tuple(number(d) for d in deps) for key, deps in self.pairs.items()}
+        return (self.as_of, tuple(table), documents, pairs)
+
+    @staticmethod
+    def decode(value: Any) -> RunState:
+        as_of, table, documents, pairs = value
+        if not isinstance(as_of, str) or not isinstance(table, tuple) or not isinstance(documents, dict) \
+                or not isinstance(pairs, dict):
+            raise TypeError("not a run state")
+        return RunState(as_of, {key: (digest, frozenset(table[i] for i in deps))
+                                for key, (digest, deps) in documents.items()},
+                        {key: tuple(table[i] for i in deps) for key, deps in pairs.items()})
+
+    def untouched(self, catalogue: Catalogue, digests: Digests, as_of: str
+                  ) -> tuple[set[tuple[bytes, bytes]], dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]]]:
+        """The pairs of the last evaluation that nothing changed since reaches (their findings hold as they
+        are), and this catalogue's documents as the next state records them."""
+        now = _documents(catalogue, digests)
+        changed: set[Dependency] = set()
+        for key in self.documents.keys() | now.keys():
+            before, after = self.documents.get(key), now.get(key)
+            if before is None or after is None or before[0] != after[0]:
+                changed.update(before[1] if before is not None else ())
+                changed.update(after[1] if after is not None else ())
+        if as_of != self.as_of:
+            changed.add(DATE)
+        reached = {pair for pair, deps in self.pairs.items() if not changed.isdisjoint(deps)} if changed else set()
+        return set(self.pairs) - reached, now
+
+
+def _documents(catalogue: Catalogue, digests: Digests) -> dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]]:
+    found = contributions(catalogue)
+    out: dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]] = {}
+    for (kind, name), deps in found.items():
+        document = catalogue.by_kind.get(kind, {}).get(name)
+        digest = digests.document(document) if document is not None else b"invalid"
+        out[(kind, name)] = (digest, frozenset(deps))
+    return out
+
+
 class MemoPairRunner(PairRunner):
     """A PairRunner that reuses a pair's findings from the memo while what they were computed from is
     unchanged, records what each pair it evaluates reads, and keeps the result."""
@@ -155,6 +266,13 @@ class MemoPairRunner(PairRunner):
         self.recording = RecordingReader(catalogue, self.digests)
         self.as_of_text = as_of.isoformat()
         self._keys: dict[int, bytes] = {}
+        state = memo.state()
+        self.trusted: set[tuple[bytes, bytes]] = set()
+        self.documents: dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]] | None = None
+        self.before: dict[tuple[bytes, bytes], tuple[Dependency, ...]] = state.pairs if state is not None else {}
+        if state is not None:
+            self.trusted, self.documents = state.untouched(catalogue, self.digests, self.as_of_text)
+        self.pairs: dict[tuple[bytes, bytes], tuple[Dependency, ...]] = {}  # what this evaluation's pairs read
 
     def reader(self) -> CatalogueReader:
         return self.recording
@@ -182,9 +300,17 @@ class MemoPairRunner(PairRunner):
     def findings(self, prepared: Prepared, document: Document) -> tuple[Finding, ...]:
         key = self.control_key(prepared.control)
         subject = self.digests.document(document)
+        pair = (key, subject)
+        if pair in self.trusted:  # nothing it read has changed since the last evaluation
+            found = self.memo.recall(key, subject)
+            if found is not None:
+                stages.count("pairs", True)
+                self.pairs[pair] = self.before[pair]
+                return found
         found = self.memo.reuse(key, subject, self.digests, self.as_of_text)
         if found is not None:
             stages.count("pairs", True)
+            self.pairs[pair] = self.memo.dependencies(key, subject)
             return found
         why = self.memo.why
         stages.count("pairs", False, f"control changed: {prepared.control.name}" if why == "control changed"
@@ -192,12 +318,25 @@ class MemoPairRunner(PairRunner):
         with self.recording.recording(Recorder()) as recorder:
             found = super().findings(prepared, document)
         assert recorder is not None
-        self.memo.store(key, subject, recorder, self.as_of_text, found)
+        if self.memo.store(key, subject, recorder, self.as_of_text, found):
+            self.pairs[pair] = _dependencies(recorder.lookups, recorder.as_of_read)
         return found
 
     def done(self) -> None:
+        documents = self.documents if self.documents is not None else _documents(self.catalogue, self.digests)
+        self.memo.remember(RunState(self.as_of_text, documents, self.pairs))
         if not self.memo.defer_save:
             self.memo.save()
+
+
+def _dependencies(lookups: Iterable[Lookup], as_of_read: bool) -> tuple[Dependency, ...]:
+    found: dict[Dependency, None] = {}
+    for lookup in lookups:
+        for dependency in dependencies_of(lookup):
+            found[dependency] = None
+    if as_of_read:
+        found[DATE] = None
+    return tuple(found)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -221,6 +360,9 @@ class ResultMemo:
         self._checks: dict[bytes, tuple[Any, dict[str, Any], list[Finding]]] = {}  # in this process only
         self._selected: dict[bytes, dict[bytes, bool]] = {}  # subject digest -> control key -> selected
         self.defer_save = False  # a walk through history saves once, at its end
+        self._state: RunState | None = None
+        self._state_read = False
+        self._state_changed = False
         self.why = ""  # why the last pair asked for could not be reused
         self.reused = 0
         self.evaluated = 0
@@ -283,6 +425,49 @@ class ResultMemo:
             return why
         return "document changed" if self._stored.get((control, _BUILT)) is True else "control changed"
 
+    def recall(self, control: bytes, subject: bytes) -> tuple[Finding, ...] | None:
+        """The findings kept for a pair, without asking whether they still hold (the caller knows they do)."""
+        key = (control, subject)
+        entry = self._entries.get(key)
+        if entry is None:
+            row = self._stored.get(key)
+            if row is None:
+                return None
+            try:
+                entry = _decode(row)
+            except (TypeError, ValueError, EOFError):
+                return None
+            self._keep(key, row)
+            if self.defer_save:
+                self._entries[key] = entry
+        self.reused += 1
+        return entry[2]
+
+    def dependencies(self, control: bytes, subject: bytes) -> tuple[Dependency, ...]:
+        """What a kept pair's findings depend on (from its trace)."""
+        key = (control, subject)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = _decode(self._stored[key])
+        trace, as_of_read, _ = entry
+        return _dependencies((looked for looked, _ in trace), as_of_read is not None)
+
+    _STATE = "pairs.state"
+
+    def state(self) -> RunState | None:
+        """What the last evaluation (of this process, or the last run that kept its results) saw."""
+        if not self._state_read:
+            self._state_read = True
+            if self._state is None and self._pack is not None:
+                try:
+                    self._state = RunState.decode(self._pack.store.load(self._STATE))
+                except (TypeError, ValueError, IndexError, KeyError):
+                    self._state = None
+        return self._state
+
+    def remember(self, state: RunState) -> None:
+        self._state, self._state_read, self._state_changed = state, True, True
+
     def _keep(self, key: Any, row: Any) -> None:
         if self._pack is not None:
             self._pack.keep(key, row)
@@ -333,22 +518,28 @@ class ResultMemo:
         return out
 
     def store(self, control: bytes, subject: bytes, recorder: Recorder, as_of: str,
-              findings: tuple[Finding, ...]) -> None:
+              findings: tuple[Finding, ...]) -> bool:
+        """Keep a pair's result with what it read; False when what it read could not be recorded."""
         self.evaluated += 1
         if recorder.untraceable:
-            return
+            return False
         key = (control, subject)
         entry: _Entry = (tuple(recorder.lookups.items()), as_of if recorder.as_of_read else None, findings)
         self._entries[key] = entry
         try:
             self._keep(key, _encode(entry))
         except ValueError:  # a value marshal cannot write: this pair is evaluated again next time
-            pass
+            return False
+        return True
 
     def save(self) -> None:
-        """Write what this process used to the store (the pack keeps only those rows)."""
+        """Write what this process used to the store (the pack keeps only those rows), and the state of the
+        last evaluation."""
         if self._pack is not None:
             self._pack.save()
+            if self._state is not None and self._state_changed:
+                self._pack.store.save(self._STATE, self._state.encode())
+                self._state_changed = False
 
 
 def _encode(entry: _Entry) -> bytes:

@@ -3,10 +3,10 @@
 `svcascode -v check` (or `check -v`, `validate -v`) prints it on stderr when the command ends:
 
     svcascode: stages (reused, computed, first reason to compute):
-      run       0 reused, 1 computed (file changed: services/catalogue/claims-api.yaml)
-      parse     5,083 reused, 10 computed (file changed: services/catalogue/claims-api.yaml)
-      validate  5,083 reused, 10 computed (file changed: services/catalogue/claims-api.yaml)
-      pairs     151,700 reused, 300 computed (lookup changed: levels_of claims-api)
+      run        0 reused, 1 computed (file changed: services/catalogue/claims-api.yaml)
+      parse      5,083 reused, 10 computed (file changed: services/catalogue/claims-api.yaml)
+      validate   5,083 reused, 10 computed (file changed: services/catalogue/claims-api.yaml)
+      pairs      151,700 reused, 300 computed (lookup changed: levels_of claims-api)
 
 The reasons: `no earlier run` (the store holds nothing for this repository), `code changed` (svcascode, Python
 or a library it uses is another version than the one that wrote the store), `settings changed`, `file changed:
@@ -52,7 +52,7 @@ class Stages:
         for name in sorted(self.counts, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n)):
             count = self.counts[name]
             why = f" ({count.reason})" if count.computed and count.reason else ""
-            lines.append(f"  {name:<9} {count.reused:,} reused, {count.computed:,} computed{why}")
+            lines.append(f"  {name:<10} {count.reused:,} reused, {count.computed:,} computed{why}")
         return "\n".join(lines) + "\n"
 
 

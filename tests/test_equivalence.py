@@ -136,16 +136,16 @@ def test_a_warm_run_reuses_and_a_data_edit_recomputes_only_what_it_reaches(tmp_p
     root = copy_example(tmp_path / "catalogue")
     check = ("check", "--format", "json", "--as-of", AS_OF)
     cold = _stages(root, *check)
-    assert "run       0 reused, 1 computed (no earlier run)" in cold
-    assert re.search(r"pairs     0 reused, \d+ computed \(no earlier run\)", cold), cold
-    assert "run       1 reused, 0 computed" in _stages(root, *check)  # the whole answer, unchanged
+    assert "run        0 reused, 1 computed (no earlier run)" in cold
+    assert re.search(r"pairs      0 reused, \d+ computed \(no earlier run\)", cold), cold
+    assert "run        1 reused, 0 computed" in _stages(root, *check)  # the whole answer, unchanged
     service = root / "services" / "catalogue" / "claims-api.yaml"
     service.write_text(service.read_text().replace("tier: tier-1", "tier: tier-2", 1))
     edited = _stages(root, *check)
-    assert "run       0 reused, 1 computed (file changed: services/catalogue/claims-api.yaml)" in edited
-    assert re.search(r"parse     \d+ reused, 1 computed \(file changed: services/catalogue/claims-api.yaml\)",
+    assert "run        0 reused, 1 computed (file changed: services/catalogue/claims-api.yaml)" in edited
+    assert re.search(r"parse      \d+ reused, 1 computed \(file changed: services/catalogue/claims-api.yaml\)",
                      edited), edited
-    reused, computed = map(int, re.search(r"pairs     (\d+) reused, (\d+) computed", edited).groups())  # type: ignore[union-attr]
+    reused, computed = map(int, re.search(r"pairs      (\d+) reused, (\d+) computed", edited).groups())  # type: ignore[union-attr]
     assert 0 < computed < reused / 5
     assert "no store" in run_cli("--no-cache", "-v", *check, cwd=root).stderr
     assert_equivalent(root, commands=EVERY_FORMAT)

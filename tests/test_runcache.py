@@ -47,7 +47,7 @@ def _run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, ["-v", *args])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     if "--no-cache" not in args:
-        ANSWERED.append("run       1 reused" in result.stderr)
+        ANSWERED.append("run        1 reused" in result.stderr)
     return result.exit_code, result.stdout
 
 
