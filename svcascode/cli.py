@@ -130,9 +130,12 @@ def _write(text: str, output: str | None) -> None:
         raise SvcascodeError(f"{output}: cannot write: {error.strerror}") from None
 
 
-def _context(runs: RunCache | None = None) -> tuple[Path, Any]:
+def _context(runs: RunCache | None = None, trusted: tuple[str, str] | None = None) -> tuple[Path, Any]:
     """The repository's root and settings; with a RunCache, the configuration bytes it read are the ones
-    validated."""
+    validated. With `trusted` (an option and the revision it names, e.g. `("--base", "origin/main")`),
+    the settings that run the repository's code (`local_checks:`) and that code come from that revision,
+    never from the working tree under review (svcascode.trusted)."""
+    from svcascode.checks import enable_local_checks
     from svcascode.config import find_root, load_settings, settings_from
 
     if runs is not None:
@@ -140,9 +143,13 @@ def _context(runs: RunCache | None = None) -> tuple[Path, Any]:
     else:
         root = find_root(Path.cwd())
         settings = load_settings(root)
-    if settings.local_checks:  # only when the configuration asks: this runs the repository's code
-        from svcascode.checks import enable_local_checks
+    if trusted is not None:
+        from svcascode.trusted import trusted_local_checks
 
+        option, rev = trusted
+        enabled = trusted_local_checks(root, rev, option, settings.local_checks)
+        settings = settings.model_copy(update={"local_checks": enabled})
+    else:  # only what the configuration names, if anything: this runs the repository's code
         enable_local_checks(root, settings.local_checks)
     context = click.get_current_context(silent=True)
     if context is not None and context.find_root().params.get("no_cache"):

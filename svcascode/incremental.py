@@ -18,6 +18,8 @@ the same answers). A later run (the next `check`, or the next commit of `history
 the findings only when the key is the same, the as-of date is the same or was not read, and every
 lookup of the trace gives the same digest in the new catalogue; otherwise the pair is evaluated again. A check that reaches anything the trace cannot
 follow (an attribute of the catalogue not listed here, `CheckContext.facts`) is evaluated every time.
+So is a control whose check is a repository module or an installed plugin: that code may read
+files no trace follows, so its results are never kept.
 
 Waivers are applied after, on every run, so a change to a waiver never reuses a stale suppression.
 The memo is kept in memory for a process (a history walk) and, beside the parse cache, in a signed
@@ -318,15 +320,18 @@ class ResultMemo:
         return Digests(catalogue, self._files, as_of)
 
     def control_key(self, digests: Digests, control: Document, baselines: list[Document]) -> bytes:
+        """The key of a control's results, or b"" when they are never reused (`checks.memoisable`: a
+        repository module's or a plugin's code may read files no trace follows)."""
+        builtin = getattr(control.spec.check, "builtin", None)
+        if builtin:
+            from svcascode.checks import memoisable
+
+            if not memoisable(builtin):
+                return b""
         h = hashlib.blake2b(digest_size=16)
         h.update(code_digest())
         h.update(self.salt)
         h.update(digests.source(control))
-        builtin = getattr(control.spec.check, "builtin", None)
-        if builtin:  # a plugin's or repository module's code is not the package's: its own bytes count
-            from svcascode.checks import code_identity
-
-            h.update(code_identity(builtin))
         h.update(digests.documents(baselines))
         return h.digest()
 

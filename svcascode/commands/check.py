@@ -164,7 +164,9 @@ def check(paths: tuple[str, ...], as_of: date, fail_on: str, select: tuple[str, 
     plain = rev is None and base is None and until is None
     runs = run_cache(("check", fmt, fail_on, as_of.isoformat(), select, ignore), paths) if plain else None
     answer_from(runs, output)
-    root, settings = _context(runs)
+    # against a revision, the code a run may execute is chosen by the trusted one: --base, else --rev
+    trusted = ("--base", base) if base is not None else ("--rev", rev) if rev is not None else None
+    root, settings = _context(runs, trusted)
     step = revision_step(rev) if rev is not None else load_documents
     loaded: list[LoadResult] = []  # what was loaded, for the run cache to keep
 
