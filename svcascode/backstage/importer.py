@@ -39,6 +39,7 @@ from svcascode.models.service import Service
 
 # The project's hardened YAML reader, imported in this one place.
 from svcascode.loading.yamlfile import RawDocument, parse_text
+from svcascode.safewrite import OutputFolder
 
 INPUT_NAMES = ("catalog-info.yaml", "catalog-info.yml")
 SKIPPED_FOLDERS = frozenset({"node_modules"})
@@ -803,6 +804,7 @@ def import_backstage(paths: list[str], out: Path, root: Path, limits: Limits,
     result = ImportResult(notes=notes + importer.notes)
     written_notes: list[Note] = []
     base = out.resolve()
+    folder: OutputFolder | None = None
     for document in planned:
         target = out / document.folder / f"{document.name}.yaml" if document.folder else out / f"{document.name}.yaml"
         if not target.resolve().is_relative_to(base):  # names are RFC 1123, so this cannot happen; refuse anyway
@@ -815,15 +817,13 @@ def import_backstage(paths: list[str], out: Path, root: Path, limits: Limits,
             result.skipped.append((target, "the file exists"))
             continue
         text = render(document.data, document.comments, [modeline(target, root), HEADER])
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "x", encoding="utf-8") as handle:  # never over a file made meanwhile
-                handle.write(text)
+        if folder is None:  # created, through no link, only when there is something to write
+            folder = OutputFolder(out)
+        try:  # never over a file made meanwhile, never through a link
+            folder.write(target.relative_to(out).as_posix(), text, exclusive=True)
         except FileExistsError:
             result.skipped.append((target, "the file exists"))
             continue
-        except OSError as error:
-            raise SvcascodeError(f"{target}: cannot write: {error.strerror}") from None
         result.written.append(target)
         written_notes.extend(document.notes)
     result.notes = sorted(result.notes + written_notes, key=lambda n: (n.file, n.line, n.column))

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import click
 
-from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, _write, answer_from, main, parse_as_of, run_cache
+from svcascode.cli import (EXIT_FINDINGS, EXIT_OK, _context, _write, answer_from, main,
+                           output_file, parse_as_of, run_cache)
 from svcascode.errors import SvcascodeError
 from svcascode.finding import FAIL_ON_CHOICES, NEVER, Finding
 from svcascode.formats import FORMATS
@@ -134,7 +135,7 @@ def run_check(root: Path, settings: Settings, as_of: date, select: Iterable[str]
               help="Evaluate only these controls (repeat or separate with commas).")
 @click.option("--ignore", multiple=True, metavar="IDS", help="Do not evaluate these controls.")
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), callback=output_file, help="Write to this file instead of stdout.")
 @click.option("--rev", metavar="REV", help="Check the documents at this git revision, read from git objects "
               "without a checkout.")
 @click.option("--base", metavar="REV", help="Ratchet: findings that already exist at this revision are "

@@ -501,16 +501,17 @@ def render(planned: Planned, source: str) -> str:
 
 def write(result: ImportResult, out: Path, source: str) -> None:
     """Write every planned document into `out`, never over a file (one that exists is listed as skipped)."""
+    from svcascode.safewrite import OutputFolder
+
+    folder: OutputFolder | None = None
     for planned in result.planned:
         target = out / f"{planned.name}.yaml"
         text = render(planned, source)
+        if folder is None:  # created, through no link, only when there is something to write
+            folder = OutputFolder(out)
         try:
-            out.mkdir(parents=True, exist_ok=True)
-            with open(target, "x", encoding="utf-8") as handle:
-                handle.write(text)
+            folder.write(f"{planned.name}.yaml", text, exclusive=True)
         except FileExistsError:
             result.skipped.append((planned.row, f"{target} exists"))
             continue
-        except OSError as error:
-            raise SvcascodeError(f"{target}: cannot write: {error.strerror}") from None
         result.written.append(target)
