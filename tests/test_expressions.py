@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import resource
 import shutil
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Iterator
@@ -204,13 +204,18 @@ def test_documents_read_as_maps_compare_test_and_iterate_as_maps(org: Path) -> N
 # The cost limit
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def test_a_hostile_expression_stops_at_the_cost_limit(org: Path) -> None:
     # each level doubles the list: 2^40 elements if nothing stopped it
     doubling = "[[1, 2]]" + "".join(f".map(x{i}, x{i} + x{i})" for i in range(40))
     _edit(org / CONTROL, "expression: team == null ||", f"expression: size({doubling}) > 0 && false ||")
-    started = time.monotonic()
+    started = _cpu()
     found = findings(org)
-    assert time.monotonic() - started < 60
+    assert _cpu() - started < 60
     assert [(f[1], f[3]) for f in found] == [(34, "check-error"), (45, "check-error"), (58, "check-error")]
     assert "evaluation cost more than 200,000 steps" in found[0][4]
 
@@ -220,9 +225,9 @@ def test_a_hostile_document_stops_at_the_cost_limit(org: Path) -> None:
     _edit(org / "services/catalogue.yaml", "    primary: [pat@example.com]", f"    primary:\n      - pat@example.com{people}")
     _edit(org / CONTROL, "expression: team == null ||", "expression: dependencies(document).all(d, onCall(owner(d))"
           ".all(a, onCall(owner(d)).all(b, a == b || a != b))) && false ||")
-    started = time.monotonic()
+    started = _cpu()
     found = findings(org)
-    assert time.monotonic() - started < 60
+    assert _cpu() - started < 60
     errors = [(f[1], f[4].split(": ")[-1]) for f in found if f[3] == "check-error"]
     assert errors == [(45 + 3001, "evaluation cost more than 200,000 steps")]  # payments, 3,001 lines further down
 
