@@ -138,9 +138,22 @@ class ControlCostExceeded(CostExceeded):
 class CatalogueView:
     """Every catalogue read an expression makes goes through one of these methods."""
 
-    def __init__(self, catalogue: Catalogue, as_of: date, baseline: Callable[[str, str], Any] | None = None) -> None:
-        self.catalogue, self.as_of = catalogue, as_of
+    def __init__(self, catalogue: Catalogue, as_of: date, baseline: Callable[[str, str], Any] | None = None,
+                 context: Any = None) -> None:
+        self.catalogue, self._as_of = catalogue, as_of
         self._baseline = baseline
+        self._context = context  # a CheckContext: the date is then read through it, when a function needs it
+
+    @property
+    def as_of(self) -> date:
+        """The as-of date, read (and recorded as read, for the result memo) only by the functions that
+        depend on it, so a result that does not is reused on every date (a forecast's many dates)."""
+        return self._context.as_of if self._context is not None else self._as_of
+
+    def _in_force(self, level: Document) -> bool:
+        if self._context is not None:  # recorded as the answer, not the date
+            return bool(self._context.in_date(level))
+        return facts.level_in_force(level, self._as_of)
 
     def tier_of(self, document: Document) -> str:
         return facts.tier_of(self.catalogue, document)
@@ -160,14 +173,13 @@ class CatalogueView:
 
     def levels(self, service: Document, level_type: str | None = None) -> list[Document]:
         return [level for level in self.catalogue.levels_by_service.get(service.name, ())
-                if (level_type is None or level.spec.type == level_type)
-                and facts.level_in_force(level, self.as_of)]
+                if (level_type is None or level.spec.type == level_type) and self._in_force(level)]
 
     def all_levels(self, service: Document) -> list[Document]:
         return list(self.catalogue.levels_by_service.get(service.name, ()))
 
     def in_force(self, level: Document) -> bool:
-        return facts.level_in_force(level, self.as_of)
+        return self._in_force(level)
 
     def dependencies(self, service: Document) -> list[Document]:
         found = (self.catalogue.get("Service", d.service) for d in getattr(service.spec, "dependencies", ()))
@@ -388,6 +400,7 @@ class Compiled:
     text: str
     ast: Any
     functions: tuple[str, ...]  # the catalogue functions it calls, for `explain`
+    reads_as_of: bool = True  # whether it names `asOf`
 
 
 def compile_expression(text: str, known: set[str]) -> Compiled:
@@ -406,7 +419,8 @@ def compile_expression(text: str, known: set[str]) -> Compiled:
         raise ExpressionError(f"syntax error near {first.strip()!r}", error.line or 1, error.column or 1) from None
     except RecursionError:
         raise ExpressionError("expression nested too deeply") from None
-    return Compiled(text, ast, tuple(sorted(_check_names(ast, known))))
+    reads_as_of = any(str(tree.children[0]) == "asOf" for tree in ast.find_data("ident"))
+    return Compiled(text, ast, tuple(sorted(_check_names(ast, known))), reads_as_of)
 
 
 def _check_nesting(text: str) -> None:
@@ -838,6 +852,9 @@ def build_expression_check(control: Document, source: str | None, problem: Calla
     if problems:
         return None, {}, problems
     params = dict(check.params)
+    every = [e for _, e in variables] + [r.compiled for r in rules] + [e for r in rules for _, e in r.message
+                                                                       if e is not None]
+    reads_as_of = any(e.reads_as_of for e in every)
     # The program of the context being evaluated, held with that context: a check is built once per
     # control and process (a history walk evaluates many commits with it), so the context is compared by
     # identity while it is alive, never by an id() a later context could be given again
@@ -847,10 +864,12 @@ def build_expression_check(control: Document, source: str | None, problem: Calla
         if current and current[0][0] is ctx:
             program = current[0][1]
         else:  # one context per evaluation: the previous one's values are not needed again
-            program = Program(CatalogueView(ctx.catalogue, ctx.as_of, ctx.baseline), ctx.params)
+            program = Program(CatalogueView(ctx.catalogue, ctx._as_of, ctx.baseline, ctx), ctx.params)
             current[:] = [(ctx, program)]
         celpy = _celpy()
-        activation: dict[str, Any] = {"asOf": to_cel(ctx.as_of), "params": program.params}
+        activation: dict[str, Any] = {"params": program.params}
+        if reads_as_of:  # else the result holds on every date: the result memo reuses it on the next
+            activation["asOf"] = to_cel(ctx.as_of)
 
         def value(expression: Compiled) -> Any:
             return program.run(expression, activation)

@@ -69,5 +69,7 @@ def forecast(paths: tuple[str, ...], as_of: date, days: int | None, until: date 
         written, unchanged = write_calendars(result, teams, folder.path)
         click.echo(inert(one_line(f"calendars: {len(written)} written, {len(unchanged)} unchanged in {folder.path}")),
                    err=True)
+    if result.note:
+        click.echo(f"svcascode: note: {result.note}", err=True)
     _write(FORECAST_FORMATS[fmt](result), output)
     sys.exit(EXIT_OK)

@@ -36,6 +36,8 @@ def _line(d: Deadline) -> str:
 def render_text(forecast: Forecast) -> str:
     lines = [_heading(forecast)]
     lines += ["  " + _line(d) for d in forecast.deadlines]
+    if forecast.note:
+        lines.append(f"note: {forecast.note}")
     return inert("\n".join(lines) + "\n")
 
 
@@ -49,6 +51,8 @@ def render_markdown(forecast: Forecast) -> str:
     lines = [f"### svcascode deadlines {md_code(str(forecast.as_of))} → {md_code(str(forecast.until))}", "",
              f"**{len(forecast.deadlines)} finding{'s' * (len(forecast.deadlines) != 1)} will open** "
              f"({len(forecast.evaluated)} dates evaluated)", ""]
+    if forecast.note:
+        lines += [f"> **Partial:** {md_text(forecast.note)}", ""]
     if forecast.deadlines:
         lines += ["| opens | control | document | owner | what |", "|---|---|---|---|---|"]
         for d in forecast.deadlines:
