@@ -38,6 +38,7 @@ from svcascode.models.people import BusinessCalendar, Team
 from svcascode.models.service import Service
 
 # The project's hardened YAML reader, imported in this one place.
+from svcascode.loading.discover import Refusal, read_regular
 from svcascode.loading.yamlfile import RawDocument, parse_text
 from svcascode.safewrite import OutputFolder
 
@@ -189,15 +190,16 @@ def read_entities(files: list[str], limits: Limits) -> tuple[list[Entity], list[
     entities: list[Entity] = []
     notes: list[Note] = []
     for file in files:
+        # as documents are read: a regular file only (a FIFO would block, a device never end), opened without
+        # following a link or blocking, and never more than the size limit
+        if os.path.islink(file):
+            notes.append(Note(file, 1, 1, file, "not imported: a link: links are not followed; name the file "
+                              "it points to", True))
+            continue
         try:
-            size = os.stat(file).st_size
-            if size > limits.max_file_bytes:
-                notes.append(Note(file, 1, 1, file, f"not imported: the file is {size} bytes, over the limit of "
-                                  f"{limits.max_file_bytes} (limits.max_file_bytes)", True))
-                continue
-            data = Path(file).read_bytes()
-        except OSError as error:
-            notes.append(Note(file, 1, 1, file, f"not imported: cannot read the file: {error.strerror}", True))
+            data = read_regular(file, limits.max_file_bytes, resolved=True)
+        except Refusal as refusal:
+            notes.append(Note(file, 1, 1, file, f"not imported: {refusal}", True))
             continue
         parsed = parse_text(file, data, limits)
         notes.extend(Note(p.file, p.line, p.column, file, f"not imported: {p.message}", True) for p in parsed.problems)
