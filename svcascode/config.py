@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -51,6 +52,10 @@ class Settings(BaseModel):
     local_checks: list[str] = Field(default_factory=list, description="check modules of the repository (.py "
                                     "files) to load as built-ins named by their file name: this runs the "
                                     "repository's code")
+    ratchet: Literal["new", "touched"] = Field(
+        default="new", description="what `check --base` fails on: findings not at the base (new), or also those "
+        "on documents the change edits (touched); in a --base run the stricter of the base's and the working "
+        "tree's applies")
 
 
 def _parse_yaml_config(data: bytes) -> object:

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from svcascode.checks import MAX_MODULE_BYTES, LocalModule, local_check_name, set_local_checks
 from svcascode.configfile import CONFIG_FILE, MAX_CONFIG_BYTES
 from svcascode.errors import SvcascodeError
 from svcascode.escape import inert, visible
 from svcascode.gitrepo import MODE_SYMLINK, GitRepo
+
+if TYPE_CHECKING:
+    from svcascode.config import Settings
 
 _REGULAR = ("100644", "100755")
 
@@ -48,6 +52,17 @@ def config_at(repo: GitRepo, sha: str) -> tuple[str, bytes] | None:
         if data is not None:
             return name, data
     return None
+
+
+def settings_at(repo: GitRepo, sha: str, root: Path) -> Settings | None:
+    """The settings of the configuration at the commit, or None when it cannot be read (nothing of it is
+    then trusted)."""
+    from svcascode.config import settings_from
+
+    try:
+        return settings_from(root, config_at(repo, sha), paths_on_disk=False)
+    except SvcascodeError:
+        return None
 
 
 def _relative(value: str) -> str:
