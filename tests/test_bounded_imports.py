@@ -67,3 +67,24 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(root: Path, mon
     result = run(root, monkeypatch, "catalog-info.yaml")
     assert result.exit_code == 1
     assert "over the limit of 4096 (limits.max_file_bytes)" in result.output
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero", "/proc/self/pagemap"])
+def test_import_incidents_reads_a_bounded_regular_file(root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       special: str) -> None:
+    """A FIFO would block, a device never ends, and a /proc file says it is empty while it is endless
+    (/proc/self/pagemap is 8 bytes for every page the process could map): each is refused or cut at the
+    bound, not read to the end."""
+    export = root / "export.csv"
+    if special == "fifo":
+        os.mkfifo(export)
+    elif not Path(special).exists():
+        pytest.skip(f"{special} is not on this system")
+    else:
+        export.symlink_to(special)
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(main, ["import", "incidents", "export.csv", "--mapping", "servicenow"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("svcascode: error: export.csv: ")
+    assert any(why in result.output for why in ("a FIFO (named pipe)", "a character device", "larger than",
+                                                "cannot read the file"))
