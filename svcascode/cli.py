@@ -200,7 +200,8 @@ def answer_from(runs: RunCache | None, output: str | None) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), callback=output_file, help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              callback=output_file, help="Write to this file instead of stdout.")
 def validate(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
     """Load and validate documents: YAML, schema, references, cycles.
 
@@ -229,7 +230,8 @@ def validate(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
 @click.argument("kind", required=False)
 @click.option("--write", is_flag=True, help="Write every schema into schemas/ instead of printing.")
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 when schemas/ differs from the models.")
-@click.option("--dir", "folder", type=click.Path(file_okay=False), callback=output_folder, default="schemas", show_default=True)
+@click.option("--dir", "folder", type=click.Path(file_okay=False),
+              callback=output_folder, default="schemas", show_default=True)
 def schema(kind: str | None, write: bool, check_only: bool, folder: str) -> None:
     """Print the JSON Schema of KIND (or the combined schema), or write them all with --write."""
     from svcascode.models import KINDS

@@ -23,7 +23,8 @@ from svcascode.escape import inert, one_line
 
 @import_group.command("backstage")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--out", "out", type=click.Path(file_okay=False), callback=output_folder, default="services/imported", show_default=True,
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              callback=output_folder, default="services/imported", show_default=True,
               help="Folder to write the documents into (teams/ and calendars/ under it).")
 def import_backstage_command(paths: tuple[str, ...], out: str) -> None:
     """Service and Team documents from Backstage catalog-info.yaml files (a folder: every catalog-info.yaml
@@ -55,7 +56,8 @@ def import_backstage_command(paths: tuple[str, ...], out: str) -> None:
 
 
 @export.command("backstage")
-@click.option("--out", "out", type=click.Path(file_okay=False), callback=output_folder, default="out/backstage", show_default=True,
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              callback=output_folder, default="out/backstage", show_default=True,
               help="Folder to write catalog-info.yaml into (created when missing).")
 @click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of,
               help="Evaluate compliance as of this date (YYYY-MM-DD).")

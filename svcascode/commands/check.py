@@ -152,7 +152,8 @@ def run_check(root: Path, settings: Settings, as_of: date, select: Iterable[str]
               help="Evaluate only these controls (repeat or separate with commas).")
 @click.option("--ignore", multiple=True, metavar="IDS", help="Do not evaluate these controls.")
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), callback=output_file, help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              callback=output_file, help="Write to this file instead of stdout.")
 @click.option("--rev", metavar="REV", help="Check the documents at this git revision, read from git objects "
               "without a checkout.")
 @click.option("--base", metavar="REV", help="Ratchet: findings that already exist at this revision are "

@@ -59,7 +59,8 @@ def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_o
 @click.argument("base")
 @click.argument("head", required=False)
 @click.option("--format", "fmt", type=click.Choice(list(DIFF_FORMATS)), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), callback=output_file, help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              callback=output_file, help="Write to this file instead of stdout.")
 @click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of,
               help="Evaluate findings (and waiver expiry) as of this date instead of today.")
 @click.option("--fail-on-weakened", "gate", is_flag=True,

@@ -34,7 +34,8 @@ def parse_until(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option("--every-day", is_flag=True,
               help="Evaluate every day of the period, not only the dates derived from the documents.")
 @click.option("--format", "fmt", type=click.Choice(list(FORECAST_FORMATS)), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), callback=output_file, help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              callback=output_file, help="Write to this file instead of stdout.")
 @click.option("--ical", "ical", metavar="DIR", type=click.Path(file_okay=False), callback=output_folder,
               help="Also write one iCalendar file per team (TEAM.ics) into DIR; a file there that svcascode "
                    "did not write is never overwritten.")

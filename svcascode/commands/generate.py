@@ -39,7 +39,8 @@ def generate() -> None:
 
 
 @generate.command("prometheus")
-@click.option("--out", "out", type=click.Path(file_okay=False), callback=output_folder, default="out/monitoring/prometheus",
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              callback=output_folder, default="out/monitoring/prometheus",
               show_default=True, help="Folder to write the rule files into (created when missing).")
 @click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of,
               help="Judge SLOs against the service levels in force on this date (YYYY-MM-DD).")
@@ -66,7 +67,8 @@ def prometheus_command(out: str, as_of: date, burn_rates: tuple[str, ...], catal
 
 
 @generate.command("alertmanager")
-@click.option("--out", "out", type=click.Path(file_okay=False), callback=output_folder, default="out/monitoring/alertmanager",
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              callback=output_folder, default="out/monitoring/alertmanager",
               show_default=True, help="Folder to write the configuration into (created when missing).")
 @click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of,
               help="Start of the horizon for dated mute intervals (YYYY-MM-DD).")

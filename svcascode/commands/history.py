@@ -100,7 +100,8 @@ def check_document(wanted: str) -> str:
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
               help="Threshold of the `failing` count in the posture.")
 @click.option("--format", "fmt", type=click.Choice(list(HISTORY_FORMATS)), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), callback=output_file, help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              callback=output_file, help="Write to this file instead of stdout.")
 def history(rev_range: str, document: str | None, posture: bool, since: str | None, until: str | None,
             first_parent: bool, fail_on: str, fmt: str, output: str | None) -> None:
     """The catalogue's history from git: who changed what, when, and what it did to compliance.

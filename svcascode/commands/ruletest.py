@@ -75,7 +75,8 @@ FORMATS = {"text": render_text, "json": render_json, "junit": render_junit}
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), callback=output_file, help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              callback=output_file, help="Write to this file instead of stdout.")
 @click.option("--no-examples", is_flag=True, help="Run only the case files, not every control's examples.")
 def test_command(paths: tuple[str, ...], fmt: str, output: str | None, no_examples: bool) -> None:
     """Run every control's failing and passing examples, and the rule case files under PATHS.

@@ -40,7 +40,8 @@ _common: list[Callable[[Any], Any]] = [
                  help="Judge as of the end of this day, UTC (YYYY-MM-DD; default today)."),
     click.option("--definitions", type=click.Choice(["git", "today"]), default="git", show_default=True,
                  help="git: the definitions in force at each moment, from history; today: the working tree's."),
-    click.option("--output", "-o", type=click.Path(dir_okay=False), callback=output_file, help="Write to this file instead of stdout."),
+    click.option("--output", "-o", type=click.Path(dir_okay=False),
+                 callback=output_file, help="Write to this file instead of stdout."),
 ]
 
 
