@@ -199,7 +199,9 @@ def read_entities(files: list[str], limits: Limits) -> tuple[list[Entity], list[
         try:
             data = read_regular(file, limits.max_file_bytes, resolved=True)
         except Refusal as refusal:
-            notes.append(Note(file, 1, 1, file, f"not imported: {refusal}", True))
+            why = str(refusal)
+            notes.append(Note(file, 1, 1, file, f"not imported: {'the ' if why.startswith('file is') else ''}{why}",
+                              True))
             continue
         parsed = parse_text(file, data, limits)
         notes.extend(Note(p.file, p.line, p.column, file, f"not imported: {p.message}", True) for p in parsed.problems)
