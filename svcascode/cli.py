@@ -140,6 +140,24 @@ def parse_as_of(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-27") from None
 
 
+def output_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The `--output FILE` option of every command: a link there, or on its way, is refused before the run."""
+    if value is not None:
+        from svcascode.safewrite import check_file
+
+        check_file(value)
+    return value
+
+
+def output_folder(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The `--out DIR` option of every writer: a link on its way is refused before the run."""
+    if value is not None:
+        from svcascode.safewrite import check_folder
+
+        check_folder(value)
+    return value
+
+
 def _quoted(error: BaseException) -> str:
     """An error message, which may quote a file name, an option or YAML: its control and bidirectional
     characters shown as escapes (the lines the message is made of kept), no line a CI runner's command."""
@@ -155,15 +173,17 @@ def _write(text: str, output: str | None) -> None:
         for start in range(0, len(text), _PIECE):
             click.echo(stdout_text(text[start:start + _PIECE]), nl=False)
         return
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise SvcascodeError(f"{output}: cannot write: {error.strerror}") from None
+    from svcascode.safewrite import write_file
+
+    write_file(output, text)  # never through a link (svcascode.safewrite)
 
 
-def _context(runs: RunCache | None = None) -> tuple[Path, Any]:
+def _context(runs: RunCache | None = None, trusted: tuple[str, str] | None = None) -> tuple[Path, Any]:
     """The repository's root and settings; with a RunCache, the configuration bytes it read are the ones
-    validated."""
+    validated. With `trusted` (an option and the revision it names, e.g. `("--base", "origin/main")`),
+    the settings that run the repository's code (`local_checks:`) and that code come from that revision,
+    never from the working tree under review (svcascode.trusted)."""
+    from svcascode.checks import enable_local_checks
     from svcascode.config import find_root, load_settings, settings_from
 
     if runs is not None:
@@ -171,9 +191,13 @@ def _context(runs: RunCache | None = None) -> tuple[Path, Any]:
     else:
         root = find_root(Path.cwd())
         settings = load_settings(root)
-    if settings.local_checks:  # only when the configuration asks: this runs the repository's code
-        from svcascode.checks import enable_local_checks
+    if trusted is not None:
+        from svcascode.trusted import trusted_local_checks
 
+        option, rev = trusted
+        enabled = trusted_local_checks(root, rev, option, settings.local_checks)
+        settings = settings.model_copy(update={"local_checks": enabled})
+    else:  # only what the configuration names, if anything: this runs the repository's code
         enable_local_checks(root, settings.local_checks)
     context = click.get_current_context(silent=True)
     if context is not None and context.find_root().params.get("no_cache"):
@@ -209,7 +233,8 @@ def answer_from(runs: RunCache | None, output: str | None) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              callback=output_file, help="Write to this file instead of stdout.")
 def validate(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
     """Load and validate documents: YAML, schema, references, cycles.
 
@@ -238,7 +263,8 @@ def validate(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
 @click.argument("kind", required=False)
 @click.option("--write", is_flag=True, help="Write every schema into schemas/ instead of printing.")
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 when schemas/ differs from the models.")
-@click.option("--dir", "folder", type=click.Path(file_okay=False), default="schemas", show_default=True)
+@click.option("--dir", "folder", type=click.Path(file_okay=False),
+              callback=output_folder, default="schemas", show_default=True)
 def schema(kind: str | None, write: bool, check_only: bool, folder: str) -> None:
     """Print the JSON Schema of KIND (or the combined schema), or write them all with --write."""
     from svcascode.models import KINDS

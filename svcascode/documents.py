@@ -184,7 +184,7 @@ def validate_document(raw: RawDocument, text: str) -> tuple[Document | None, lis
     data = raw.data
     if data is None:
         return None, []  # an empty document between `---` markers
-    model_class = _model_class(raw)
+    model_class = _model_class(raw, text)
     if isinstance(model_class, list):
         return None, model_class
     kind, name = _identity(data)
@@ -196,12 +196,26 @@ def validate_document(raw: RawDocument, text: str) -> tuple[Document | None, lis
     return Document(raw, index_kind(data.get("apiVersion"), kind), model.metadata.name, model), []
 
 
-def _model_class(raw: RawDocument) -> type[DocumentModel] | list[Finding]:
+def _not_text(data: dict[str, Any], field: str, raw: RawDocument, text: str) -> str | None:
+    """What is wrong with a top-level field (apiVersion, kind) that is not text, naming it: YAML 1.1 reading
+    `kind: no` as false is said as such."""
+    value = data.get(field)
+    if field not in data or isinstance(value, str):
+        return None
+    surprise = _yaml_surprise(value, (field,), raw, text) if text else None
+    return f"{field}: {surprise or f'expected text, got {_describe(value)}'}"
+
+
+def _model_class(raw: RawDocument, text: str = "") -> type[DocumentModel] | list[Finding]:
     """The model of the document's apiVersion and kind, or the finding that says why it has none."""
     data = raw.data
     if not isinstance(data, dict):
         return [_finding(raw, "", "", (), "a document must be a mapping with apiVersion, kind, metadata and spec")]
     kind, name = _identity(data)
+    for field in ("apiVersion", "kind"):
+        problem = _not_text(data, field, raw, text)
+        if problem is not None:
+            return [_finding(raw, kind, name, (field,), problem)]
     api = data.get("apiVersion")
     model_class: type[DocumentModel] | None
     if api == OPENSLO_API_VERSION:

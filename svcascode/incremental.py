@@ -17,7 +17,9 @@ service level is in force records that answer instead, so its result holds on ev
 the same answers). A later run (the next `check`, or the next commit of `history --posture`) reuses
 the findings only when the key is the same, the as-of date is the same or was not read, and every
 lookup of the trace gives the same digest in the new catalogue; otherwise the pair is evaluated again.
-A check whose reads could not be recorded is evaluated every time.
+A check whose reads could not be recorded is evaluated every time. So is a control whose check is a
+repository module or an installed plugin: that code may read files no trace follows, so its results are
+never kept.
 
 Waivers are applied after, on every run, so a change to a waiver never reuses a stale suppression.
 The results are kept in memory for a process (a history walk) and in the store (`svcascode.store`),
@@ -285,6 +287,8 @@ class MemoPairRunner(PairRunner):
 
     def prepare(self, control: Document) -> Prepared:
         key = self.control_key(control)
+        if not key:  # results never kept (a repository module's or a plugin's check)
+            return super().prepare(control)
         if self.memo.built_cleanly(key):
             # this version of the control built without a problem before: it is built when a document needs
             # it evaluated, so a run that reuses every result never compiles it (nor imports celpy)
@@ -294,11 +298,17 @@ class MemoPairRunner(PairRunner):
         return self._ready(Prepared(control, function, params, problems))
 
     def chosen(self, prepared: Prepared) -> list[Document]:
-        return self.memo.select(self.control_key(prepared.control), prepared.control,
-                                self.candidates(prepared.control), self.digests)
+        key = self.control_key(prepared.control)
+        if not key:
+            return super().chosen(prepared)
+        return self.memo.select(key, prepared.control, self.candidates(prepared.control), self.digests)
 
     def findings(self, prepared: Prepared, document: Document) -> tuple[Finding, ...]:
         key = self.control_key(prepared.control)
+        if not key:  # its code may read what no trace follows: evaluated every time, never kept
+            stages.count("pairs", False, f"never kept: {prepared.control.name} runs the repository's or a "
+                         "plugin's code")
+            return super().findings(prepared, document)
         subject = self.digests.document(document)
         pair = (key, subject)
         if pair in self.trusted:  # nothing it read has changed since the last evaluation
@@ -371,14 +381,17 @@ class ResultMemo:
         return MemoPairRunner(catalogue, as_of, baselines, self)
 
     def control_key(self, digests: Digests, control: Document, baselines: list[Document]) -> bytes:
+        """The key of a control's results, or b"" when they are never reused (`checks.memoisable`: a
+        repository module's or a plugin's code may read files no trace follows)."""
+        builtin = getattr(control.spec.check, "builtin", None)
+        if builtin:
+            from svcascode.checks import memoisable
+
+            if not memoisable(builtin):
+                return b""
         h = hashlib.blake2b(digest_size=16)
         h.update(code_digest())
         h.update(digests.source(control))
-        builtin = getattr(control.spec.check, "builtin", None)
-        if builtin:  # a plugin's or repository module's code is not the package's: its own bytes count
-            from svcascode.checks import code_identity
-
-            h.update(code_identity(builtin))
         h.update(digests.documents(baselines))
         return h.digest()
 

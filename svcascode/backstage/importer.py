@@ -46,7 +46,9 @@ from svcascode.models.people import BusinessCalendar, Team
 from svcascode.models.service import Service
 
 # The project's hardened YAML reader, imported in this one place.
+from svcascode.loading.discover import Refusal, read_regular
 from svcascode.loading.yamlfile import RawDocument, parse_text
+from svcascode.safewrite import OutputFolder
 
 SUFFIXES = (".yaml", ".yml")
 SKIPPED_FOLDERS = frozenset({"node_modules"})
@@ -211,15 +213,18 @@ def read_entities(files: list[str], limits: Limits) -> tuple[list[Entity], list[
     entities: list[Entity] = []
     notes: list[Note] = []
     for file in files:
+        # as documents are read: a regular file only (a FIFO would block, a device never end), opened without
+        # following a link or blocking, and never more than the size limit
+        if os.path.islink(file):
+            notes.append(Note(file, 1, 1, file, "not imported: a link: links are not followed; name the file "
+                              "it points to", True))
+            continue
         try:
-            size = os.stat(file).st_size
-            if size > limits.max_file_bytes:
-                notes.append(Note(file, 1, 1, file, f"not imported: the file is {size} bytes, over the limit of "
-                                  f"{limits.max_file_bytes} (limits.max_file_bytes)", True))
-                continue
-            data = Path(file).read_bytes()
-        except OSError as error:
-            notes.append(Note(file, 1, 1, file, f"not imported: cannot read the file: {error.strerror}", True))
+            data = read_regular(file, limits.max_file_bytes, resolved=True)
+        except Refusal as refusal:
+            why = str(refusal)
+            notes.append(Note(file, 1, 1, file, f"not imported: {'the ' if why.startswith('file is') else ''}{why}",
+                              True))
             continue
         parsed = parse_text(file, data, limits)
         notes.extend(Note(p.file, p.line, p.column, file, f"not imported: {p.message}", True) for p in parsed.problems)
@@ -948,6 +953,7 @@ def import_backstage(paths: list[str], out: Path, root: Path, limits: Limits,
     result = ImportResult(notes=notes + importer.notes)
     written_notes: list[Note] = []
     base = out.resolve()
+    folder: OutputFolder | None = None
     for document in planned:
         target = out / document.folder / f"{document.name}.yaml" if document.folder else out / f"{document.name}.yaml"
         if not target.resolve().is_relative_to(base):  # names are RFC 1123, so this cannot happen; refuse anyway
@@ -960,15 +966,13 @@ def import_backstage(paths: list[str], out: Path, root: Path, limits: Limits,
             result.skipped.append((target, "the file exists"))
             continue
         text = render(document.data, document.comments, [modeline(target, root), HEADER])
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "x", encoding="utf-8") as handle:  # never over a file made meanwhile
-                handle.write(text)
+        if folder is None:  # created, through no link, only when there is something to write
+            folder = OutputFolder(out)
+        try:  # never over a file made meanwhile, never through a link
+            folder.write(target.relative_to(out).as_posix(), text, exclusive=True)
         except FileExistsError:
             result.skipped.append((target, "the file exists"))
             continue
-        except OSError as error:
-            raise SvcascodeError(f"{target}: cannot write: {error.strerror}") from None
         result.written.append(target)
         written_notes.extend(document.notes)
     result.notes = sorted(result.notes + written_notes, key=lambda n: (n.file, n.line, n.column))

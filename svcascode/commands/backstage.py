@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, parse_as_of
+from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, output_folder, parse_as_of
 from svcascode.commands.export import export
 from svcascode.commands.importing import import_group
 from svcascode.errors import SvcascodeError
@@ -23,7 +23,8 @@ from svcascode.escape import inert, one_line
 
 @import_group.command("backstage")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--out", "out", type=click.Path(file_okay=False), default="services/imported", show_default=True,
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              callback=output_folder, default="services/imported", show_default=True,
               help="Folder to write the documents into (teams/ and calendars/ under it).")
 def import_backstage_command(paths: tuple[str, ...], out: str) -> None:
     """Service and Team documents from Backstage entity files (a folder: every .yaml/.yml file under it that
@@ -56,7 +57,8 @@ def import_backstage_command(paths: tuple[str, ...], out: str) -> None:
 
 
 @export.command("backstage")
-@click.option("--out", "out", type=click.Path(file_okay=False), default="out/backstage", show_default=True,
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              callback=output_folder, default="out/backstage", show_default=True,
               help="Folder to write catalog-info.yaml into (created when missing).")
 @click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of,
               help="Evaluate compliance as of this date (YYYY-MM-DD).")
@@ -73,12 +75,9 @@ def export_backstage_command(out: str, as_of: date) -> None:
     loaded = load_catalogue(root, settings)
     statuses = {name: result.status for name, result in assess(loaded, as_of).services().items()}
     result = export_backstage(loaded.catalogue, statuses)
-    target = Path(out) / "catalog-info.yaml"
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(result.text(), encoding="utf-8")
-    except OSError as error:
-        raise SvcascodeError(f"{target}: cannot write: {error.strerror}") from None
+    from svcascode.safewrite import OutputFolder
+
+    target = OutputFolder(out).write("catalog-info.yaml", result.text())
     for note in result.notes:
         click.echo(inert(one_line(note)), err=True)
     invalid = len(loaded.findings)

@@ -21,7 +21,7 @@ from svcascode.catalogue import Catalogue, CatalogueBuilder, load_catalogue
 from svcascode.checks import load_builtin
 from svcascode.checks.base import TIER_DEFAULTS, CheckSpec
 from svcascode.cli import _context, main
-from svcascode.escape import inert, md_text, visible
+from svcascode.escape import inert, inert_json, md_text, squash, visible
 from svcascode.facts import TIER_ORDER
 from svcascode.rules import TOOL_RULES
 from svcascode.config import Settings
@@ -83,9 +83,12 @@ def render_list(controls: list[Document]) -> str:
     for control in controls:
         summary = control_summary(control)
         maps = "; ".join(f"{name} {', '.join(ids)}" for name, ids in summary["frameworks"].items())
+        # a title or mapping is the document's text: one line, controls and bidi characters shown as escapes
         lines.append(f"{control.name:<{width}}  {summary['severity']:<8}  {summary['enforcement']:<5}  "
-                     f"{one_line(sources[control.name]):<{source_width}}  {summary['title']}  [{maps}]")
-    return "\n".join(lines) + f"\n\n{len(controls)} controls; `svcascode explain ID` shows one in full\n"
+                     f"{one_line(sources[control.name]):<{source_width}}  {squash(summary['title'])}  "
+                     f"[{squash(maps)}]")
+    text = "\n".join(lines) + f"\n\n{len(controls)} controls; `svcascode explain ID` shows one in full\n"
+    return inert(text)  # and no line a CI runner reads as a command
 
 
 def render_reference(controls: list[Document], catalogue: Catalogue) -> str:
@@ -132,7 +135,7 @@ def controls(fmt: str) -> None:
         click.echo(f"svcascode: warning: {invalid} Control document problem(s) not listed; run "
                    "`svcascode validate`", err=True)
     if fmt == "json":
-        click.echo(json.dumps([control_summary(c) for c in found], indent=2, ensure_ascii=False))
+        click.echo(inert_json(json.dumps([control_summary(c) for c in found], indent=2, ensure_ascii=False)))
     elif fmt == "markdown":
         click.echo(inert(render_reference(found, catalogue)), nl=False)
     else:

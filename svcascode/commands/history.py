@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator
 
 import click
 
-from svcascode.cli import _context, _write, main
+from svcascode.cli import _context, _write, main, output_file
 from svcascode.finding import SEVERITIES, Finding
 from svcascode.formats.history import AUDIT, HISTORY_FORMATS, POSTURE, HistoryReport
 
@@ -100,7 +100,8 @@ def check_document(wanted: str) -> str:
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
               help="Threshold of the `failing` count in the posture.")
 @click.option("--format", "fmt", type=click.Choice(list(HISTORY_FORMATS)), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              callback=output_file, help="Write to this file instead of stdout.")
 def history(rev_range: str, document: str | None, posture: bool, since: str | None, until: str | None,
             first_parent: bool, fail_on: str, fmt: str, output: str | None) -> None:
     """The catalogue's history from git: who changed what, when, and what it did to compliance.

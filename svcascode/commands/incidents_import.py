@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from svcascode.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, _context
+from svcascode.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, _context, output_folder
 from svcascode.commands.importing import import_group
 from svcascode.escape import inert, one_line
 
@@ -22,7 +22,8 @@ from svcascode.escape import inert, one_line
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--mapping", "mapping_choice", required=True, metavar="servicenow|jsm|pagerduty|MAPPING.yaml",
               help="The tool the export came from, or a mapping file (which may start from one with `base:`).")
-@click.option("--out", "out", type=click.Path(file_okay=False), default="services/incidents", show_default=True,
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              callback=output_folder, default="services/incidents", show_default=True,
               help="Folder to write one Incident document per ticket into.")
 @click.option("--partial", is_flag=True, default=False,
               help="Write the good rows even when others are bad (the bad ones are listed; exit 1).")

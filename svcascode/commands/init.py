@@ -25,6 +25,7 @@ import click
 
 from svcascode.cli import main
 from svcascode.errors import SvcascodeError
+from svcascode.safewrite import OutputFolder
 
 SCHEMA_DIR = "schemas"
 COMBINED_SCHEMA = "svcascode.schema.json"
@@ -540,15 +541,11 @@ def init(folder: str, dry_run: bool, repository: str | None, rev: str | None) ->
         written.append(path)
         if dry_run:
             continue
-        try:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            with open(destination, "x", encoding="utf-8") as handle:  # "x": never replaces a file
-                handle.write(text)
+        try:  # exclusively, through no link: never replaces a file, never writes outside DIR
+            OutputFolder(target).write(path, text, exclusive=True)
         except FileExistsError:
             written.pop()
             skipped.append(path)
-        except OSError as error:
-            raise SvcascodeError(f"{destination}: cannot write: {error.strerror}") from None
     verb = "would write" if dry_run else "wrote"
     for path in written:
         click.echo(f"{verb} {os.path.join(folder, path) if folder != '.' else path}")

@@ -9,14 +9,15 @@ from __future__ import annotations
 import click
 import yaml
 
-from svcascode.cli import _context
+from svcascode.cli import _context, output_folder
 from svcascode.commands.export import export
 from svcascode.escape import inert, one_line
 from svcascode.monitoring.output import OutputFolder, comment, dump
 
 
 @export.command("openslo")
-@click.option("--out", "out", type=click.Path(file_okay=False), default="out/monitoring/openslo", show_default=True,
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              callback=output_folder, default="out/monitoring/openslo", show_default=True,
               help="Folder to write the documents into (created when missing).")
 def openslo_command(out: str) -> None:
     """OpenSLO v1 documents for every service level measured by an SLO: the Service, its SLOs with their

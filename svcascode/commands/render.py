@@ -13,7 +13,7 @@ import click
 
 from svcascode.assessment import assess
 from svcascode.catalogue import load_catalogue
-from svcascode.cli import _context, main, parse_as_of
+from svcascode.cli import _context, main, output_folder, parse_as_of
 from svcascode.errors import SvcascodeError
 from svcascode.render.report import REPORT_FORMATS
 
@@ -24,7 +24,8 @@ def render() -> None:
 
 
 @render.command("catalogue")
-@click.option("--out", "out", type=click.Path(file_okay=False), default="out/catalogue", show_default=True,
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              callback=output_folder, default="out/catalogue", show_default=True,
               help="Folder to write the site into (created when missing).")
 @click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of, help="Evaluate as of this date (YYYY-MM-DD).")
 @click.option("--deadline-days", type=click.IntRange(0, 1096), default=30, show_default=True,
@@ -47,7 +48,8 @@ def catalogue_command(out: str, as_of: date, deadline_days: int) -> None:
 
 
 @render.command("report")
-@click.option("--out", "out", type=click.Path(file_okay=False), default="out/report", show_default=True,
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              callback=output_folder, default="out/report", show_default=True,
               help="Folder to write the report into (created when missing).")
 @click.option("--format", "formats", type=click.Choice(list(REPORT_FORMATS)), multiple=True, default=("html",),
               show_default=True, help="Repeat for several formats. pdf needs WeasyPrint and its system libraries.")

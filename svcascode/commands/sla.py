@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import click
 
-from svcascode.cli import _context, _write, main, parse_as_of
+from svcascode.cli import _context, _write, main, output_file, parse_as_of
 from svcascode.errors import SvcascodeError
 from svcascode.escape import inert, one_line, visible
 from svcascode.formats.servicelevels import SLA_FORMATS
@@ -40,7 +40,8 @@ _common: list[Callable[[Any], Any]] = [
                  help="Judge as of the end of this day, UTC (YYYY-MM-DD; default today)."),
     click.option("--definitions", type=click.Choice(["git", "today"]), default="git", show_default=True,
                  help="git: the definitions in force at each moment, from history; today: the working tree's."),
-    click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout."),
+    click.option("--output", "-o", type=click.Path(dir_okay=False),
+                 callback=output_file, help="Write to this file instead of stdout."),
 ]
 
 

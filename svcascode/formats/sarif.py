@@ -191,7 +191,8 @@ def _result(finding: Finding, report: Report, rule_index: int, fingerprint: str)
     }
     status = report.status(finding)
     if status is not None:  # with --base: code scanning's own notion of new and existing results
-        result["baselineState"] = "new" if status == "new" else "unchanged"
+        # a touched finding: the result was there, its document is edited (it fails as if new)
+        result["baselineState"] = {"new": "new", "touched": "updated"}.get(status, "unchanged")
     if finding.suppressed:
         result["suppressions"] = [{
             "kind": "external", "status": "accepted",

@@ -93,15 +93,20 @@ class Existing:
 
 def read_rows(path: Path, shown: str) -> tuple[list[str], list[list[str]]]:
     """The header and the rows of a CSV export, bounded; a SvcascodeError (exit 2) names the place."""
-    try:
-        if not path.is_file():
-            raise SvcascodeError(f"{shown}: no such file")
-        if path.stat().st_size > MAX_CSV_BYTES:
+    from svcascode.loading.discover import Refusal, not_regular, read_regular
+
+    if not path.exists():
+        raise SvcascodeError(f"{shown}: no such file")
+    why = not_regular(path)  # a FIFO would block, a device or /proc file never end: refused before opening
+    if why is not None:
+        raise SvcascodeError(f"{shown}: {why.split(':')[0]}: export the tickets as a CSV file and name it")
+    try:  # read without blocking, never past the bound, whatever size the file says it has
+        data = read_regular(path, MAX_CSV_BYTES)
+    except Refusal as refusal:
+        if "over the limit" in str(refusal):
             raise SvcascodeError(f"{shown}: larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB; export fewer "
-                                 "tickets at a time (by month or quarter)")
-        data = path.read_bytes()
-    except OSError as error:
-        raise SvcascodeError(f"{shown}: cannot read: {error.strerror}") from None
+                                 "tickets at a time (by month or quarter)") from None
+        raise SvcascodeError(f"{shown}: {refusal}") from None
     text = _decode(data, shown)
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
@@ -501,16 +506,17 @@ def render(planned: Planned, source: str) -> str:
 
 def write(result: ImportResult, out: Path, source: str) -> None:
     """Write every planned document into `out`, never over a file (one that exists is listed as skipped)."""
+    from svcascode.safewrite import OutputFolder
+
+    folder: OutputFolder | None = None
     for planned in result.planned:
         target = out / f"{planned.name}.yaml"
         text = render(planned, source)
+        if folder is None:  # created, through no link, only when there is something to write
+            folder = OutputFolder(out)
         try:
-            out.mkdir(parents=True, exist_ok=True)
-            with open(target, "x", encoding="utf-8") as handle:
-                handle.write(text)
+            folder.write(f"{planned.name}.yaml", text, exclusive=True)
         except FileExistsError:
             result.skipped.append((planned.row, f"{target} exists"))
             continue
-        except OSError as error:
-            raise SvcascodeError(f"{target}: cannot write: {error.strerror}") from None
         result.written.append(target)

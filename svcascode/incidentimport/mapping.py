@@ -171,15 +171,18 @@ def load_mapping(choice: str, root: Path) -> IncidentMapping:
         return builtin_mapping(choice)
     path = Path(choice) if Path(choice).is_absolute() else root / choice
     shown = one_line(choice)
-    try:
-        if not path.is_file():
-            raise MappingError([f"{shown}: no such mapping file, and not one of the built-in mappings "
-                                f"({', '.join(BUILTIN)})"])
-        if path.stat().st_size > MAX_MAPPING_BYTES:
-            raise MappingError([f"{shown}: larger than {MAX_MAPPING_BYTES // 1024} KiB; a mapping is a short file"])
-        data = path.read_bytes()
-    except OSError as error:
-        raise MappingError([f"{shown}: cannot read: {error.strerror}"]) from None
+    from svcascode.loading.discover import Refusal, read_regular
+
+    if not path.is_file():  # a FIFO, a device or a folder is no mapping file either
+        raise MappingError([f"{shown}: no such mapping file, and not one of the built-in mappings "
+                            f"({', '.join(BUILTIN)})"])
+    try:  # without blocking, never past the bound
+        data = read_regular(path, MAX_MAPPING_BYTES)
+    except Refusal as refusal:
+        if "over the limit" in str(refusal):
+            raise MappingError([f"{shown}: larger than {MAX_MAPPING_BYTES // 1024} KiB; a mapping is a short "
+                                "file"]) from None
+        raise MappingError([f"{shown}: {refusal}"]) from None
     parsed = parse_text(shown, data, Limits())
     if parsed.problems:
         raise MappingError([f"{p.file}:{p.line}:{p.column}: {p.message}" for p in parsed.problems])

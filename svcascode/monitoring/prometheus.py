@@ -16,6 +16,7 @@ from typing import Any
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
 from svcascode.errors import SvcascodeError
+from svcascode.escape import squash
 from svcascode.facts import TIER_ORDER
 from svcascode.monitoring.promql import matcher
 from svcascode.monitoring.slos import Indicator, MonitoredSlo, MonitoringProblem, indicator, mismatches, monitored
@@ -122,8 +123,10 @@ def plan(catalogue: Catalogue, as_of: date) -> Plan:
 
 
 def escape_template(text: str) -> str:
-    """Prometheus expands alert labels and annotations as Go templates: catalogue text stays literal."""
-    return text.replace("{{", '{{ "{{" }}')
+    """Prometheus expands alert labels and annotations as Go templates: catalogue text stays literal, on one
+    line (a line break in a title cannot start a line of its own in the file, `::error` or not), with control
+    and bidirectional characters shown as escapes."""
+    return squash(text).replace("{{", '{{ "{{" }}')
 
 
 def _number(value: Decimal) -> str:
@@ -208,9 +211,11 @@ def rule_groups(catalogue: Catalogue, info: MonitoredSlo, sli: Indicator,
             terms.append(f"({_series(RECORD.format(window=condition.long), info)} >= {threshold} and "
                          f"{_series(RECORD.format(window=condition.short), info)} >= {threshold})")
             words.append(f"{_number(factor)}x over {condition.long} (and {condition.short})")
-        description = (f"{slo_title} of {title} ({service.name}, {info.tier}) is spending its error budget of "
-                       f"{_number(info.budget * 100)}% over {info.window.describe()} at " + " or ".join(words)
-                       + ". Error ratio now: {{ $value | humanizePercentage }}.")
+        # the catalogue's text escaped, then the one template svcascode writes itself
+        description = escape_template(
+            f"{slo_title} of {title} ({service.name}, {info.tier}) is spending its error budget of "
+            f"{_number(info.budget * 100)}% over {info.window.describe()} at " + " or ".join(words) + "."
+        ) + " Error ratio now: {{ $value | humanizePercentage }}."
         alerts.append({
             "alert": f"SLOErrorBudgetBurn{severity.capitalize()}",
             "expr": " or ".join(terms),
@@ -218,8 +223,7 @@ def rule_groups(catalogue: Catalogue, info: MonitoredSlo, sli: Indicator,
             "annotations": {
                 "summary": escape_template(f"{service.name}: {info.slo.name} error budget burning fast "
                                            f"({severity})"),
-                "description": escape_template(description.replace("{{ $value | humanizePercentage }}", "\0"))
-                .replace("\0", "{{ $value | humanizePercentage }}"),
+                "description": description,
                 **{k: escape_template(v) for k, v in annotations.items() if v},
             },
         })

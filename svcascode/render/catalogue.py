@@ -62,25 +62,25 @@ def write_site(data: SiteInput, out: Path) -> list[Path]:
               "groupings": {k: v[0] for k, v in GROUPINGS.items()}, "src": source_link,
               "scorecards": [{"name": c.name, "title": squash(c.title)} for c in cards],
               "deadlines_until": data.forecast.until.isoformat() if data.forecast else None}
-    index_html = write_text(out / "index.html", render_template("catalogue-index.html.j2", rows=rows, groups=None,
+    index_html = write_text(out, "index.html", render_template("catalogue-index.html.j2", rows=rows, groups=None,
                                                                 variant="index", **common))
     for variant, (title, key) in GROUPINGS.items():
-        write_text(out / f"{variant}.html", render_template(
+        write_text(out, f"{variant}.html", render_template(
             "catalogue-index.html.j2", rows=rows, groups=_grouped(rows, key), variant=variant, group_title=title,
             **common))
-    index_md = write_text(out / "index.md", render_template("catalogue-index.md.j2", rows=rows, **common))
+    index_md = write_text(out, "index.md", render_template("catalogue-index.md.j2", rows=rows, **common))
     for service in catalogue.of_kind("Service"):
         view = service_view(catalogue, service, compliance, data.as_of, cards)
         view["deadlines"] = [deadline_row(d) for d in data.forecast.for_service(service.name)] if data.forecast else []
-        write_text(out / "services" / f"{service.name}.html", render_template("service.html.j2", s=view, **common))
-        write_text(out / "services" / f"{service.name}.md", render_template("service.md.j2", s=view, **common))
+        write_text(out, f"services/{service.name}.html", render_template("service.html.j2", s=view, **common))
+        write_text(out, f"services/{service.name}.md", render_template("service.md.j2", s=view, **common))
     for team in catalogue.of_kind("Team"):
         view = team_view(catalogue, team, compliance, data.assessment, cards)
         view["deadlines"] = [deadline_row(d) for d in data.forecast.for_team(team.name)] if data.forecast else []
-        write_text(out / "teams" / f"{team.name}.html", render_template("team.html.j2", t=view, **common))
-        write_text(out / "teams" / f"{team.name}.md", render_template("team.md.j2", t=view, **common))
+        write_text(out, f"teams/{team.name}.html", render_template("team.html.j2", t=view, **common))
+        write_text(out, f"teams/{team.name}.md", render_template("team.md.j2", t=view, **common))
     for parsed in catalogue.files:
-        write_text(out / source_page(parsed.path), render_template(
+        write_text(out, source_page(parsed.path), render_template(
             "source.html.j2", path=parsed.path, lines=parsed.text.splitlines(), depth=parsed.path.count("/") + 1,
             **common))
     return [index_html, index_md]

@@ -261,39 +261,38 @@ def pdf_available() -> bool:
     return True
 
 
-def write_pdf(html: str, path: Path) -> Path:
+def write_pdf(html: str, out: Path, relative: str) -> Path:
     weasyprint = importlib.import_module("weasyprint")  # optional, untyped: loaded only for a PDF
-    path.parent.mkdir(parents=True, exist_ok=True)
-    weasyprint.HTML(string=html, base_url=str(path.parent)).write_pdf(str(path))
-    return path
+    data = weasyprint.HTML(string=html, base_url=str(out)).write_pdf()  # bytes, written as every output is
+    return write_text(out, relative, bytes(data))
 
 
 Writer = Callable[[dict[str, Any], Path, str | None], list[Path]]
 
 
 def write_json(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
-    return [write_text(out / "report.json", to_json(report))]
+    return [write_text(out, "report.json", to_json(report))]
 
 
 def write_oscal(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
     from svcascode.render.oscal import assessment_results
 
-    return [write_text(out / "assessment-results.json", to_json(assessment_results(report)))]
+    return [write_text(out, "assessment-results.json", to_json(assessment_results(report)))]
 
 
 def write_markdown(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
-    written = [write_text(out / "posture-trend.svg", chart)] if chart else []
-    written.append(write_text(out / "report.md", to_markdown(report, "posture-trend.svg" if chart else None)))
+    written = [write_text(out, "posture-trend.svg", chart)] if chart else []
+    written.append(write_text(out, "report.md", to_markdown(report, "posture-trend.svg" if chart else None)))
     return written
 
 
 def write_html(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
-    return [write_text(out / "report.html", to_html(report, chart))]
+    return [write_text(out, "report.html", to_html(report, chart))]
 
 
 def write_html_and_pdf(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
     html = to_html(report, chart)
-    return [write_text(out / "report.html", html), write_pdf(html, out / "report.pdf")]
+    return [write_text(out, "report.html", html), write_pdf(html, out, "report.pdf")]
 
 
 # Name -> writer: also the `render report --format` choices, in the order the help lists them.
