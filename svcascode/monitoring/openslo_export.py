@@ -14,7 +14,8 @@ from typing import Any
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
 from svcascode.models import OPENSLO_API_VERSION
-from svcascode.monitoring.prometheus import CONDITIONS, DEFAULT_FACTORS
+from svcascode.monitoring.prometheus import CONDITIONS, DEFAULT_OVERRIDES, WORKBOOK_WINDOW_SECONDS, factor_of
+from svcascode.monitoring.slos import slo_window
 
 SETTINGS = {"roots": ["."], "exclude": [".svcascode.yaml"], "cache": False}
 
@@ -30,11 +31,12 @@ def _targets(catalogue: Catalogue, team: str) -> list[Document]:
 
 
 def alert_policies(catalogue: Catalogue, slo: Document, service: Document) -> list[dict[str, Any]]:
-    factors = DEFAULT_FACTORS.get(str(service.spec.tier), DEFAULT_FACTORS["tier-0"])
     targets = _targets(catalogue, str(service.spec.owner))
+    window = slo_window(slo)
+    window_seconds = window.seconds if window is not None else WORKBOOK_WINDOW_SECONDS  # no window: the table's
     policies = []
     for condition in CONDITIONS:
-        factor = factors.get(condition.name)
+        factor = factor_of(DEFAULT_OVERRIDES, str(service.spec.tier), condition, window_seconds)
         if factor is None:
             continue
         spec: dict[str, Any] = {
