@@ -121,8 +121,9 @@ def test_clocks_name_the_breach_and_its_commit(repo: dict[str, str]) -> None:
     # response 08:00 -> 08:30 = 30 minutes against 15m; resolution 08:00 -> 09:40 = 100 against 4h
     assert (f"inc-may P1 claims-sla response: 30 min of 15m (15 min) in always-on, paused 0 min: BREACHED by 15 min "
             f"at 2026-05-10T08:15:00Z [definition: commit {repo['old'][:12]} of 2026-04-20]") in lines
-    assert (f"inc-may P1 claims-sla resolution: 100 min of 4h (240 min) in always-on, paused 0 min: met "
-            f"[definition: commit {repo['old'][:12]} of 2026-04-20]") in lines
+    assert (f"inc-may P1 claims-sla resolution: 100 min of 4h (240 min) in always-on, paused 0 min: met, 140 min to "
+            f"spare (would have breached at 2026-05-10T12:00:00Z) [definition: commit {repo['old'][:12]} of "
+            "2026-04-20]") in lines
 
 
 def test_the_review_pack_in_every_format(repo: dict[str, str]) -> None:

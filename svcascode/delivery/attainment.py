@@ -14,7 +14,9 @@ level's time zone, or a rolling window ending on the as-of day):
   minus spent; the window is met when attained >= target;
 - the credit is the largest creditPercent of the credit schedule whose `below` the attained is under.
 
-Every number is an exact Fraction of minutes or percent.
+An impact that has not ended by the as-of instant counts up to it and is marked running; an impact whose
+kind is unknown counts nothing and its incident is listed with the window, for review. Every number is
+an exact Fraction of minutes or percent.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Contribution:
     impact: str
     weight: Fraction
     minutes: Fraction  # weighted downtime minutes this incident added to the window (after the union)
+    running: bool = False  # the impact had not ended by the as-of instant: counted up to it
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class WindowResult:
     contributions: tuple[Contribution, ...]
     source: Source
     exclusions: tuple[str, ...] = field(default_factory=tuple)
+    unknown: tuple[str, ...] = ()  # incidents on the service in the window whose impact is unknown: for review
 
     @property
     def remaining(self) -> Fraction:
@@ -99,11 +103,23 @@ def weight_of(impact: Any, level: Document) -> Fraction:
 def impact_span(incident: Document, impact: Any, as_of: datetime) -> Interval | None:
     spec = incident.spec
     start = as_utc(impact.start if getattr(impact, "start", None) is not None else spec.opened)
+    end = impact_end(incident, impact)
+    end = min(end, as_of) if end is not None else as_of
+    return Interval(start, end) if end > start else None
+
+
+def impact_end(incident: Document, impact: Any) -> datetime | None:
+    """When the impact ended: its own end, else the incident's resolution; None while it goes on."""
     end_value = getattr(impact, "end", None)
     if end_value is None:
-        end_value = spec.resolved
-    end = min(as_utc(end_value), as_of) if end_value is not None else as_of
-    return Interval(start, end) if end > start else None
+        end_value = incident.spec.resolved
+    return as_utc(end_value) if end_value is not None else None
+
+
+def running_at(incident: Document, impact: Any, as_of: datetime) -> bool:
+    """Whether the impact had not ended by the as-of instant (it is counted up to it)."""
+    end = impact_end(incident, impact)
+    return end is None or end > as_of
 
 
 def excluded_intervals(level: Document, catalogue: Catalogue, start: datetime, end: datetime) -> list[Interval]:
@@ -163,14 +179,22 @@ def attain(level: Document, catalogue: Catalogue, period: Period, incidents: Ite
     measured = clip(service_time, start, measured_to)
     excluded = excluded_intervals(level, catalogue, start, measured_to)
     spans: list[tuple[Interval, Fraction, str, str]] = []
+    unknown: dict[str, None] = {}
+    running: set[str] = set()
     for incident in incidents:
         for impact in getattr(incident.spec, "impacts", None) or []:
             name = str(impact.service).partition(":")[2] or str(impact.service)
             if name != spec.service:
                 continue
             span = impact_span(incident, impact, as_of)
-            if span is not None and span.start < measured_to and span.end > start:
-                spans.append((span, weight_of(impact, level), incident.name, str(impact.impact)))
+            if span is None or not (span.start < measured_to and span.end > start):
+                continue
+            if str(impact.impact) == "unknown":  # the record does not say the service was impaired
+                unknown.setdefault(incident.name, None)
+                continue
+            spans.append((span, weight_of(impact, level), incident.name, str(impact.impact)))
+            if running_at(incident, impact, as_of):
+                running.add(incident.name)
     downtime = removed = Fraction(0)
     by_incident: dict[str, list[Any]] = {}
     for segment, weight, name, kind in weighted_segments(spans):
@@ -189,11 +213,11 @@ def attain(level: Document, catalogue: Catalogue, period: Period, incidents: Ite
         if attained < to_fraction(tier.below):
             value = to_fraction(tier.credit_percent)
             credit = value if credit is None or value > credit else credit
-    contributions = tuple(Contribution(n, k, w, m) for n, (k, w, m) in by_incident.items() if m > 0)
+    contributions = tuple(Contribution(n, k, w, m, n in running) for n, (k, w, m) in by_incident.items() if m > 0)
     return WindowResult(level.name, str(spec.type), str(spec.service), str(spec.customer), period.label, start, end,
                         end <= as_of, str(spec.availability.measurement), target, service_minutes, downtime, removed,
                         allowed, attained, credit, contributions, source,
-                        tuple(str(e) for e in spec.availability.exclusions))
+                        tuple(str(e) for e in spec.availability.exclusions), tuple(unknown))
 
 
 def _minus(intervals: list[Interval], removed: list[Interval]) -> list[Interval]:

@@ -97,7 +97,7 @@ def clock_json(c: Clock) -> dict[str, Any]:
         "priority": c.priority, "metric": c.metric, "calendar": c.calendar, "target": c.target_text,
         "targetMinutes": minutes(c.target), "started": moment(c.started), "stopped": moment(c.stopped),
         "elapsedMinutes": minutes(c.elapsed), "pausedMinutes": minutes(c.paused), "status": c.status,
-        "overByMinutes": minutes(c.over_by),
+        "overByMinutes": minutes(c.over_by), "marginMinutes": minutes(c.margin), "stopField": c.stop_field,
         ("breachedAt" if c.status == "breached" else "deadline"): moment(c.deadline),
         "definition": c.source.as_json(),
     }

@@ -26,9 +26,13 @@ def _mins(value: float) -> str:
 
 def _clock_line(c: dict[str, Any]) -> str:
     when = c.get("breachedAt") or c.get("deadline")
-    tail = {"met": "met", "breached": f"BREACHED by {_mins(c['overByMinutes'])} at {when}",
+    tail = {"met": f"met, {_mins(c.get('marginMinutes') or 0)} to spare (would have breached at {when})" if when
+            else "met",
+            "breached": f"BREACHED by {_mins(c['overByMinutes'])} at {when}",
             "running": f"running, breaches at {when}" if when else "running",
-            "paused": "paused"}[c["status"]]
+            "paused": "paused",
+            "not recorded": f"not recorded: the incident gives no {c.get('stopField') or 'stop'} time "
+                            "(neither met nor breached)"}.get(c["status"], c["status"])
     return (f"{c['incident']} {c['priority']} {c['level']} {c['metric']}: {_mins(c['elapsedMinutes'])} of "
             f"{c['target']} ({_mins(c['targetMinutes'])}) in {c['calendar']}, paused {_mins(c['pausedMinutes'])}: "
             f"{tail} [definition: {_source(c['definition'])}]")
