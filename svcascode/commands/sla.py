@@ -80,6 +80,7 @@ def _run(part: str, period: str | None, as_of: date, source: str, output: str | 
     from svcascode.catalogue import load_catalogue
     from svcascode.delivery.attainment import Span, parse_period
     from svcascode.delivery.clocks import as_of_instant
+    from svcascode.delivery.ledger import Ledger
     from svcascode.delivery.review import build_review
     from svcascode.delivery.timeline import from_git, today_only
 
@@ -101,7 +102,7 @@ def _run(part: str, period: str | None, as_of: date, source: str, output: str | 
                    else today_only(loaded.catalogue, "--definitions today"))
     try:
         instant = as_of_instant(as_of)
-        review = build_review(loaded.catalogue, definitions, span, instant, windows=part != "clocks")
+        review = build_review(Ledger(loaded.catalogue, definitions, instant), span, windows=part != "clocks")
     finally:
         definitions.close()
     data = review.as_json()

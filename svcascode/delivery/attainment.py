@@ -334,26 +334,3 @@ def _in_force_during(level: Document, period: Period) -> bool:
     spec = level.spec
     last_day = (period.end - timedelta(microseconds=1)).date()
     return bool(spec.valid_from <= last_day and (spec.valid_to is None or spec.valid_to >= period.start.date()))
-
-
-def current_and_last(level: Document, catalogue: Catalogue, as_of: datetime) -> list[WindowResult]:
-    """The level's last complete window and the one holding the as-of instant, by the catalogue given
-    (what the catalogue pages show: the definitions they render). None within 400 days of EARLIEST, where
-    a last window would start before the first instant svcascode computes with."""
-    if as_of <= shift(EARLIEST, timedelta(days=400)):
-        return []
-    window = level.spec.availability.window
-    tz = zone(window.timezone)
-    day = (as_of - timedelta(microseconds=1)).astimezone(tz).date()
-    if window.rolling is not None:
-        length = timedelta(seconds=duration_seconds(str(window.rolling)))
-        current = Period(f"{window.rolling} to {as_of.astimezone(tz):%Y-%m-%d %H:%M}", shift(as_of, -length), as_of)
-        last = Period(f"{window.rolling} to {current.start.astimezone(tz):%Y-%m-%d %H:%M}",
-                      shift(current.start, -length), current.start)
-    else:
-        [current] = sla_periods(window.calendar, None, window.timezone, day, months=0)
-        before = (current.start - timedelta(microseconds=1)).astimezone(tz).date()
-        [last] = sla_periods(window.calendar, None, window.timezone, before, months=0)
-    incidents = catalogue.incidents_by_service.get(str(level.spec.service), [])
-    source = Source(reason="the catalogue rendered")
-    return [attain(level, catalogue, period, incidents, as_of, source) for period in (last, current)]

@@ -11,10 +11,10 @@ from fractions import Fraction
 from typing import Any
 
 from svcascode.calendars import as_utc
-from svcascode.catalogue import Catalogue
-from svcascode.delivery.attainment import Span, WindowResult, level_attainment, level_windows, trailing_windows
-from svcascode.delivery.clocks import Clock, all_clocks
-from svcascode.delivery.timeline import Definitions, Source
+from svcascode.delivery.attainment import Span, WindowResult, level_windows, trailing_windows
+from svcascode.delivery.clocks import Clock
+from svcascode.delivery.ledger import Ledger
+from svcascode.delivery.timeline import Source
 
 TREND_WINDOWS = 12
 
@@ -129,10 +129,11 @@ def timeline(document: Any) -> list[dict[str, str | None]]:
     return [{"at": moment(at), "event": what} for at, what in sorted(events, key=lambda e: e[0])]
 
 
-def build_review(today: Catalogue, definitions: Definitions, span: Span, as_of: datetime,
-                 windows: bool = True) -> ServiceReview:
-    """The review of a span: every level's windows in it, with trend, and the clocks of its incidents."""
-    incidents = [i for i in today.of_kind("Incident")]
+def build_review(ledger: Ledger, span: Span, windows: bool = True) -> ServiceReview:
+    """The review of a span: every level's windows in it, with trend, and the clocks of its incidents, read
+    from the run's Ledger (the windows and clocks every other output reads)."""
+    today, definitions, as_of = ledger.catalogue, ledger.definitions, ledger.as_of
+    incidents = ledger.incidents
     names: dict[str, None] = {}
     start_catalogue, _ = definitions.at(as_utc(datetime(span.first.year, span.first.month, span.first.day)))
     for catalogue in (start_catalogue, today):
@@ -144,18 +145,18 @@ def build_review(today: Catalogue, definitions: Definitions, span: Span, as_of: 
         level: Any = today.get("ServiceLevel", name) or start_catalogue.get("ServiceLevel", name)
         if level is None:
             continue
-        found = level_attainment(name, definitions, level_windows(level, span, as_of), incidents, as_of)
+        found = ledger.windows(name, level_windows(level, span, as_of))
         if not found:
             continue
         found_windows += found
-        trends[name] = level_attainment(name, definitions, trailing_windows(level, span, as_of, TREND_WINDOWS),
-                                        incidents, as_of)
+        trends[name] = ledger.windows(name, trailing_windows(level, span, as_of, TREND_WINDOWS))
     first = as_utc(datetime(span.first.year, span.first.month, span.first.day))
     end = as_utc(datetime(span.end.year, span.end.month, span.end.day))
     in_span = [i for i in incidents
                if as_utc(i.spec.opened) < end and (i.spec.resolved is None or as_utc(i.spec.resolved) >= first)
                and as_utc(i.spec.opened) <= as_of]
-    clocks = all_clocks(in_span, definitions, as_of)
+    clocks = [c for incident in sorted(in_span, key=lambda i: (as_utc(i.spec.opened), i.name))
+              for c in ledger.clocks(incident)]
     found_windows.sort(key=lambda w: (w.customer, w.service, w.level, w.start))
     touched = {c.incident for c in clocks} | {c.incident for w in found_windows for c in w.contributions}
     shown = {i.name: i for i in sorted(incidents, key=lambda i: as_utc(i.spec.opened)) if i.name in touched}
@@ -167,6 +168,4 @@ def build_review(today: Catalogue, definitions: Definitions, span: Span, as_of: 
             when = str(item.spec.performed_at)
             if level_name in names and when > evidence.get(level_name, ""):
                 evidence[level_name] = when
-    note = definitions.reason and f"today's definitions (working tree): {definitions.reason}" or \
-        "each window and clock by the last commit on the first-parent line at or before it"
-    return ServiceReview(span, as_of, found_windows, trends, clocks, shown, note, evidence)
+    return ServiceReview(span, as_of, found_windows, trends, clocks, shown, ledger.note, evidence)

@@ -267,13 +267,12 @@ def _service_level(catalogue: Catalogue, level: Document, as_of: date) -> dict[s
 
 def _attainment(catalogue: Catalogue, level: Document, as_of: date) -> list[dict[str, Any]]:
     """The last and the current window's availability attained and budget left (`svcascode sla`)."""
-    from svcascode.delivery.attainment import current_and_last
-    from svcascode.delivery.clocks import as_of_instant
+    from svcascode.delivery.ledger import ledger_for
 
     return [{"window": w.label, "attained": _percent(w.attained_percent / 100), "status": w.status,
              "downtime": minutes_text(w.downtime), "allowed": minutes_text(w.allowed),
-             "remaining": minutes_text(w.remaining)}
-            for w in current_and_last(level, catalogue, as_of_instant(as_of))]
+             "remaining": minutes_text(w.remaining), "definition": w.source.describe()}
+            for w in ledger_for(catalogue, as_of).current_and_last(level)]
 
 
 def best_target(catalogue: Catalogue, service: str, as_of: date) -> float | None:

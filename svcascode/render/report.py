@@ -154,14 +154,14 @@ DELIVERY_CONTROL_PREFIXES = ("inc-", "mon-", "dlv-")  # incident management and 
 def _delivered(catalogue: Catalogue, as_of: date, posture: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Evidence of service delivery for the incident-management and monitoring controls: each level's last
     complete window attained from the Incident documents (the full pack: `svcascode sla review`)."""
-    from svcascode.delivery.attainment import current_and_last
-    from svcascode.delivery.clocks import as_of_instant
+    from svcascode.delivery.ledger import ledger_for
 
     rows = []
+    ledger = ledger_for(catalogue, as_of)
     for level in catalogue.of_kind("ServiceLevel"):
         if not level_in_force(level, as_of):
             continue
-        windows = current_and_last(level, catalogue, as_of_instant(as_of))
+        windows = ledger.current_and_last(level)
         if not windows:
             continue
         last = windows[0]
