@@ -58,6 +58,17 @@ class ServiceDelivery:
             return "none"
         return "breached" if self.breached else "met"
 
+    @property
+    def label(self) -> str:
+        """What a badge says: `SLA breached` (or OLA, UC: the kinds breached), `levels met`, `no level`."""
+        if not self.windows:
+            return "no service level"
+        if not self.breached:
+            return "service levels met"
+        kinds = dict.fromkeys(w.level_type for w in sorted(self.breached, key=lambda w: ("SLA", "OLA", "UC").index(
+            w.level_type) if w.level_type in ("SLA", "OLA", "UC") else 3))
+        return f"{'/'.join(kinds)} breached"
+
     def summary(self) -> str:
         if not self.windows:
             return "no service level in force"
@@ -67,7 +78,7 @@ class ServiceDelivery:
                          f"{_percent(w.target_percent)})" for w in self.breached)
 
     def as_json(self) -> dict[str, Any]:
-        return {"status": self.status, "summary": self.summary(),
+        return {"status": self.status, "label": self.label, "summary": self.summary(),
                 "breached": [{"level": w.level, "window": w.label} for w in self.breached]}
 
 
