@@ -84,7 +84,8 @@ def window_json(w: WindowResult, trend: list[WindowResult]) -> dict[str, Any]:
         "budgetRemainingMinutes": minutes(w.remaining), "status": w.status,
         "creditPercent": None if w.credit_percent is None else percent(w.credit_percent),
         "incidents": [{"incident": c.incident, "impact": c.impact, "weight": percent(c.weight),
-                       "minutes": minutes(c.minutes)} for c in w.contributions],
+                       "minutes": minutes(c.minutes), "running": c.running} for c in w.contributions],
+        "unknownImpact": list(w.unknown),
         "trend": [{"window": t.label, "attainedPercent": percent(t.attained_percent), "status": t.status}
                   for t in trend],
         "definition": w.source.as_json(),

@@ -46,9 +46,12 @@ def _source(d: dict[str, Any]) -> str:
 
 def _window_line(w: dict[str, Any]) -> str:
     credit = f", credit {w['creditPercent']:g}%" if w.get("creditPercent") else ""
+    running = [c["incident"] for c in w.get("incidents", []) if c.get("running")]
+    notes = (f"; running (counted to the as-of instant): {', '.join(running)}" if running else "") + (
+        f"; impact unknown, for review: {', '.join(w['unknownImpact'])}" if w.get("unknownImpact") else "")
     return (f"{w['level']} ({w['customer']}, {w['service']}) {w['window']}: attained {w['attainedPercent']:g}% "
             f"against {w['targetPercent']:g}%: {w['status']}; downtime {_mins(w['downtimeMinutes'])} of "
-            f"{_mins(w['allowedMinutes'])} allowed, budget left {_mins(w['budgetRemainingMinutes'])}{credit} "
+            f"{_mins(w['allowedMinutes'])} allowed, budget left {_mins(w['budgetRemainingMinutes'])}{credit}{notes} "
             f"[definition: {_source(w['definition'])}]")
 
 
@@ -247,4 +250,89 @@ def html(data: dict[str, Any], part: str = "review") -> str:
 
 SLA_FORMATS: dict[str, Callable[[dict[str, Any], str], str]] = {
     "text": text, "json": as_json, "markdown": markdown, "csv": as_csv, "html": html,
+}
+
+
+# --- sla reconcile ---------------------------------------------------------------------------------
+
+
+def _tool_side(d: dict[str, Any]) -> str:
+    tool = d["tool"]
+    said = "breached" if tool["breached"] else ("not breached" if tool["breached"] is not None else "no result")
+    counted = f", {tool['elapsedMinutes']:g} min" if tool.get("elapsedMinutes") is not None else ""
+    stage = f", {tool['stage']}" if tool.get("stage") else ""
+    return f"{said}{counted} ({tool['definition']}{stage})"
+
+
+def _contract_side(d: dict[str, Any]) -> str:
+    contract = d.get("contract")
+    if contract is None:
+        return "no such clock"
+    return (f"{contract['status']}, {contract['elapsedMinutes']:g} min of {contract['target']} in {contract['calendar']} "
+            f"under {contract['level']}")
+
+
+def _reconcile_line(d: dict[str, Any]) -> str:
+    contract = d.get("contract")
+    clock = f"{contract['priority']} {contract['metric']}" if contract else d["tool"]["metric"]
+    where = f" [definition: {_source(contract['definition'])}]" if contract else ""
+    return (f"{d['ticket']} ({d['incident']}) {clock}: the tool recorded {_tool_side(d)}; the contract gives "
+            f"{_contract_side(d)}: {'; '.join(d['differences'])}{where}")
+
+
+def reconcile_text(data: dict[str, Any]) -> str:
+    lines = [_t(f"period {data['period']}, as of {data['asOf']}; definitions: {data['definitions']}"), ""]
+    if data["differences"]:
+        lines.append("differences between the ticketing tool and the contract:")
+        lines += [f"  {_t(_reconcile_line(d))}" for d in data["differences"]]
+    else:
+        lines.append("no difference between the ticketing tool and the contract")
+    if data["notComparable"]:
+        lines += ["", "not comparable:"] + [f"  {_t(n['incident'] + ' ' + n['definition'] + ': ' + n['why'])}"
+                                             for n in data["notComparable"]]
+    lines += ["", f"{len(data['differences'])} clock(s) differ, {data['agreeing']} agree, "
+              f"{len(data['notComparable'])} not comparable"]
+    return "\n".join(lines) + "\n"
+
+
+def reconcile_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=True) + "\n"
+
+
+def reconcile_markdown(data: dict[str, Any]) -> str:
+    out = [f"# Reconciliation with the ticketing tool, {md_text(data['period'])}", "",
+           f"As of {md_code(data['asOf'])}; definitions: {md_text(data['definitions'])}.", "",
+           f"{len(data['differences'])} clock(s) differ, {data['agreeing']} agree, {len(data['notComparable'])} not "
+           "comparable.", ""]
+    if data["differences"]:
+        out += ["| ticket | incident | clock | the tool recorded | the contract gives | difference | definition |",
+                "|---|---|---|---|---|---|---|"]
+        for d in data["differences"]:
+            contract = d.get("contract")
+            out.append("| " + " | ".join(md_text(v) for v in (
+                d["ticket"], d["incident"], f"{contract['priority']} {contract['metric']}" if contract else
+                d["tool"]["metric"], _tool_side(d), _contract_side(d), "; ".join(d["differences"]),
+                _source(contract["definition"]) if contract else "")) + " |")
+    return "\n".join(out) + "\n"
+
+
+def reconcile_csv(data: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["ticket", "incident", "toolDefinition", "toolBreached", "toolElapsedMinutes", "level",
+                     "metric", "contractStatus", "contractElapsedMinutes", "differences", "commit"])
+    for d in data["differences"]:
+        contract = d.get("contract") or {}
+        writer.writerow([spreadsheet_cell(d["ticket"]), spreadsheet_cell(d["incident"]),
+                         spreadsheet_cell(d["tool"]["definition"]), d["tool"]["breached"],
+                         _cell("" if d["tool"]["elapsedMinutes"] is None else d["tool"]["elapsedMinutes"]),
+                         spreadsheet_cell(contract.get("level", "")), spreadsheet_cell(contract.get("metric", "")),
+                         spreadsheet_cell(contract.get("status", "")), _cell(contract.get("elapsedMinutes", "")),
+                         spreadsheet_cell("; ".join(d["differences"])),
+                         spreadsheet_cell((contract.get("definition") or {}).get("commit") or "working tree")])
+    return buffer.getvalue()
+
+
+RECONCILE_FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "text": reconcile_text, "json": reconcile_json, "markdown": reconcile_markdown, "csv": reconcile_csv,
 }
