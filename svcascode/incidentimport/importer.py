@@ -494,7 +494,7 @@ def _sla_fields(row: _Row, notes: list[str] | None) -> list[dict[str, Any]]:
     """The tool's SLA fields (Jira's: the time left, negative once breached) as recorded SLA clocks."""
     found = []
     for metric, columns in row.mapping.columns.slas.items():
-        cell = row.first(columns)
+        cell = row.text(columns, f"{metric} SLA field")
         if cell is None:
             continue
         column, value = cell
