@@ -5,15 +5,15 @@ the reviews held. `ServiceReview.as_json()` is the one shape every output format
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
 from svcascode.calendars import as_utc
 from svcascode.delivery.attainment import Span, WindowResult, level_windows, trailing_windows
 from svcascode.delivery.clocks import Clock
-from svcascode.delivery.ledger import Ledger
+from svcascode.delivery.ledger import Ledger, ServiceDelivery
 from svcascode.delivery.timeline import Source
 
 TREND_WINDOWS = 12
@@ -42,6 +42,7 @@ class ServiceReview:
     incidents: dict[str, Any]  # name -> Document
     definitions_note: str
     evidence: dict[str, str]  # level -> newest sla-review date
+    delivery: dict[str, ServiceDelivery] = field(default_factory=dict)  # service -> its status as of the as-of date
 
     @property
     def breached_clocks(self) -> list[Clock]:
@@ -61,6 +62,7 @@ class ServiceReview:
         return {
             "period": self.span.label,
             "asOf": moment(self.as_of),
+            "asOfDate": (self.as_of - timedelta(microseconds=1)).date().isoformat(),
             "definitions": self.definitions_note,
             "commitsUsed": [s.as_json() for s in self.sources()],
             "windows": [window_json(w, self.trends.get(w.level, [])) for w in self.windows],
@@ -71,7 +73,79 @@ class ServiceReview:
                          "creditPercent": percent(w.credit_percent)} for w in self.windows if w.credit_percent],
             "incidents": [incident_json(d) for d in self.incidents.values()],
             "reviews": [{"level": level, "lastSlaReview": when} for level, when in sorted(self.evidence.items())],
+            "summary": self.summary(),
         }
+
+    def summary(self) -> dict[str, Any]:
+        """The one-screen summary: per service the attainment of the period, breaches, credits owed, the worst
+        clock and its delivery now; the totals; and which definitions judged it, named once per service."""
+        services: dict[str, dict[str, Any]] = {}
+        for w in self.windows:
+            row = services.setdefault(w.service, _service_row(w.service))
+            level = row["levels"].setdefault(w.level, {
+                "level": w.level, "type": w.level_type, "customer": w.customer,
+                "targetPercent": percent(w.target_percent), "windows": 0, "minutes": Fraction(0),
+                "downtime": Fraction(0), "breached": [], "credits": []})
+            level["windows"] += 1
+            level["minutes"] += w.service_minutes
+            level["downtime"] += w.downtime
+            if w.status == "breached":
+                level["breached"].append(w.label)
+            if w.credit_percent:
+                level["credits"].append({"window": w.label, "creditPercent": percent(w.credit_percent)})
+            row["sources"].setdefault(w.source.commit or w.source.reason, w.source)
+            row["forReview"].update(dict.fromkeys(w.unknown))
+        for c in self.clocks:
+            row = services.setdefault(c.service, _service_row(c.service))
+            row["clocks"].append(c)
+            row["sources"].setdefault(c.source.commit or c.source.reason, c.source)
+        out = []
+        for name in sorted(services):
+            row = services[name]
+            levels = []
+            for level in row["levels"].values():
+                minutes, downtime = level.pop("minutes"), level.pop("downtime")
+                level["attainedPercent"] = percent(100 * (minutes - downtime) / minutes) if minutes else 100.0
+                level["downtimeMinutes"] = round(float(downtime), 2)
+                levels.append(level)
+            clocks: list[Clock] = row["clocks"]
+            delivery = self.delivery.get(name)
+            out.append({
+                "service": name, "levels": levels,
+                "breaches": sum(len(level["breached"]) for level in levels) + sum(1 for c in clocks if c.breached),
+                "credits": [{"level": level["level"], **credit} for level in levels for credit in level["credits"]],
+                "worstClock": _worst(clocks), "clocksNotRecorded": sum(1 for c in clocks if not c.recorded),
+                "forReview": list(row["forReview"]),
+                "now": delivery.as_json() if delivery is not None else None,
+                "definitions": [s.describe() for s in row["sources"].values()],
+            })
+        return {"services": out, "totals": {
+            "services": len(out), "windows": len(self.windows), "windowsBreached": len(self.breached_windows),
+            "clocks": len(self.clocks), "clocksBreached": len(self.breached_clocks),
+            "clocksNotRecorded": sum(1 for c in self.clocks if not c.recorded),
+            "credits": sum(1 for w in self.windows if w.credit_percent),
+            "forReview": len({i for w in self.windows for i in w.unknown})}}
+
+
+def _service_row(name: str) -> dict[str, Any]:
+    return {"levels": {}, "clocks": [], "sources": {}, "forReview": {}}
+
+
+def _worst(clocks: list[Clock]) -> dict[str, Any] | None:
+    """The breached clock that overran most; else the met or running one closest to its target."""
+    breached = [c for c in clocks if c.breached]
+    if breached:
+        clock = max(breached, key=lambda c: c.over_by)
+        text = f"{clock.priority} {clock.metric} breached by {minutes(clock.over_by):g} min"
+    else:
+        measured = [c for c in clocks if c.status in ("met", "running")]
+        if not measured:
+            return None
+        clock = min(measured, key=lambda c: c.target - c.elapsed)
+        spare = minutes(clock.target - clock.elapsed)
+        text = f"{clock.priority} {clock.metric} {clock.status}, {spare:g} min to spare"
+    return {"incident": clock.incident, "level": clock.level, "metric": clock.metric, "status": clock.status,
+            "text": text}
 
 
 def window_json(w: WindowResult, trend: list[WindowResult]) -> dict[str, Any]:
@@ -169,4 +243,6 @@ def build_review(ledger: Ledger, span: Span, windows: bool = True) -> ServiceRev
             when = str(item.spec.performed_at)
             if level_name in names and when > evidence.get(level_name, ""):
                 evidence[level_name] = when
-    return ServiceReview(span, as_of, found_windows, trends, clocks, shown, ledger.note, evidence)
+    reviewed = {w.service for w in found_windows} | {c.service for c in clocks}
+    delivery = {name: ledger.service(name) for name in sorted(reviewed)}
+    return ServiceReview(span, as_of, found_windows, trends, clocks, shown, ledger.note, evidence, delivery)
