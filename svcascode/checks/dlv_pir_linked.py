@@ -15,14 +15,13 @@ being checked otherwise. The finding names the commit a breach was judged by.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any, Iterator
 
 from svcascode.calendars import as_utc
 from svcascode.checks.base import CheckContext
 from svcascode.delivery.clocks import as_of_instant
-from svcascode.delivery.ledger import ledger_for
-from svcascode.delivery.timeline import Source
+from svcascode.delivery.ledger import Ledger, history_ledger
+from svcascode.delivery.timeline import Source, today_only
 from svcascode.documents import Document
 from svcascode.finding import Finding
 from svcascode.models.common import duration_seconds
@@ -66,9 +65,11 @@ def check(ctx: CheckContext, incident: Document) -> Iterator[Finding]:
 def _reasons(ctx: CheckContext, incident: Document, as_of: datetime) -> list[str]:
     reasons: list[str] = []
     priorities = {str(p).upper() for p in ctx.param("priorities") or []}
-    if ctx.recorder is not None:  # judged through the run's Ledger (and maybe git history), not lookup by lookup
+    ledger = history_ledger(ctx.catalogue, as_of)
+    if ledger is None:  # judged by the catalogue being checked: each window once, its lookups traced
+        ledger = Ledger(ctx.catalogue, today_only(ctx.catalogue, "the catalogue being checked"), as_of, ctx.shared)
+    elif ctx.recorder is not None:  # judged by git history as well: never reused from the memo of a past run
         ctx.recorder.untraceable = True
-    ledger = ctx.shared("ledger", partial(ledger_for, ctx.catalogue, as_of, "the catalogue being checked"))
     if str(incident.spec.priority).upper() in priorities:
         breached = [c for c in ledger.clocks(incident) if c.breached]
         if breached:

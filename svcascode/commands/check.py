@@ -157,7 +157,6 @@ def check(paths: tuple[str, ...], as_of: date, fail_on: str, select: tuple[str, 
 
     Exit codes: 0 nothing blocking at or above --fail-on; 1 something is; 2 the check could not run.
     """
-    from svcascode.delivery.ledger import definitions_from_git
     from svcascode.gitrepo import check_revision_text
 
     for option, value in (("--rev", rev), ("--base", base)):
@@ -174,6 +173,8 @@ def check(paths: tuple[str, ...], as_of: date, fail_on: str, select: tuple[str, 
     def load(root: Path, settings: Settings, paths: Sequence[str]) -> LoadResult:
         loaded.append(step(root, settings, paths))
         return loaded[-1]
+
+    from svcascode.delivery.ledger import definitions_from_git  # after the run cache: it loads the models
 
     with definitions_from_git(root, settings, rev or "HEAD"):  # service levels as delivered: as it was then
         report = run_check(root, settings, as_of, select, ignore, fail_on, paths, load=load)

@@ -27,7 +27,7 @@ from fractions import Fraction
 from typing import Any, Iterable
 
 from svcascode.calendars import (
-    EARLIEST, Interval, Period, as_utc, calendar_intervals, clip, intersect, merge, midnight, sla_periods, shift, subtract,
+    Interval, Period, as_utc, calendar_intervals, clip, intersect, midnight, sla_periods, shift, subtract,
     window_intervals, zone,
 )
 from svcascode.catalogue import Catalogue
@@ -177,7 +177,6 @@ def attain(level: Document, catalogue: Catalogue, period: Period, incidents: Ite
     service_minutes = sum((i.minutes for i in service_time), start=Fraction(0))
     measured_to = min(end, as_of)
     measured = clip(service_time, start, measured_to)
-    excluded = excluded_intervals(level, catalogue, start, measured_to)
     spans: list[tuple[Interval, Fraction, str, str]] = []
     unknown: dict[str, None] = {}
     running: set[str] = set()
@@ -197,6 +196,8 @@ def attain(level: Document, catalogue: Catalogue, period: Period, incidents: Ite
                 running.add(incident.name)
     downtime = removed = Fraction(0)
     by_incident: dict[str, list[Any]] = {}
+    # the maintenance windows the level excludes are expanded only when there is downtime to remove them from
+    excluded = excluded_intervals(level, catalogue, start, measured_to) if spans else []
     for segment, weight, name, kind in weighted_segments(spans):
         inside = intersect([segment], measured)
         counted = sum((i.minutes for i in _minus(inside, excluded)), start=Fraction(0))

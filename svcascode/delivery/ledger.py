@@ -25,8 +25,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Hashable, Iterator
 
 from svcascode.calendars import EARLIEST, Period, as_utc, shift, sla_periods, zone
 from svcascode.catalogue import Catalogue
@@ -86,15 +87,26 @@ def _percent(value: Any) -> str:
     return f"{round(float(value), 4):g}%"
 
 
-class Ledger:
-    """The windows and clocks of one catalogue as of one instant, by one set of definitions."""
+Share = Callable[[Hashable, Callable[[], Any]], Any]
 
-    def __init__(self, catalogue: Catalogue, definitions: Definitions, as_of: datetime) -> None:
+
+class Ledger:
+    """The windows and clocks of one catalogue as of one instant, by one set of definitions.
+
+    `share`, when given, computes each window once for everyone who asks (a check's `ctx.shared`, which
+    also records what the computation looked up for each reader); without it the Ledger keeps them."""
+
+    def __init__(self, catalogue: Catalogue, definitions: Definitions, as_of: datetime, share: Share | None = None
+                 ) -> None:
         self.catalogue, self.definitions, self.as_of = catalogue, definitions, as_of
-        self.incidents: list[Document] = list(catalogue.of_kind("Incident"))
+        self.share = share
         self._windows: dict[tuple[str, datetime, datetime], WindowResult | None] = {}
         self._clocks: dict[str, list[Clock]] = {}
         self._services: dict[str, ServiceDelivery] = {}
+
+    @property
+    def incidents(self) -> list[Document]:
+        return list(self.catalogue.of_kind("Incident"))
 
     @property
     def note(self) -> str:
@@ -110,13 +122,19 @@ class Ledger:
         found = []
         for period in periods:
             key = (name, period.start, period.end)
-            if key not in self._windows:
-                results = level_attainment(name, self.definitions, [period], self.incidents, self.as_of)
-                self._windows[key] = results[0] if results else None
-            result = self._windows[key]
+            if self.share is not None:
+                result = self.share(("window", *key), partial(self._window, name, period))
+            else:
+                if key not in self._windows:
+                    self._windows[key] = self._window(name, period)
+                result = self._windows[key]
             if result is not None:
                 found.append(result)
         return found
+
+    def _window(self, name: str, period: Period) -> WindowResult | None:
+        results = level_attainment(name, self.definitions, [period], self.incidents, self.as_of)
+        return results[0] if results else None
 
     def current_and_last(self, level: Document) -> list[WindowResult]:
         """The level's last complete window and the one holding the as-of instant (fewer when the level was
@@ -253,26 +271,28 @@ def definitions_from_git(root: Path, settings: Any, rev: str = "HEAD") -> Iterat
 def ledger_for(catalogue: Catalogue, as_of: date | datetime, reason: str = "the catalogue at hand") -> Ledger:
     """The Ledger of a catalogue as of a date (the end of that day, UTC) or instant: one per run and date
     within `definitions_from_git`, judged by the history; else a new one, by the catalogue's definitions."""
-    instant = as_of_instant(as_of)
+    found = history_ledger(catalogue, as_of)
+    return found if found is not None else Ledger(catalogue, today_only(catalogue, reason), as_of_instant(as_of))
+
+
+def history_ledger(catalogue: Catalogue, as_of: date | datetime) -> Ledger | None:
+    """The run's Ledger judged by git history (one per catalogue and date), or None when this block reads no
+    history or the catalogue has none (outside git, no commit yet): its answers are then the documents' own."""
     state = _HISTORY.get()
     if state is None:
-        return Ledger(catalogue, today_only(catalogue, reason), instant)
-    # a check sees the catalogue through a recording proxy: its files are the catalogue's own
-    key = id(catalogue.files)
+        return None
+    real = _underlying(catalogue)  # a check sees the catalogue through a recording proxy
+    key = id(real.files)
     if key not in state.definitions:
-        real = _underlying(catalogue)
         state.definitions[key] = (real, from_git(state.root, state.settings, real, state.rev))
     real, definitions = state.definitions[key]
+    if definitions.loader is None:
+        return None
+    instant = as_of_instant(as_of)
     found = state.ledgers.get((key, instant))
     if found is None:
         found = state.ledgers[(key, instant)] = Ledger(real, definitions, instant)
     return found
-
-
-def reads_history() -> bool:
-    """Whether delivery judgements in this block read git history (so a result is not a function of the
-    documents alone)."""
-    return _HISTORY.get() is not None
 
 
 def _underlying(catalogue: Catalogue) -> Catalogue:

@@ -23,9 +23,7 @@ from typing import Any
 
 from svcascode.errors import SvcascodeError
 from svcascode.escape import one_line, shorten, squash
-from svcascode.incidentimport.importer import (
-    Directory, Evidence, ImportResult, Problem, _quote, _Row, header_index, read_rows,
-)
+from svcascode.incidentimport.importer import Directory, Evidence, ImportResult, _quote, _Row, header_index, read_rows
 from svcascode.incidentimport.mapping import IncidentMapping
 
 OUTAGE_TYPES = {"outage": ("outage", False), "degradation": ("degraded", False), "degraded": ("degraded", False),
@@ -212,5 +210,3 @@ def duration_seconds_of(text: str) -> int | None:
         return sum(int(n) * _WORD_SECONDS[u.casefold()] for n, u in words)
     return None
 
-
-__all__ = ["Problem", "read_outages", "read_task_slas", "duration_seconds_of", "OUTAGE_TYPES"]
