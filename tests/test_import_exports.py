@@ -176,3 +176,22 @@ def test_reconcile_reports_the_two_mis_computed_task_slas_and_nothing_else(impor
     text = run_cli("sla", "reconcile", "--period", "2026-10..2026-11", "--as-of", AS_OF, "--definitions", "today",
                    cwd=imported["root"]).stdout
     assert "2 clock(s) differ, 7 agree, 7 not comparable" in text
+
+
+def test_clocks_without_a_response_time_are_counted_as_not_recorded_in_every_format(imported: dict[str, Any]
+                                                                                    ) -> None:
+    import json
+
+    root = imported["root"]
+    args = ("sla", "clocks", "--period", "2026-11", "--as-of", AS_OF, "--definitions", "today")
+    clocks = json.loads(run_cli(*args, "--format", "json", cwd=root).stdout)["clocks"]
+    unrecorded = [c for c in clocks if c["status"] == "not recorded"]
+    # every ServiceNow and Jira ticket's response (their exports carry none); PagerDuty's have acknowledged_on
+    assert {c["metric"] for c in unrecorded} == {"response"} and len(unrecorded) == 10
+    assert not any(c["incident"].startswith("pd-") for c in unrecorded)
+    assert run_cli(*args, cwd=root).stdout.splitlines()[-1].endswith(", 10 clock(s) not recorded")
+    rows = list(csv.DictReader(io.StringIO(run_cli(*args, "--format", "csv", cwd=root).stdout)))
+    assert sum(1 for r in rows if r["status"] == "not recorded") == 10
+    review = json.loads(run_cli("sla", "review", "--period", "2026-11", "--as-of", AS_OF, "--definitions", "today",
+                                "--format", "json", cwd=root).stdout)
+    assert review["summary"]["totals"]["clocksNotRecorded"] == 10

@@ -31,8 +31,11 @@ def _clock_line(c: dict[str, Any]) -> str:
             "breached": f"BREACHED by {_mins(c['overByMinutes'])} at {when}",
             "running": f"running, breaches at {when}" if when else "running",
             "paused": "paused",
-            "not recorded": f"not recorded: the incident gives no {c.get('stopField') or 'stop'} time "
-                            "(neither met nor breached)"}.get(c["status"], c["status"])
+            "not recorded": ""}.get(c["status"], c["status"])
+    if c["status"] == "not recorded":
+        return (f"{c['incident']} {c['priority']} {c['level']} {c['metric']}: {c['target']} in {c['calendar']}: not "
+                f"recorded: the incident gives no {c.get('stopField') or 'stop'} time, so neither met nor breached "
+                f"(its target ran out at {when}) [definition: {_source(c['definition'])}]")
     return (f"{c['incident']} {c['priority']} {c['level']} {c['metric']}: {_mins(c['elapsedMinutes'])} of "
             f"{c['target']} ({_mins(c['targetMinutes'])}) in {c['calendar']}, paused {_mins(c['pausedMinutes'])}: "
             f"{tail} [definition: {_source(c['definition'])}]")
@@ -64,8 +67,10 @@ def text(data: dict[str, Any], part: str = "review") -> str:
         lines += ["", "clocks:"] + [f"  {_t(_clock_line(c))}" for c in data["clocks"]] if data["clocks"] \
             else ["", "clocks: no incident in the period"]
     lines.append("")
+    unrecorded = sum(1 for c in data["clocks"] if c["status"] == "not recorded")
     lines.append(f"{len(data['breaches']['windows'])} window(s) breached, {len(data['breaches']['clocks'])} "
-                 f"clock(s) breached, {len(data['credits'])} credit(s)")
+                 f"clock(s) breached, {len(data['credits'])} credit(s)"
+                 + (f", {unrecorded} clock(s) not recorded" if part != "attainment" and unrecorded else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -103,7 +108,8 @@ def markdown(data: dict[str, Any], part: str = "review") -> str:
                 "breached at / deadline | definition |", "|---|---|---|---|---:|---|---|---|---|"]
         for c in data["clocks"]:
             out.append("| " + " | ".join(md_text(v) for v in (
-                c["incident"], c["priority"], c["level"], c["metric"], f"{c['elapsedMinutes']:g}", c["target"],
+                c["incident"], c["priority"], c["level"], c["metric"],
+                f"{c['elapsedMinutes']:g}" if c["status"] != "not recorded" else "", c["target"],
                 c["status"] + (f" by {c['overByMinutes']:g} min" if c["status"] == "breached" else ""),
                 c.get("breachedAt") or c.get("deadline") or "", _source(c["definition"]))) + " |")
         out.append("")
