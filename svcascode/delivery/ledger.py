@@ -245,6 +245,7 @@ class _History:
     rev: str
     definitions: dict[int, tuple[Catalogue, Definitions]] = field(default_factory=dict)
     ledgers: dict[tuple[int, datetime], Ledger] = field(default_factory=dict)
+    today: dict[tuple[int, datetime], Ledger] = field(default_factory=dict)  # where there is no history to read
 
     def close(self) -> None:
         for _, definitions in self.definitions.values():
@@ -272,7 +273,17 @@ def ledger_for(catalogue: Catalogue, as_of: date | datetime, reason: str = "the 
     """The Ledger of a catalogue as of a date (the end of that day, UTC) or instant: one per run and date
     within `definitions_from_git`, judged by the history; else a new one, by the catalogue's definitions."""
     found = history_ledger(catalogue, as_of)
-    return found if found is not None else Ledger(catalogue, today_only(catalogue, reason), as_of_instant(as_of))
+    if found is not None:
+        return found
+    instant = as_of_instant(as_of)
+    state = _HISTORY.get()
+    if state is None:
+        return Ledger(catalogue, today_only(catalogue, reason), instant)
+    real = _underlying(catalogue)  # no history to read: the documents' own definitions, once per run and date
+    key = (id(real.files), instant)
+    if key not in state.today:
+        state.today[key] = Ledger(real, today_only(real, state.definitions[id(real.files)][1].reason), instant)
+    return state.today[key]
 
 
 def history_ledger(catalogue: Catalogue, as_of: date | datetime) -> Ledger | None:
