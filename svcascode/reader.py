@@ -162,6 +162,10 @@ class CatalogueReader(ABC):
     def window_services(self, window: Document) -> list[Document[ServiceSpec]]:
         return self.window_services_of(window.name)
 
+    def underlying(self) -> CatalogueReader:
+        """The catalogue whose answers these are (itself; the recording reader's, the one it records)."""
+        return self
+
     def in_force(self, level: Document, on: date) -> bool:
         """Whether a ServiceLevel is in force on a date (`facts.level_in_force`)."""
         from svcascode.facts import level_in_force
@@ -220,6 +224,9 @@ class RecordingReader(CatalogueReader):
         self._catalogue = catalogue
         self._digests = digests
         self.recorder: Recorder | None = None
+
+    def underlying(self) -> CatalogueReader:
+        return self._catalogue.underlying()
 
     @contextmanager
     def recording(self, recorder: Recorder | None) -> Iterator[Recorder | None]:

@@ -80,6 +80,7 @@ def compare_with_base(report: Report, root: Path, settings: Settings, base: str,
     from dataclasses import replace
 
     from svcascode.assessment import ControlSelection, assess, split_ids
+    from svcascode.delivery.ledger import definitions_from_git
     from svcascode.gitload import RevisionLoader
     from svcascode.ratchet import Touched, stricter
     from svcascode.trusted import settings_at
@@ -95,7 +96,8 @@ def compare_with_base(report: Report, root: Path, settings: Settings, base: str,
         loader.close()
     known = [c.name for c in base_result.catalogue.of_kind("Control")]
     selection = ControlSelection(tuple(split_ids(select)), tuple(split_ids(ignore))).known_at(known)
-    before = {f.fingerprint: f for f in assess(base_result, as_of, selection).in_scope()}
+    with definitions_from_git(root, settings, sha):  # the base's delivery, by the base's own history
+        before = {f.fingerprint: f for f in assess(base_result, as_of, selection).in_scope()}
     now = {f.fingerprint for f in report.findings}
     at_base = frozenset(before) & now
     touched: frozenset[str] = frozenset()
@@ -202,12 +204,16 @@ def check(paths: tuple[str, ...], as_of: date, fail_on: str, select: tuple[str, 
         loaded.append(step(root, settings, paths))
         return loaded[-1]
 
-    report = run_check(root, settings, as_of, select, ignore, fail_on, paths, load=load)
-    if base is not None:
-        report = compare_with_base(report, root, settings, base, as_of, select, ignore, paths, ratchet, loaded[0])
-    text = FORMATS[fmt](report)
-    if until is not None:
-        text = _with_forecast(text, fmt, report, root, settings, as_of, until, select, ignore, paths, load)
+    from svcascode.delivery.ledger import definitions_from_git  # after the run cache: it loads the models
+
+    with definitions_from_git(root, settings, rev or "HEAD"):  # service levels as delivered: as it was then
+        report = run_check(root, settings, as_of, select, ignore, fail_on, paths, load=load)
+        if base is not None:
+            report = compare_with_base(report, root, settings, base, as_of, select, ignore, paths, ratchet,
+                                       loaded[0])
+        text = FORMATS[fmt](report)
+        if until is not None:
+            text = _with_forecast(text, fmt, report, root, settings, as_of, until, select, ignore, paths, load)
     code = EXIT_FINDINGS if report.exit_code else EXIT_OK
     if runs is not None:  # the working tree's plain check: loaded once
         runs.keep(settings, loaded[0], code, text)

@@ -52,6 +52,7 @@ def forecast(paths: tuple[str, ...], as_of: date, days: int | None, until: date 
     """
     from svcascode.commands.check import load_documents
     from svcascode.assessment import ControlSelection
+    from svcascode.delivery.ledger import definitions_from_git
     from svcascode.forecast import forecast as make_forecast
     from svcascode.forecast import until_date
 
@@ -60,7 +61,8 @@ def forecast(paths: tuple[str, ...], as_of: date, days: int | None, until: date 
     loaded = load_documents(root, settings, paths)
     known = [c.name for c in loaded.catalogue.of_kind("Control")]
     selection = ControlSelection.resolve(select, ignore, known)
-    result = make_forecast(loaded, as_of, last, selection, every_day)
+    with definitions_from_git(root, settings):  # service levels as delivered, as `check` judges them
+        result = make_forecast(loaded, as_of, last, selection, every_day)
     if ical is not None:
         from svcascode.formats.forecast import write_calendars
         from svcascode.monitoring.output import OutputFolder

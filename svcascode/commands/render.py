@@ -14,6 +14,7 @@ import click
 from svcascode.assessment import assess
 from svcascode.catalogue import load_catalogue
 from svcascode.cli import _context, main, output_folder, parse_as_of
+from svcascode.delivery.ledger import definitions_from_git
 from svcascode.errors import SvcascodeError
 from svcascode.render.report import REPORT_FORMATS
 
@@ -39,10 +40,11 @@ def catalogue_command(out: str, as_of: date, deadline_days: int) -> None:
 
     root, settings = _context()
     loaded = load_catalogue(root, settings)
-    assessment = assess(loaded, as_of)
-    deadlines = (forecast(loaded, as_of, until_date(as_of, deadline_days, None), now=assessment)
-                 if deadline_days else None)
-    written = write_site(SiteInput(assessment, _head(root), deadlines), Path(out))
+    with definitions_from_git(root, settings):  # service levels as delivered: as `check` and `sla` judge them
+        assessment = assess(loaded, as_of)
+        deadlines = (forecast(loaded, as_of, until_date(as_of, deadline_days, None), now=assessment)
+                     if deadline_days else None)
+        written = write_site(SiteInput(assessment, _head(root), deadlines), Path(out))
     for path in written:
         click.echo(f"wrote {path}")
 
@@ -71,10 +73,12 @@ def report_command(out: str, formats: tuple[str, ...], as_of: date, history_comm
                    "(pip install weasyprint; apt-get install libpango-1.0-0 libpangoft2-1.0-0)", err=True)
         formats = tuple("html" if f == "pdf" else f for f in formats)
     root, settings = _context()
-    assessment = assess(load_catalogue(root, settings), as_of)
+    # the posture trend assesses past commits, each by its own definitions; the report's as it was then
     history = (load_history(root, settings, as_of, posture_counts, history_commits, history_days)
                if history_commits or history_days else History(note="no history: not asked for"))
-    report = build_report(ReportInput(assessment, history, generated_time()))
+    with definitions_from_git(root, settings):  # service levels as delivered: as `check` and `sla` judge them
+        assessment = assess(load_catalogue(root, settings), as_of)
+        report = build_report(ReportInput(assessment, history, generated_time()))
     chart = trend_chart(history.trend) if history.trend else None
     for fmt in dict.fromkeys(formats):
         for path in REPORT_FORMATS[fmt](report, Path(out), chart):

@@ -90,8 +90,9 @@ def today_only(catalogue: CatalogueReader, reason: str) -> Definitions:
     return Definitions(catalogue, reason)
 
 
-def from_git(root: Path, settings: Settings, today: CatalogueReader) -> Definitions:
-    """Definitions from the first-parent history of HEAD, or today's when there is no usable git history."""
+def from_git(root: Path, settings: Settings, today: CatalogueReader, rev: str = "HEAD") -> Definitions:
+    """Definitions from the first-parent history of `rev` (HEAD), or today's when there is no usable git
+    history."""
     from svcascode.gitload import RevisionLoader
 
     try:
@@ -102,7 +103,7 @@ def from_git(root: Path, settings: Settings, today: CatalogueReader) -> Definiti
         if loader.repo.head() is None:
             loader.close()
             return Definitions(today, "the repository has no commit yet")
-        log = loader.repo.log("HEAD", settings, first_parent=True)
+        log = loader.repo.log(rev, settings, first_parent=True)
     except SvcascodeError as error:
         loader.close()
         return Definitions(today, f"git history unreadable: {error}")

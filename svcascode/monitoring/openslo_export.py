@@ -22,7 +22,8 @@ from typing import Any, Iterator
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
 from svcascode.models import OPENSLO_API_VERSION
-from svcascode.monitoring.prometheus import CONDITIONS, DEFAULT_FACTORS
+from svcascode.monitoring.prometheus import CONDITIONS, DEFAULT_OVERRIDES, WORKBOOK_WINDOW_SECONDS, factor_of
+from svcascode.monitoring.slos import slo_window
 
 SETTINGS = {"roots": ["."], "exclude": [".svcascode.yaml"], "cache": False}
 TEAM_LABEL = "svcascode.io/team"
@@ -59,11 +60,13 @@ def _email_target(catalogue: Catalogue, team: Document) -> dict[str, Any] | None
 
 
 def alert_policies(slo: Document, service: Document, targets: list[str]) -> list[dict[str, Any]]:
-    """One AlertPolicy per burn-rate condition of the service's tier, notifying `targets` (not empty)."""
-    factors = DEFAULT_FACTORS.get(str(service.spec.tier), DEFAULT_FACTORS["tier-0"])
+    """One AlertPolicy per burn-rate condition of the service's tier, notifying `targets` (not empty), its
+    factors scaled to the SLO's window."""
+    window = slo_window(slo)
+    window_seconds = window.seconds if window is not None else WORKBOOK_WINDOW_SECONDS  # no window: the table's
     policies = []
     for condition in CONDITIONS:
-        factor = factors.get(condition.name)
+        factor = factor_of(DEFAULT_OVERRIDES, str(service.spec.tier), condition, window_seconds)
         if factor is None:
             continue
         policies.append({"apiVersion": OPENSLO_API_VERSION, "kind": "AlertPolicy",
