@@ -1,7 +1,7 @@
 """As it was then: the catalogue whose definitions were in force at a moment, from git.
 
 A moment is judged against the last commit on the first-parent line of HEAD that entered the history
-(committer date) at or before it. Outside git, with no commit yet, or before the first commit that
+(committer date) at or before it (`svcascode.delivery.inforce`). Outside git, with no commit yet, or before the first commit that
 touched the catalogue, today's definitions (the working tree) are used, and the result says so.
 A catalogue is built once per commit however many clocks and windows ask for it; blobs are read and
 parsed once per run by the shared `CatalogueBuilder` of a `RevisionLoader`.
@@ -9,7 +9,6 @@ parsed once per run by the shared `CatalogueBuilder` of a `RevisionLoader`.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from svcascode.calendars import as_utc
 from svcascode.catalogue import Catalogue
 from svcascode.config import Settings
+from svcascode.delivery.inforce import index_in_force, line_times
 from svcascode.errors import SvcascodeError
 from svcascode.gitrepo import MODE_SYMLINK, TreeFile
 
@@ -60,12 +60,20 @@ class Definitions:
         """How many commits' catalogues were built (each once)."""
         return len(self._built)
 
-    def at(self, moment: datetime) -> tuple[Catalogue, Source]:
-        index = bisect_right(self._times, as_utc(moment)) - 1
+    def in_force(self, moment: datetime) -> tuple[Any, tuple[TreeFile, ...]] | None:
+        """The commit in force at a moment, with the catalogue files it holds; None before the first one."""
+        index = index_in_force(self._times, moment)
         if self.loader is None or index < 0:
+            return None
+        _, commit, files = self.commits[index]
+        return commit, files
+
+    def at(self, moment: datetime) -> tuple[Catalogue, Source]:
+        found = self.in_force(moment)
+        if found is None:
             reason = self.reason if self.loader is None else "before the first commit of the catalogue"
             return self.today, Source(reason=reason)
-        _, commit, files = self.commits[index]
+        commit, files = found
         catalogue = self._built.get(commit.sha)
         if catalogue is None:
             catalogue = self.loader.load_files(list(files)).catalogue
@@ -108,6 +116,7 @@ def from_git(root: Path, settings: Settings, today: Catalogue) -> Definitions:
         return Definitions(today, f"git history unreadable: {error}")
     commits: list[tuple[datetime, Any, tuple[TreeFile, ...]]] = []
     state: dict[str, str] = {}
+    times = line_times(commit.committed or commit.date for commit, _ in log)
     for index, (commit, changes) in enumerate(log):
         if index == 0 or any(MODE_SYMLINK in (c.new_mode, c.old_mode) for c in changes):
             listed, _ = loader.repo.yaml_files(commit.sha, settings, require=False)
@@ -118,11 +127,8 @@ def from_git(root: Path, settings: Settings, today: Catalogue) -> Definitions:
                     state[change.path] = change.new_blob
                 else:
                     state.pop(change.path, None)
-        when = as_utc(datetime.fromisoformat(commit.committed or commit.date))
         files = tuple(TreeFile(p, b) for p, b in sorted(state.items()))
-        if commits and when < commits[-1][0]:  # a committer clock that went back: keep the line ordered
-            when = commits[-1][0]
-        commits.append((when, commit, files))
+        commits.append((times[index], commit, files))
     if not commits:
         loader.close()
         return Definitions(today, "no commit touches the catalogue")
