@@ -467,8 +467,8 @@ def verify(store: Store, recorder: Recorder, period: Period | None, sample: int 
         missing = [n for n in PART_NAMES if found.parts.get(n) not in parts]
         if missing:
             result.differences.append(Difference(row.day, "store tampered", f"its {', '.join(missing)} "
-                                                 f"{'is' if len(missing) == 1 else 'are'} missing or no longer "
-                                                 "match their digests"))
+                                                 f"part{'' if len(missing) == 1 else 's'}: missing, or no longer "
+                                                 "matching the digest the assessment names"))
     if period is not None:
         days = [d.isoformat() for d in period.days() if line.in_force(d) is not None]
     else:

@@ -190,8 +190,8 @@ def render_markdown(ledger: Ledger) -> str:
             lines.append(f"- **{day['date']}** at {', '.join(md_code(str(c)[:12]) for c in day['commits'].values())}:")
             for control in changed:
                 entry = posture["controls"][control]
-                was = f"{before.get(control, 'not recorded')} -> " if previous else ""
-                lines.append(f"  - {md_code(control)} {md_text(was)}{md_text(entry['state'])}")
+                was = f"{md_text(before.get(control, 'not recorded'))} -> " if previous else ""
+                lines.append(f"  - {md_code(control)} {was}{md_text(entry['state'])}")
                 for finding in entry["findings"][:_SHOWN_FINDINGS] if entry["state"] in (FAILED, WAIVED) else []:
                     waived = f" (waived by {md_code(finding['waiver'])})" if finding["waiver"] else ""
                     lines.append(f"    - {md_code(finding['subject'])}: {md_text(finding['message'])}{waived}")

@@ -263,12 +263,12 @@ def record_parts(assessment: Assessment, day: date) -> dict[str, Any]:
     for (control, subject), pair in assessment.pairs.items():
         pairs.setdefault(control, {})[subject] = str(pair.status)
     waivers = {}
-    for name, result in assessment.waivers.items():
-        spec = result.waiver.spec
-        waivers[name] = {"state": str(result.state), "suppresses": result.state.suppresses,
-                         "findingsWaived": result.matched, "control": spec.control,
+    for name, waiver in assessment.waivers.items():
+        spec = waiver.waiver.spec
+        waivers[name] = {"state": str(waiver.state), "suppresses": waiver.state.suppresses,
+                         "findingsWaived": waiver.matched, "control": spec.control,
                          "subjects": list(spec.subjects), "approvedAt": spec.approved_at.isoformat(),
-                         "expiresAt": spec.expires_at.isoformat(), "file": result.waiver.file}
+                         "expiresAt": spec.expires_at.isoformat(), "file": waiver.waiver.file}
     evidence = []
     for item in sorted(assessment.catalogue.of_kind("Evidence"), key=lambda e: (e.spec.performed_at, e.name)):
         if evidence_in_force(item, day):
