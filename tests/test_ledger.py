@@ -361,7 +361,7 @@ def test_a_record_of_other_code_that_differs_is_named_code_changed(
     line = open_line(repo.path, settings)
     now = digests(repo.path, settings)
     older = Digests("0" * 32, now.library, now.settings)  # an earlier svcascode, whose checks said otherwise
-    recorder = Recorder(line, older, lambda: Assessor(repo.path, settings))
+    recorder = Recorder(line, older, lambda: Assessor(line))
     computed = recorder.compute
     recorder.compute = lambda day: _with_message(computed(day), "an older wording")  # type: ignore[method-assign]
     store = open_store(store_path)

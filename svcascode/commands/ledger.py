@@ -64,7 +64,7 @@ class _Context:
 
             root, settings = self.root, self.settings
             self.recorder = Recorder(self.line, digests(root, settings, self.line.repo.prefix),
-                                     lambda: Assessor(root, settings))
+                                     lambda: Assessor(self.line))
         if store_spec:
             self.store = open_store(store_spec)
         elif not explicit_only and self.root is not None:

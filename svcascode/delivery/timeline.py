@@ -44,15 +44,52 @@ class Source:
         return {"commit": self.commit, "committed": self.committed, "subject": self.subject, "reason": self.reason}
 
 
+class FileStates:
+    """The catalogue files at each commit of a first-parent log, worked out when asked: from the nearest
+    state already known, by the changes of the commits between (a listing of the tree where a commit
+    changes a symlink). Asking for commits in order costs one pass over the log; a state is kept every
+    `EVERY` commits, so asking for an earlier one replays at most that many."""
+
+    EVERY = 64
+
+    def __init__(self, loader: Any, settings: Settings, log: list[tuple[Any, list[Any]]]) -> None:
+        self.loader, self.settings, self.log = loader, settings, log
+        self._kept: dict[int, dict[str, str]] = {}
+        self._index = -1
+        self._state: dict[str, str] = {}
+
+    def at(self, index: int) -> tuple[TreeFile, ...]:
+        if index < self._index:
+            start = max((k for k in self._kept if k <= index), default=-1)
+            self._index, self._state = (start, dict(self._kept[start])) if start >= 0 else (-1, {})
+        repo = self.loader.repo
+        while self._index < index:
+            self._index += 1
+            commit, changes = self.log[self._index]
+            if self._index == 0 or any(MODE_SYMLINK in (c.new_mode, c.old_mode) for c in changes):
+                listed, _ = repo.yaml_files(commit.sha, self.settings, require=False)
+                self._state = {f.path: f.blob for f in listed}
+            else:
+                for change in changes:
+                    if change.new_blob and repo.selects(change.path, self.settings):
+                        self._state[change.path] = change.new_blob
+                    else:
+                        self._state.pop(change.path, None)
+            if self._index % self.EVERY == 0:
+                self._kept[self._index] = dict(self._state)
+        return tuple(TreeFile(p, b) for p, b in sorted(self._state.items()))
+
+
 class Definitions:
     """The catalogue in force at a moment; `at(moment)` -> (catalogue, source)."""
 
     def __init__(self, today: Catalogue, reason: str, loader: Any = None,
-                 commits: list[tuple[datetime, Any, tuple[TreeFile, ...]]] | None = None) -> None:
+                 commits: list[tuple[datetime, Any]] | None = None, files: FileStates | None = None) -> None:
         self.today, self.reason = today, reason
         self.loader = loader
         self.commits = commits or []
-        self._times = [moment for moment, _, _ in self.commits]
+        self.files = files
+        self._times = [moment for moment, _ in self.commits]
         self._built: dict[str, Catalogue] = {}
 
     @property
@@ -63,10 +100,9 @@ class Definitions:
     def in_force(self, moment: datetime) -> tuple[Any, tuple[TreeFile, ...]] | None:
         """The commit in force at a moment, with the catalogue files it holds; None before the first one."""
         index = index_in_force(self._times, moment)
-        if self.loader is None or index < 0:
+        if self.loader is None or self.files is None or index < 0:
             return None
-        _, commit, files = self.commits[index]
-        return commit, files
+        return self.commits[index][1], self.files.at(index)
 
     def at(self, moment: datetime) -> tuple[Catalogue, Source]:
         found = self.in_force(moment)
@@ -83,7 +119,7 @@ class Definitions:
     def first_after(self, start: datetime, end: datetime) -> list[tuple[Catalogue, Source]]:
         """The catalogues of the commits that entered the history in [start, end), oldest first."""
         found = []
-        for moment, commit, _ in self.commits:
+        for moment, commit in self.commits:
             if as_utc(start) <= moment < as_utc(end):
                 found.append(self.at(moment))
         return found
@@ -114,22 +150,9 @@ def from_git(root: Path, settings: Settings, today: Catalogue) -> Definitions:
     except SvcascodeError as error:
         loader.close()
         return Definitions(today, f"git history unreadable: {error}")
-    commits: list[tuple[datetime, Any, tuple[TreeFile, ...]]] = []
-    state: dict[str, str] = {}
-    times = line_times(commit.committed or commit.date for commit, _ in log)
-    for index, (commit, changes) in enumerate(log):
-        if index == 0 or any(MODE_SYMLINK in (c.new_mode, c.old_mode) for c in changes):
-            listed, _ = loader.repo.yaml_files(commit.sha, settings, require=False)
-            state = {f.path: f.blob for f in listed}
-        else:
-            for change in changes:
-                if change.new_blob and loader.repo.selects(change.path, settings):
-                    state[change.path] = change.new_blob
-                else:
-                    state.pop(change.path, None)
-        files = tuple(TreeFile(p, b) for p, b in sorted(state.items()))
-        commits.append((times[index], commit, files))
-    if not commits:
+    if not log:
         loader.close()
         return Definitions(today, "no commit touches the catalogue")
-    return Definitions(today, "", loader, commits)
+    times = line_times(commit.committed or commit.date for commit, _ in log)
+    commits = [(times[index], commit) for index, (commit, _) in enumerate(log)]
+    return Definitions(today, "", loader, commits, FileStates(loader, settings, log))

@@ -123,6 +123,35 @@ class Computed:
     values: dict[str, Any]  # part name -> value
 
 
+def build_record(commit: str, files: Any, assessment: Any, day: date, digests: Digests,
+                 documents: dict[str, tuple[str, bytes, Any]] | None = None) -> Computed:
+    """An assessment as a row and its parts. `documents` keeps the documents part of the last commit, which
+    every day at that commit shares."""
+    from svcascode.ledger.source import documents_part, record_parts
+
+    values = record_parts(assessment, day)
+    known = documents if documents is not None else {}
+    if commit not in known:
+        document_value = documents_part(assessment, files)
+        text = canonical(document_value)
+        known.clear()
+        known[commit] = (digest_of(text), text, document_value)
+    doc_digest, doc_text, doc_value = known[commit]
+    texts: dict[str, bytes] = {doc_digest: doc_text}
+    parts: dict[str, str] = {"documents": doc_digest}
+    for name in PART_NAMES:
+        if name == "documents":
+            continue
+        text = canonical(values[name])
+        parts[name] = digest_of(text)
+        texts[parts[name]] = text
+    values["documents"] = doc_value
+    row = AssessmentRow(assessment_key(commit, day.isoformat(), digests.code, digests.library, digests.settings),
+                        commit, day.isoformat(), digests.code, digests.library, digests.settings, parts,
+                        content_digest(parts))
+    return Computed(row, texts, values)
+
+
 class Recorder:
     """Assessments of one repository's days, made through an Assessor, as rows and parts."""
 
@@ -143,32 +172,15 @@ class Recorder:
         return assessment_key(commit, day.isoformat(), d.code, d.library, d.settings)
 
     def compute(self, day: date) -> Computed | None:
-        from svcascode.ledger.source import documents_part, record_parts
-
         found = self.assessor.load(day)
         if found is None:
             return None
         commit, files, loaded = found
-        assessment = self.assessor.assess(loaded, day)
-        values = record_parts(assessment, day)
-        if commit.sha not in self._documents:
-            document_value = documents_part(assessment, files)
-            text = canonical(document_value)
-            self._documents = {commit.sha: (digest_of(text), text, document_value)}  # the last commit only
-        doc_digest, doc_text, doc_value = self._documents[commit.sha]
-        texts: dict[str, bytes] = {doc_digest: doc_text}
-        digests: dict[str, str] = {"documents": doc_digest}
-        for name in PART_NAMES:
-            if name == "documents":
-                continue
-            text = canonical(values[name])
-            digests[name] = digest_of(text)
-            texts[digests[name]] = text
-        values["documents"] = doc_value
-        d = self.digests
-        row = AssessmentRow(self.key(commit.sha, day), commit.sha, day.isoformat(), d.code, d.library, d.settings,
-                            digests, content_digest(digests))
-        return Computed(row, texts, values)
+        return self.build(commit.sha, files, self.assessor.assess(loaded, day), day)
+
+    def build(self, commit: str, files: Any, assessment: Any, day: date) -> Computed:
+        """The record of an assessment of a commit (whose catalogue files are `files`) as of a day."""
+        return build_record(commit, files, assessment, day, self.digests, self._documents)
 
     def close(self) -> None:
         if self._assessor is not None:

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from svcascode.assessment import Assessment
     from svcascode.catalogue import LoadResult
     from svcascode.config import Settings
-    from svcascode.delivery.timeline import Definitions
     from svcascode.gitrepo import GitRepo
 
 # The states of a control on a day, worst first (several repositories: the worst of theirs).
@@ -91,6 +90,19 @@ class Line:
     commits: list[Any]  # svcascode.gitrepo.Commit
     times: list[datetime]
     name: str
+    head: str  # the commit HEAD named when the line was read: every later read is of the same line
+    _log: list[tuple[Any, list[Any]]] | None = None
+
+    @property
+    def log(self) -> list[tuple[Any, list[Any]]]:
+        """Each commit with its changes (`svcascode.gitrepo.RawChange`), read when first asked: a ledger the
+        store already holds never needs them."""
+        if self._log is None:
+            log = self.repo.log(self.head, self.settings, first_parent=True)
+            if [c.sha for c, _ in log] != [c.sha for c in self.commits]:
+                raise SvcascodeError("the main line read twice gave two answers: run again")
+            self._log = log
+        return self._log
 
     def in_force(self, day: date) -> Any | None:
         """The commit in force on a day: the last one that entered the history by the day's end (UTC)."""
@@ -119,7 +131,8 @@ def open_line(root: Path, settings: Settings, name: str | None = None) -> Line:
     try:
         if repo.head() is None:
             raise SvcascodeError(f"{root}: the git repository has no commit yet: there is no day to record")
-        log = [commit for commit, _ in repo.log("HEAD", settings, first_parent=True)]
+        head = repo.resolve("HEAD")
+        commits = main_line(repo, settings, head)
         if name is None:
             try:
                 url: str | None = repo.git("config", "--get", "remote.origin.url").strip()
@@ -129,7 +142,22 @@ def open_line(root: Path, settings: Settings, name: str | None = None) -> Line:
     except BaseException:
         repo.close()
         raise
-    return Line(root, settings, repo, log, line_times(c.committed or c.date for c in log), name)
+    return Line(root, settings, repo, commits, line_times(c.committed or c.date for c in commits), name, head)
+
+
+def main_line(repo: GitRepo, settings: Settings, head: str) -> list[Any]:
+    """The commits of `GitRepo.log(head, settings, first_parent=True)`, without their changes: the same git
+    log (first parents, the catalogue roots), which lists a commit the same with or without `--raw`."""
+    from svcascode.gitrepo import Commit
+
+    roots = [repo.prefix + r.strip("/") + "/" for r in settings.roots]
+    out = repo.git("log", "-z", "--reverse", "--first-parent", "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%cI%x1f%s",
+                   "--end-of-options", head, "--", *roots)
+    commits = []
+    for chunk in out.split("\x1e")[1:]:
+        sha, author, email, authored, committed, subject = chunk.rstrip("\0\n").split("\x1f", 5)
+        commits.append(Commit(sha, author, email, authored, subject, committed))
+    return commits
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -174,16 +202,18 @@ class Assessor:
     """Assessments of the commits of one main line, as of days: a commit's catalogue is loaded once while
     days ask for it in turn, and each day is assessed with the result memo of the run."""
 
-    def __init__(self, root: Path, settings: Settings) -> None:
+    def __init__(self, line: Line) -> None:
         from svcascode.catalogue import Catalogue
-        from svcascode.delivery.timeline import from_git
-
-        self.definitions: Definitions = from_git(root, settings, Catalogue())
-        if self.definitions.loader is None:
-            raise SvcascodeError(f"cannot read the history: {self.definitions.reason}")
+        from svcascode.delivery.timeline import Definitions, FileStates
+        from svcascode.gitload import RevisionLoader
         from svcascode.incremental import memo_of
 
-        self.memo = memo_of(self.definitions.loader.cache)
+        loader = RevisionLoader(line.root, line.settings, line.repo)
+        # the catalogue in force on a day as the service levels read it (svcascode.delivery.timeline), over the
+        # main line already read: the files of a commit are worked out only when one of its days is assessed
+        self.definitions = Definitions(Catalogue(), "", loader, list(zip(line.times, line.commits)),
+                                       FileStates(loader, line.settings, line.log))
+        self.memo = memo_of(loader.cache)
         self.memo.defer_save = True  # saved once, when the run ends
         self._loaded: tuple[str, LoadResult] | None = None
         self.loaded_commits = 0
@@ -209,7 +239,7 @@ class Assessor:
         return assess(loaded, day)
 
     def close(self) -> None:
-        self.definitions.close()
+        self.definitions.close()  # saves the parse cache and the result memo once
 
 
 def default_store(root: Path, settings: Settings) -> Path | None:

@@ -334,15 +334,7 @@ class Store:
         if not days:
             return 0
         with self.transaction(lock=repository):
-            new_parts = sorted(d for d in parts if d not in self.written_parts)
-            self._execute_many("INSERT INTO ledger_parts (digest, body) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
-                               [(d, self._blob(encode_part(parts[d]))) for d in new_parts])
-            self._execute_many(
-                "INSERT INTO ledger_assessments (key, commit_sha, as_of, code_digest, library_digest, settings_digest, "
-                "controls, findings, pairs, waivers, evidence, documents, content) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                [(a.key, a.commit, a.as_of, a.code, a.library, a.settings, *(a.parts[n] for n in PART_NAMES),
-                  a.content) for a in sorted(assessments, key=lambda a: a.key)])
+            self._insert(assessments, parts)
             wanted = sorted({d.day for d in days})
             have = {(str(r[0]), str(r[1])) for r in self._in_chunks(
                 "SELECT day, assessment FROM ledger_days WHERE repository = ? AND day IN (?*)", wanted, (repository,))}
@@ -366,6 +358,26 @@ class Store:
         self.written_parts.update(parts)
         return len(rows)
 
+    def keep(self, assessments: list[AssessmentRow], parts: dict[str, bytes]) -> None:
+        """Store assessments (and their parts) made outside the ledger of days, e.g. by `history --posture`:
+        content-addressed, so writing one that is there already is a no-op."""
+        if not assessments:
+            return
+        with self.transaction(lock="assessments"):
+            self._insert(assessments, parts)
+        self.written_parts.update(parts)
+
+    def _insert(self, assessments: list[AssessmentRow], parts: dict[str, bytes]) -> None:
+        new_parts = sorted(d for d in parts if d not in self.written_parts)
+        self._execute_many("INSERT INTO ledger_parts (digest, body) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
+                           [(d, self._blob(encode_part(parts[d]))) for d in new_parts])
+        self._execute_many(
+            "INSERT INTO ledger_assessments (key, commit_sha, as_of, code_digest, library_digest, settings_digest, "
+            "controls, findings, pairs, waivers, evidence, documents, content) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            [(a.key, a.commit, a.as_of, a.code, a.library, a.settings, *(a.parts[n] for n in PART_NAMES),
+              a.content) for a in sorted(assessments, key=lambda a: a.key)])
+
     def _blob(self, data: bytes) -> Any:
         return data
 
@@ -379,7 +391,7 @@ _BAD = object()
 
 
 def encode_part(text: bytes) -> bytes:
-    return zlib.compress(text, 6)
+    return zlib.compress(text, 1)
 
 
 def decode_part(digest: str, body: bytes) -> Any:
