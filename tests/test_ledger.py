@@ -310,6 +310,12 @@ def test_one_posture_across_repositories(history: tuple[Repo, dict[str, str]], t
     assert one["repositories"] == ["acme/payments"]
     assert {d["date"]: d for d in one["days"]}["2025-03-05"]["posture"]["controls"]["svc-runbook"]["state"] == \
         "operating"
+    report = run(tmp_path, "report", "posture", "--as-of", "2025-03-05", "--store", store, "--format", "json")
+    assert report.returncode == 0, report.stderr
+    posture = json.loads(report.stdout)["day"]["posture"]["controls"]["svc-runbook"]
+    assert posture["state"] == "failed" and posture["repositories"]["acme/payments"] == "operating"
+    table = run(tmp_path, "report", "posture", "--as-of", "2025-03-05", "--store", store).stdout
+    assert "| `svc-runbook` | failed | failed | operating | 1 | 0 |" in table
 
 
 def test_a_repositorys_name_never_carries_credentials() -> None:
@@ -524,3 +530,72 @@ def test_a_writer_killed_mid_write_leaves_no_partial_assessment(history: tuple[R
     done = run(repo.path, "ledger", "record", "--period", PERIOD, "--store", store)
     assert done.returncode == 0 and "8 day(s) recorded" in done.stdout
     assert run(repo.path, "ledger", "verify", "--store", store).returncode == 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# The main line, and the walks through history that read the store
+
+
+def test_the_main_line_is_the_logs_with_or_without_changes(history: tuple[Repo, dict[str, str]],
+                                                           tmp_path: Path) -> None:
+    from svcascode.config import load_settings
+    from svcascode.ledger.source import open_line
+
+    repo, shas = history
+    copy = Repo.__new__(Repo)
+    copy.path = tmp_path / "merged"
+    shutil.copytree(repo.path, copy.path)
+    copy.git("checkout", "-q", "-b", "topic", shas["fix"])
+    copy.commit("delta on a branch", {"services/catalogue/delta.yaml": service("delta")},
+                date="2025-03-06T08:00:00+00:00")
+    copy.commit("a note outside the catalogue", {"NOTES.md": "notes\n"}, date="2025-03-06T09:00:00+00:00")
+    copy.git("checkout", "-q", "main")
+    os.environ["GIT_COMMITTER_DATE"] = "2025-03-09T10:00:00+00:00"
+    try:
+        copy.git("-c", "commit.gpgsign=false", "merge", "-q", "--no-ff", "-m", "merge topic", "topic")
+    finally:
+        os.environ.pop("GIT_COMMITTER_DATE")
+    line = open_line(copy.path, load_settings(copy.path))
+    try:
+        assert [c.sha for c, _ in line.log] == [c.sha for c in line.commits]  # read both ways: the same line
+        assert len(line.commits) == 4 and line.commits[-1].message == "merge topic"
+    finally:
+        line.close()
+
+
+def test_history_posture_reads_the_store_first_and_gives_the_same_answer(
+        history: tuple[Repo, dict[str, str]], tmp_path: Path) -> None:
+    repo, _ = history
+    store = str(tmp_path / "s.sqlite")
+    plain = run(repo.path, "--no-cache", "history", "--posture", "--format", "json")
+    first = run(repo.path, "history", "--posture", "--format", "json", "--store", store)
+    second = run(repo.path, "history", "--posture", "--format", "json", "--store", store)
+    assert plain.returncode == first.returncode == second.returncode == 0
+    commits = [json.loads(r.stdout)["commits"] for r in (plain, first, second)]
+    assert commits[0] == commits[1] == commits[2]
+    assert json.loads(second.stdout)["stats"]["fromStore"] == 3 and json.loads(first.stdout)["stats"]["fromStore"] == 0
+    # the ledger finds those assessments: the day each commit entered whose commit is still in force at its end
+    assert sql(store, "SELECT count(*) FROM ledger_assessments")[0][0] == 3
+
+
+def test_a_store_that_cannot_be_used_is_said_once_and_the_walk_computes_without_it(
+        history: tuple[Repo, dict[str, str]], tmp_path: Path) -> None:
+    repo, _ = history
+    damaged = tmp_path / "damaged.sqlite"
+    damaged.write_bytes(b"\x00not a database" * 100)
+    plain = run(repo.path, "--no-cache", "history", "--posture", "--format", "json")
+    done = run(repo.path, "history", "--posture", "--format", "json", "--store", str(damaged))
+    assert done.returncode == 0 and done.stderr.count("store of assessments is not used") == 1
+    assert json.loads(done.stdout)["commits"] == json.loads(plain.stdout)["commits"]
+    report = run(repo.path, "render", "report", "--out", str(tmp_path / "report"), "--format", "json",
+                 "--as-of", "2025-03-08")
+    assert report.returncode == 0
+    env_store = {"SVCASCODE_STORE": str(tmp_path / "report.sqlite")}
+    from conftest import run_cli
+
+    with_store = run_cli("render", "report", "--out", str(tmp_path / "again"), "--format", "json", "--as-of",
+                         "2025-03-08", cwd=repo.path, env={**GIT_ENV, **env_store})
+    assert with_store.returncode == 0
+    trend = [json.loads((tmp_path / d / "report.json").read_text())["trend"] for d in ("report", "again")]
+    assert trend[0] == trend[1] and len(trend[0]) == 3
+    assert sql(env_store["SVCASCODE_STORE"], "SELECT count(*) FROM ledger_assessments")[0][0] == 3

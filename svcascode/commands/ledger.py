@@ -110,11 +110,22 @@ def show(period: str, store_spec: str | None, fmt: str, repositories: tuple[str,
     Exit codes: 0 shown; 2 could not run (a store locked, full, damaged, of a newer schema or unreachable;
     not a git repository and no store).
     """
-    from svcascode.ledger.book import (Ledger, LedgerDay, RepositoryDay, chain_heads, ended, parse_period, read,
-                                       record)
     from svcascode.ledger.formats import LEDGER_FORMATS
 
-    asked = parse_period(period)
+    result, left_out = build_ledger(period, store_spec, repositories, no_record, name)
+    text = LEDGER_FORMATS[fmt](result)
+    _left_out_note(left_out)
+    _write(text, output)
+
+
+def build_ledger(period: str, store_spec: str | None, repositories: tuple[str, ...], no_record: bool,
+                 name: str | None, option: str = "--period") -> tuple[Any, list[date]]:
+    """The ledger of a period (`svcascode.ledger.book.Ledger`) and the days of it that have not ended: the
+    current repository's missing days recorded first (unless `no_record`), then every day read back."""
+    from svcascode.ledger.book import (Ledger, LedgerDay, RepositoryDay, chain_heads, ended, parse_period, read,
+                                       record)
+
+    asked = parse_period(period, option)
     usable, left_out = ended(asked)
     context = _Context(store_spec, name, need_git=False)
     try:
@@ -145,12 +156,9 @@ def show(period: str, store_spec: str | None, fmt: str, repositories: tuple[str,
         days = [LedgerDay(day, by_day.get(day, [])) for day in (usable.days() if usable else [])]
         heads = chain_heads(store, names) if store is not None else {}
         code = context.recorder.digests.code if context.recorder is not None else ""
-        result = Ledger(asked, names, days, store.location if store is not None else None, heads, code, left_out)
-        text = LEDGER_FORMATS[fmt](result)
+        return Ledger(asked, names, days, store.location if store is not None else None, heads, code, left_out), left_out
     finally:
         context.close()
-    _left_out_note(left_out)
-    _write(text, output)
 
 
 @ledger.command("record")

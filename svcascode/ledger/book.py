@@ -357,22 +357,23 @@ def control_states(day: LedgerDay) -> dict[str, str]:
     return {control: combined_state(states) for control, states in sorted(by_control.items())}
 
 
-def open_since(days: list[LedgerDay]) -> dict[tuple[date, str, str], date]:
-    """For each (day, repository, fingerprint) present, the first day of its unbroken run of days."""
-    since: dict[tuple[date, str, str], date] = {}
-    previous: dict[tuple[str, str], date] = {}
+def open_since(days: list[LedgerDay]) -> list[dict[tuple[str, Any], date]]:
+    """For each day, each (repository, fingerprint) present that day with the first day of its unbroken run
+    of days (a day missing from the list breaks a run)."""
+    out: list[dict[tuple[str, Any], date]] = []
+    previous: dict[tuple[str, Any], date] = {}
     last_day: date | None = None
     for day in days:
-        current: dict[tuple[str, str], date] = {}
+        consecutive = last_day is not None and day.date - last_day == timedelta(days=1)
+        current: dict[tuple[str, Any], date] = {}
         for record in day.records:
+            repository = record.repository
             for finding in record.parts["findings"]:
-                key = (record.repository, str(finding.get("fingerprint")))
-                first = previous.get(key) if last_day is not None and day.date - last_day == timedelta(days=1) \
-                    else None
-                current[key] = first or day.date
-                since[(day.date, *key)] = current[key]
+                key = (repository, finding.get("fingerprint"))
+                current[key] = previous.get(key, day.date) if consecutive else day.date
+        out.append(current)
         previous, last_day = current, day.date
-    return since
+    return out
 
 
 def summary(ledger: Ledger) -> dict[str, dict[str, Any]]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import secrets
 import uuid
 from datetime import date
 from typing import Any, Callable
@@ -22,23 +24,60 @@ LEDGER_JSON_VERSION = 1
 _LARGE = 200_000  # bytes of JSON past which it is written without indentation
 
 
-def _finding(finding: dict[str, Any], repository: str, since: date | None, day: date, first: date,
-             several: bool) -> dict[str, Any]:
-    out = {"fingerprint": finding.get("fingerprint"), "rule": finding.get("rule"),
-           "severity": finding.get("severity"), "message": finding.get("message"), "subject": finding.get("subject"),
-           "file": finding.get("file"), "line": finding.get("line"), "path": finding.get("path"),
-           "waiver": finding.get("waiver")}
-    if since is not None:
-        out["openSince"] = since.isoformat()
-        out["openDays"] = (day - since).days
-        out["openBeforePeriod"] = since == first  # it may have opened earlier than the period shows
-    if several:
-        out["repository"] = repository
-    return out
+_SHOWN = ("fingerprint", "rule", "severity", "message", "subject", "file", "line", "path", "waiver")
 
 
-def day_json(day: LedgerDay, since: dict[tuple[date, str, str], date], first: date, several: bool
-             ) -> dict[str, Any]:
+class _Findings:
+    """Findings as each day lists them: what the record says, made once per stored finding (days whose
+    findings did not change share them), with how long each had been open that day."""
+
+    def __init__(self, first: date, several: bool, raw: bool = False) -> None:
+        self.first, self.several = first, several
+        self._base: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
+        self._iso: dict[date, str] = {}
+        # raw: each row is a marker in the document and its JSON text is kept in `fragments` (made from the
+        # JSON of what the record says, made once): a year of findings is written without a dict for each
+        self.raw = raw
+        self.nonce = secrets.token_hex(8)
+        self.fragments: list[str] = []
+
+    def row(self, finding: dict[str, Any], repository: str, since: date | None, day: date) -> Any:
+        get = finding.get
+        # a finding the same on many days (same place, message and waiver): its text is made once
+        identity = (repository, get("fingerprint"), get("message"), get("file"), get("line"), get("waiver"),
+                    get("rule"), get("severity"), get("subject"), get("path"))
+        known = self._base.get(identity)
+        if known is None:
+            base = {key: finding.get(key) for key in _SHOWN}
+            if self.several:
+                base["repository"] = repository
+            known = self._base[identity] = (base, json.dumps(base, ensure_ascii=True)[:-1] if self.raw else "")
+        if since is None:
+            if self.raw:
+                return self._marker(known[1] + "}")
+            return dict(known[0])
+        iso = self._iso.get(since)
+        if iso is None:
+            iso = self._iso[since] = since.isoformat()
+        # openBeforePeriod: it was there on the period's first day, so it may have opened earlier
+        days, before = (day - since).days, since == self.first
+        if self.raw:
+            return self._marker(f'{known[1]}, "openSince": "{iso}", "openDays": {days}, '
+                                f'"openBeforePeriod": {"true" if before else "false"}}}')
+        return {**known[0], "openSince": iso, "openDays": days, "openBeforePeriod": before}
+
+    def _marker(self, fragment: str) -> str:
+        self.fragments.append(fragment)
+        return f"\ue000{self.nonce}:{len(self.fragments) - 1}"
+
+    def splice(self, text: str) -> str:
+        """The document's text with each marker (a JSON string, ASCII-escaped) replaced by its row."""
+        fragments = self.fragments
+        return re.sub(r'"\\ue000' + self.nonce + r':(\d+)"', lambda m: fragments[int(m.group(1))], text)
+
+
+def day_json(day: LedgerDay, since: dict[tuple[str, Any], date], rows: _Findings) -> dict[str, Any]:
+    several = rows.several
     states = control_states(day)
     controls: dict[str, dict[str, Any]] = {}
     for record in day.records:
@@ -49,10 +88,9 @@ def day_json(day: LedgerDay, since: dict[tuple[date, str, str], date], first: da
                 entry.setdefault("repositories", {})[record.repository] = row.get("state")
     other: list[dict[str, Any]] = []
     for record in day.records:
+        repository = record.repository
         for finding in record.parts["findings"]:
-            item = _finding(finding, record.repository, since.get((day.date, record.repository,
-                                                                  str(finding.get("fingerprint")))),
-                            day.date, first, several)
+            item = rows.row(finding, repository, since.get((repository, finding.get("fingerprint"))), day.date)
             target = controls.get(str(finding.get("rule")))
             (target["findings"] if target is not None else other).append(item)
     counts = {state: sum(1 for s in states.values() if s == state) for state in STATES}
@@ -73,14 +111,14 @@ def day_json(day: LedgerDay, since: dict[tuple[date, str, str], date], first: da
     return out
 
 
-def ledger_json(ledger: Ledger) -> dict[str, Any]:
+def ledger_json(ledger: Ledger, rows: _Findings | None = None) -> dict[str, Any]:
     several = len(ledger.repositories) > 1
-    first = ledger.period.start
     since = open_since(ledger.days)
+    rows = rows if rows is not None else _Findings(ledger.period.start, several)
     days = []
-    for day in ledger.days:
+    for index, day in enumerate(ledger.days):
         if day.records:
-            days.append(day_json(day, since, first, several))
+            days.append(day_json(day, since[index], rows))
         else:
             days.append({"date": day.date.isoformat(), "commit": None, "repository": None, "commits": {},
                          "records": {}, "posture": None, "waivers": [], "evidence": []})
@@ -96,10 +134,10 @@ def ledger_json(ledger: Ledger) -> dict[str, Any]:
 
 
 def render_json(ledger: Ledger) -> str:
-    body = ledger_json(ledger)
-    text = json.dumps(body, ensure_ascii=False)
-    if len(text) <= _LARGE:
-        text = json.dumps(body, ensure_ascii=False, indent=2)
+    rows = _Findings(ledger.period.start, len(ledger.repositories) > 1, raw=True)
+    text = rows.splice(json.dumps(ledger_json(ledger, rows), ensure_ascii=True))  # compact, ASCII: checked fast
+    if len(text) <= _LARGE:  # small enough to read: indented
+        text = json.dumps(ledger_json(ledger), ensure_ascii=False, indent=2)
     return inert_json(text) + "\n"
 
 
@@ -113,7 +151,7 @@ def render_csv(ledger: Ledger) -> str:
     writer.writerow(["date", "repository", "commit", "control", "state", "status", "open_findings",
                      "waived_findings", "longest_open_days", "fingerprints"])
     since = open_since(ledger.days)
-    for day in ledger.days:
+    for index, day in enumerate(ledger.days):
         if not day.records:
             writer.writerow([day.date.isoformat(), "", "", "", "not recorded", "", "", "", "", ""])
             continue
@@ -124,8 +162,7 @@ def render_csv(ledger: Ledger) -> str:
             for control, row in sorted(record.parts["controls"].items()):
                 found = by_rule.get(control, [])
                 open_ = [f for f in found if not f.get("waiver")]
-                ages = [(day.date - since[(day.date, record.repository, str(f.get("fingerprint")))]).days
-                        for f in open_]
+                ages = [(day.date - since[index][(record.repository, f.get("fingerprint"))]).days for f in open_]
                 writer.writerow([day.date.isoformat(), spreadsheet_cell(record.repository), record.commit,
                                  spreadsheet_cell(control), row.get("state"), row.get("status"), len(open_),
                                  len(found) - len(open_), max(ages) if ages else "",
@@ -141,8 +178,8 @@ _SHOWN_FINDINGS = 20  # findings listed per change of posture
 
 
 def render_markdown(ledger: Ledger) -> str:
-    body = ledger_json(ledger)
-    lines = [f"# Compliance ledger {md_text(body['period']['start'])} to {md_text(body['period']['end'])}", ""]
+    start, end = ledger.period.start.isoformat(), ledger.period.end.isoformat()
+    lines = [f"# Compliance ledger {start} to {end}", ""]
     repos = ", ".join(md_code(r) for r in ledger.repositories) or "none recorded"
     lines.append(f"Repositories: {repos}. Each day is judged at the last commit of the main line in force by the "
                  "end of that day (UTC), as of that day.")
@@ -157,7 +194,7 @@ def render_markdown(ledger: Ledger) -> str:
     lines += ["", "## Controls over the period", "",
               "| control | operating | failed | waived | not applicable | not assessed | not recorded | longest failure "
               "| failures | mean time to remediate |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for control, row in body["summary"].items():
+    for control, row in summary(ledger).items():
         mttr = row["meanTimeToRemediateDays"]
         lines.append(f"| {md_code(control)} | {row['daysOperating']} | {row['daysFailed']} | {row['daysWaived']} | "
                      f"{row['daysNotApplicable']} | {row['daysNotAssessed']} | {row['daysNotRecorded']} | "
@@ -165,39 +202,37 @@ def render_markdown(ledger: Ledger) -> str:
                      f"{'-' if mttr is None else f'{mttr:g} d'} |")
     lines += ["", "## Days", "", "| date | commit | failed | waived | operating | open findings | waivers in force "
               "| evidence in force |", "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for day in body["days"]:
-        posture = day["posture"]
-        if posture is None:
-            lines.append(f"| {day['date']} | no commit in force | | | | | | |")
+    changes: list[str] = []
+    before: dict[str, str] | None = None
+    for day in ledger.days:
+        if not day.records:
+            lines.append(f"| {day.date.isoformat()} | no commit in force | | | | | | |")
             continue
-        commit = ", ".join(md_code(str(c)[:12]) for c in day["commits"].values())
-        counts = posture["counts"]
-        open_findings = sum(1 for c in posture["controls"].values() for f in c["findings"] if not f["waiver"])
-        open_findings += sum(1 for f in posture["otherFindings"] if not f["waiver"])
-        lines.append(f"| {day['date']} | {commit} | {counts[FAILED]} | {counts[WAIVED]} | {counts[OPERATING]} | "
-                     f"{open_findings} | {len(day['waivers'])} | {len(day['evidence'])} |")
-    lines += ["", "## Changes of posture", ""]
-    previous: dict[str, Any] | None = None
-    for day in body["days"]:
-        posture = day["posture"]
-        if posture is None:
-            continue
-        states = {c: v["state"] for c, v in posture["controls"].items()}
-        before = {c: v["state"] for c, v in previous["posture"]["controls"].items()} if previous else {}
-        changed = [c for c in states if before.get(c) != states[c]] if previous else \
+        states = control_states(day)
+        commits = ", ".join(md_code(r.commit[:12]) for r in day.records)
+        open_findings = sum(1 for r in day.records for f in r.parts["findings"] if not f.get("waiver"))
+        waivers = sum(1 for r in day.records for w in r.parts["waivers"].values() if w.get("suppresses"))
+        evidence = sum(len(r.parts["evidence"]) for r in day.records)
+        count = {state: sum(1 for s in states.values() if s == state) for state in (FAILED, WAIVED, OPERATING)}
+        lines.append(f"| {day.date.isoformat()} | {commits} | {count[FAILED]} | {count[WAIVED]} | {count[OPERATING]} | "
+                     f"{open_findings} | {waivers} | {evidence} |")
+        changed = [c for c in states if before.get(c) != states[c]] if before is not None else \
             [c for c in states if states[c] in (FAILED, WAIVED, NOT_ASSESSED)]
         if changed:
-            lines.append(f"- **{day['date']}** at {', '.join(md_code(str(c)[:12]) for c in day['commits'].values())}:")
+            changes.append(f"- **{day.date.isoformat()}** at {commits}:")
             for control in changed:
-                entry = posture["controls"][control]
-                was = f"{md_text(before.get(control, 'not recorded'))} -> " if previous else ""
-                lines.append(f"  - {md_code(control)} {was}{md_text(entry['state'])}")
-                for finding in entry["findings"][:_SHOWN_FINDINGS] if entry["state"] in (FAILED, WAIVED) else []:
-                    waived = f" (waived by {md_code(finding['waiver'])})" if finding["waiver"] else ""
-                    lines.append(f"    - {md_code(finding['subject'])}: {md_text(finding['message'])}{waived}")
-                if entry["state"] in (FAILED, WAIVED) and len(entry["findings"]) > _SHOWN_FINDINGS:
-                    lines.append(f"    - and {len(entry['findings']) - _SHOWN_FINDINGS} more (JSON and CSV list all)")
-        previous = day
+                was = f"{md_text(before.get(control, 'not recorded'))} -> " if before is not None else ""
+                changes.append(f"  - {md_code(control)} {was}{md_text(states[control])}")
+                if states[control] not in (FAILED, WAIVED):
+                    continue
+                found = [f for r in day.records for f in r.parts["findings"] if f.get("rule") == control]
+                for finding in found[:_SHOWN_FINDINGS]:
+                    waived = f" (waived by {md_code(finding.get('waiver'))})" if finding.get("waiver") else ""
+                    changes.append(f"    - {md_code(finding.get('subject'))}: {md_text(finding.get('message'))}{waived}")
+                if len(found) > _SHOWN_FINDINGS:
+                    changes.append(f"    - and {len(found) - _SHOWN_FINDINGS} more (JSON and CSV list all)")
+        before = states
+    lines += ["", "## Changes of posture", "", *changes]
     return inert("\n".join(lines) + "\n")
 
 
@@ -340,3 +375,34 @@ def _result(run: list[dict[str, Any]], ledger: Ledger) -> dict[str, Any]:
 
 LEDGER_FORMATS: dict[str, Callable[[Ledger], str]] = {
     "json": render_json, "csv": render_csv, "markdown": render_markdown, "oscal": render_oscal}
+
+
+# ---------------------------------------------------------------------------------------------------
+# `report posture`: one day across repositories
+
+
+def render_posture(ledger: Ledger, fmt: str) -> str:
+    body = ledger_json(ledger)
+    day = body["days"][0] if body["days"] else None
+    if fmt == "json":
+        out = {"version": LEDGER_JSON_VERSION, "command": "report posture", "asOf": body["period"]["start"],
+               "repositories": body["repositories"], "store": body["store"], "chain": body["chain"], "day": day}
+        return inert_json(json.dumps(out, indent=2, ensure_ascii=False)) + "\n"
+    lines = [f"# Posture on {md_text(body['period']['start'])}", ""]
+    if day is None or day["posture"] is None:
+        lines.append("No repository of the store has a record of this day.")
+        return inert("\n".join(lines) + "\n")
+    lines += ["| repository | commit |", "|---|---|"]
+    lines += [f"| {md_code(r)} | {md_code(c)} |" for r, c in sorted(day["commits"].items())]
+    repositories = sorted(day["commits"])
+    several = len(repositories) > 1
+    head = "| control | state |" + ("".join(f" {md_code(r)} |" for r in repositories) if several else "") + \
+        " open findings | waived findings |"
+    lines += ["", head, "|---|---|" + ("---|" * len(repositories) if several else "") + "---:|---:|"]
+    for control, entry in sorted(day["posture"]["controls"].items()):
+        states = "".join(f" {md_text(entry.get('repositories', {}).get(r, '-'))} |" for r in repositories) \
+            if several else ""
+        open_ = sum(1 for f in entry["findings"] if not f["waiver"])
+        lines.append(f"| {md_code(control)} | {md_text(entry['state'])} |{states} {open_} | "
+                     f"{len(entry['findings']) - open_} |")
+    return inert("\n".join(lines) + "\n")
