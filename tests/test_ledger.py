@@ -599,3 +599,30 @@ def test_a_store_that_cannot_be_used_is_said_once_and_the_walk_computes_without_
     trend = [json.loads((tmp_path / d / "report.json").read_text())["trend"] for d in ("report", "again")]
     assert trend[0] == trend[1] and len(trend[0]) == 3
     assert sql(env_store["SVCASCODE_STORE"], "SELECT count(*) FROM ledger_assessments")[0][0] == 3
+
+
+def test_the_readmes_ledger_is_this_repositorys_history(tmp_path: Path) -> None:
+    """The README's auditor section shows the ledger of this repository's own example catalogue: the
+    tables printed there are the ones a run prints."""
+    import re
+
+    from conftest import REPO, run_cli
+
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### The auditors' ledger"):readme.index("## Using it in your repository")]
+    period = re.search(r"^svcascode ledger show --period (\S+)$", section, re.M)
+    assert period is not None
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout: the README's ledger is of this repository's history")
+    clone = tmp_path / "clone"
+    done = subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], capture_output=True, text=True)
+    shown = [line for line in section.splitlines() if line.startswith(("| `", "| 2026-", "- **", "  - `"))]
+    assert len(shown) >= 20  # the controls, the days and the changes of posture
+    commits = {m for m in re.findall(r"`([0-9a-f]{12})`", section)}
+    if done.returncode != 0 or any(subprocess.run(["git", "-C", str(clone), "cat-file", "-e", sha + "^{commit}"],
+                                                  capture_output=True).returncode for sha in commits):
+        pytest.skip("this clone lacks the history the README's ledger is of (a shallow clone)")
+    ran = run_cli("ledger", "show", "--period", period.group(1), "--store", str(tmp_path / "s.sqlite"), cwd=clone)
+    assert ran.returncode == 0, ran.stderr
+    printed = ran.stdout.splitlines()
+    assert [line for line in shown if line not in printed] == []
