@@ -626,3 +626,24 @@ def test_the_readmes_ledger_is_this_repositorys_history(tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.stderr
     printed = ran.stdout.splitlines()
     assert [line for line in shown if line not in printed] == []
+
+
+def test_a_record_of_another_shape_in_a_shared_store_is_refused_not_shown(
+        history: tuple[Repo, dict[str, str]], tmp_path: Path) -> None:
+    from svcascode.ledger.store import (PART_NAMES, AssessmentRow, NewDay, assessment_key, canonical, content_digest,
+                                        digest_of, open_store)
+
+    parts = {name: [] if name != "controls" else ["not", "a", "mapping"] for name in PART_NAMES}
+    parts["waivers"] = {}
+    digests = {name: digest_of(canonical(value)) for name, value in parts.items()}
+    row = AssessmentRow(assessment_key("f" * 40, "2025-03-02", "c", "l", "s"), "f" * 40, "2025-03-02", "c", "l", "s",
+                        digests, content_digest(digests))
+    store = open_store(str(tmp_path / "shared.sqlite"))
+    try:  # a writer of the shared store that is not svcascode, with consistent hashes
+        store.write("elsewhere/odd", [NewDay("2025-03-02", row.commit, row.key, row.content)], [row],
+                    {digests[n]: canonical(v) for n, v in parts.items()}, "someone", "2025-03-03T00:00:00+00:00")
+    finally:
+        store.close()
+    done = run(tmp_path, "ledger", "show", "--period", PERIOD, "--store", str(tmp_path / "shared.sqlite"))
+    assert done.returncode == 2 and "not of the shape svcascode writes" in done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr

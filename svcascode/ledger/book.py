@@ -321,12 +321,24 @@ def read(store: Store, period: Period, repositories: list[str] | None, current: 
             raise StoreDamaged(f"{store.location}: the {', '.join(missing)} of {day} in {repository} are missing or "
                                "do not match their digests: run `svcascode ledger verify`")
         values = {n: parts[found.parts[n]] for n in SHOWN_PARTS}
+        if not _well_formed(values):
+            raise StoreDamaged(f"{store.location}: the record of {day} in {repository} is not of the shape svcascode "
+                               "writes (written by something else?): run `svcascode ledger verify`")
         out.setdefault(date.fromisoformat(day), []).append(RepositoryDay(repository, row.commit, row, row.assessment,
                                                                          values))
     heads: dict[str, str] = {}
     for row in rows:
         heads[row.repository] = row.hash
     return out, heads
+
+
+def _well_formed(values: dict[str, Any]) -> bool:
+    """Whether a record's parts have the shape svcascode writes: a shared store is input like any other."""
+    controls, findings, waivers, evidence = (values[n] for n in SHOWN_PARTS)
+    return (isinstance(controls, dict) and all(isinstance(v, dict) for v in controls.values())
+            and isinstance(findings, list) and all(isinstance(f, dict) for f in findings)
+            and isinstance(waivers, dict) and all(isinstance(v, dict) for v in waivers.values())
+            and isinstance(evidence, list) and all(isinstance(e, dict) for e in evidence))
 
 
 def chain_heads(store: Store, repositories: Iterable[str]) -> dict[str, str]:
