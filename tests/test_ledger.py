@@ -390,7 +390,7 @@ def _with_message(computed: Any, message: str) -> Any:
     if computed is None or not computed.values["findings"]:
         return computed
     values = {**computed.values, "findings": [{**f, "message": message} for f in computed.values["findings"]]}
-    parts, texts = {}, {}
+    parts, texts = {}, dict(computed.texts)  # the documents' files as they were
     for name in PART_NAMES:
         text = canonical(values[name])
         parts[name] = digest_of(text)
@@ -412,7 +412,10 @@ def test_a_store_locked_by_another_writer_exits_2(history: tuple[Repo, dict[str,
     holder = sqlite3.connect(store, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        done = run(repo.path, "ledger", "record", "--period", "2025-03-02", "--store", str(store))
+        from conftest import run_cli
+
+        done = run_cli("ledger", "record", "--period", "2025-03-02", "--store", str(store), cwd=repo.path,
+                       env={**GIT_ENV, "SVCASCODE_STORE_TIMEOUT": "0.2"})  # how long a writer waits for another
         assert done.returncode == 2 and "locked by another writer" in done.stderr
     finally:
         holder.execute("ROLLBACK")
@@ -647,3 +650,24 @@ def test_a_record_of_another_shape_in_a_shared_store_is_refused_not_shown(
     done = run(tmp_path, "ledger", "show", "--period", PERIOD, "--store", str(tmp_path / "shared.sqlite"))
     assert done.returncode == 2 and "not of the shape svcascode writes" in done.stderr
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+
+
+def test_any_text_of_the_last_row_of_any_table_changed_is_found(history: tuple[Repo, dict[str, str]],
+                                                                tmp_path: Path) -> None:
+    """Whichever table someone edits, and whichever of its text columns: `verify` finds it."""
+    repo, _ = history
+    pristine = tmp_path / "pristine.sqlite"
+    assert ledger(repo.path, str(pristine)).returncode == 0
+    tables = [t for (t,) in sql(str(pristine), "SELECT name FROM sqlite_master WHERE type = 'table'")
+              if t != "ledger_meta"]
+    for table in tables:
+        columns = [(c[1], (c[2] or "").upper()) for c in sql(str(pristine), f'PRAGMA table_info("{table}")')]
+        for column, kind in columns:
+            if kind not in ("TEXT", "BLOB"):
+                continue
+            copy = tmp_path / f"{table}-{column}.sqlite"
+            shutil.copy(pristine, copy)
+            sql(str(copy), f'UPDATE "{table}" SET "{column}" = CAST("{column}" AS TEXT) || \'x\' '
+                           f'WHERE rowid = (SELECT rowid FROM "{table}" ORDER BY rowid DESC LIMIT 1)')
+            done = run(repo.path, "ledger", "verify", "--store", str(copy))
+            assert done.returncode == 1, f"{table}.{column} changed, and verify said: {done.stdout}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import re
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -123,21 +124,62 @@ class Computed:
     values: dict[str, Any]  # part name -> value
 
 
+class DocumentParts:
+    """The documents part of a commit's records: its files by blob id, in `BUCKETS` parts by a hash of the
+    path, listed by the documents part. From one commit to the next only the buckets holding a changed
+    file are made again, and the store keeps each bucket once however many commits share it."""
+
+    BUCKETS = 64
+
+    def __init__(self) -> None:
+        self.files: dict[str, str] = {}
+        self.buckets: list[tuple[str, bytes]] = []  # (digest, JSON text) of each bucket
+        self.commit: str | None = None
+        self.top: tuple[str, bytes, Any] | None = None
+
+    @staticmethod
+    def bucket(path: str) -> int:
+        return zlib.crc32(path.encode("utf-8", "surrogatepass")) % DocumentParts.BUCKETS
+
+    def of(self, commit: str, files: Any) -> tuple[str, dict[str, bytes], Any]:
+        """The documents part's digest, the texts of the parts that may be new, and its value."""
+        from svcascode.ledger.source import documents_part
+
+        if commit == self.commit and self.top is not None:
+            return self.top[0], {self.top[0]: self.top[1]}, self.top[2]
+        files_now = documents_part(files)
+        if not self.buckets:
+            changed = set(range(self.BUCKETS))
+        else:
+            before = self.files
+            changed = {self.bucket(p) for p in before.keys() ^ files_now.keys()}
+            changed |= {self.bucket(p) for p, blob in files_now.items() if p in before and before[p] != blob}
+        buckets = list(self.buckets) or [("", b"")] * self.BUCKETS
+        grouped: dict[int, dict[str, str]] = {n: {} for n in changed}
+        for path, blob in files_now.items():
+            number = self.bucket(path)
+            if number in grouped:
+                grouped[number][path] = blob
+        texts: dict[str, bytes] = {}
+        for number, chosen in grouped.items():
+            text = canonical({"files": chosen})
+            buckets[number] = (digest_of(text), text)
+            texts[buckets[number][0]] = text
+        value = {"files": len(files_now), "buckets": [d for d, _ in buckets]}
+        text = canonical(value)
+        self.files, self.buckets, self.commit = files_now, buckets, commit
+        self.top = (digest_of(text), text, value)
+        texts[self.top[0]] = text
+        return self.top[0], texts, value
+
+
 def build_record(commit: str, files: Any, assessment: Any, day: date, digests: Digests,
-                 documents: dict[str, tuple[str, bytes, Any]] | None = None) -> Computed:
-    """An assessment as a row and its parts. `documents` keeps the documents part of the last commit, which
-    every day at that commit shares."""
-    from svcascode.ledger.source import documents_part, record_parts
+                 documents: DocumentParts | None = None) -> Computed:
+    """An assessment as a row and its parts. `documents` makes the documents part from the last commit's."""
+    from svcascode.ledger.source import record_parts
 
     values = record_parts(assessment, day)
-    known = documents if documents is not None else {}
-    if commit not in known:
-        document_value = documents_part(assessment, files)
-        text = canonical(document_value)
-        known.clear()
-        known[commit] = (digest_of(text), text, document_value)
-    doc_digest, doc_text, doc_value = known[commit]
-    texts: dict[str, bytes] = {doc_digest: doc_text}
+    doc_digest, texts, values["documents"] = (documents or DocumentParts()).of(commit, files)
     parts: dict[str, str] = {"documents": doc_digest}
     for name in PART_NAMES:
         if name == "documents":
@@ -145,7 +187,6 @@ def build_record(commit: str, files: Any, assessment: Any, day: date, digests: D
         text = canonical(values[name])
         parts[name] = digest_of(text)
         texts[parts[name]] = text
-    values["documents"] = doc_value
     row = AssessmentRow(assessment_key(commit, day.isoformat(), digests.code, digests.library, digests.settings),
                         commit, day.isoformat(), digests.code, digests.library, digests.settings, parts,
                         content_digest(parts))
@@ -159,7 +200,7 @@ class Recorder:
         self.line, self.digests = line, digests
         self._make = assessor
         self._assessor: Assessor | None = None
-        self._documents: dict[str, tuple[str, bytes, Any]] = {}  # commit -> (digest, text, value)
+        self._documents = DocumentParts()
 
     @property
     def assessor(self) -> Assessor:
@@ -298,6 +339,9 @@ def read(store: Store, period: Period, repositories: list[str] | None, current: 
     rows = store.days(repositories, period.start.isoformat(), period.end.isoformat())
     chosen: dict[tuple[str, str], DayRow] = {}
     for row in rows:
+        if _date(row.day) is None:
+            raise StoreDamaged(f"{store.location}: a record of {row.repository} has a day that is not a date: run "
+                               "`svcascode ledger verify`")
         key = (row.repository, row.day)
         if current is not None and row.repository == current[0]:
             if row.assessment != current[1](date.fromisoformat(row.day)):
@@ -330,6 +374,13 @@ def read(store: Store, period: Period, repositories: list[str] | None, current: 
     for row in rows:
         heads[row.repository] = row.hash
     return out, heads
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
 
 
 def _well_formed(values: dict[str, Any]) -> bool:
@@ -460,26 +511,36 @@ def verify(store: Store, recorder: Recorder, period: Period | None, sample: int 
            seed: int | None = None) -> Verification:
     line = recorder.line
     result = Verification(line.name, period)
-    chain = store.chain(line.name)
+    chain: list[DayRow] = []
+    for repository in sorted(set(store.repositories()) | {line.name}):  # every chain of the store: a record moved
+        rows = store.chain(repository)                                  # out of one breaks the other
+        if repository == line.name:
+            chain = rows
+        where = "" if repository == line.name else f"in the records of {repository}: "
+        previous = "0" * 64
+        for expected_seq, row in enumerate(rows):
+            if row.seq != expected_seq:
+                result.differences.append(Difference(row.day, "store tampered", f"{where}record #{expected_seq} of "
+                                                     f"the chain is missing (the next one is #{row.seq})"))
+            if row.previous != previous:
+                result.differences.append(Difference(row.day, "store tampered", f"{where}record #{row.seq} does not "
+                                                     "carry the hash of the record before it: a record was changed, "
+                                                     "removed or inserted"))
+            if row.hash != row.expected_hash():
+                result.differences.append(Difference(row.day, "store tampered", f"{where}record #{row.seq} does not "
+                                                     "match its hash: it was changed after it was written"))
+            previous = row.hash
     result.records = len(chain)
-    previous = "0" * 64
-    for expected_seq, row in enumerate(chain):
-        if row.seq != expected_seq:
-            result.differences.append(Difference(row.day, "store tampered", f"record #{expected_seq} of the chain "
-                                                 f"is missing (the next one is #{row.seq})"))
-        if row.previous != previous:
-            result.differences.append(Difference(row.day, "store tampered", f"record #{row.seq} does not carry the "
-                                                 "hash of the record before it: a record was changed, removed or "
-                                                 "inserted"))
-        if row.hash != row.expected_hash():
-            result.differences.append(Difference(row.day, "store tampered", f"record #{row.seq} does not match its "
-                                                 "hash: it was changed after it was written"))
-        previous = row.hash
     rows = [r for r in chain if period is None or period.start.isoformat() <= r.day <= period.end.isoformat()]
     assessments = store.assessments(r.assessment for r in rows)
     parts = store.parts({d for a in assessments.values() for d in a.parts.values()})
+    bucket_parts = store.parts({str(b) for value in parts.values() if isinstance(value, dict)
+                                and isinstance(value.get("buckets"), list) for b in value["buckets"]})
     by_day: dict[str, list[DayRow]] = {}
     for row in rows:
+        if _date(row.day) is None:
+            result.differences.append(Difference(row.day, "store tampered", f"record #{row.seq}'s day is not a date"))
+            continue
         by_day.setdefault(row.day, []).append(row)
         found = assessments.get(row.assessment)
         if found is None:
@@ -490,14 +551,17 @@ def verify(store: Store, recorder: Recorder, period: Period | None, sample: int 
             result.differences.append(Difference(row.day, "store tampered", f"the assessment {row.assessment[:12]} "
                                                  "does not match its key or the day's record"))
         missing = [n for n in PART_NAMES if found.parts.get(n) not in parts]
+        documents = parts.get(found.parts.get("documents", ""))
+        buckets = documents.get("buckets") if isinstance(documents, dict) else None
+        if isinstance(buckets, list) and any(b not in bucket_parts for b in buckets):
+            missing.append("documents' files")
         if missing:
             result.differences.append(Difference(row.day, "store tampered", f"its {', '.join(missing)} "
                                                  f"part{'' if len(missing) == 1 else 's'}: missing, or no longer "
                                                  "matching the digest the assessment names"))
-    if period is not None:
-        days = [d.isoformat() for d in period.days() if line.in_force(d) is not None]
-    else:
-        days = sorted(by_day)
+    span = period if period is not None else (Period(date.fromisoformat(min(by_day)), date.fromisoformat(max(by_day)))
+                                              if by_day else None)  # no period: from the first recorded day to the last
+    days = [d.isoformat() for d in span.days() if line.in_force(d) is not None] if span is not None else []
     days = sorted(set(days) | set(by_day))
     if sample is not None and sample < len(days):
         chooser = random.Random(seed)

@@ -54,7 +54,9 @@ class Recall:
         self.digests = digests
         self.pending: list[AssessmentRow] = []
         self.texts: dict[str, bytes] = {}
-        self.documents: dict[str, tuple[str, bytes, Any]] = {}
+        from svcascode.ledger.book import DocumentParts
+
+        self.documents = DocumentParts()
         self.read = self.made = 0
 
     def _give_up(self, error: StoreError) -> None:

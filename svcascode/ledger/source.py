@@ -273,10 +273,10 @@ def finding_row(finding: Any) -> dict[str, Any]:
             "waiver": finding.waiver, "justification": finding.justification}
 
 
-def documents_part(assessment: Assessment, files: tuple[Any, ...]) -> dict[str, Any]:
-    """What the assessment read: every file by its git blob id, every document by the file it is in."""
-    return {"files": {f.path: f.blob for f in files},
-            "documents": {f"{d.kind}/{d.name}": d.file for d in assessment.catalogue.documents}}
+def documents_part(files: Any) -> dict[str, str]:
+    """The documents' digests: every catalogue file at the commit by its git blob id (a digest of its bytes,
+    which `git cat-file` checks), the documents of the built-in library being covered by the library's digest."""
+    return {f.path: f.blob for f in files}
 
 
 def record_parts(assessment: Assessment, day: date) -> dict[str, Any]:

@@ -182,6 +182,7 @@ class Store:
     """One backend's connection; the same operations on SQLite and on PostgreSQL."""
 
     dialect = ""
+    blob_type = ""
     location = ""
 
     def __init__(self, connection: Any) -> None:
@@ -301,8 +302,9 @@ class Store:
         reads as missing: a damaged or tampered store)."""
         wanted = sorted(set(digests))
         found: dict[str, Any] = {}
-        for digest, body in self._in_chunks("SELECT digest, body FROM ledger_parts WHERE digest IN (?*)", wanted):
-            value = decode_part(str(digest), bytes(body))
+        sql = f"SELECT digest, CAST(body AS {self.blob_type}) FROM ledger_parts WHERE digest IN (?*)"
+        for digest, body in self._in_chunks(sql, wanted):
+            value = decode_part(str(digest), bytes(body)) if isinstance(body, (bytes, bytearray, memoryview)) else _BAD
             if value is not _BAD:
                 found[str(digest)] = value
         return found
@@ -399,7 +401,7 @@ def decode_part(digest: str, body: bytes) -> Any:
     try:
         inflater = zlib.decompressobj()
         text = inflater.decompress(body, MAX_PART_BYTES)
-        if inflater.unconsumed_tail or not inflater.eof:
+        if inflater.unconsumed_tail or inflater.unused_data or not inflater.eof:  # all of it, nothing after
             return _BAD
         if digest_of(text) != digest:
             return _BAD
@@ -431,6 +433,7 @@ class _SqliteTransaction:
 
 class SqliteStore(Store):
     dialect = "sqlite"
+    blob_type = "BLOB"
 
     @classmethod
     def connect(cls, path: Path) -> SqliteStore:
@@ -462,7 +465,7 @@ class SqliteStore(Store):
         return store
 
     def _fault(self, error: Exception) -> StoreError:
-        text = str(error)
+        text = " ".join(str(error).split())[:300]
         low = text.lower()
         if "locked" in low or "busy" in low:
             return StoreError("locked", f"{self.location}: locked by another writer for longer than "
@@ -515,6 +518,7 @@ class _PostgresTransaction:
 
 class PostgresStore(Store):
     dialect = "postgresql"
+    blob_type = "BYTEA"
 
     @classmethod
     def connect(cls, url: str) -> PostgresStore:
