@@ -4,6 +4,7 @@
 - the tier a document is judged at (`tier_of`);
 - whether a service level is in force on a date (`level_in_force`);
 - the state of a waiver on a date (`waiver_state`), and whether that state lets it suppress findings;
+- whether a piece of evidence is in force on a date (`evidence_in_force`);
 - the people on call for a team (`on_call_people`);
 - which of a document's values are placeholders an importer wrote, not facts (`placeholders`).
 
@@ -141,6 +142,13 @@ def self_approved(waiver: Document) -> bool:
 def expired(waiver: Document, on: date) -> bool:
     """A waiver is expired on its expiresAt date and after it."""
     return bool(on >= waiver.spec.expires_at)
+
+
+def evidence_in_force(evidence: Document, on: date) -> bool:
+    """Evidence is in force from the day it was performed (checks count it from then on) until its
+    expiresAt, which, like a waiver's, is the first day it no longer holds (no expiresAt: open)."""
+    spec = evidence.spec
+    return bool(spec.performed_at <= on and (spec.expires_at is None or on < spec.expires_at))
 
 
 def on_call_people(team: Document) -> list[str]:

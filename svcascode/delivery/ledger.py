@@ -280,9 +280,9 @@ def ledger_for(catalogue: CatalogueReader, as_of: date | datetime, reason: str =
     if state is None:
         return Ledger(catalogue, today_only(catalogue, reason), instant)
     real = _underlying(catalogue)  # no history to read: the documents' own definitions, once per run and date
-    key = (id(real.files), instant)
+    key = (id(real), instant)
     if key not in state.today:
-        state.today[key] = Ledger(real, today_only(real, state.definitions[id(real.files)][1].reason), instant)
+        state.today[key] = Ledger(real, today_only(real, state.definitions[id(real)][1].reason), instant)
     return state.today[key]
 
 
@@ -293,7 +293,7 @@ def history_ledger(catalogue: CatalogueReader, as_of: date | datetime) -> Ledger
     if state is None:
         return None
     real = _underlying(catalogue)  # a check sees the catalogue through a recording proxy
-    key = id(real.files)
+    key = id(real)
     if key not in state.definitions:
         state.definitions[key] = (real, from_git(state.root, state.settings, real, state.rev))
     real, definitions = state.definitions[key]
