@@ -17,6 +17,7 @@ COMMAND_MODULES: dict[str, str] = {
     "history": "history",
     "import": "importing",
     "init": "init",
+    "lsp": "lsp",
     "render": "render",
     "report": "report",
     "sla": "sla",
