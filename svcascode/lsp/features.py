@@ -123,6 +123,7 @@ def diagnostics(snapshot: Snapshot, file: str, width: Width) -> list[lsp.Diagnos
 
 
 _CYCLE = re.compile(r"cycle: (.*?);")
+_SUGGESTED = re.compile(r"refers to (\w+) '([^']*)', which is not defined; did you mean '([^']*)'\?")
 
 
 def related(snapshot: Snapshot, finding: Finding, width: Width) -> list[lsp.DiagnosticRelatedInformation]:
@@ -152,6 +153,9 @@ def related(snapshot: Snapshot, finding: Finding, width: Width) -> list[lsp.Diag
             kind, _, name = part.partition("/")
             key = (kind, name) if name else ("Service", kind)
             add(key, f"{key[0]}/{key[1]}, on the cycle")
+    suggested = _SUGGESTED.search(finding.message)
+    if suggested is not None:  # an unresolved reference: the document of the name it probably meant
+        add((suggested.group(1), suggested.group(3)), f"did you mean {suggested.group(1)}/{suggested.group(3)}?")
     if finding.rule == "name-duplicate" and finding.kind:
         add((finding.kind, finding.name), f"{finding.kind}/{finding.name} first defined here")
     for reference in snapshot.references[0].get(finding.file, ()):
@@ -335,7 +339,7 @@ def workspace_symbols(snapshot: Snapshot, query: str, width: Width) -> list[lsp.
 # Hover
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~])")
 
 
 def md(value: Any) -> str:
