@@ -16,8 +16,6 @@ from lsprotocol import types as lsp
 from conftest import copy_example, run_cli
 from lsp_helpers import AS_OF, Editor, finding_key, published_keys
 
-pytestmark = pytest.mark.asyncio
-
 SERVICE = "services/catalogue/claims-api.yaml"
 TEAM_FILE = "services/teams/finance-systems.yaml"  # one person on call: a finding of its own
 OWNER_FILE = "services/teams/platform-engineering.yaml"  # owns three services
@@ -43,6 +41,7 @@ def line_of(text: str, pattern: str) -> int:
     return next(i for i, line in enumerate(text.split("\n")) if re.search(pattern, line))
 
 
+@pytest.mark.asyncio
 async def test_an_open_document_gets_the_findings_check_reports_and_an_edit_changes_them(example: Path) -> None:
     expected = check_findings(example)
     editor = Editor(example)
@@ -81,6 +80,7 @@ async def test_an_open_document_gets_the_findings_check_reports_and_an_edit_chan
         await editor.stop()
 
 
+@pytest.mark.asyncio
 async def test_a_cross_document_change_is_published_on_every_file_it_alters_and_cleared_when_undone(
         on_disk: tuple[Path, dict[str, list[tuple[Any, ...]]]]) -> None:
     root, expected = on_disk
@@ -111,6 +111,7 @@ async def test_a_cross_document_change_is_published_on_every_file_it_alters_and_
         await editor.stop()
 
 
+@pytest.mark.asyncio
 async def test_navigation_definition_references_and_symbols(
         on_disk: tuple[Path, dict[str, list[tuple[Any, ...]]]]) -> None:
     root, _ = on_disk
@@ -156,6 +157,7 @@ async def test_navigation_definition_references_and_symbols(
         await editor.stop()
 
 
+@pytest.mark.asyncio
 async def test_hover_on_a_reference_a_control_a_finding_and_a_field(
         on_disk: tuple[Path, dict[str, list[tuple[Any, ...]]]]) -> None:
     root, _ = on_disk
@@ -209,6 +211,7 @@ async def test_hover_on_a_reference_a_control_a_finding_and_a_field(
         await editor.stop()
 
 
+@pytest.mark.asyncio
 async def test_completion_of_kinds_fields_enum_values_and_names(
         on_disk: tuple[Path, dict[str, list[tuple[Any, ...]]]]) -> None:
     root, _ = on_disk
@@ -259,6 +262,7 @@ async def test_completion_of_kinds_fields_enum_values_and_names(
 
 
 
+@pytest.mark.asyncio
 async def test_quick_fixes_make_the_finding_go_away(on_disk: tuple[Path, dict[str, list[tuple[Any, ...]]]]) -> None:
     root, _ = on_disk
     editor = Editor(root)
@@ -336,6 +340,7 @@ HOSTILE = {
 }
 
 
+@pytest.mark.asyncio
 async def test_hostile_buffers_give_diagnostics_and_the_server_stays_answering(
         on_disk: tuple[Path, dict[str, list[tuple[Any, ...]]]]) -> None:
     root, _ = on_disk
@@ -371,6 +376,7 @@ async def test_hostile_buffers_give_diagnostics_and_the_server_stays_answering(
     assert editor.client._server is not None and editor.client._server.returncode == 0  # exit after shutdown
 
 
+@pytest.mark.asyncio
 async def test_a_configuration_that_cannot_be_read_is_said_once_and_nothing_crashes(tmp_path: Path) -> None:
     root = copy_example(tmp_path / "catalogue")
     (root / ".svcascode.yaml").write_text("roots: [services]\nlimits: {max_depht: 3}\n")
@@ -382,3 +388,87 @@ async def test_a_configuration_that_cannot_be_read_is_said_once_and_nothing_cras
         assert "max_depht" in editor.messages[0] and "max_depth" in editor.messages[0]
     finally:
         await editor.stop()
+
+
+# ---------------------------------------------------------------------------------------------------
+# The property: after any sequence of edits, the server's diagnostics are check's on those buffers
+
+
+EDITED = ["services/catalogue/claims-api.yaml", "services/teams/platform-engineering.yaml",
+          "services/calendars.yaml", "policies/waivers.yaml"]
+EDITS = ["owner typo", "rename team", "tier", "title no", "delete line", "garbage", "truncate", "revert"]
+
+
+def apply_edit(text: str, original: str, edit: str, number: int) -> str:
+    lines = text.split("\n")
+    if edit == "owner typo":
+        return re.sub(r"(?m)^(  owner: \S+)$", r"\1x", text, count=1)
+    if edit == "rename team":
+        return re.sub(r"(?m)^(  name: \S+)$", r"\1-renamed", text, count=1)
+    if edit == "tier":
+        return re.sub(r"(?m)^  tier: tier-\d$", f"  tier: tier-{number % 4}", text, count=1)
+    if edit == "title no":
+        return re.sub(r"(?m)^  title: .*$", "  title: no", text, count=1)
+    if edit == "delete line":
+        del lines[number % len(lines)]
+        return "\n".join(lines)
+    if edit == "garbage":
+        lines.insert(number % len(lines), "  : : [")
+        return "\n".join(lines)
+    if edit == "truncate":
+        return text[:len(text) * (number % 10) // 10]
+    return original
+
+
+async def edit_sequence(root: Path, steps: list[tuple[int, str, int]]) -> tuple[dict[str, str], Editor]:
+    editor = Editor(root)
+    await editor.start()
+    try:
+        originals = {file: editor.open(file) for file in EDITED}
+        for index, edit, number in steps:
+            file = EDITED[index]
+            editor.change(file, apply_edit(editor.texts[file], originals[file], edit, number))
+        for file in EDITED:
+            await editor.diagnostics(file, editor.versions[file])
+        # a request answered after every notification of the last publication
+        await editor.client.workspace_symbol_async(lsp.WorkspaceSymbolParams(query="x"))
+        return dict(editor.texts), editor
+    finally:
+        await editor.stop()
+
+
+def test_after_any_edits_the_diagnostics_are_what_check_reports(
+        on_disk: tuple[Path, dict[str, list[tuple[Any, ...]]]], tmp_path_factory: pytest.TempPathFactory) -> None:
+    import asyncio
+    import os
+
+    from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+
+    from svcascode.lsp.workspace import library_path
+
+    root, original = on_disk
+    examples = int(os.environ.get("SVCASCODE_LSP_EXAMPLES", "3"))
+
+    # each example starts a server and runs check: few examples, and a failing one is reported as found
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+              phases=[Phase.explicit, Phase.generate])
+    @given(st.lists(st.tuples(st.integers(0, len(EDITED) - 1), st.sampled_from(EDITS), st.integers(0, 200)),
+                    min_size=1, max_size=6))
+    def prop(steps: list[tuple[int, str, int]]) -> None:
+        texts, editor = asyncio.run(edit_sequence(root, steps))
+        edited = tmp_path_factory.mktemp("edited") / "catalogue"
+        shutil.copytree(root, edited)
+        for file, text in texts.items():
+            (edited / file).write_text(text)
+        expected = check_findings(edited)
+        for file in EDITED:
+            assert published_keys(editor.published[editor.uri(file)].diagnostics) == expected.get(file, []), file
+        for file in {f for k in (expected, original) for f in k} - set(EDITED):
+            library = library_path(file)  # a finding about a control of the built-in library: on its file
+            uri = library.as_uri() if library is not None else editor.uri(file)
+            if uri in editor.published:  # published because an edit altered its findings: check's
+                assert published_keys(editor.published[uri].diagnostics) == expected.get(file, []), file
+            else:  # never published: its findings are what they were on disk
+                assert expected.get(file, []) == original.get(file, []), file
+
+    prop()

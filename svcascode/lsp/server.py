@@ -57,6 +57,7 @@ class SvcascodeServer(LanguageServer):
         self.buffers = Buffers()
         self.catalogue: CatalogueWorkspace | None = None
         self.snapshot: Snapshot | None = None
+        self.baseline: Snapshot | None = None  # the files on disk, without the buffers (the assessment thread's)
         self.published: dict[str, Published] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._wake = threading.Event()
@@ -109,8 +110,8 @@ class SvcascodeServer(LanguageServer):
                 continue
             with self._state:
                 current = self._generation == generation
-            if current and self.loop is not None:
-                self.loop.call_soon_threadsafe(self._publish, snapshot)
+            if current and self.loop is not None and self.baseline is not None:
+                self.loop.call_soon_threadsafe(self._publish, snapshot, self.baseline)
 
     def _build(self, generation: int, rescan: bool, reload: bool) -> Snapshot | None:
         if self.root is None:
@@ -118,13 +119,16 @@ class SvcascodeServer(LanguageServer):
         if reload or self.catalogue is None:
             self.catalogue = CatalogueWorkspace(self.root, self.options)
             rescan = True
+            self.baseline = None
         catalogue = self.catalogue
-        if rescan:
-            catalogue.scan()
+        if rescan and catalogue.scan():
+            self.baseline = None
+        if self.baseline is None:  # the workspace as it is on disk: what a change is published against
+            self.baseline = catalogue.build({}, generation)
         buffers = self.buffers.copy()
         buffers = {path: value for path, value in buffers.items() if catalogue.relative(catalogue.root / path)}
-        overlays = {path: data for path, (data, _) in buffers.items()}
-        snapshot = catalogue.build(overlays, generation)
+        overlays = {path: data for path, (data, _) in buffers.items() if not catalogue.on_disk(path, data)}
+        snapshot = catalogue.build(overlays, generation) if overlays else replace(self.baseline)
         snapshot.versions = {path: version for path, (_, version) in buffers.items()}
         self._error = None
         return snapshot
@@ -141,13 +145,14 @@ class SvcascodeServer(LanguageServer):
     def width(self) -> Callable[[str], int]:
         return self.workspace.position_codec.impl.code_units_for_char
 
-    def _publish(self, snapshot: Snapshot) -> None:
-        previous = self.snapshot
+    def _publish(self, snapshot: Snapshot, baseline: Snapshot) -> None:
+        """The open documents' diagnostics, those of every file whose findings differ from its findings on
+        disk, and those of every file published before (kept up to date)."""
         self.snapshot = snapshot
         versions = snapshot.versions
         files = set(versions) | set(self.published)
-        if previous is not None:
-            old, new = previous.by_file, snapshot.by_file
+        if snapshot is not baseline:
+            old, new = baseline.by_file, snapshot.by_file
             files.update(f for f in set(old) | set(new) if old.get(f) != new.get(f))
         width = self.width()
         for file in sorted(files):

@@ -272,8 +272,9 @@ class CatalogueWorkspace:
             return None
         return rel
 
-    def scan(self) -> None:
-        """Discover the files under the configured roots and read those that are new or changed on disk."""
+    def scan(self) -> bool:
+        """Discover the files under the configured roots and read those that are new or changed on disk;
+        whether anything changed since the last scan."""
         sources, refused, _ = catalogue_sources(self.root, self.settings)
         disk: dict[str, _DiskFile] = {}
         for source in sources:
@@ -290,8 +291,16 @@ class CatalogueWorkspace:
             version = _digest(data) if isinstance(data, bytes) else "refused:" + _digest(
                 repr([p.message for p in data.problems]).encode())
             disk[source.path] = _DiskFile(source, stat, version, data)
+        changed = ({p: f.version for p, f in disk.items()} != {p: f.version for p, f in self._disk.items()}
+                   or refused != self._refused)
         self._disk = disk
         self._refused = refused
+        return changed
+
+    def on_disk(self, path: str, data: bytes) -> bool:
+        """Whether a buffer holds exactly what its file holds on disk."""
+        disk = self._disk.get(path)
+        return disk is not None and isinstance(disk.data, bytes) and disk.data == data
 
     # -- building ---------------------------------------------------------------------------------------------
 
