@@ -118,6 +118,7 @@ fuzz: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/bench_lsp.py
 
 schemas: $(VENV)/.installed
 	$(BIN)/svcascode schema --write

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import date
@@ -247,6 +248,7 @@ class CatalogueWorkspace:
             enable_local_checks(root, self.settings.local_checks)
         self._disk: dict[str, _DiskFile] = {}
         self._refused: list[Finding] = []
+        _parse_in_this_process()
         self._disk_cache: ParseCache | None = make_cache(root, self.settings)
         self._builder = CatalogueBuilder(self._disk_cache, self.settings)
         self._memo: Any = None
@@ -391,6 +393,14 @@ class CatalogueWorkspace:
             del memo._files[key]
         memo._renewed.clear()
         memo._used = set()
+
+
+def _parse_in_this_process() -> None:
+    """No parse worker processes: the server has threads (the protocol's reader, the assessment), and a
+    process forked from a threaded one can deadlock on a lock another thread held at the fork."""
+    from svcascode.loading import parallel
+
+    parallel.PARALLEL_THRESHOLD = sys.maxsize
 
 
 def _constant(data: bytes | ParsedFile) -> Callable[[], bytes | ParsedFile]:
