@@ -131,10 +131,9 @@ def related(snapshot: Snapshot, finding: Finding, width: Width) -> list[lsp.Diag
     dependency chain, a duplicate's first definition), the waiver that waived it."""
     out: list[lsp.DiagnosticRelatedInformation] = []
     seen: set[tuple[str, str]] = set()
-    definitions = snapshot.definitions
 
     def add(key: tuple[str, str], note: str) -> None:
-        found = definitions.get(key)
+        found = snapshot.definition(key)
         if found is None or key in seen or len(out) >= MAX_RELATED:
             return
         if found.file == finding.file and found.line == finding.line:
@@ -158,7 +157,7 @@ def related(snapshot: Snapshot, finding: Finding, width: Width) -> list[lsp.Diag
         add((suggested.group(1), suggested.group(3)), f"did you mean {suggested.group(1)}/{suggested.group(3)}?")
     if finding.rule == "name-duplicate" and finding.kind:
         add((finding.kind, finding.name), f"{finding.kind}/{finding.name} first defined here")
-    for reference in snapshot.references[0].get(finding.file, ()):
+    for reference in snapshot.references_in(finding.file):
         if reference.target is None:
             continue
         under = bool(finding.path) and reference.path[:len(finding.path)] == finding.path
@@ -249,7 +248,7 @@ def definition(snapshot: Snapshot, buffer: Buffer, position: lsp.Position, width
     target = target_at(snapshot, buffer, position, width)
     if target is None:
         return []
-    found = snapshot.definitions.get(target.key)
+    found = snapshot.definition(target.key)
     if found is None:
         return []
     location = _definition_location(snapshot, found, width)
@@ -263,7 +262,7 @@ def references(snapshot: Snapshot, buffer: Buffer, position: lsp.Position, width
         return []
     out: list[lsp.Location] = []
     if include_declaration:
-        found = snapshot.definitions.get(target.key)
+        found = snapshot.definition(target.key)
         location = _definition_location(snapshot, found, width) if found is not None else None
         if location is not None:
             out.append(location)
@@ -356,7 +355,7 @@ def _spec(document: Any) -> dict[str, Any]:
 def summary(snapshot: Snapshot, key: tuple[str, str]) -> str | None:
     """A document's summary for hover: a team's on-call, a service's tier and SLAs, a calendar's hours."""
     kind, name = key
-    found = snapshot.definitions.get(key)
+    found = snapshot.definition(key)
     document = found.document if found is not None else snapshot.catalogue.get(kind, name)
     if document is None:
         return None

@@ -200,6 +200,28 @@ class Snapshot:
                                                  valid.get((kind, name, raw.file, raw.index)))
         return found
 
+    def definition(self, key: tuple[str, str]) -> Definition | None:
+        """Where a document is defined: a valid one found by its kind and name, an invalid one by a scan."""
+        document = self.catalogue.by_kind.get(key[0], {}).get(key[1])
+        if document is not None:
+            line, column = document.locate(("metadata", "name"))
+            return Definition(key[0], key[1], document.file, line, column, document)
+        if key not in self.catalogue.invalid:
+            return None
+        return self.definitions.get(key)
+
+    def references_in(self, file: str) -> list[Reference]:
+        """The references of the documents of one file."""
+        found = self._in_file.get(file)
+        if found is None:
+            found = self._in_file[file] = [reference for raw in self.raw_documents.get(file, ())
+                                           for reference, _ in references_of(raw)]
+        return found
+
+    @cached_property
+    def _in_file(self) -> dict[str, list[Reference]]:
+        return {}
+
     @cached_property
     def references(self) -> tuple[dict[str, list[Reference]], dict[tuple[str, str], list[Reference]]]:
         """Every reference of every document: by the file it is in, and by the (kind, name) it names."""
