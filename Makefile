@@ -7,7 +7,7 @@ AS_OF ?= $(shell date +%F)
 OUT ?= out
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-core typecheck bench schemas clean chromium backstage-validators monitoring-tools postgresql venv-python
+.PHONY: demo test test-core typecheck bench schemas clean chromium backstage-validators monitoring-tools postgresql neovim venv-python
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +86,11 @@ postgresql:
 		|| { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; } \
 		|| echo "postgresql could not be installed: the ledger's PostgreSQL tests will be skipped"
 
+# Debian's neovim for the end-to-end test of `svcascode lsp` in a real editor (it skips, saying why, without it)
+neovim:
+	@command -v nvim >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq neovim >/dev/null; } \
+		|| echo "neovim could not be installed: the editor test of the language server will be skipped"
+
 # The venv must be of the interpreter asked for: PYTHON=python3.13 with the default .venv of another version
 # would otherwise test that other version
 venv-python: | $(BIN)/python
@@ -102,7 +107,7 @@ typecheck: venv-python $(VENV)/.installed-test
 # The whole suite on every core, the real consumers of the outputs included (Chromium, node, promtool, amtool,
 # compliance-trestle, pre-commit, pip installs, a PostgreSQL server); the 15 slowest tests are listed at the end
 PYTEST_RUN = $(BIN)/python -m pytest -n auto --dist worksteal --durations=15
-test: venv-python $(VENV)/.installed-test chromium backstage-validators monitoring-tools postgresql typecheck
+test: venv-python $(VENV)/.installed-test chromium backstage-validators monitoring-tools postgresql neovim typecheck
 	$(PYTEST_RUN) $(PYTEST_ARGS)
 
 # The core suite without the consumer tests (marked `consumer`), which need run only once per CI run:
@@ -120,6 +125,7 @@ fuzz: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/bench_lsp.py
 
 schemas: $(VENV)/.installed
 	$(BIN)/svcascode schema --write

@@ -532,6 +532,12 @@ class CatalogueBuilder:
         files = [file for _, file in owned[:len(sources)]]  # the library's files come after the sources'
         return LoadResult(catalogue, sorted(findings, key=Finding.sort_key), self.cache, scope, files, not_read)
 
+    def forget(self, current: Iterable[tuple[str, str | None]]) -> None:
+        """Keep only the file versions given (path, version): what a long-lived process still needs."""
+        kept = set(current)
+        self.validated = {key: file for key, file in self.validated.items() if key in kept}
+        self._references = {key: found for key, found in self._references.items() if key in kept}
+
     def catalogue(self, sources: Sequence[FileSource]) -> Catalogue:
         """The files' valid documents, indexed, without the whole-set checks (to compare two states)."""
         return self._assemble(sources, [])[0]

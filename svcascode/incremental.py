@@ -478,6 +478,18 @@ class ResultMemo:
                     self._state = None
         return self._state
 
+    def forget(self, files: Iterable[ParsedFile]) -> None:
+        """Keep only what the last evaluation used (in a long-lived process, an editor's server, where every
+        keystroke is a version): the results of its pairs, the selections of their documents, the digests of
+        these files. What was read from the store is held decoded by then."""
+        kept = set(self._state.pairs) if self._state is not None else set()
+        self._entries = {key: entry for key, entry in self._entries.items() if key in kept}
+        self._stored = {}
+        subjects = {subject for _, subject in kept}
+        self._selected = {subject: row for subject, row in self._selected.items() if subject in subjects}
+        current = {id(parsed) for parsed in files}
+        self.files = {key: known for key, known in self.files.items() if key in current}
+
     def remember(self, state: RunState) -> None:
         self._state, self._state_read, self._state_changed = state, True, True
 

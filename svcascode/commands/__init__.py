@@ -18,6 +18,7 @@ COMMAND_MODULES: dict[str, str] = {
     "import": "importing",
     "init": "init",
     "ledger": "ledger",
+    "lsp": "lsp",
     "render": "render",
     "report": "report",
     "sla": "sla",

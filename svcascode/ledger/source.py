@@ -245,7 +245,7 @@ class Assessor:
 def default_store(root: Path, settings: Settings) -> Path | None:
     """The embedded store's file, `ledger.sqlite` in the repository's cache folder (outside it); None
     when the cache is off or its folder is not a private folder of ours."""
-    from svcascode.loading.cache import cache_folder, private_folder
+    from svcascode.store import cache_folder, private_folder
 
     if not settings.cache:
         return None

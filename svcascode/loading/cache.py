@@ -81,6 +81,11 @@ class ParseCache:
         self._pack.keep(key, entry)
         return parsed
 
+    def forget(self) -> None:
+        """Forget what this process parsed (a builder keeps the file versions it still needs)."""
+        self.memory.clear()
+        self.keys.clear()
+
     def reason(self, path: str, key: str) -> str:
         """Why the file at `path`, whose bytes have `key`, has no record to reuse."""
         why = self.store.reason()
