@@ -7,7 +7,7 @@ AS_OF ?= $(shell date +%F)
 OUT ?= out
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-core typecheck bench schemas clean chromium backstage-validators monitoring-tools venv-python
+.PHONY: demo test test-core typecheck bench schemas clean chromium backstage-validators monitoring-tools postgresql neovim venv-python
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,18 @@ monitoring-tools:
 		|| { apt-get update -qq && apt-get install -y -qq prometheus prometheus-alertmanager >/dev/null; } \
 		|| echo "prometheus and prometheus-alertmanager could not be installed: the promtool and amtool tests will be skipped"
 
+# Debian's PostgreSQL server binaries for the ledger's tests against a real server: each test session starts a
+# throwaway cluster in a temporary folder (tests/postgres_server.py); the tests skip, saying why, without them
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; } \
+		|| echo "postgresql could not be installed: the ledger's PostgreSQL tests will be skipped"
+
+# Debian's neovim for the end-to-end test of `svcascode lsp` in a real editor (it skips, saying why, without it)
+neovim:
+	@command -v nvim >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq neovim >/dev/null; } \
+		|| echo "neovim could not be installed: the editor test of the language server will be skipped"
+
 # The venv must be of the interpreter asked for: PYTHON=python3.13 with the default .venv of another version
 # would otherwise test that other version
 venv-python: | $(BIN)/python
@@ -93,9 +105,9 @@ typecheck: venv-python $(VENV)/.installed-test
 	$(BIN)/mypy
 
 # The whole suite on every core, the real consumers of the outputs included (Chromium, node, promtool, amtool,
-# compliance-trestle, pre-commit, pip installs); the 15 slowest tests are listed at the end
+# compliance-trestle, pre-commit, pip installs, a PostgreSQL server); the 15 slowest tests are listed at the end
 PYTEST_RUN = $(BIN)/python -m pytest -n auto --dist worksteal --durations=15
-test: venv-python $(VENV)/.installed-test chromium backstage-validators monitoring-tools typecheck
+test: venv-python $(VENV)/.installed-test chromium backstage-validators monitoring-tools postgresql neovim typecheck
 	$(PYTEST_RUN) $(PYTEST_ARGS)
 
 # The core suite without the consumer tests (marked `consumer`), which need run only once per CI run:
@@ -114,6 +126,7 @@ fuzz: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/bench_lsp.py
 
 schemas: $(VENV)/.installed
 	$(BIN)/svcascode schema --write

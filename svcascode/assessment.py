@@ -15,7 +15,7 @@ from datetime import date
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from svcascode.engine import Evaluation, evaluate
+from svcascode.engine import PairRunner, evaluate
 from svcascode.errors import SvcascodeError
 from svcascode.facts import WaiverState, services_of, waiver_state
 from svcascode.finding import FAIL_ON_CHOICES, NEVER, Finding
@@ -268,10 +268,14 @@ class Assessment:
                 if service.name in by_service:
                     by_service[service.name].append(finding)
         applies: dict[str, set[str]] = {n: set() for n in names}  # service -> controls that looked at it
+        concerning: dict[int, list[str]] = {}  # a subject -> the services it concerns, asked once per subject
         for (control_id, _), pair in self.pairs.items():
-            for concerned in services_of(self.catalogue, pair.subject):
-                if concerned.name in applies:
-                    applies[concerned.name].add(control_id)
+            concerned = concerning.get(id(pair.subject))
+            if concerned is None:
+                concerned = concerning[id(pair.subject)] = [s.name for s in services_of(self.catalogue, pair.subject)]
+            for name in concerned:
+                if name in applies:
+                    applies[name].add(control_id)
         controls = sorted(self.controls.values(), key=lambda c: c.name)
         clean = outcome((), "")  # a control that looked at a service and found nothing about it
         for name in names:
@@ -312,19 +316,19 @@ def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = Contro
            incremental: bool = True) -> Assessment:
     """Evaluate the selected controls over a loaded catalogue as of a date: the one answer.
 
-    `incremental`: reuse the (control, document) results of earlier runs whose inputs are unchanged
-    (the result memo of the parse cache, svcascode.incremental); False evaluates every pair. Both give
-    the same assessment.
+    `incremental`: reuse the (control, document) results of earlier runs whose inputs are unchanged (the
+    result memo, svcascode.incremental: kept in the store, or in this process for a walk through history);
+    False, or a catalogue loaded without a store (`--no-cache`), evaluates every pair and records nothing.
+    Both give the same assessment.
     """
     from svcascode.incremental import memo_of
 
     catalogue = loaded.catalogue
-    memo = memo_of(loaded.cache) if incremental else None
-    evaluation = evaluate(catalogue, as_of, selection.select, selection.ignore, memo=memo)
-    if memo is not None and not memo.defer_save:
-        memo.save()
-    control_findings = _drop_unknowable_stale(evaluation, catalogue)
-    findings = tuple(sorted(dict.fromkeys([*loaded.findings, *control_findings, *evaluation.problems]),
+    cache = loaded.cache
+    memo = memo_of(cache) if incremental and (cache.folder is not None or cache.results is not None) else None
+    evaluation = evaluate(catalogue, as_of, selection.select, selection.ignore,
+                          runner=memo.runner if memo is not None else PairRunner)
+    findings = tuple(sorted(dict.fromkeys([*loaded.findings, *evaluation.findings, *evaluation.problems]),
                             key=Finding.sort_key))
     all_controls = {c.name: c for c in catalogue.of_kind("Control")}
     by_rule: dict[str, list[Finding]] = {}
@@ -368,12 +372,3 @@ def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = Contro
         waivers[waiver.name] = WaiverResult(waiver, state, matched)
     return Assessment(catalogue, as_of, selection, findings, dict(sorted(rules.items())), controls, pairs, waivers,
                       loaded.scope)
-
-
-def _drop_unknowable_stale(evaluation: Evaluation, catalogue: Catalogue) -> list[Finding]:
-    """Staleness is only known for waivers whose control ran; with --select/--ignore it may not have."""
-    evaluated = {c.name for c in evaluation.controls}
-    control_of = {w.name: w.spec.control for w in catalogue.of_kind("Waiver")}
-    return [f for f in evaluation.findings
-            if not (f.rule == WAIVER_CONTROL and f.kind == "Waiver" and "stale" in f.message
-                    and control_of.get(f.name) not in evaluated)]

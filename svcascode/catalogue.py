@@ -4,6 +4,7 @@ and the one builder that turns a set of files (on disk or in a git tree) into it
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Literal, Sequence, overload
 
+from svcascode import stages
+from svcascode.codec import decode_findings, encode_findings
 from svcascode.config import Settings
 from svcascode.documents import Document, index_kind, validate_documents
 from svcascode.finding import Finding, JsonPath
@@ -26,6 +29,8 @@ from svcascode.models import (  # the spec model of each kind, for typed lookups
     IncidentPolicySpec, MaintenanceWindowSpec, PatchPolicySpec, ServiceLevelSpec, ServiceSpec, SloSpec,
     TeamSpec, WaiverSpec, IncidentSpec,
 )
+from svcascode.reader import CatalogueReader
+from svcascode.store import stage_key
 from svcascode.rules import RULE_CYCLE, RULE_DUPLICATE, RULE_REFERENCE, RULE_TEAM_CYCLE
 
 
@@ -53,6 +58,18 @@ REFERENCES: dict[str, list[tuple[str, str]]] = {
     "Baseline": [("spec.controls[*]", "Control"), ("spec.exclude[*]", "Control")],
     "Incident": [("spec.impacts[*].service", "Service")],
     "Scorecard": [("spec.levels[*].controls[*]", "Control"), ("spec.levels[*].tiers.*[*]", "Control")],
+    # OpenSLO: an SLO's service is an OpenSLO Service or a Service of the catalogue ("|": either kind)
+    "SLO": [("spec.service", "Service|openslo/Service"), ("spec.indicatorRef", "SLI"),
+            ("spec.objectives[*].indicatorRef", "SLI"), ("spec.alertPolicies[*].alertPolicyRef", "AlertPolicy"),
+            ("spec.alertPolicies[*].spec.conditions[*].conditionRef", "AlertCondition"),
+            ("spec.alertPolicies[*].spec.notificationTargets[*].targetRef", "AlertNotificationTarget"),
+            *((f"{sli}.spec.{metric}.metricSource.metricSourceRef", "DataSource")
+              for sli in ("spec.indicator", "spec.objectives[*].indicator")
+              for metric in ("thresholdMetric", "ratioMetric.*"))],
+    "SLI": [(f"spec.{metric}.metricSource.metricSourceRef", "DataSource")
+            for metric in ("thresholdMetric", "ratioMetric.*")],
+    "AlertPolicy": [("spec.conditions[*].conditionRef", "AlertCondition"),
+                    ("spec.notificationTargets[*].targetRef", "AlertNotificationTarget")],
 }
 
 # Kinds a `kind:name` reference may name: every svcascode kind, and OpenSLO SLOs.
@@ -86,8 +103,8 @@ def walk(data: Any, parts: list[str], prefix: JsonPath = ()) -> list[tuple[JsonP
     return found
 
 
-@dataclass
-class Catalogue:
+@dataclass(eq=False)
+class Catalogue(CatalogueReader):
     """Every valid document, indexed by kind and name, plus the files they came from."""
 
     documents: list[Document] = field(default_factory=list)
@@ -108,78 +125,10 @@ class Catalogue:
             self.by_kind[document.kind][document.name] = document
         return existing
 
-    # typed by kind: the document of a Literal kind has that kind's spec model
-    @overload
-    def get(self, kind: Literal["Service"], name: str) -> Document[ServiceSpec] | None: ...
-    @overload
-    def get(self, kind: Literal["ServiceLevel"], name: str) -> Document[ServiceLevelSpec] | None: ...
-    @overload
-    def get(self, kind: Literal["Team"], name: str) -> Document[TeamSpec] | None: ...
-    @overload
-    def get(self, kind: Literal["BusinessCalendar"], name: str) -> Document[BusinessCalendarSpec] | None: ...
-    @overload
-    def get(self, kind: Literal["MaintenanceWindow"], name: str) -> Document[MaintenanceWindowSpec] | None: ...
-    @overload
-    def get(self, kind: Literal["AccessPolicy"], name: str) -> Document[AccessPolicySpec] | None: ...
-    @overload
-    def get(self, kind: Literal["PatchPolicy"], name: str) -> Document[PatchPolicySpec] | None: ...
-    @overload
-    def get(self, kind: Literal["IncidentPolicy"], name: str) -> Document[IncidentPolicySpec] | None: ...
-    @overload
-    def get(self, kind: Literal["Evidence"], name: str) -> Document[EvidenceSpec] | None: ...
-    @overload
-    def get(self, kind: Literal["Control"], name: str) -> Document[ControlSpec] | None: ...
-    @overload
-    def get(self, kind: Literal["Baseline"], name: str) -> Document[BaselineSpec] | None: ...
-    @overload
-    def get(self, kind: Literal["Framework"], name: str) -> Document[FrameworkSpec] | None: ...
-    @overload
-    def get(self, kind: Literal["Waiver"], name: str) -> Document[WaiverSpec] | None: ...
-    @overload
-    def get(self, kind: Literal["SLO"], name: str) -> Document[SloSpec] | None: ...
-    @overload
-    def get(self, kind: Literal["Incident"], name: str) -> Document[IncidentSpec] | None: ...
-    @overload
-    def get(self, kind: str, name: str) -> Document | None: ...
-
-    def get(self, kind: str, name: str) -> Document | None:
-        """The document of that kind and name; a built-in one (the always-on calendar) when none is defined."""
+    def _get(self, kind: str, name: str) -> Document | None:
         return self.by_kind.get(kind, {}).get(name) or builtin_document(kind, name)
 
-    @overload
-    def of_kind(self, kind: Literal["Service"]) -> list[Document[ServiceSpec]]: ...
-    @overload
-    def of_kind(self, kind: Literal["ServiceLevel"]) -> list[Document[ServiceLevelSpec]]: ...
-    @overload
-    def of_kind(self, kind: Literal["Team"]) -> list[Document[TeamSpec]]: ...
-    @overload
-    def of_kind(self, kind: Literal["BusinessCalendar"]) -> list[Document[BusinessCalendarSpec]]: ...
-    @overload
-    def of_kind(self, kind: Literal["MaintenanceWindow"]) -> list[Document[MaintenanceWindowSpec]]: ...
-    @overload
-    def of_kind(self, kind: Literal["AccessPolicy"]) -> list[Document[AccessPolicySpec]]: ...
-    @overload
-    def of_kind(self, kind: Literal["PatchPolicy"]) -> list[Document[PatchPolicySpec]]: ...
-    @overload
-    def of_kind(self, kind: Literal["IncidentPolicy"]) -> list[Document[IncidentPolicySpec]]: ...
-    @overload
-    def of_kind(self, kind: Literal["Evidence"]) -> list[Document[EvidenceSpec]]: ...
-    @overload
-    def of_kind(self, kind: Literal["Control"]) -> list[Document[ControlSpec]]: ...
-    @overload
-    def of_kind(self, kind: Literal["Baseline"]) -> list[Document[BaselineSpec]]: ...
-    @overload
-    def of_kind(self, kind: Literal["Framework"]) -> list[Document[FrameworkSpec]]: ...
-    @overload
-    def of_kind(self, kind: Literal["Waiver"]) -> list[Document[WaiverSpec]]: ...
-    @overload
-    def of_kind(self, kind: Literal["SLO"]) -> list[Document[SloSpec]]: ...
-    @overload
-    def of_kind(self, kind: Literal["Incident"]) -> list[Document[IncidentSpec]]: ...
-    @overload
-    def of_kind(self, kind: str) -> list[Document]: ...
-
-    def of_kind(self, kind: str) -> list[Document]:
+    def _of_kind(self, kind: str) -> list[Document]:
         return list(self.by_kind.get(kind, {}).values())
 
     def resolve(self, reference: str, default_kind: str | None = None) -> Document | None:
@@ -191,21 +140,23 @@ class Catalogue:
         return self.get(default_kind, reference) if default_kind else None
 
     # Indexes for cross-document checks, built on first use: every check asks the same questions of
-    # every document, and scanning the whole catalogue each time would make a check quadratic.
+    # every document, and scanning the whole catalogue each time would make a check quadratic. They are
+    # built from the documents' facts (`documents.facts_of`), never from their models: a catalogue whose
+    # files were validated before is indexed without validating a document again.
 
     @cached_property
     def levels_by_service(self) -> dict[str, list[Document]]:
         index: dict[str, list[Document]] = defaultdict(list)
         for level in self.of_kind("ServiceLevel"):
-            index[level.spec.service].append(level)
+            index[level.facts["service"]].append(level)
         return index
 
     @cached_property
     def incidents_by_service(self) -> dict[str, list[Document[IncidentSpec]]]:
         """Service name -> the Incidents that impact it, ordered by when they opened (then by name)."""
         index: dict[str, list[Document[IncidentSpec]]] = defaultdict(list)
-        for incident in sorted(self.of_kind("Incident"), key=lambda i: (i.spec.opened.timestamp(), i.name)):
-            for service in dict.fromkeys(impact.service for impact in incident.spec.impacts):
+        for incident in sorted(self.of_kind("Incident"), key=lambda i: (i.facts["opened"], i.name)):
+            for service in incident.facts["impacts"]:
                 index[service].append(incident)
         return index
 
@@ -213,7 +164,7 @@ class Catalogue:
     def evidence_by_subject(self) -> dict[tuple[str, str], list[Document]]:
         index: dict[tuple[str, str], list[Document]] = defaultdict(list)
         for evidence in self.of_kind("Evidence"):
-            kind, _, name = evidence.spec.subject.partition(":")
+            kind, _, name = evidence.facts["subject"].partition(":")
             index[(KIND_BY_LOWER.get(kind.lower(), kind), name)].append(evidence)
         return index
 
@@ -221,7 +172,7 @@ class Catalogue:
     def services_by_owner(self) -> dict[str, list[Document]]:
         index: dict[str, list[Document]] = defaultdict(list)
         for service in self.of_kind("Service"):
-            index[service.spec.owner].append(service)
+            index[service.facts["owner"]].append(service)
         return index
 
     @cached_property
@@ -229,8 +180,8 @@ class Catalogue:
         """AccessPolicy name -> the services whose spec.security.accessPolicy names it."""
         index: dict[str, list[Document]] = defaultdict(list)
         for service in self.of_kind("Service"):
-            if service.spec.security is not None and service.spec.security.access_policy:
-                index[service.spec.security.access_policy].append(service)
+            if service.facts["accessPolicy"]:
+                index[service.facts["accessPolicy"]].append(service)
         return index
 
     @cached_property
@@ -238,8 +189,8 @@ class Catalogue:
         """Service name -> the services that depend on it (hard or soft)."""
         index: dict[str, list[Document]] = defaultdict(list)
         for service in self.of_kind("Service"):
-            for dependency in service.spec.dependencies:
-                index[dependency.service].append(service)
+            for name, _ in service.facts["dependencies"]:
+                index[name].append(service)
         return index
 
     @cached_property
@@ -247,22 +198,17 @@ class Catalogue:
         index: dict[str, list[Document]] = {}
         services = self.of_kind("Service")
         for window in self.of_kind("MaintenanceWindow"):
-            spec = window.spec
-            if spec.services:
-                index[window.name] = [s for s in (self.get("Service", n) for n in spec.services) if s is not None]
+            named, selector = window.facts["services"], window.facts["selector"]
+            if named:
+                index[window.name] = [s for s in (self.get("Service", n) for n in named) if s is not None]
                 continue
-            selector = spec.selector
             if selector is None:  # the model requires services or a selector
                 index[window.name] = []
                 continue
-            index[window.name] = [s for s in services
-                                  if (not selector.tiers or s.spec.tier in selector.tiers)
-                                  and all(s.labels.get(k) == v for k, v in selector.labels.items())]
+            tiers, labels = selector
+            index[window.name] = [s for s in services if (not tiers or s.facts["tier"] in tiers)
+                                  and all(s.labels.get(k) == v for k, v in labels.items())]
         return index
-
-    def window_services(self, window: Document) -> list[Document]:
-        """Services a MaintenanceWindow affects: those it names, or those its selector matches."""
-        return self._window_services.get(window.name, [])
 
     @cached_property
     def windows_by_service(self) -> dict[str, list[Document]]:
@@ -272,15 +218,42 @@ class Catalogue:
             for service in self.window_services(window):
                 index[service.name][window.name] = window
         for service in self.of_kind("Service"):
-            operations = service.spec.operations
-            for name in (operations.maintenance_windows if operations is not None else ()):
+            for name in service.facts["windows"]:
                 named = self.get("MaintenanceWindow", name)
                 if named is not None:
                     index[service.name][name] = named
         return {name: sorted(found.values(), key=lambda w: w.name) for name, found in index.items()}
 
-    def hard_dependencies(self, service: Document) -> list[tuple[int, Any]]:
-        return [(i, d) for i, d in enumerate(service.spec.dependencies) if d.criticality == "hard"]
+    def hard_dependency_names(self, service: Document) -> list[tuple[int, str]]:
+        """(index in spec.dependencies, service name) of the service's hard dependencies, from its facts."""
+        return [(i, name) for i, (name, criticality) in enumerate(service.facts["dependencies"])
+                if criticality == "hard"]
+
+    # -- the reads of CatalogueReader, from the indexes
+
+    def levels_of(self, service: str) -> list[Document[ServiceLevelSpec]]:
+        return self.levels_by_service.get(service, [])
+
+    def incidents_of(self, service: str) -> list[Document[IncidentSpec]]:
+        return self.incidents_by_service.get(service, [])
+
+    def evidence_about(self, kind: str, name: str) -> list[Document[EvidenceSpec]]:
+        return self.evidence_by_subject.get((kind, name), [])
+
+    def services_owned_by(self, team: str) -> list[Document[ServiceSpec]]:
+        return self.services_by_owner.get(team, [])
+
+    def services_with_access_policy(self, policy: str) -> list[Document[ServiceSpec]]:
+        return self.services_by_access_policy.get(policy, [])
+
+    def dependants_of(self, service: str) -> list[Document[ServiceSpec]]:
+        return self.dependants.get(service, [])
+
+    def windows_of(self, service: str) -> list[Document[MaintenanceWindowSpec]]:
+        return self.windows_by_service.get(service, [])
+
+    def window_services_of(self, window: str) -> list[Document[ServiceSpec]]:
+        return self._window_services.get(window, [])
 
 
 # Integrity of the whole set: unique names, resolvable references, no cycles among hard dependencies.
@@ -322,8 +295,10 @@ def _references(catalogue: Catalogue, document: Document) -> Iterator[Finding]:
                   and value in catalogue.library.disabled):
                 continue  # disabled by configuration: known, and passed by no service (docs/levels-and-deadlines.md)
             else:
-                found, wanted = catalogue.get(target, value), f"{target} '{value}'"
-                if catalogue.defines(target, value):
+                kinds = target.split("|")
+                shown = " or ".join(kind.replace("openslo/", "OpenSLO ") for kind in kinds)
+                found, wanted = catalogue.get(kinds[0], value), f"{shown} '{value}'"
+                if any(catalogue.defines(kind, value) for kind in kinds):
                     continue
             if found is None:
                 yield document.finding(RULE_REFERENCE, "critical",
@@ -337,8 +312,10 @@ def _near(catalogue: Catalogue, target: str, value: str) -> str:
     if target in ("*", "team:"):
         kind, _, value = value.partition(":")
         target = KIND_BY_LOWER.get(kind, "")
-    close = difflib.get_close_matches(value, list(catalogue.by_kind.get(target, {})), n=1, cutoff=0.7)
-    return f"; did you mean '{close[0]}'?" if close else f"; add the {target or 'document'} or fix the name"
+    kinds = target.split("|")
+    names = [name for kind in kinds for name in catalogue.by_kind.get(kind, {})]
+    close = difflib.get_close_matches(value, names, n=1, cutoff=0.7)
+    return f"; did you mean '{close[0]}'?" if close else f"; add the {kinds[0] or 'document'} or fix the name"
 
 
 def _cycles(catalogue: Catalogue) -> list[Finding]:
@@ -363,7 +340,7 @@ def _team_cycles(catalogue: Catalogue) -> list[Finding]:
         while name is not None and name in teams and name not in done and name not in on_chain:
             on_chain[name] = len(chain)
             chain.append(name)
-            name = teams[name].spec.parent
+            name = teams[name].facts["parent"]
         if name is not None and name in on_chain:
             cycle = chain[on_chain[name]:]
             closing = cycle[-1]
@@ -378,7 +355,7 @@ def _team_cycles(catalogue: Catalogue) -> list[Finding]:
 def _dependency_cycles(catalogue: Catalogue) -> list[Finding]:
     """Each cycle of hard dependencies once, printed whole, at the edge that closes it."""
     services = catalogue.by_kind.get("Service", {})
-    graph = {name: [d.service for _, d in catalogue.hard_dependencies(doc) if d.service in services]
+    graph = {name: [target for _, target in catalogue.hard_dependency_names(doc) if target in services]
              for name, doc in services.items()}
     findings: list[Finding] = []
     state: dict[str, int] = {}  # 1 on the stack, 2 done
@@ -402,7 +379,7 @@ def _dependency_cycles(catalogue: Catalogue) -> list[Finding]:
                 if frozenset(cycle) not in reported:
                     reported.add(frozenset(cycle))
                     doc = services[node]
-                    index = next(i for i, d in catalogue.hard_dependencies(doc) if d.service == nxt)
+                    index = next(i for i, target in catalogue.hard_dependency_names(doc) if target == nxt)
                     findings.append(doc.finding(RULE_CYCLE, "critical",
                                                 "hard dependency cycle: " + " -> ".join(cycle)
                                                 + "; make one of these dependencies soft or remove it",
@@ -539,8 +516,8 @@ class CatalogueBuilder:
         self.seen = 0  # files asked for, over every build
         self.read = 0  # files read and parsed: a versioned file once
         self.validated: dict[_Key, ValidatedFile] = {}
-        self._names: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]] | None = None
-        self._references: dict[_Key, list[Finding]] = {}
+        self._names: bytes | None = None  # the digest of the names the kept references were looked up in
+        self._references: dict[tuple[str, str], list[Finding]] = {}
 
     def build(self, sources: Sequence[FileSource], refused: Iterable[Finding] = (),
               scope: frozenset[str] | None = None) -> LoadResult:
@@ -554,6 +531,12 @@ class CatalogueBuilder:
         findings.extend(_cycles(catalogue))
         files = [file for _, file in owned[:len(sources)]]  # the library's files come after the sources'
         return LoadResult(catalogue, sorted(findings, key=Finding.sort_key), self.cache, scope, files, not_read)
+
+    def forget(self, current: Iterable[tuple[str, str | None]]) -> None:
+        """Keep only the file versions given (path, version): what a long-lived process still needs."""
+        kept = set(current)
+        self.validated = {key: file for key, file in self.validated.items() if key in kept}
+        self._references = {key: found for key, found in self._references.items() if key in kept}
 
     def catalogue(self, sources: Sequence[FileSource]) -> Catalogue:
         """The files' valid documents, indexed, without the whole-set checks (to compare two states)."""
@@ -635,19 +618,44 @@ class CatalogueBuilder:
         next(parsed, None)  # run parse_many to its end, so that it closes its worker processes now
 
     def _unresolved(self, catalogue: Catalogue, owned: list[tuple[_Key | None, ValidatedFile]]) -> list[Finding]:
-        """Every valid document's unresolved references, in the catalogue's order."""
-        if any(key is not None for key, _ in owned):
-            names = (frozenset((d.kind, d.name) for d in catalogue.documents), frozenset(catalogue.invalid))
-            if names != self._names:
-                self._references = {}
-                self._names = names
+        """Every valid document's unresolved references, in the catalogue's order.
+
+        A file version's unresolved references depend on its documents and on the names the catalogue
+        defines (and the controls the configuration disables): they are kept per file version and set of
+        names, in this process and in the store's `references` stage, so a run after an edit that renames
+        nothing looks up the references of the edited files only."""
+        names = hashlib.blake2b(digest_size=16)
+        for kind, name in sorted({(d.kind, d.name) for d in catalogue.documents} | catalogue.invalid):
+            names.update(f"{kind}\0{name}\0".encode("utf-8", "surrogatepass"))
+        names.update(repr(sorted(catalogue.library.disabled) if catalogue.library is not None else None).encode())
+        settings = names.digest()
+        if settings != self._names:
+            self._references = {}
+            self._names = settings
+        pack = self.cache.store.pack("references") if self.cache.folder is not None else None
         findings: list[Finding] = []
         for key, file in owned:
-            found = self._references.get(key) if key is not None else None
+            path = file.parsed.path
+            version = key[1] if key is not None else self.cache.keys.get(path) if file.documents else None
+            if version is None:  # the built-in library's files, or a file with no valid document
+                findings.extend(f for document in file.documents for f in _references(catalogue, document))
+                continue
+            found = self._references.get((path, version))
             if found is None:
-                found = [f for document in file.documents for f in _references(catalogue, document)]
-                if key is not None:
-                    self._references[key] = found
+                record = stage_key("references", settings, path.encode("utf-8", "surrogatepass"),
+                                   version.encode())
+                stored = pack.get(record) if pack is not None else None
+                try:
+                    found = list(decode_findings(stored)) if stored is not None else None
+                except (TypeError, ValueError):
+                    found = None
+                stages.count("references", found is not None, None if found is not None else
+                              self.cache.store.reason() or f"file or names changed: {path}")
+                if found is None:
+                    found = [f for document in file.documents for f in _references(catalogue, document)]
+                if pack is not None:
+                    pack.keep(record, stored if stored is not None else encode_findings(found))
+                self._references[(path, version)] = found
             findings.extend(found)
         return findings
 

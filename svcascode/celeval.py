@@ -11,7 +11,9 @@ only the walk:
 - `lower(tree)` turns the parse tree into a plain-data form (nested tuples of strings and numbers, no
   lark object), so a compiled expression can be kept and used again without building the parser;
 - `Compiled(form).run(activation, functions, meter)` builds closures from that form once, then
-  evaluates them.
+  evaluates them;
+- `remembered(text, names, parse)`: an expression compiled before, in this process or by an earlier run
+  (its form kept in the store's `cel` pack), is not parsed again.
 
 The value of every expression is the one celpy's `Evaluator` gives, by the same rules, node for node:
 the same functions are called with the same arguments in the same order, and the same Python
@@ -32,14 +34,15 @@ form is the one that does not fail:
   stack ("nests too deeply"); one too deep to be lowered (`RecursionError`) is left to the interpreter.
 
 Metering is the interpreter's, to the step: `expressions.Metered` charged one for each node of the
-parse tree it visited, and, after it, the size of each string, bytes, list or map the node gave. A
-closure here stands for a chain of tree nodes (the nine rule nodes around a literal, say): it charges
-what that chain would have, the number of nodes before and their number times the value's size after,
-in one call (and the nodes before the child it evaluates first, with its own). The total spent at any point where other code runs (a function, a nested expression) is
-the interpreter's, so an evaluation stops at the cost limit exactly when it stopped before. The
-meter reads the clock when its count reaches a multiple of 1,024; a charge of several steps that
-would step over such a multiple is made in two parts, so the clock is read at least as often as
-before.
+parse tree it visited and, after it, the size of each string, bytes, list or map the node gave, and,
+for each evaluation and each macro element, one and the number of names in scope (celpy's
+`set_activation` copies them). A closure here stands for a chain of tree nodes (the nine rule nodes
+around a literal, say): it charges what that chain would have, the number of nodes before and their
+number times the value's size after, in one call (with the nodes before the child it evaluates first,
+and, for a macro element, the scope's copy). The total spent at any point where other code runs (a
+function, a document read) is the interpreter's, so an evaluation stops at the cost limit exactly
+where it stopped before. The meter looks at the CPU clock every 64 charges: here each charge stands
+for one closure's own work, as bounded as a node's was.
 """
 
 from __future__ import annotations
@@ -51,9 +54,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from svcascode.expressions import Compiled as Expression
-    from svcascode.loading.cache import SignedFiles
+    from svcascode.store import Pack, Store
 
-FORM_VERSION = 2  # the plain-data form's layout: a kept form of another version is not used
+FORM_VERSION = 3  # the plain-data form's layout: a kept form of another version is not used
 
 _WRAPPERS = frozenset({"expr", "conditionalor", "conditionaland", "relation", "addition", "multiplication",
                        "unary", "member"})
@@ -63,8 +66,8 @@ _BINARY = {"relation_lt": "_<_", "relation_le": "_<=_", "relation_ge": "_>=_", "
            "addition_sub": "_-_", "multiplication_div": "_/_", "multiplication_mul": "_*_",
            "multiplication_mod": "_%_"}
 _UNARY = {"unary_not": "!_", "unary_neg": "-_"}
-_FIRST_SLOT = 3  # a frame: [variables, functions, charge, macro variable of depth 0, depth 1, ...]
-_CLOCK = 0x400  # Meter.charge reads the clock when its count is a multiple of this
+# a frame: [variables, functions, charge, the names in the activation's scope, macro variable of depth 0, ...]
+_FIRST_SLOT = 4
 
 
 class LoweringError(Exception):
@@ -214,7 +217,8 @@ def _member_call(tree: Any, scope: tuple[str, ...], line: int, column: int) -> t
             raise LoweringError(f"the first argument of {name}() is the name of a variable", *at)
         variable = str(idents[0].children[0])
         body = _node(args[1], (*scope, variable))
-        return ("macro", 1, 1, line, column, name, _node(member, scope), _FIRST_SLOT + len(scope), variable, body)
+        return ("macro", 1, 1, line, column, name, _node(member, scope), _FIRST_SLOT + len(scope), variable, body,
+                " ".join(scope))  # a string: no tuple but a form's starts with a string
     args_form = _node(tree.children[2], scope) if len(tree.children) > 2 else None
     return ("method", 1, 1, *at, name, _node(member, scope), args_form)
 
@@ -251,7 +255,7 @@ def valid_form(form: Any) -> bool:
 # ---------------------------------------------------------------------------------------------------
 # Building closures
 #
-# A closure takes the frame [variables, functions, charge, macro variables...] and gives the value. It
+# A closure takes the frame [variables, functions, charge, names, macro variables...] and gives the value. It
 # charges its form's entry steps, then computes, then charges exit x the value's size. The entry steps
 # of the child a node evaluates first are charged with the node's own (nothing runs between them in
 # the interpreter either): `_hoisted` moves them up before the closures are built.
@@ -313,19 +317,6 @@ def _error(message: Any, kind: Any, args: Any, line: int, column: int, cause: Ba
     if cause is not None:
         error.__cause__ = cause
     return error
-
-
-def _charge_of(meter: Any) -> Callable[[int], None]:
-    charge = meter.charge
-
-    def steps(amount: int) -> None:
-        room = _CLOCK - (meter.spent & (_CLOCK - 1))
-        if amount > room:  # the meter looks at the clock when it lands on a multiple of _CLOCK
-            charge(room)
-            amount -= room
-        charge(amount)
-
-    return steps
 
 
 # where the child evaluated first sits in each kind of form (a path of indexes)
@@ -822,10 +813,21 @@ def _b_method(form: tuple[Any, ...]) -> Closure:
 def _b_macro(form: tuple[Any, ...]) -> Closure:
     # celpy evaluates the body in a nested evaluator for each element: an error it gives is raised out
     # of map, filter and exists_one, and kept as the element's value by all and exists
-    _, entry, exit, line, column, name, member_form, slot, variable, body_form = form
-    member, body = _build(member_form), _build(body_form)
+    _, entry, exit, line, column, name, member_form, slot, variable, body_form, scope = form
+    # each element's evaluation first copies the names in scope (celpy's set_activation; the interpreter
+    # charged one and their number), then enters the body's first node: one charge
+    body_entry = body_form[1]
+    member, body = _build(member_form), _build((body_form[0], 0, *body_form[2:]))
     lib = _library()
     Error, Bool, List = lib.Error, lib.celtypes.BoolType, lib.celtypes.ListType
+    enclosing = frozenset(scope.split())
+    roots = lib.roots
+
+    def per_element(f: Frame) -> int:
+        names = f[3]
+        if names is None:  # the activation's names and celpy's packages (`google`), once an evaluation
+            names = f[3] = roots.union(f[0])
+        return 1 + len(names.union(enclosing) if enclosing else names) + int(body_entry)
 
     if name == "map":
         def map_(f: Frame) -> Any:
@@ -835,7 +837,9 @@ def _b_macro(form: tuple[Any, ...]) -> Closure:
             if isinstance(values, Error):
                 return values
             found = []
+            steps = per_element(f)
             for item in values:
+                f[2](steps)
                 f[slot] = item
                 value = body(f)
                 if isinstance(value, Error):
@@ -855,7 +859,9 @@ def _b_macro(form: tuple[Any, ...]) -> Closure:
             if isinstance(values, Error):
                 return values
             kept = []
+            steps = per_element(f)
             for item in values:
+                f[2](steps)
                 f[slot] = item
                 value = body(f)
                 if isinstance(value, Error):
@@ -876,7 +882,9 @@ def _b_macro(form: tuple[Any, ...]) -> Closure:
             if isinstance(values, Error):
                 return values
             count = 0
+            steps = per_element(f)
             for item in values:
+                f[2](steps)
                 f[slot] = item
                 value = body(f)
                 if isinstance(value, Error):
@@ -897,7 +905,9 @@ def _b_macro(form: tuple[Any, ...]) -> Closure:
         if isinstance(values, Error):
             return values
         value = Bool(start)
+        steps = per_element(f)
         for item in values:
+            f[2](steps)
             f[slot] = item
             try:
                 element = body(f)
@@ -977,25 +987,31 @@ _BUILDERS: dict[str, Callable[[tuple[Any, ...]], Closure]] = {
 class Compiled:
     """A lowered expression, its closures built on first use."""
 
-    __slots__ = ("form", "_root", "_slots")
+    __slots__ = ("form", "_root", "_slots", "_entry", "_scope")
 
     def __init__(self, form: tuple[Any, ...]) -> None:
         self.form = form
         self._root: Closure | None = None
-        self._slots = 0
+        self._slots = self._entry = self._scope = 0
 
     def prepare(self) -> Closure:
         if self._root is None:
-            _library()
-            self._root = _build(_hoisted(self.form))
+            lib = _library()
+            root = _hoisted(self.form)
+            self._entry = root[1]  # charged with the activation's copy, below
+            self._root = _build((root[0], 0, *root[2:]))
             self._slots = depth(self.form)
+            self._scope = 1 + len(lib.roots)  # celpy's set_activation: its base activation holds the packages
         return self._root
 
     def run(self, activation: dict[str, Any], functions: dict[str, Any], meter: Any) -> Any:
         """The expression's value with these variables and functions (over celpy's), charged to `meter`;
         a CELEvalError value is raised, as celpy's `Evaluator.evaluate` raises it."""
         root = self._root if self._root is not None else self.prepare()
-        frame: Frame = [activation, functions, _charge_of(meter), *([None] * self._slots)]
+        steps = self._entry + (self._scope if activation else 0)
+        if steps:
+            meter.charge(steps)
+        frame: Frame = [activation, functions, meter.charge, None, *([None] * self._slots)]
         value = root(frame)
         if isinstance(value, _library().Error):
             raise value
@@ -1003,116 +1019,115 @@ class Compiled:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Compiled expressions kept: in this process, and beside the parse cache between runs
+# Compiled expressions kept: in this process, and in the store between runs
 
 
-FORMS = f"cel-forms-v{FORM_VERSION}"  # the signed file of kept forms in the private cache folder
-MAX_KEPT = 4096  # forms kept on disk; past it, the ones this process used
+STAGE = "cel"  # the store's pack of compiled forms (svcascode.store: signed, salted with the code digest)
+MAX_KEPT = 4096  # forms the pack carries over from earlier runs; past it, only the ones this run used
 
 
-class _Store:
-    """Compiled expressions by (text, names it may read): in memory for the process; their forms, under
-    a digest of the code as well, in a signed file of the cache it is attached to (the result memo
-    attaches its parse cache), so a later run builds a Control without building the parser."""
+class _Kept:
+    """Compiled expressions by (text, names it may read): in memory for the process, and their forms in
+    the `cel` pack of the store the result memo attaches, so a later run builds a Control without building
+    the parser. The pack is read when an expression is first compiled, and every valid form it holds is
+    carried over (a run that builds only one control keeps the others' forms)."""
 
     def __init__(self) -> None:
         self.memory: dict[tuple[str, tuple[str, ...]], tuple[Any, ...]] = {}
-        self.cache: SignedFiles | None = None
-        self.kept: dict[bytes, tuple[Any, ...]] = {}
-        self.used: set[bytes] = set()
-        self.changed = False
+        self.store: Store | None = None
+        self.pack: Pack | None = None
 
-    def attach(self, cache: SignedFiles) -> None:
-        if cache is self.cache:
-            return
-        self.save()
-        self.cache, self.kept, self.used, self.changed = cache, {}, set(), False
-        found = cache.load_signed(FORMS)
-        if isinstance(found, dict):
-            self.kept = {key: entry for key, entry in found.items() if isinstance(key, bytes) and _entry_ok(entry)}
+    def attach(self, store: Store) -> None:
+        if store is not self.store:
+            self.store, self.pack = store, None
 
-    def save(self) -> None:
-        if self.cache is None or not self.changed:
-            return
-        kept = self.kept
-        if len(kept) > MAX_KEPT:
-            kept = {key: entry for key, entry in kept.items() if key in self.used}
-        self.cache.save_signed(FORMS, kept)
-        self.changed = False
+    def _pack(self) -> Pack | None:
+        if self.pack is None and self.store is not None and self.store.folder is not None:
+            self.pack = self.store.pack(STAGE)
+            found = self.pack.entries()
+            if len(found) <= MAX_KEPT:
+                for key, entry in list(found.items()):
+                    if isinstance(key, bytes) and _entry_ok(entry):
+                        self.pack.keep(key, entry)
+        return self.pack
 
     @staticmethod
-    def digest(key: tuple[str, tuple[str, ...]]) -> bytes:
-        from svcascode.codeversion import code_digest
+    def key(key: tuple[str, tuple[str, ...]]) -> bytes:
+        from svcascode.store import stage_key
 
-        h = hashlib.blake2b(code_digest(), digest_size=16)
-        h.update("\0".join(key[1]).encode("utf-8", "surrogatepass") + b"\1")
-        h.update(key[0].encode("utf-8", "surrogatepass"))
-        return h.digest()
+        return stage_key(STAGE, str(FORM_VERSION).encode(), "\0".join(key[1]).encode("utf-8", "surrogatepass"),
+                         key[0].encode("utf-8", "surrogatepass"))
 
     def get(self, key: tuple[str, tuple[str, ...]]) -> tuple[Any, ...] | None:
-        entry = self.memory.get(key)
-        if entry is None and self.cache is not None and self.kept:
-            digest = self.digest(key)
-            found = self.kept.get(digest)
-            if found is not None:
-                if found[0] == "ok":
-                    program = Compiled(found[2])
-                    try:
-                        program.prepare()
-                    except (LoweringError, KeyError, ValueError, TypeError, IndexError, RecursionError):
-                        return None  # not a form this code makes: parsed again
-                    found = ("ok", found[1], program)
-                self.used.add(digest)
-                entry = self.memory[key] = found
+        known = self.memory.get(key)
+        if known is not None:
+            return known
+        pack = self._pack()
+        if pack is None:
+            return None
+        kept = pack.get(self.key(key))
+        if kept is None or not _entry_ok(kept):
+            return None
+        entry: tuple[Any, ...] = kept
+        if kept[0] == "ok":
+            program = Compiled(kept[3])
+            try:
+                program.prepare()
+            except (LoweringError, KeyError, ValueError, TypeError, IndexError, RecursionError):
+                return None  # not a form this code makes: parsed again
+            entry = ("ok", kept[1], kept[2], program)
+        pack.keep(self.key(key), kept)
+        self.memory[key] = entry
         return entry
 
     def put(self, key: tuple[str, tuple[str, ...]], entry: tuple[Any, ...]) -> None:
         self.memory[key] = entry
-        if self.cache is not None:
-            digest = self.digest(key)
-            self.kept[digest] = entry if entry[0] == "error" else ("ok", entry[1], entry[2].form)
-            self.used.add(digest)
-            self.changed = True
+        pack = self._pack()
+        if pack is not None:
+            pack.keep(self.key(key), entry if entry[0] == "error" else (*entry[:3], entry[3].form))
 
 
 def _entry_ok(entry: Any) -> bool:
-    if not isinstance(entry, tuple) or len(entry) != 4 and len(entry) != 3:
+    """("error", message, line, column) or ("ok", catalogue functions, reads asOf, form)."""
+    if not isinstance(entry, tuple) or len(entry) != 4:
         return False
     if entry[0] == "error":
-        return len(entry) == 4 and isinstance(entry[1], str) and isinstance(entry[2], int) and isinstance(entry[3], int)
-    return (entry[0] == "ok" and len(entry) == 3 and isinstance(entry[1], tuple)
-            and all(isinstance(name, str) for name in entry[1]) and valid_form(entry[2]))
+        return isinstance(entry[1], str) and isinstance(entry[2], int) and isinstance(entry[3], int)
+    return (entry[0] == "ok" and isinstance(entry[1], tuple) and all(isinstance(name, str) for name in entry[1])
+            and isinstance(entry[2], bool) and valid_form(entry[3]))
 
 
-_STORE = _Store()
+_KEPT = _Kept()
 
 
-def attach(cache: SignedFiles) -> None:
-    """Keep compiled forms beside this cache: read them now, write the new ones with `save`."""
-    _STORE.attach(cache)
+def attach(store: Store) -> None:
+    """Keep compiled forms in this store (written by `save`)."""
+    _KEPT.attach(store)
 
 
 def save() -> None:
-    _STORE.save()
+    """Write the forms compiled or used by this run, when any is new."""
+    if _KEPT.pack is not None:
+        _KEPT.pack.save()
 
 
 def remembered(text: str, known: set[str], parse: Callable[[str, set[str]], Expression]) -> Expression:
-    """The expression compiled before (in this process, or kept beside the cache), else `parse(text,
-    known)`, remembered; an ExpressionError, located, as parsing gave it."""
+    """The expression compiled before (in this process, or kept in the store), else `parse(text, known)`,
+    remembered; an ExpressionError, located, as parsing gave it."""
     from svcascode.expressions import Compiled as Expression
     from svcascode.expressions import ExpressionError
 
     key = (text, tuple(sorted(known)))
-    entry = _STORE.get(key)
+    entry = _KEPT.get(key)
     if entry is not None:
         if entry[0] == "error":
             raise ExpressionError(entry[1], entry[2], entry[3])
-        return Expression(text, None, entry[1], entry[2])
+        return Expression(text, None, entry[1], entry[2], entry[3])
     try:
         expression = parse(text, known)
     except ExpressionError as error:
-        _STORE.put(key, ("error", str(error), error.line, error.column))
+        _KEPT.put(key, ("error", str(error), error.line, error.column))
         raise
     if expression.program is not None:  # one too deep to lower runs on the interpreter, from its tree
-        _STORE.put(key, ("ok", expression.functions, expression.program))
+        _KEPT.put(key, ("ok", expression.functions, expression.reads_as_of, expression.program))
     return expression

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from svcascode import __version__
+from svcascode import __version__, stages
 from svcascode.commands import COMMAND_MODULES
 from svcascode.errors import SvcascodeError
 from svcascode.escape import inert, stdout_text, visible
@@ -31,10 +31,14 @@ class _Group(click.Group):
     """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        # `--no-cache` is the group's option, but reads as naturally after the command (`check --no-cache`)
+        # `--no-cache` and `-v` are the group's options, but read as naturally after the command
+        # (`check --no-cache`, `check -v`)
         end = args.index("--") if "--" in args else len(args)
-        if "--no-cache" in args[:end]:
-            args = ["--no-cache"] + [a for a in args[:end] if a != "--no-cache"] + args[end:]
+        for flag, spellings in (("--no-cache", ("--no-cache",)), ("--verbose", ("-v", "--verbose"))):
+            if any(a in spellings for a in args[:end]):
+                kept = [a for a in args[:end] if a not in spellings]
+                args = [flag, *kept, *args[end:]]
+                end = len(kept) + 1
         return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -55,6 +59,15 @@ class _Group(click.Group):
         # again and took a quarter of a check's time. Reference counting still frees everything.
         collecting = gc.isenabled()
         gc.disable()
+        with stages.recording() as counts:
+            try:
+                return self._invoke(ctx)
+            finally:
+                _end_of_command(counts if ctx.params.get("verbose") else None)
+                if collecting:
+                    gc.enable()
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except SvcascodeError as error:
@@ -78,17 +91,16 @@ class _Group(click.Group):
             click.echo(f"svcascode: internal error: {type(error).__name__}: {_quoted(error)} "
                        "(set SVCASCODE_DEBUG=1 for details and please report it)", err=True)
             ctx.exit(EXIT_ERROR)
-        finally:
-            _end_of_command()
-            if collecting:
-                gc.enable()
 
 
-def _end_of_command() -> None:
+def _end_of_command(counts: stages.Stages | None) -> None:
     """What a command says once when it ends, whatever its outcome: the entries the git revisions it read
-    held under the roots and that were not read (submodules, other files)."""
+    held under the roots and that were not read (submodules, other files), and with `-v` what each cached
+    stage reused and computed."""
     gitload = sys.modules.get("svcascode.gitload")
     note = gitload.end_of_command_note() if gitload is not None else ""
+    if counts is not None and (counts.counts or counts.no_store):
+        note += counts.report()
     if note:
         try:
             click.echo(note, err=True, nl=False)
@@ -101,9 +113,11 @@ def _end_of_command() -> None:
 @click.option("-C", "--directory", type=click.Path(file_okay=False), default=None,
               help="Run as if started in this directory.")
 @click.option("--no-cache", "no_cache", is_flag=True, default=False,
-              help="Parse every file afresh: neither read nor write the parse cache.")
+              help="Compute everything afresh: neither read nor write the store of earlier results.")
+@click.option("-v", "--verbose", "verbose", is_flag=True, default=False,
+              help="Say on stderr what each cached stage reused and computed, and why it computed.")
 @click.pass_context
-def main(ctx: click.Context, directory: str | None, no_cache: bool) -> None:
+def main(ctx: click.Context, directory: str | None, no_cache: bool, verbose: bool) -> None:
     """svcascode: the service catalogue, its service levels and its compliance controls, as code.
 
     Exit codes: 0 nothing at or above the fail threshold; 1 findings at or above it (an invalid
@@ -126,6 +140,24 @@ def parse_as_of(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-27") from None
 
 
+def output_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The `--output FILE` option of every command: a link there, or on its way, is refused before the run."""
+    if value is not None:
+        from svcascode.safewrite import check_file
+
+        check_file(value)
+    return value
+
+
+def output_folder(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The `--out DIR` option of every writer: a link on its way is refused before the run."""
+    if value is not None:
+        from svcascode.safewrite import check_folder
+
+        check_folder(value)
+    return value
+
+
 def _quoted(error: BaseException) -> str:
     """An error message, which may quote a file name, an option or YAML: its control and bidirectional
     characters shown as escapes (the lines the message is made of kept), no line a CI runner's command."""
@@ -141,15 +173,17 @@ def _write(text: str, output: str | None) -> None:
         for start in range(0, len(text), _PIECE):
             click.echo(stdout_text(text[start:start + _PIECE]), nl=False)
         return
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise SvcascodeError(f"{output}: cannot write: {error.strerror}") from None
+    from svcascode.safewrite import write_file
+
+    write_file(output, text)  # never through a link (svcascode.safewrite)
 
 
-def _context(runs: RunCache | None = None) -> tuple[Path, Any]:
+def _context(runs: RunCache | None = None, trusted: tuple[str, str] | None = None) -> tuple[Path, Any]:
     """The repository's root and settings; with a RunCache, the configuration bytes it read are the ones
-    validated."""
+    validated. With `trusted` (an option and the revision it names, e.g. `("--base", "origin/main")`),
+    the settings that run the repository's code (`local_checks:`) and that code come from that revision,
+    never from the working tree under review (svcascode.trusted)."""
+    from svcascode.checks import enable_local_checks
     from svcascode.config import find_root, load_settings, settings_from
 
     if runs is not None:
@@ -157,13 +191,19 @@ def _context(runs: RunCache | None = None) -> tuple[Path, Any]:
     else:
         root = find_root(Path.cwd())
         settings = load_settings(root)
-    if settings.local_checks:  # only when the configuration asks: this runs the repository's code
-        from svcascode.checks import enable_local_checks
+    if trusted is not None:
+        from svcascode.trusted import trusted_local_checks
 
+        option, rev = trusted
+        enabled = trusted_local_checks(root, rev, option, settings.local_checks)
+        settings = settings.model_copy(update={"local_checks": enabled})
+    else:  # only what the configuration names, if anything: this runs the repository's code
         enable_local_checks(root, settings.local_checks)
     context = click.get_current_context(silent=True)
     if context is not None and context.find_root().params.get("no_cache"):
         settings = settings.model_copy(update={"cache": False})
+    if not settings.cache:
+        stages.no_store()
     return root, settings
 
 
@@ -193,7 +233,8 @@ def answer_from(runs: RunCache | None, output: str | None) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              callback=output_file, help="Write to this file instead of stdout.")
 def validate(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
     """Load and validate documents: YAML, schema, references, cycles.
 
@@ -222,7 +263,8 @@ def validate(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
 @click.argument("kind", required=False)
 @click.option("--write", is_flag=True, help="Write every schema into schemas/ instead of printing.")
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 when schemas/ differs from the models.")
-@click.option("--dir", "folder", type=click.Path(file_okay=False), default="schemas", show_default=True)
+@click.option("--dir", "folder", type=click.Path(file_okay=False),
+              callback=output_folder, default="schemas", show_default=True)
 def schema(kind: str | None, write: bool, check_only: bool, folder: str) -> None:
     """Print the JSON Schema of KIND (or the combined schema), or write them all with --write."""
     from svcascode.models import KINDS

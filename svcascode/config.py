@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -51,6 +52,10 @@ class Settings(BaseModel):
     local_checks: list[str] = Field(default_factory=list, description="check modules of the repository (.py "
                                     "files) to load as built-ins named by their file name: this runs the "
                                     "repository's code")
+    ratchet: Literal["new", "touched"] = Field(
+        default="new", description="what `check --base` fails on: findings not at the base (new), or also those "
+        "on documents the change edits (touched); in a --base run the stricter of the base's and the working "
+        "tree's applies")
 
 
 def _parse_yaml_config(data: bytes) -> object:
@@ -78,8 +83,9 @@ def load_settings(root: Path) -> Settings:
     return settings_from(root, config_source(root))
 
 
-def settings_from(root: Path, source: tuple[str, bytes] | None) -> Settings:
-    """The settings in a configuration file's bytes (`config_source`), checked against the repository."""
+def settings_from(root: Path, source: tuple[str, bytes] | None, paths_on_disk: bool = True) -> Settings:
+    """The settings in a configuration file's bytes (`config_source`), checked against the repository
+    (its configured paths resolved on disk, unless `paths_on_disk` is false: a revision's configuration)."""
     if source is None:
         return Settings()
     name, data = source
@@ -109,5 +115,6 @@ def settings_from(root: Path, source: tuple[str, bytes] | None) -> Settings:
             close = difflib.get_close_matches(str(first["loc"][-1]), list(known), n=1)
             message = f"unknown setting; {f'did you mean {close[0]!r}?' if close else 'settings are ' + ', '.join(known)}"
         raise SvcascodeError(f"{where}: {key}: {message}") from None
-    check_paths(root, settings, where)
+    if paths_on_disk:
+        check_paths(root, settings, where)
     return settings

@@ -357,7 +357,7 @@ def _where(path: JsonPath, pattern: str) -> str:
 
 def availability(catalogue: Catalogue, service: str) -> float | None:
     """The highest availability target any ServiceLevel promises for the service."""
-    levels: list[Document[ServiceLevelSpec]] = catalogue.levels_by_service.get(service, [])
+    levels: list[Document[ServiceLevelSpec]] = catalogue.levels_of(service)
     return max((float(level.spec.availability.target_percent) for level in levels), default=None)
 
 

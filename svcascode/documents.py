@@ -8,18 +8,18 @@ as such, with the advice to quote the value.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 import typing
+from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic
 
 from pydantic import BaseModel, ValidationError
 from typing_extensions import TypeVar
 
-from svcascode import __version__
 from svcascode.errors import SvcascodeError
+from svcascode import stages
+from svcascode.codec import decode_findings, encode_findings
 from svcascode.finding import Finding, JsonPath, format_path
 from svcascode.loading.yamlfile import ParsedFile, RawDocument
 from svcascode.models import API_VERSION, KINDS, OPENSLO_API_VERSION, OPENSLO_MODELS, SPEC_KINDS
@@ -42,33 +42,41 @@ S = TypeVar("S", bound=BaseModel)
 
 
 class Document(Generic[SpecT]):
-    """A document that passed its model: kind, name, the model, and the raw data with its marks.
+    """A document that passed its model: kind, name, the model, its facts, and the raw data with its marks.
 
-    A document whose bytes passed the same model before (the validation cache, `validate_documents`)
-    is built without its model, which is made the first time `model`, `spec` or `labels` is read: a
-    one-file `validate` then validates only that file, and a catalogue's documents that no check reads
-    never cost a model.
+    `facts` is what the document contributes to the catalogue's indexes and to the checks of the whole
+    set (`facts_of`), read from its model once. A document whose bytes passed the same model before (the
+    validation stage, `validate_documents`) is built with its facts but without its model, which is made
+    the first time `model` or `spec` is read: a one-file `validate` then validates only that file, and a
+    catalogue's documents that no check reads never cost a model.
     """
 
-    __slots__ = ("raw", "kind", "name", "model", "spec", "labels", "ref", "_model_class", "cel")
+    __slots__ = ("raw", "kind", "name", "model", "spec", "facts", "ref", "_model_class", "cel")
 
     def __init__(self, raw: RawDocument, kind: str, name: str, model: DocumentModel | None,
-                 model_class: type[DocumentModel] | None = None) -> None:
+                 model_class: type[DocumentModel] | None = None, facts: Facts | None = None) -> None:
         self.raw, self.kind, self.name = raw, kind, name
         self.ref = f"{kind.lower()}:{name}"  # `service:claims-api`: made once, since results are keyed by it
         self._model_class = model_class
         self.cel: Any = None  # the document as an expression sees it (svcascode.expressions), made once
         if model is not None:
             self._set(model)
+            self.facts: Facts = facts_of(kind, model)
+        else:
+            assert facts is not None, "a document built without its model is built with its facts"
+            self.facts = facts
 
     def _set(self, model: DocumentModel) -> None:
         self.model: Any = model  # its class depends on the kind, as does `spec`, the part checks read
         self.spec: SpecT = getattr(model, "spec")  # read by every check, so kept as a plain attribute
-        labels = getattr(model.metadata, "labels", None)
-        self.labels: dict[str, Any] = labels if isinstance(labels, dict) else {}
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        found: dict[str, Any] = self.facts.get("labels", _NO_LABELS)
+        return found
 
     def __getattr__(self, attribute: str) -> Any:
-        """`model`, `spec` and `labels` of a document built without its model: validated now, once."""
+        """`model` and `spec` of a document built without its model: validated now, once."""
         if attribute not in _LAZY or self._model_class is None:
             raise AttributeError(attribute)
         try:
@@ -76,7 +84,6 @@ class Document(Generic[SpecT]):
         except ValidationError:
             raise SvcascodeError(f"{self.file}: {self.kind}/{self.name} passed validation when it was cached but "
                                  "fails it now; run again with --no-cache") from None
-        _share_field_sets(model)
         self._set(model)
         return getattr(self, attribute)
 
@@ -100,7 +107,47 @@ class Document(Generic[SpecT]):
                        **extra)
 
 
-_LAZY = frozenset(("model", "spec", "labels"))
+_LAZY = frozenset(("model", "spec"))
+_NO_LABELS: dict[str, Any] = {}
+
+Facts = dict[str, Any]  # plain values only (str, int, float, None, tuples, lists and dicts of them): stored as is
+
+
+def facts_of(kind: str, model: Any) -> Facts:
+    """What a valid document contributes to the catalogue's indexes and to the checks of the whole set, read
+    from its model: the one definition the Catalogue's indexes, the cycle checks, the tiers and whether a
+    service level is in force are computed from. Kept with the validation outcome, so a catalogue whose files
+    were validated before is indexed without building a single model."""
+    facts: Facts = {}
+    labels = getattr(getattr(model, "metadata", None), "labels", None)
+    if isinstance(labels, dict) and labels:
+        facts["labels"] = dict(labels)
+    spec: Any = getattr(model, "spec", None)
+    if kind == "Service":
+        operations = spec.operations
+        facts.update(tier=str(spec.tier), owner=str(spec.owner),
+                     accessPolicy=spec.security.access_policy if spec.security is not None else None,
+                     dependencies=[(str(d.service), str(d.criticality)) for d in spec.dependencies],
+                     windows=[str(w) for w in operations.maintenance_windows] if operations is not None else [])
+    elif kind == "ServiceLevel":
+        facts.update(service=str(spec.service), validFrom=spec.valid_from.toordinal(),
+                     validTo=spec.valid_to.toordinal() if spec.valid_to is not None else None)
+    elif kind == "Incident":
+        facts.update(impacts=list(dict.fromkeys(str(impact.service) for impact in spec.impacts)),
+                     opened=spec.opened.timestamp())
+    elif kind == "Evidence":
+        facts.update(subject=str(spec.subject))
+    elif kind == "MaintenanceWindow":
+        selector = spec.selector
+        facts.update(services=[str(s) for s in spec.services],
+                     selector=None if selector is None else ([str(t) for t in selector.tiers], dict(selector.labels)))
+    elif kind == "Team":
+        facts.update(parent=spec.parent)
+    elif kind == "AccessPolicy":
+        facts.update(targets=[str(t) for t in spec.targets])
+    elif kind == "Waiver":
+        facts.update(subjects=[str(subject) for subject in spec.subjects])
+    return facts
 
 
 def expect(document: Document, spec: type[S]) -> Document[S]:
@@ -137,7 +184,7 @@ def validate_document(raw: RawDocument, text: str) -> tuple[Document | None, lis
     data = raw.data
     if data is None:
         return None, []  # an empty document between `---` markers
-    model_class = _model_class(raw)
+    model_class = _model_class(raw, text)
     if isinstance(model_class, list):
         return None, model_class
     kind, name = _identity(data)
@@ -146,16 +193,29 @@ def validate_document(raw: RawDocument, text: str) -> tuple[Document | None, lis
     except ValidationError as error:
         return None, [_finding(raw, kind, name, loc, message)
                       for loc, message in explain_errors(error, model_class, raw, text)]
-    _share_field_sets(model)
     return Document(raw, index_kind(data.get("apiVersion"), kind), model.metadata.name, model), []
 
 
-def _model_class(raw: RawDocument) -> type[DocumentModel] | list[Finding]:
+def _not_text(data: dict[str, Any], field: str, raw: RawDocument, text: str) -> str | None:
+    """What is wrong with a top-level field (apiVersion, kind) that is not text, naming it: YAML 1.1 reading
+    `kind: no` as false is said as such."""
+    value = data.get(field)
+    if field not in data or isinstance(value, str):
+        return None
+    surprise = _yaml_surprise(value, (field,), raw, text) if text else None
+    return f"{field}: {surprise or f'expected text, got {_describe(value)}'}"
+
+
+def _model_class(raw: RawDocument, text: str = "") -> type[DocumentModel] | list[Finding]:
     """The model of the document's apiVersion and kind, or the finding that says why it has none."""
     data = raw.data
     if not isinstance(data, dict):
         return [_finding(raw, "", "", (), "a document must be a mapping with apiVersion, kind, metadata and spec")]
     kind, name = _identity(data)
+    for field in ("apiVersion", "kind"):
+        problem = _not_text(data, field, raw, text)
+        if problem is not None:
+            return [_finding(raw, kind, name, (field,), problem)]
     api = data.get("apiVersion")
     model_class: type[DocumentModel] | None
     if api == OPENSLO_API_VERSION:
@@ -179,63 +239,43 @@ def _model_class(raw: RawDocument) -> type[DocumentModel] | list[Finding]:
     return model_class
 
 
-_FIELD_SETS: dict[frozenset[str], set[str]] = {}
-
-
-def _share_field_sets(model: BaseModel) -> None:
-    """Let every model of the document that has the same set of fields given share one set object.
-
-    pydantic keeps a new `__pydantic_fields_set__` in each model instance, a third of a validated
-    document's memory, although a catalogue has only a few hundred distinct ones. Documents are never
-    changed after validation (nothing assigns to a model's fields), so sharing the sets changes no answer.
-    """
-    stack: list[Any] = [model]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, BaseModel):
-            given = item.__pydantic_fields_set__
-            shared = _FIELD_SETS.setdefault(frozenset(given), given)
-            if shared is not given:
-                object.__setattr__(item, "__pydantic_fields_set__", shared)
-            stack.extend(v for v in item.__dict__.values() if isinstance(v, (BaseModel, list, dict)))
-        elif isinstance(item, list):
-            stack.extend(v for v in item if isinstance(v, (BaseModel, list, dict)))
-        else:
-            stack.extend(v for v in item.values() if isinstance(v, (BaseModel, list, dict)))
-
-
 # ---------------------------------------------------------------------------------------------------
 # The validation cache: a file's outcome by the hash of its text and of what validation depends on
 
 
 Validated = tuple[RawDocument, "Document | None", list[Finding]]
-VALIDATION_FORMAT = 1
 
 
 def validate_documents(parsed: ParsedFile, cache: ParseCache | None = None) -> list[Validated]:
     """Each document of a parsed file validated: (raw, the document or None, its findings), in order.
 
-    With a cache that keeps a pack on disk, the outcome is kept under the hash of the file's text and of
-    everything validation depends on (this package's models and validators, pydantic, holidays, the time
-    zone database); a file seen before is not validated again: its findings are rebuilt from the entry,
-    and its valid documents are built without their models, which are made when first read.
+    With a cache whose store has a folder, the outcome is kept in the store's `validate` pack under the key
+    of the file's text (`svcascode.store.stage_key`: the code digest covers this package's models and
+    validators, pydantic, holidays and the time zone database); a file seen before is not validated again:
+    its findings are rebuilt from the record, and its valid documents are built without their models, which
+    are made when first read.
     """
     if cache is None or cache.folder is None or not parsed.documents:
         return [(raw, *validate_document(raw, parsed.text)) for raw in parsed.documents]
-    key = "validated:" + hashlib.sha256(_validation_salt() + parsed.text.encode("utf-8", "surrogatepass")).hexdigest()
-    entry = cache.memory.get(key)
+    from svcascode.loading.cache import parse_settings
+    from svcascode.store import stage_key
+
+    pack = cache.store.pack("validate")
+    key = stage_key("validate", parse_settings(cache.limits), parsed.text.encode("utf-8", "surrogatepass")).hex()
+    entry = pack.get(key)
     if entry is not None:
         try:
             results = _rebuild(parsed, entry)
         except (TypeError, ValueError, KeyError, IndexError):
             results = None  # an entry of an unexpected shape: validate again
         if results is not None:
-            cache.used.add(key)
+            pack.keep(key, entry)
+            stages.count("validate", True)
             return results
+    stages.count("validate", False, cache.reason(parsed.path, cache.keys.get(parsed.path, "")))
     results = [(raw, *validate_document(raw, parsed.text)) for raw in parsed.documents]
-    cache.remember(key, [(document.kind, document.name) if document is not None else
-                         [(f.message, f.line, f.column, f.path, f.kind, f.name) for f in found]
-                         for _, document, found in results])
+    pack.keep(key, [(document.kind, document.name, document.facts) if document is not None else
+                    encode_findings([replace(f, file="") for f in found]) for _, document, found in results])
     return results
 
 
@@ -244,48 +284,17 @@ def _rebuild(parsed: ParsedFile, entry: Any) -> list[Validated] | None:
         return None
     results: list[Validated] = []
     for raw, outcome in zip(parsed.documents, entry):
-        if isinstance(outcome, tuple):  # valid: (kind, name)
+        if (isinstance(outcome, tuple) and len(outcome) == 3 and isinstance(outcome[0], str)
+                and isinstance(outcome[1], str) and isinstance(outcome[2], dict)):
+            # valid: (kind, name, facts); else the findings of the invalid document
             model_class = _model_class(raw)
             if isinstance(model_class, list):
                 return None
-            kind, name = outcome
-            results.append((raw, Document(raw, kind, name, None, model_class), []))
+            kind, name, facts = outcome
+            results.append((raw, Document(raw, kind, name, None, model_class, facts), []))
         else:
-            results.append((raw, None, [Finding(RULE_SCHEMA, "critical", message, raw.file, line, column, tuple(path),
-                                                kind, name) for message, line, column, path, kind, name in outcome]))
+            results.append((raw, None, [replace(f, file=raw.file) for f in decode_findings(outcome)]))
     return results
-
-
-@lru_cache(maxsize=1)
-def _validation_salt() -> bytes:
-    """What a document's validation depends on besides its text: the source of this package's models
-    and validators (by content), the libraries they call and the time zone database (by size and time)."""
-    import importlib.util
-    import os
-    import zoneinfo
-
-    import pydantic
-
-    package = Path(__file__).parent
-    digest = hashlib.sha256(f"{VALIDATION_FORMAT}\x00{pydantic.VERSION}".encode())
-    for source in [package / "documents.py", package / "holidays_calendar.py", package / "linear_regex.py",
-                   package / "finding.py", package / "rules.py", *sorted((package / "models").glob("*.py"))]:
-        try:
-            digest.update(source.read_bytes())
-        except OSError:  # installed without sources: the version stands for them
-            digest.update(f"{source.name}:{__version__}".encode())
-    others = [Path(folder) for folder in zoneinfo.TZPATH]
-    for name in ("holidays", "pydantic_core", "tzdata", "re2"):
-        spec = importlib.util.find_spec(name)
-        others.append(Path(spec.origin) if spec is not None and spec.origin else Path(name))
-    for other in others:
-        try:
-            info = os.stat(other)
-        except OSError:
-            digest.update(f"{other}:missing".encode())
-            continue
-        digest.update(f"{other}:{info.st_size}:{info.st_mtime_ns}".encode())
-    return digest.digest()
 
 
 def _finding(raw: RawDocument, kind: str, name: str, path: JsonPath, message: str) -> Finding:

@@ -2,7 +2,8 @@
 
 A control whose check is malformed (an unknown built-in, an unknown parameter, an invalid schema
 fragment, a remote `$ref`) is a located finding, never silently skipped. A control that selects no
-document is reported too, since that usually means a typo in its selector.
+document is reported too: a built-in one as not applicable, a repository's own with a hint that its
+selector may have a typo.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ import functools
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterable, Iterator, cast
+from typing import Any, Callable, Iterable, Iterator
 
 from svcascode.catalogue import Catalogue
 from svcascode.checks import available, load_builtin
-from svcascode.checks.base import TIER_DEFAULTS, WARNING_SEVERITY, CheckContext, CheckFunction
+from svcascode.checks.base import TIER_DEFAULTS, CheckContext, CheckFunction
+from svcascode.checks.wvr_valid import fails_policy
+from svcascode.checks.wvr_valid import stale as stale_waiver
 from svcascode.documents import Document
 from svcascode.facts import subject_ref, tier_of, waiver_state
+from svcascode.reader import CatalogueReader
 from svcascode.finding import Finding
-from svcascode.incremental import Digests, ResultMemo, TracingCatalogue
 from svcascode.models.common import duration_seconds
 from svcascode.rules import RULE_CHECK_ERROR, RULE_CONTROL, RULE_UNUSED, WAIVER_CONTROL
 
@@ -115,6 +118,36 @@ def selector(control: Document) -> Callable[[Document], bool]:
         return True
 
     return chosen
+
+
+def _selects_nothing(control: Document, left_out_by_baselines: int) -> str:
+    """Why a control has nothing to check, in the user's terms: a built-in control that finds nothing of
+    what it checks is simply not applicable; a repository's own may have a typo in its selector."""
+    from svcascode.library import is_library
+
+    if left_out_by_baselines:
+        return (f"not applicable: the baselines leave control {control.name} out for the tiers of the "
+                f"{left_out_by_baselines} document(s) it selects")
+    if is_library(control.file):
+        return (f"not applicable: the catalogue has no {_described(control)}, so built-in control "
+                f"{control.name} has nothing to check")
+    return (f"control {control.name} selects no document (no {_described(control)}): if it should, check "
+            "spec.appliesTo for a typo in kinds, where, hasFields or labels")
+
+
+def _described(control: Document) -> str:
+    """What a control selects, as a reader says it: `Service with dependencies and tier tier-0 or tier-1`."""
+    applies = control.spec.applies_to
+
+    def either(values: list[str]) -> str:
+        return values[0] if len(values) == 1 else f"{', '.join(values[:-1])} or {values[-1]}"
+
+    conditions = [f"{dotted} {either([str(v) for v in (allowed if isinstance(allowed, list) else [allowed])])}"
+                  for dotted, allowed in applies.where.items()]
+    conditions = [*applies.has_fields, *conditions]
+    conditions += [f"label {key}={value}" for key, value in applies.labels.items()]
+    kinds = either([str(kind) for kind in applies.kinds])
+    return f"{kinds} with {' and '.join(conditions)}" if conditions else kinds
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -335,175 +368,212 @@ def _schema_check(control: Document, fragment: dict[str, Any]) -> tuple[CheckFun
                            "(a circular $ref): make the recursion go through properties or items",
                            ("spec", "check", "schema"))
             return
+        statement = control.spec.check.message or control.model.metadata.title or control.name
+        reported: set[tuple[str, ...]] = set()
         for failure in errors:
             path = tuple(failure.absolute_path)
-            where = ".".join(str(p) for p in path) or "document"
-            yield ctx.fail(document, f"{where}: {failure.message}", path)
+            for problem in _schema_failures(failure):
+                if problem not in reported:
+                    reported.add(problem)
+                    yield ctx.fail(document, f"{statement}: {problem[-1]}", path)
 
     return check, {}, []
+
+
+def _schema_failures(failure: Any) -> Iterator[tuple[str, ...]]:
+    """What a JSON Schema failure means in the document's terms: `spec.operations.runbook is missing`
+    for a `required` one (followed down the schema while exactly one property is required beneath it,
+    so the message names what to add), else the field and the validator's message."""
+    path = [str(p) for p in failure.absolute_path]
+    where = ".".join(path) or "the document"
+    if failure.validator != "required" or not isinstance(failure.instance, dict):
+        yield (where, f"{where}: {failure.message}")
+        return
+    for name in failure.validator_value:
+        if not isinstance(name, str) or name in failure.instance:
+            continue
+        missing, schema = [*path, name], failure.schema
+        for _ in range(32):  # bounded: a schema can nest (or refer to itself) without end
+            properties = schema.get("properties") if isinstance(schema, dict) else None
+            schema = properties.get(missing[-1]) if isinstance(properties, dict) else None
+            required = schema.get("required") if isinstance(schema, dict) else None
+            if not (isinstance(required, list) and len(required) == 1 and isinstance(required[0], str)):
+                break
+            missing.append(required[0])
+        dotted = ".".join(missing)
+        yield (dotted, f"{dotted} is missing")
 
 
 # ---------------------------------------------------------------------------------------------------
 # Evaluation
 
 
-def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), ignore: Iterable[str] = (),
-             on_control: Callable[[Document], None] | None = None, memo: ResultMemo | None = None) -> Evaluation:
-    """Run every control (or those selected) over the catalogue as of a date; apply waivers.
-
-    With a `memo`, a (control, document) pair whose inputs are unchanged since the memo last saw it
-    reuses its findings instead of running the check again (svcascode.incremental); the result is the
-    same, findings and order.
-    """
-    chosen, ignored = set(select), set(ignore)
-    baselines = Baselines(catalogue)
-    evaluation = Evaluation()
-    controls = sorted(catalogue.of_kind("Control"), key=lambda c: (c.name == WAIVER_CONTROL, c.name))
-    tiers: dict[int, str] = {}
-
-    def tier(document: Document) -> str:  # asked by every control of the same documents
-        key = id(document)
-        if key not in tiers:
-            tiers[key] = tier_of(catalogue, document)
-        return tiers[key]
-
-    digests = memo.digests(catalogue, as_of) if memo is not None else None
-    tracing = TracingCatalogue(catalogue, digests) if digests is not None else None
-    as_of_text = as_of.isoformat()
-    failed_waivers = _failed_waivers(catalogue, as_of, baselines)
-    evaluation.failed_waivers = frozenset(failed_waivers)
-    waivers = _active_waivers(catalogue, as_of, failed_waivers)
-    texts: dict[str, str] = {}
-    for control in controls:
-        if (chosen and control.name not in chosen) or control.name in ignored:
-            continue
-        if on_control is not None:
-            on_control(control)
-        # wvr-valid reads what the other controls' waivers matched in this run: it is evaluated every time
-        reusable = control.spec.check.builtin != "wvr_valid"
-        key = memo.control_key(digests, control, baselines.baselines) if memo and digests and reusable else b""
-        check = control.spec.check
-
-        def source_of(control: Document = control, check: Any = check) -> str | None:
-            if check.expression is None and not check.validations:
-                return None
-            if not texts:
-                texts.update((f.path, f.text) for f in catalogue.files)
-            return texts.get(control.file)
-
-        function: CheckFunction | None
-        params: dict[str, Any]
-        problems: list[Finding]
-        if memo is not None and key and memo.built_cleanly(key):
-            # this version of the control built without a problem before: it is built when a document
-            # needs it evaluated, so a run that reuses every result never compiles it (nor imports celpy)
-            function, params, problems = _Deferred(memo, key, control, source_of), {}, []
-        elif memo is not None and key:
-            function, params, problems = memo.check(key, control, source_of())
-        else:
-            function, params, problems = build_check(control, source_of())
-        evaluation.problems.extend(problems)
-        if function is None:
-            continue
-        evaluation.controls.append(control)
-        candidates = (d for kind in control.spec.applies_to.kinds for d in catalogue.of_kind(kind))
-        if memo is not None and digests is not None and key:
-            subjects = memo.select(key, control, candidates, digests)
-        else:
-            chosen_by = selector(control)
-            subjects = [d for d in candidates if chosen_by(d)]
-        subjects = [d for d in subjects if d.kind not in _TIERED or baselines.selects(
-            control.name, tier(d))]
-        evaluation.subjects[control.name] = subjects
-        if not subjects:
-            line_path = ("spec", "appliesTo")
-            evaluation.problems.append(control.finding(
-                RULE_UNUSED, "info", f"control {control.name} selects no document: check spec.appliesTo for a "
-                "typo in kinds, where, hasFields or labels", line_path, enforcement="audit"))
-            continue
-        seen = cast(Catalogue, tracing) if tracing is not None else catalogue  # the same answers, recorded
-        context = CheckContext(seen, as_of, control, params, baselines.parameter,
-                               facts={"waiver_matches": evaluation.waiver_matches,
-                                      "failed_waivers": failed_waivers})
-        for document in subjects:
-            found: Iterable[Finding]
-            if key and memo is not None and digests is not None and tracing is not None:
-                found = _reuse_or_run(memo, key, digests, tracing, as_of_text, function, context, document,
-                                      control)
-            else:
-                found = _run(function, context, document, control)
-            for finding in found:
-                evaluation.findings.append(_apply_waivers(finding, waivers, evaluation.waiver_matches))
-    evaluation.findings.sort(key=Finding.sort_key)
-    return evaluation
-
-
-class _Deferred:
-    """A control's check, built the first time a document needs it (its version built cleanly before)."""
-
-    __slots__ = ("memo", "key", "control", "source", "function")
-
-    def __init__(self, memo: ResultMemo, key: bytes, control: Document, source: Callable[[], str | None]) -> None:
-        self.memo, self.key, self.control, self.source = memo, key, control, source
-        self.function: CheckFunction | None = None
-
-    def __call__(self, context: CheckContext, document: Document) -> Iterator[Finding]:
-        if self.function is None:
-            function, params, problems = self.memo.check(self.key, self.control, self.source())
-            if function is None or problems:  # it built cleanly under this key: it cannot fail now
-                raise RuntimeError(f"control {self.control.name} no longer builds")
-            self.function = function
-            context.params = params
-        return self.function(context, document)
-
-
 # Kinds whose selection follows the Baselines of their tier (a Baseline selects controls per tier).
 _TIERED = {"Service", "ServiceLevel", "AccessPolicy", "MaintenanceWindow"}
 
 
-def _reuse_or_run(memo: ResultMemo, key: bytes, digests: Digests, tracing: TracingCatalogue, as_of: str,
-                  function: CheckFunction, context: CheckContext, document: Document, control: Document
-                  ) -> tuple[Finding, ...]:
-    """The pair's findings from the memo while what they were computed from is unchanged; else run the
-    check, recording what it reads, and keep the result."""
-    subject = digests.document(document)
-    found = memo.reuse(key, subject, digests, as_of)
-    if found is None:
-        recorder = tracing.recorder = context.recorder = memo.recorder()
-        try:
-            found = tuple(_run(function, context, document, control))
-        finally:
-            tracing.recorder = context.recorder = None
-        memo.store(key, subject, recorder, as_of, found)
-    return found
+@dataclass
+class Prepared:
+    """A control made ready to evaluate: its check (None when its definition has a problem), its
+    parameters, and what is wrong with it."""
+
+    control: Document
+    function: CheckFunction | None
+    params: dict[str, Any]
+    problems: list[Finding]
+    context: CheckContext | None = None
 
 
-def _run(function: CheckFunction, context: CheckContext, document: Document, control: Document
-         ) -> Iterator[Finding]:
+class PairRunner:
+    """Evaluates (control, document) pairs over one catalogue on one date: `prepare` builds a control's
+    check, `subjects` chooses its documents, `findings` runs it on one document. A subclass may reuse what
+    an earlier run computed (svcascode.incremental.MemoPairRunner); the answers are the same."""
+
+    def __init__(self, catalogue: Catalogue, as_of: date, baselines: Baselines) -> None:
+        self.catalogue, self.as_of, self.baselines = catalogue, as_of, baselines
+        self._tiers: dict[int, str] = {}
+        self._texts: dict[str, str] = {}
+
+    def source(self, control: Document) -> str | None:
+        """The text of a Control's file when its check is an expression (an error in it is located there)."""
+        check = control.spec.check
+        if check.expression is None and not check.validations:
+            return None
+        if not self._texts:
+            self._texts.update((f.path, f.text) for f in self.catalogue.files)
+        return self._texts.get(control.file)
+
+    def reader(self) -> CatalogueReader:
+        """What checks read the catalogue through."""
+        return self.catalogue
+
+    def prepare(self, control: Document) -> Prepared:
+        function, params, problems = build_check(control, self.source(control))
+        return self._ready(Prepared(control, function, params, problems))
+
+    def _ready(self, prepared: Prepared) -> Prepared:
+        if prepared.function is not None:
+            prepared.context = CheckContext(self.reader(), self.as_of, prepared.control, prepared.params,
+                                            self.baselines.parameter)
+        return prepared
+
+    def candidates(self, control: Document) -> Iterator[Document]:
+        return (d for kind in control.spec.applies_to.kinds for d in self.catalogue.of_kind(kind))
+
+    def chosen(self, prepared: Prepared) -> list[Document]:
+        """The documents the control's appliesTo selects."""
+        chosen_by = selector(prepared.control)
+        return [d for d in self.candidates(prepared.control) if chosen_by(d)]
+
+    def subjects(self, prepared: Prepared, chosen: list[Document]) -> list[Document]:
+        """The documents the control checks: those it selects (`chosen`) that the Baselines of their tier keep."""
+        name = prepared.control.name
+        return [d for d in chosen if d.kind not in _TIERED or self.baselines.selects(name, self.tier(d))]
+
+    def tier(self, document: Document) -> str:  # asked by every control of the same documents
+        key = id(document)
+        found = self._tiers.get(key)
+        if found is None:
+            found = self._tiers[key] = tier_of(self.catalogue, document)
+        return found
+
+    def findings(self, prepared: Prepared, document: Document) -> tuple[Finding, ...]:
+        """The check's findings about one document, before waivers: the one function every evaluation runs."""
+        assert prepared.function is not None and prepared.context is not None
+        return run_pair(prepared.function, prepared.context, document, prepared.control)
+
+    def done(self) -> None:
+        """The evaluation is over (a runner that keeps results saves them now)."""
+
+
+def run_pair(function: CheckFunction, context: CheckContext, document: Document, control: Document
+             ) -> tuple[Finding, ...]:
+    """One check on one document; a defect in the check is a finding, and never hides the other controls'."""
     try:
-        yield from function(context, document)
-    except Exception as error:  # a defect in a check must not hide the other controls' findings
-        yield document.finding(RULE_CHECK_ERROR, "high", f"control {control.name} could not check this document: "
-                               f"{type(error).__name__}: {error}", ())
+        return tuple(function(context, document))
+    except Exception as error:  # noqa: BLE001
+        return (document.finding(RULE_CHECK_ERROR, "high", f"control {control.name} could not check this "
+                                 f"document: {type(error).__name__}: {error}", ()),)
 
 
-def _failed_waivers(catalogue: Catalogue, as_of: date, baselines: Baselines) -> set[str]:
-    """Waivers that wvr-valid fails (not merely warns about): they suppress nothing.
+def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), ignore: Iterable[str] = (),
+             on_control: Callable[[Document], None] | None = None,
+             runner: Callable[[Catalogue, date, Baselines], PairRunner] = PairRunner) -> Evaluation:
+    """Run every control (or those selected) over the catalogue as of a date; apply waivers.
 
-    A waiver approved by its requester, lasting longer than policy allows, or waiving a critical control
-    without a risk owner's approval is not a risk acceptance an auditor can rely on, so the findings it
-    names stay open. The organisation's own wvr-valid control (and its parameters) decides.
+    The waivers' control (wvr-valid) is evaluated first, whether or not it is selected: a waiver it fails
+    suppresses nothing. Then every other selected control; then the waivers are applied, and a waiver in
+    force that suppressed nothing although its control ran is reported stale. `runner` evaluates the pairs
+    (one that reuses earlier results gives the same findings, in the same order).
     """
-    control = catalogue.get("Control", WAIVER_CONTROL)
-    if control is None:
-        return set()
-    function, params, problems = build_check(control)
-    if function is None:
-        return set()
-    context = CheckContext(catalogue, as_of, control, params, baselines.parameter, facts={})
-    return {waiver.name for waiver in catalogue.of_kind("Waiver")
-            if any((f.severity, f.enforcement) != (WARNING_SEVERITY, "warn")
-                   for f in _run(function, context, waiver, control))}
+    chosen, ignored = set(select), set(ignore)
+    baselines = Baselines(catalogue)
+    pairs = runner(catalogue, as_of, baselines)
+    evaluation = Evaluation()
+    failed: set[str] = set()
+    found: list[Finding] = []
+    controls = sorted(catalogue.of_kind("Control"), key=lambda c: (c.name != WAIVER_CONTROL, c.name))
+    for control in controls:
+        selected = (not chosen or control.name in chosen) and control.name not in ignored
+        judges_waivers = control.name == WAIVER_CONTROL
+        if not selected and not judges_waivers:
+            continue
+        if on_control is not None and selected:
+            on_control(control)
+        prepared = pairs.prepare(control)
+        if selected:
+            evaluation.problems.extend(prepared.problems)
+        if prepared.function is None:
+            continue
+        chosen_documents = pairs.chosen(prepared)
+        subjects = pairs.subjects(prepared, chosen_documents)
+        if selected:
+            evaluation.controls.append(control)
+            evaluation.subjects[control.name] = subjects
+            if not subjects:
+                evaluation.problems.append(control.finding(
+                    RULE_UNUSED, "info", _selects_nothing(control, len(chosen_documents)), ("spec", "appliesTo"),
+                    enforcement="audit"))
+                continue
+        for document in subjects:
+            results = pairs.findings(prepared, document)
+            if judges_waivers and any(fails_policy(f) for f in results):
+                failed.add(document.name)
+            if selected:
+                found.extend(results)
+    pairs.done()
+    evaluation.failed_waivers = frozenset(failed)
+    waivers = _active_waivers(catalogue, as_of, failed)
+    evaluation.findings = [_apply_waivers(f, waivers, evaluation.waiver_matches) for f in found]
+    evaluated = {c.name for c in evaluation.controls}
+    if WAIVER_CONTROL in evaluated:
+        for waiver in sorted(catalogue.of_kind("Waiver"), key=lambda w: w.name):
+            if (waiver.spec.control in evaluated and waiver.name not in failed
+                    and waiver_state(waiver, as_of, False).suppresses
+                    and not evaluation.waiver_matches.get(waiver.name)):
+                evaluation.findings.append(stale_waiver(waiver, as_of))
+    evaluation.findings.sort(key=Finding.sort_key)
+    return evaluation
+
+
+class Deferred:
+    """A control's check built the first time a document needs it: a runner that knows this version of the
+    control built cleanly before reads it only when a result is not reused."""
+
+    __slots__ = ("build", "function")
+
+    def __init__(self, build: Callable[[], tuple[CheckFunction | None, dict[str, Any], list[Finding]]]) -> None:
+        self.build = build
+        self.function: CheckFunction | None = None
+
+    def __call__(self, context: CheckContext, document: Document) -> Iterator[Finding]:
+        if self.function is None:
+            function, params, problems = self.build()
+            if function is None or problems:  # it built cleanly under this key: it cannot fail now
+                raise RuntimeError(f"control {context.control.name} no longer builds")
+            self.function = function
+            context.params = params
+        return self.function(context, document)
 
 
 def _active_waivers(catalogue: Catalogue, as_of: date, failed: set[str]) -> dict[tuple[str, str], Document]:

@@ -76,11 +76,17 @@ def inert_json(text: str) -> str:
     the first `#` of `##vso[` becomes `\\u0023`. Those characters only occur inside JSON strings, where
     the escapes are exact. (No JSON line can start with `::` or `##[`: each starts with a quote, bracket,
     brace, digit or keyword.)"""
-    return _AZURE_COMMAND.sub(r"\\u0023#", json_escapes(text))
+    text = json_escapes(text)
+    return _AZURE_COMMAND.sub(r"\\u0023#", text) if "##" in text else text
+
+
+_ASCII_PLAIN = bytes(range(0x20, 0x7f))  # what no escape ever touches
 
 
 def json_escapes(text: str, keep: str = "\n") -> str:
     """The characters `visible` would escape, except those in `keep`, as `\\uNNNN`."""
+    if text.isascii() and not text.encode("ascii").translate(None, _ASCII_PLAIN):  # nothing to escape, checked
+        return text  # at C speed: a large compact JSON
     return _UNPRINTABLE.sub(lambda m: m.group() if m.group() in keep else f"\\u{ord(m.group()):04x}", text)
 
 

@@ -35,16 +35,22 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from pydantic import BaseModel
 
 from svcascode import facts
+from svcascode.escape import shorten
 from svcascode.models.common import Duration, duration_seconds
 
 if TYPE_CHECKING:
-    from svcascode.catalogue import Catalogue
     from svcascode.documents import Document
+    from svcascode.reader import CatalogueReader
 
-# Bounds. An expression is short text; its evaluation on one document may take COST_PER_DOCUMENT steps
-# (a step is one node of the expression evaluated, or one element of a list, map or string it builds),
-# and one control's evaluations over the whole catalogue at most SECONDS_PER_CONTROL of wall time.
+# Bounds. An expression is short text; a control's evaluation on one document (its variables, its
+# expressions and its messages together) may take COST_PER_DOCUMENT steps (a step is one node of an
+# expression evaluated, one element of a list, map or string it builds, one name a macro's scope copies,
+# one character of a message): counted, so the same document gives the same answer on any machine. One
+# control's evaluations over the whole catalogue may take SECONDS_PER_CONTROL of CPU time.
 MAX_EXPRESSION_CHARS = 8192
+MAX_CONTROL_CHARS = 65_536  # a control's expressions, variables and messages together: compiling is bounded too
+MAX_MESSAGE_CHARS = 2_000  # a finding's message, placeholders filled in; longer ones are cut, saying so
+MAX_MESSAGES = 100  # findings one expression's list of messages gives on one document
 MAX_NESTING = 24  # brackets, parentheses and braces open at once
 COST_PER_DOCUMENT = 200_000
 SECONDS_PER_CONTROL = 20.0
@@ -121,6 +127,10 @@ class CostExceeded(Exception):
     """An evaluation went past its cost limit."""
 
 
+class ControlCostExceeded(CostExceeded):
+    """A control's evaluations over the catalogue went past their cost limit."""
+
+
 # ---------------------------------------------------------------------------------------------------
 # The catalogue, as expressions see it
 
@@ -128,9 +138,22 @@ class CostExceeded(Exception):
 class CatalogueView:
     """Every catalogue read an expression makes goes through one of these methods."""
 
-    def __init__(self, catalogue: Catalogue, as_of: date, baseline: Callable[[str, str], Any] | None = None) -> None:
-        self.catalogue, self.as_of = catalogue, as_of
+    def __init__(self, catalogue: CatalogueReader, as_of: date,
+                 baseline: Callable[[str, str], Any] | None = None, context: Any = None) -> None:
+        self.catalogue, self._as_of = catalogue, as_of
         self._baseline = baseline
+        self._context = context  # a CheckContext: the date is then read through it, when a function needs it
+
+    @property
+    def as_of(self) -> date:
+        """The as-of date, read (and recorded as read, for the result memo) only by the functions that
+        depend on it, so a result that does not is reused on every date (a forecast's many dates)."""
+        return self._context.as_of if self._context is not None else self._as_of
+
+    def _in_force(self, level: Document) -> bool:
+        if self._context is not None:  # recorded as the answer, not the date
+            return bool(self._context.in_date(level))
+        return self.catalogue.in_force(level, self._as_of)
 
     def tier_of(self, document: Document) -> str:
         return facts.tier_of(self.catalogue, document)
@@ -149,25 +172,24 @@ class CatalogueView:
         return self.catalogue.get("Team", str(owner).removeprefix("team:")) if owner else None
 
     def levels(self, service: Document, level_type: str | None = None) -> list[Document]:
-        return [level for level in self.catalogue.levels_by_service.get(service.name, ())
-                if (level_type is None or level.spec.type == level_type)
-                and facts.level_in_force(level, self.as_of)]
+        return [level for level in self.catalogue.levels_of(service.name)
+                if (level_type is None or level.spec.type == level_type) and self._in_force(level)]
 
     def all_levels(self, service: Document) -> list[Document]:
-        return list(self.catalogue.levels_by_service.get(service.name, ()))
+        return list(self.catalogue.levels_of(service.name))
 
     def in_force(self, level: Document) -> bool:
-        return facts.level_in_force(level, self.as_of)
+        return self._in_force(level)
 
     def dependencies(self, service: Document) -> list[Document]:
         found = (self.catalogue.get("Service", d.service) for d in getattr(service.spec, "dependencies", ()))
         return [s for s in found if s is not None]
 
     def dependants(self, service: Document) -> list[Document]:
-        return sorted(set(self.catalogue.dependants.get(service.name, ())), key=lambda s: s.name)
+        return sorted(set(self.catalogue.dependants_of(service.name)), key=lambda s: s.name)
 
     def evidence(self, subject: Document, evidence_type: str | None = None) -> list[Document]:
-        found = [e for e in self.catalogue.evidence_by_subject.get((subject.kind, subject.name), ())
+        found = [e for e in self.catalogue.evidence_about(subject.kind, subject.name)
                  if e.spec.performed_at <= self.as_of and (evidence_type is None or e.spec.type == evidence_type)]
         return sorted(found, key=lambda e: e.spec.performed_at, reverse=True)
 
@@ -378,6 +400,7 @@ class Compiled:
     text: str
     ast: Any
     functions: tuple[str, ...]  # the catalogue functions it calls, for `explain`
+    reads_as_of: bool = True  # whether it names `asOf`
     program: Any = None  # the compiled closures (svcascode.celeval); None: celpy's interpreter runs the tree
 
 
@@ -403,8 +426,8 @@ def _parse(text: str, known: set[str]) -> Compiled:
         raise ExpressionError(f"syntax error near {first.strip()!r}", error.line or 1, error.column or 1) from None
     except RecursionError:
         raise ExpressionError("expression nested too deeply") from None
-    functions = tuple(sorted(_check_names(ast, known)))
-    return Compiled(text, ast, functions, _lowered(ast))
+    reads_as_of = any(str(tree.children[0]) == "asOf" for tree in ast.find_data("ident"))
+    return Compiled(text, ast, tuple(sorted(_check_names(ast, known))), reads_as_of, _lowered(ast))
 
 
 def _lowered(ast: Any) -> Any:
@@ -507,21 +530,27 @@ def _environment() -> Any:
 
 
 class Meter:
-    """The cost of one evaluation, and the wall time one control may take over all its documents."""
+    """The cost of one control's evaluation on one document (counted), and the CPU time of its evaluations
+    over the catalogue."""
 
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = SECONDS_PER_CONTROL if seconds is None else seconds
+        self.deadline = time.process_time() + self.seconds
         self.spent = 0
+        self.charges = 0
 
     def start(self) -> None:
+        """A new document: its own COST_PER_DOCUMENT."""
         self.spent = 0
 
     def charge(self, amount: int) -> None:
         self.spent += amount
         if self.spent > COST_PER_DOCUMENT:
             raise CostExceeded(f"evaluation cost more than {COST_PER_DOCUMENT:,} steps")
-        if self.spent & 0x3FF == 0 and time.monotonic() > self.deadline:
-            raise CostExceeded(f"the control's expressions took more than {SECONDS_PER_CONTROL:g}s")
+        self.charges += 1
+        if not self.charges & 0x3F and time.process_time() > self.deadline:  # every 64 charges, whatever their size
+            raise ControlCostExceeded(f"the control's evaluations over the catalogue took more than "
+                                      f"{self.seconds:g} s of CPU time")
 
 
 _METERED: list[type] = []
@@ -545,6 +574,12 @@ def _metered_evaluator() -> type:
                 nested.meter = self.meter
                 return nested
 
+            def set_activation(self, values: Any) -> Any:
+                # a macro's scope for each element copies every name in scope: 600 variables make each
+                # element cost 600 copies, which the nodes alone do not count
+                self.meter.charge(1 + len(self.base_activation.identifiers))
+                return super().set_activation(values)
+
             def _visit_tree(self, tree: Any) -> Any:
                 self.meter.charge(1)
                 result = super()._visit_tree(tree)
@@ -562,7 +597,7 @@ class Program:
     def __init__(self, view: CatalogueView, params: dict[str, Any]) -> None:
         self.view = view
         self.params = to_cel(params)
-        self.meter = Meter(time.monotonic() + SECONDS_PER_CONTROL)
+        self.meter = Meter()
         self.functions = self._functions()
 
     def value_of(self, document: Document | None) -> Any:
@@ -688,13 +723,24 @@ def template_parts(message: str) -> Iterator[tuple[int, str, bool]]:
         yield at, message[at:], False
 
 
-def shown(value: Any) -> str:
-    """A CEL value in a message."""
+def shown(value: Any, limit: int | None = None) -> str:
+    """A CEL value in a message; with `limit`, a list is shown only until its text is that long (then how
+    many elements were left out), so a large value costs what the message can hold."""
+    if isinstance(value, list):
+        if not value:
+            return "none"
+        parts: list[str] = []
+        size = 0
+        for index, item in enumerate(value):
+            parts.append(shown(item, limit))
+            size += len(parts[-1]) + 2
+            if limit is not None and size > limit and index + 1 < len(value):
+                parts.append(f"... ({len(value) - index - 1} more)")
+                break
+        return ", ".join(parts)
+    if isinstance(value, dict) and isinstance(value.get("metadata"), dict) and "kind" in value:
+        return f"{value['kind']}/{value['metadata'].get('name')}"  # a document, by its kind and name
     plain = from_cel(value)
-    if isinstance(plain, list):
-        return ", ".join(shown(v) for v in value) if plain else "none"
-    if isinstance(plain, dict) and isinstance(plain.get("metadata"), dict) and "kind" in plain:
-        return f"{plain['kind']}/{plain['metadata'].get('name')}"
     if isinstance(plain, float) and plain.is_integer():
         return str(int(plain))
     if plain is None:
@@ -787,6 +833,13 @@ def build_expression_check(control: Document, source: str | None, problem: Calla
     check = control.spec.check
     problems: list[Any] = []
     known = set(VARIABLES)
+    texts = [v.expression for v in check.variables] + [check.expression or "", str(check.message or "")] + [
+        text for v in check.validations for text in (v.expression, str(v.message or ""))]
+    total = sum(len(str(text)) for text in texts)
+    if total > MAX_CONTROL_CHARS:
+        return None, {}, [problem(f"the control's expressions, variables and messages are {total:,} characters "
+                                  f"together, over the limit of {MAX_CONTROL_CHARS:,}: split it into several "
+                                  "controls", ("spec", "check"))]
 
     def compiled(text: str, where: tuple[str | int, ...], base: int = 0) -> Compiled | None:
         try:
@@ -826,6 +879,9 @@ def build_expression_check(control: Document, source: str | None, problem: Calla
     if problems:
         return None, {}, problems
     params = dict(check.params)
+    every = [e for _, e in variables] + [r.compiled for r in rules] + [e for r in rules for _, e in r.message
+                                                                       if e is not None]
+    reads_as_of = any(e.reads_as_of for e in every)
     # The program of the context being evaluated, held with that context: a check is built once per
     # control and process (a history walk evaluates many commits with it), so the context is compared by
     # identity while it is alive, never by an id() a later context could be given again
@@ -835,27 +891,35 @@ def build_expression_check(control: Document, source: str | None, problem: Calla
         if current and current[0][0] is ctx:
             program = current[0][1]
         else:  # one context per evaluation: the previous one's values are not needed again
-            program = Program(CatalogueView(ctx.catalogue, ctx.as_of, ctx.baseline), ctx.params)
+            program = Program(CatalogueView(ctx.catalogue, ctx._as_of, ctx.baseline, ctx), ctx.params)
             current[:] = [(ctx, program)]
         celpy = _celpy()
-        activation: dict[str, Any] = {"asOf": to_cel(ctx.as_of), "params": program.params}
+        activation: dict[str, Any] = {"params": program.params}
+        if reads_as_of:  # else the result holds on every date: the result memo reuses it on the next
+            activation["asOf"] = to_cel(ctx.as_of)
 
         def value(expression: Compiled) -> Any:
-            program.meter.start()
             return program.run(expression, activation)
 
+        def placeholder(expression: Compiled) -> str:
+            text = shown(value(expression), MAX_MESSAGE_CHARS)
+            program.meter.charge(len(text))
+            return text
+
         try:
-            program.meter.start()
+            program.meter.start()  # one budget for the document: variables, expressions and messages
             activation["document"] = program.value_of(document)
             for name, expression in variables:
                 activation[name] = value(expression)
             for rule in rules:
                 result = value(rule.compiled)
-                yield from _findings(ctx, document, rule, result, lambda e: shown(value(e)))
+                yield from list(_findings(ctx, document, rule, result, placeholder))
         except (celpy.CELEvalError, CostExceeded, RecursionError, ValueError, TypeError) as error:
             text = str(error.args[0]) if error.args else type(error).__name__
             if isinstance(error, RecursionError):
                 text = "the expression nests too deeply for this document"
+            if isinstance(error, ControlCostExceeded) and getattr(ctx, "recorder", None) is not None:
+                ctx.recorder.untraceable = True  # depends on what else this run evaluated: never reused
             yield document.finding("check-error", "high", f"control {control.name}: the expression could not be "
                                    f"evaluated on this document: {text}", (),
                                    enforcement=str(control.spec.enforcement))
@@ -872,11 +936,16 @@ def _findings(ctx: Any, document: Document, rule: _Rule, result: Any, render: Ca
         if bool(result):
             return
         text = "".join(part if expression is None else render(expression) for part, expression in rule.message)
-        yield report(document, text or f"the expression is false: {rule.compiled.text.strip()}", rule.path)
+        yield report(document, shorten(text, MAX_MESSAGE_CHARS) or
+                     f"the expression is false: {rule.compiled.text.strip()}", rule.path)
     elif isinstance(result, list) and all(isinstance(item, str) for item in result):
-        for item in result:
-            yield report(document, str(item), rule.path)
+        for item in result[:MAX_MESSAGES]:
+            yield report(document, shorten(str(item), MAX_MESSAGE_CHARS), rule.path)
+        if len(result) > MAX_MESSAGES:
+            yield report(document, f"... and {len(result) - MAX_MESSAGES} more messages of this expression "
+                         f"(at most {MAX_MESSAGES} are reported per document)", rule.path)
     else:
         yield document.finding("check-error", "high", f"control {ctx.rule}: the expression gave "
-                               f"{shown(result)!r}, not true, false or a list of messages", (),
+                               f"{shorten(shown(result, MAX_MESSAGE_CHARS), MAX_MESSAGE_CHARS)!r}, not true, false "
+                               "or a list of messages", (),
                                enforcement=str(ctx.enforcement))

@@ -4,7 +4,9 @@
 - the tier a document is judged at (`tier_of`);
 - whether a service level is in force on a date (`level_in_force`);
 - the state of a waiver on a date (`waiver_state`), and whether that state lets it suppress findings;
-- the people on call for a team (`on_call_people`).
+- whether a piece of evidence is in force on a date (`evidence_in_force`);
+- the people on call for a team (`on_call_people`);
+- which of a document's values are placeholders an importer wrote, not facts (`placeholders`).
 
 A fact that two commands computed each their own way gave two answers to one question; these
 functions are the only definitions, so `check`, `diff --fail-on-weakened`, the catalogue pages and the
@@ -20,15 +22,15 @@ from typing import TYPE_CHECKING, Any, get_args
 from svcascode.models.common import Tier
 
 if TYPE_CHECKING:
-    from svcascode.catalogue import Catalogue
     from svcascode.documents import Document
+    from svcascode.reader import CatalogueReader
 
 TIER_ORDER: tuple[str, ...] = get_args(Tier)  # strictest first, as the models declare them
 DEFAULT_TIER = "tier-3"  # a document that concerns no service is judged at the most lenient tier
 _DEPTH = 3  # Evidence about a Waiver about a Service: references are followed at most this deep
 
 
-def services_of(catalogue: Catalogue, document: Document | None, _depth: int = 0) -> list[Document]:
+def services_of(catalogue: CatalogueReader, document: Document | None, _depth: int = 0) -> list[Document]:
     """The Services a document concerns, in catalogue order, each once.
 
     A Service concerns itself; a ServiceLevel its service; an AccessPolicy the services it targets and
@@ -38,27 +40,27 @@ def services_of(catalogue: Catalogue, document: Document | None, _depth: int = 0
     """
     if document is None or _depth > _DEPTH:
         return []
-    kind, spec = document.kind, document.spec
+    kind, facts = document.kind, document.facts  # facts, not the model: asking builds no model
     found: list[Document] = []
     if kind == "Service":
         return [document]
     if kind == "ServiceLevel":
-        found = _named(catalogue, [spec.service])
+        found = _named(catalogue, [facts["service"]])
     elif kind == "AccessPolicy":
-        found = _named(catalogue, list(spec.targets))
-        found += catalogue.services_by_access_policy.get(document.name, [])
+        found = _named(catalogue, facts["targets"])
+        found += catalogue.services_with_access_policy(document.name)
     elif kind == "MaintenanceWindow":
         found = list(catalogue.window_services(document))
     elif kind == "Team":
-        found = list(catalogue.services_by_owner.get(document.name, ()))
+        found = list(catalogue.services_owned_by(document.name))
     elif kind == "Incident":
-        found = _named(catalogue, [impact.service for impact in spec.impacts])
+        found = _named(catalogue, facts["impacts"])
     elif kind == "Evidence":
-        subject = catalogue.resolve(spec.subject)
+        subject = catalogue.resolve(facts["subject"])
         if subject is not None and subject.kind != "Evidence":
             found = services_of(catalogue, subject, _depth + 1)
     elif kind == "Waiver":
-        for reference in spec.subjects:
+        for reference in facts["subjects"]:
             found += services_of(catalogue, catalogue.resolve(reference), _depth + 1)
     unique: dict[int, Document] = {}
     for service in found:
@@ -66,7 +68,7 @@ def services_of(catalogue: Catalogue, document: Document | None, _depth: int = 0
     return list(unique.values())
 
 
-def _named(catalogue: Catalogue, names: list[str]) -> list[Document]:
+def _named(catalogue: CatalogueReader, names: list[str]) -> list[Document]:
     return [s for s in (catalogue.get("Service", n) for n in names) if s is not None]
 
 
@@ -76,17 +78,18 @@ def strictest(tiers: Any) -> str:
     return min(known, key=TIER_ORDER.index) if known else DEFAULT_TIER
 
 
-def tier_of(catalogue: Catalogue, document: Document) -> str:
+def tier_of(catalogue: CatalogueReader, document: Document) -> str:
     """The tier a document is judged at: a Service's own; else the strictest of the services it concerns."""
     if document.kind == "Service":
-        return str(document.spec.tier)
-    return strictest(str(s.spec.tier) for s in services_of(catalogue, document))
+        return str(document.facts["tier"])
+    return strictest(str(s.facts["tier"]) for s in services_of(catalogue, document))
 
 
 def level_in_force(level: Document, on: date) -> bool:
-    """A ServiceLevel is in force from validFrom through validTo, both days included (no validTo: open)."""
-    spec = level.spec
-    return bool(spec.valid_from <= on and (spec.valid_to is None or on <= spec.valid_to))
+    """A ServiceLevel is in force from validFrom through validTo, both days included (no validTo: open); read
+    from its facts, so asking builds no model."""
+    day, facts = on.toordinal(), level.facts
+    return bool(facts["validFrom"] <= day and (facts["validTo"] is None or day <= facts["validTo"]))
 
 
 class WaiverState(str, Enum):
@@ -141,6 +144,13 @@ def expired(waiver: Document, on: date) -> bool:
     return bool(on >= waiver.spec.expires_at)
 
 
+def evidence_in_force(evidence: Document, on: date) -> bool:
+    """Evidence is in force from the day it was performed (checks count it from then on) until its
+    expiresAt, which, like a waiver's, is the first day it no longer holds (no expiresAt: open)."""
+    spec = evidence.spec
+    return bool(spec.performed_at <= on and (spec.expires_at is None or on < spec.expires_at))
+
+
 def on_call_people(team: Document) -> list[str]:
     """The distinct people on a Team's on-call rota, primary then secondary, each once; none without a rota."""
     on_call = getattr(team.spec, "on_call", None)
@@ -152,3 +162,18 @@ def on_call_people(team: Document) -> list[str]:
 def subject_ref(kind: str, name: str) -> str:
     """`kind:name` with the kind in lower case: how waivers and evidence name a document."""
     return f"{kind.lower()}:{name}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Placeholders
+
+PLACEHOLDERS_ANNOTATION = "svcascode.io/placeholders"
+ROLES_PLACEHOLDER = "spec.members.role"  # the members' roles were not in the source: nobody is known to lead
+
+
+def placeholders(document: Document) -> frozenset[str]:
+    """The fields (`spec.tier`, `spec.members.role`, ...) whose values an importer wrote because its source
+    did not state them, as the annotation `svcascode.io/placeholders` lists them until someone replaces them."""
+    annotations = document.model.metadata.annotations
+    text = annotations.get(PLACEHOLDERS_ANNOTATION) if isinstance(annotations, dict) else None
+    return frozenset(text.split()) if isinstance(text, str) else frozenset()

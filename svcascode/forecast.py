@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterator
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
     from svcascode.catalogue import Catalogue, LoadResult
 
 MAX_DAYS = 1096  # three years ahead at most: each date evaluated is a whole assessment
+# CPU time the dates after the as-of date may take together: a catalogue where every date costs a whole
+# assessment stops there, and the forecast covers the days before the first date it did not evaluate
+FORECAST_SECONDS = 60.0
 _DAY = 86400
 MAX_OFFSETS = 2000  # distinct durations past which every day is evaluated instead
 
@@ -66,9 +71,25 @@ class Deadline:
 @dataclass(frozen=True)
 class Forecast:
     as_of: date
-    until: date
+    until: date  # the last day the forecast covers
     evaluated: tuple[date, ...]  # the dates assessed after the as-of date
     deadlines: tuple[Deadline, ...]  # by date, then file and line
+    requested: date | None = None  # the last day asked for, when the forecast stopped short of it
+    stopped_at: date | None = None  # the first date it did not evaluate (the day after `until`)
+
+    @property
+    def complete(self) -> bool:
+        return self.requested is None
+
+    @property
+    def note(self) -> str | None:
+        """Why the forecast covers fewer days than asked, or None when it covers them all."""
+        if self.requested is None:
+            return None
+        return (f"the forecast stopped at {self.stopped_at}: evaluating the dates after {self.until} up to "
+                f"{self.requested} would take more than {FORECAST_SECONDS:g} s of CPU time; it covers "
+                f"{self.as_of} -> {self.until}. Ask for fewer days (--days, --until) or fewer controls "
+                "(--select)")
 
     def for_team(self, team: str | None) -> list[Deadline]:
         return [d for d in self.deadlines if d.owner == team]
@@ -77,8 +98,11 @@ class Forecast:
         return [d for d in self.deadlines if service in d.services]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"asOf": self.as_of.isoformat(), "until": self.until.isoformat(),
+        body = {"asOf": self.as_of.isoformat(), "until": self.until.isoformat(), "complete": self.complete,
                 "datesEvaluated": len(self.evaluated), "deadlines": [d.as_dict() for d in self.deadlines]}
+        if self.requested is not None:
+            body.update({"requestedUntil": self.requested.isoformat(), "note": self.note})
+        return body
 
 
 def until_date(as_of: date, days: int | None, until: date | None) -> date:
@@ -128,8 +152,45 @@ def _days(text: str) -> tuple[int, ...]:
     return (math.floor(seconds / _DAY), math.ceil(seconds / _DAY))
 
 
+# A date written in text (an annotation, a quoted field, a control's expression: `date("2026-12-15")`,
+# `timestamp("2027-01-18T00:00:00Z")`), and a duration written in text (`duration("720h")`)
+_DATE_TEXT = re.compile(r"(?<![0-9])([0-9]{4})-([0-9]{2})-([0-9]{2})(?![0-9])")
+_WHOLE_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9:.]+(?:Z|[+-][0-9:]+)?)?$")
+_DURATION_TEXT = re.compile(r"(?<![\w.])[0-9]{1,18}(?:ms|s|m|h|d|w|y)(?!\w)")
+
+
+def _text(text: str, dates: set[date], offsets: set[int]) -> None:
+    """The dates and durations written inside a text. A date in text may be a date-time's, or be read in
+    another time zone: its neighbours count too."""
+    for match in _DATE_TEXT.finditer(text):
+        try:
+            day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            continue
+        dates.update(_around(day))
+    for match in _DURATION_TEXT.finditer(text):
+        offsets.update(_days(match.group()))
+
+
+def _raw_values(data: Any) -> Iterator[Any]:
+    """Every key and leaf value of a document as YAML gave it (metadata included), iteratively."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        else:
+            yield item
+
+
 def dates_and_offsets(catalogue: Catalogue) -> tuple[list[date], set[int]]:
-    """The dates the documents write, and the whole-day lengths of every duration they write."""
+    """The dates the documents write, and the whole-day lengths of every duration they write: in typed
+    fields, in any text that is a date or a date-time (an annotation, a quoted field: an expression may
+    read it as one), and inside a control's texts (`date("2026-12-15")`, `duration("720h")` in an
+    expression)."""
     dates: set[date] = set()
     offsets: set[int] = {0}
     for document in catalogue.documents:
@@ -140,6 +201,24 @@ def dates_and_offsets(catalogue: Catalogue) -> tuple[list[date], set[int]]:
                 dates.add(value)
             elif isinstance(value, Duration) or (isinstance(value, str) and len(value) <= 24):
                 offsets.update(_days(value))
+        for value in _raw_values(document.raw.data):
+            if isinstance(value, str):
+                if _WHOLE_DATE.match(value):  # a date or date-time written as text, as an annotation is
+                    try:
+                        day = date.fromisoformat(value[:10])
+                    except ValueError:
+                        continue
+                    dates.update(_around(day) if len(value) > 10 else (day,))  # a date-time's day: its zone's
+            elif isinstance(value, datetime):
+                dates.update(_around(value.date()))
+            elif isinstance(value, date):
+                dates.add(value)
+        if document.kind == "Control":  # its check's expressions write dates and durations inside their text
+            raw = document.raw.data if isinstance(document.raw.data, dict) else {}
+            check = raw.get("spec", {}).get("check") if isinstance(raw.get("spec"), dict) else None
+            for value in _raw_values(check):
+                if isinstance(value, str):
+                    _text(value, dates, offsets)
         if document.kind == "Control":  # a built-in's parameter may give days as a plain number (warnWithin: 14)
             for value in _values(document.spec.check.params):
                 if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_DAYS * 40:
@@ -202,7 +281,14 @@ def forecast(loaded: LoadResult, as_of: date, until: date, selection: ControlSel
     seen = set(open_findings(start))
     dates = candidate_dates(loaded.catalogue, as_of, until, every_day)
     deadlines = []
+    deadline = time.process_time() + FORECAST_SECONDS
+    evaluated: list[date] = []
+    stopped: date | None = None
     for day in dates:
+        if time.process_time() > deadline:
+            stopped = day
+            break
+        evaluated.append(day)
         later = assess(loaded, day, selection)
         for fingerprint, finding in open_findings(later).items():
             if fingerprint in seen:
@@ -213,4 +299,6 @@ def forecast(loaded: LoadResult, as_of: date, until: date, selection: ControlSel
             services = tuple(s.name for s in later.services_of(finding))
             deadlines.append(Deadline(day, finding, tuple(later.teams_of(finding)), services))
     deadlines.sort(key=lambda d: (d.opens, *d.finding.sort_key()))
-    return Forecast(as_of, until, tuple(dates), tuple(deadlines))
+    if stopped is not None:  # nothing changes between two dates evaluated: it covers up to the day before
+        return Forecast(as_of, stopped - timedelta(days=1), tuple(evaluated), tuple(deadlines), until, stopped)
+    return Forecast(as_of, until, tuple(evaluated), tuple(deadlines))

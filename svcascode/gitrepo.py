@@ -117,9 +117,11 @@ class GitRepo:
     # --- running git ---------------------------------------------------------------------------
 
     def git(self, *args: str) -> str:
-        """Run one git command (with quoting of paths off); a failure is a SvcascodeError."""
+        """Run one git command (with quoting of paths off, and paths taken as they are written: a catalogue
+        folder named `a*b`, `ca[t]` or `:(glob)x` is that folder, not a pattern or pathspec magic); a failure
+        is a SvcascodeError."""
         try:
-            out: str = self.repo.git.execute(["git", "-c", "core.quotepath=off", *args],
+            out: str = self.repo.git.execute(["git", "--literal-pathspecs", "-c", "core.quotepath=off", *args],
                                              strip_newline_in_stdout=False)
         except self._git_error as error:
             stderr = str(getattr(error, "stderr", "") or "").strip().removeprefix("stderr:").strip(" '\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any, Callable, Iterable, Iterator
 
 from svcascode.diff import DocumentChange, diff_catalogues
@@ -80,12 +81,19 @@ def audit_trail(loader: RevisionLoader, rev_range: str = "HEAD", document: str |
             yield AuditEntry(commit, found)
 
 
+# (commit, as-of date, the catalogue's files at the commit, how to load them) -> the run's findings
+Recall = Callable[[Commit, date, list[TreeFile], Callable[[], Any]], list[Finding]]
+
+
 def posture(loader: RevisionLoader, evaluate: Callable[[Any, date], list[Finding]], rev_range: str = "HEAD",
             since: str | None = None, until: str | None = None, fail_on: str = "high",
-            progress: Progress = _no_progress, stats: WalkStats | None = None) -> Iterator[Posture]:
+            progress: Progress = _no_progress, stats: WalkStats | None = None,
+            recall: Recall | None = None) -> Iterator[Posture]:
     """Posture at each commit of the main line (first parents) that changed the catalogue.
 
     `evaluate(load_result, as_of)` returns a run's findings; the caller decides how controls run.
+    `recall`, when given, answers instead (the store of assessments, svcascode.ledger.recall): it loads
+    the commit only when it does not hold its assessment.
 
     Commit N+1 is evaluated from commit N's results plus what changed between them: the loader keeps
     every file version validated once, and the result memo of its cache (svcascode.incremental) keeps
@@ -117,8 +125,11 @@ def posture(loader: RevisionLoader, evaluate: Callable[[Any, date], list[Finding
         key = (frozenset(state.items()), as_of)
         if result is None or key != previous:
             stats.evaluated += 1
-            loaded = loader.load_files([TreeFile(p, b) for p, b in sorted(state.items())])
-            findings = evaluate(loaded, date.fromisoformat(as_of))
+            files = [TreeFile(p, b) for p, b in sorted(state.items())]
+            if recall is not None:
+                findings = recall(commit, date.fromisoformat(as_of), files, partial(loader.load_files, files))
+            else:
+                findings = evaluate(loader.load_files(files), date.fromisoformat(as_of))
             report = Report("history", tuple(findings), fail_on=fail_on)
             open_findings = [f for f in findings if not f.suppressed]
             controls: dict[str, int] = {}

@@ -1,29 +1,30 @@
 """Incremental evaluation: a (control, document) result is reused while nothing it read has changed.
 
-A built-in check reads its document, the catalogue (through `CheckContext.catalogue` and the helpers
-of `CheckContext`), the as-of date and its control's parameters. While a check runs, the catalogue it
-sees is a `TracingCatalogue` that records every lookup (a document by kind and name, the documents of
-a kind, an index entry such as the service levels of a service) with a digest of what it returned,
-and the context records whether the check read the as-of date. The result (the check's findings,
-before waivers) is kept under a key of
+A check reads its document, the catalogue (only through `CatalogueReader`: `CheckContext.catalogue`,
+the domain facts and the expressions' `CatalogueView` all go through it), the as-of date and its
+control's parameters. While a check runs here, the reader it is given is a `RecordingReader` that notes
+every lookup (a document by kind and name, the documents of a kind, the service levels of a service,
+...) with a digest of what it returned, and notes whether the check read the as-of date. The result (the
+check's findings, before waivers) is kept under a key of
 
-- the control: a digest of the code of svcascode and the versions of Python and of the libraries
-  checks rely on, the control's document, the Baselines, and the parse limits (`ResultMemo.control_key`);
-- the subject: a digest of its file's path, its place in the file, its data and the line and column
-  of each of its nodes (a comment added or removed changes none of these);
+- the control: the code of svcascode and of any plugin or repository check it calls, the control's
+  document and where it stands in its file, and the Baselines (`MemoPairRunner.control_key`);
+- the subject: its file's path, its place in the file, its data and the line and column of each of its
+  nodes (a comment added or removed changes none of these);
 
 with the trace of lookups and, when it read it, the as-of date (a check that asks only whether a
 service level is in force records that answer instead, so its result holds on every date that gives
 the same answers). A later run (the next `check`, or the next commit of `history --posture`) reuses
 the findings only when the key is the same, the as-of date is the same or was not read, and every
-lookup of the trace gives the same digest in the new catalogue; otherwise the pair is evaluated again. A check that reaches anything the trace cannot
-follow (an attribute of the catalogue not listed here, `CheckContext.facts`) is evaluated every time.
+lookup of the trace gives the same digest in the new catalogue; otherwise the pair is evaluated again.
+A check whose reads could not be recorded is evaluated every time. So is a control whose check is a
+repository module or an installed plugin: that code may read files no trace follows, so its results are
+never kept.
 
 Waivers are applied after, on every run, so a change to a waiver never reuses a stale suppression.
-The memo is kept in memory for a process (a history walk) and, beside the parse cache, in a signed
-pack outside the repository (`ParseCache.load_pack` / `save_pack`): a pack that is missing,
-foreign or tampered with is ignored whole, and an entry of an unexpected shape is not used. A cache
-may only ever save work: every reuse is checked against the inputs of this run.
+The results are kept in memory for a process (a history walk) and in the store (`svcascode.store`),
+outside the repository and signed: a cache may only ever save work, since every reuse is checked
+against the inputs of this run.
 """
 
 from __future__ import annotations
@@ -33,28 +34,27 @@ import marshal
 from datetime import date
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from svcascode import celeval
+from svcascode import celeval, stages
+from svcascode.codec import decode_findings, encode_findings
 from svcascode.codeversion import code_digest
-from svcascode.facts import level_in_force
+from svcascode.engine import Baselines, Deferred, PairRunner, Prepared, build_check, selector
 from svcascode.finding import Finding
+from svcascode.reader import LOOKUPS, CatalogueReader, Lookup, LookupDigests, Recorder, RecordingReader, \
+    evaluate_lookup
 
 if TYPE_CHECKING:
     from svcascode.catalogue import Catalogue
     from svcascode.documents import Document
     from svcascode.loading.cache import ParseCache
     from svcascode.loading.yamlfile import ParsedFile
+    from svcascode.store import Pack
 
-RESULTS_PACK = "results-v2"
-_SELECTION = b"selection"  # the second half of the key of a document's row: which controls select it
-_BUILT = b"built"  # the second half of the key of a control's row: its check built without a problem
+Trace = tuple[tuple[Lookup, bytes], ...]
 _NONE = b"-"
 
-Lookup = tuple[Any, ...]  # ("get", kind, name), ("of_kind", kind), ("index", name, key), ...
-Trace = tuple[tuple[Lookup, bytes], ...]
 
-
-class Digests:
-    """Digests of documents and of lookups in one catalogue, each computed once."""
+class Digests(LookupDigests):
+    """Digests of documents and of lookups in one catalogue on one date, each computed once."""
 
     def __init__(self, catalogue: Catalogue, files: dict[int, tuple[ParsedFile, bytes]], as_of: date) -> None:
         self.catalogue = catalogue
@@ -120,7 +120,7 @@ class Digests:
         return hashlib.blake2b(repr((document.kind, document.name, document.file, document.raw.index,
                                      file)).encode(), digest_size=16).digest()
 
-    def documents(self, documents: Any) -> bytes:
+    def documents(self, documents: Iterable[Document]) -> bytes:
         h = hashlib.blake2b(digest_size=16)
         count = 0
         for document in documents:
@@ -133,142 +133,220 @@ class Digests:
         """The digest of what a lookup gives in this catalogue (the same function the trace recorded)."""
         found = self._lookups.get(key)
         if found is None:
-            found = self._lookups[key] = self._evaluate(key)
+            found = self._lookups[key] = self._digest(evaluate_lookup(self.catalogue, key, self.as_of))
         return found
 
-    def _evaluate(self, key: Lookup) -> bytes:
-        catalogue = self.catalogue
-        op = key[0]
-        if op == "get":
-            return self.document(catalogue.get(key[1], key[2]))
-        if op == "resolve":
-            return self.document(catalogue.resolve(key[1], key[2]))
-        if op == "defines":
-            return b"1" if catalogue.defines(key[1], key[2]) else b"0"
-        if op == "of_kind":
-            return self.documents(catalogue.of_kind(key[1]))
-        if op == "window_services":
-            return self.documents(catalogue._window_services.get(key[1], []))
-        if op == "index":
-            index = getattr(catalogue, key[1])
-            value = index.get(key[2], _MISSING) if isinstance(index, dict) else _MISSING
-            return _NONE if value is _MISSING else self.documents(value)
-        if op == "in_force":
-            level = catalogue.get(key[1], key[2])
-            return _NONE if level is None else b"1" if level_in_force(level, self.as_of) else b"0"
-        if op == "contains":
-            index = getattr(catalogue, key[1])
-            return b"1" if key[2] in index else b"0"
-        raise ValueError(f"unknown lookup {op!r}")  # an entry of a foreign shape: never reused
+    def _digest(self, value: Any) -> bytes:
+        if value is None:
+            return _NONE
+        if isinstance(value, bool):
+            return b"1" if value else b"0"
+        if isinstance(value, list):
+            return self.documents(value)
+        return self.document(value)
 
 
-_MISSING = object()
-_INDEXES = frozenset({"levels_by_service", "evidence_by_subject", "services_by_owner", "dependants", "incidents_by_service",
-                      "windows_by_service", "services_by_access_policy"})
+# ---------------------------------------------------------------------------------------------------
+# What changed since the last evaluation, and which pairs it reaches
+
+Dependency = tuple[Any, ...]  # ("doc", kind, name), ("kind", kind), ("date",), or an index lookup itself
+
+# The lookups answered from an index of the catalogue, and the index: a document a lookup of this kind can
+# give is one the index lists under the lookup's key.
+INDEX_LOOKUPS = {"levels_of": "levels_by_service", "incidents_of": "incidents_by_service",
+                 "evidence_about": "evidence_by_subject", "services_owned_by": "services_by_owner",
+                 "services_with_access_policy": "services_by_access_policy", "dependants_of": "dependants",
+                 "windows_of": "windows_by_service", "window_services_of": "_window_services"}
+DATE: Dependency = ("date",)
 
 
-class _Recorder:
-    """The lookups one check made while evaluating one document."""
+def dependencies_of(lookup: Lookup) -> tuple[Dependency, ...]:
+    """What a lookup's answer can change with: the document it names, the documents of a kind, the entry of an
+    index it reads, and the as-of date for whether a level is in force."""
+    from svcascode.catalogue import KIND_BY_LOWER
 
-    __slots__ = ("lookups", "as_of_read", "untraceable")
-
-    def __init__(self) -> None:
-        self.lookups: dict[Lookup, bytes] = {}
-        self.as_of_read = False
-        self.untraceable = False
-
-
-class _TracedIndex:
-    """An index of the catalogue (a dict of lists of documents) whose reads are recorded."""
-
-    __slots__ = ("_name", "_index", "_owner")
-
-    def __init__(self, name: str, index: dict[Any, Any], owner: TracingCatalogue) -> None:
-        self._name, self._index, self._owner = name, index, owner
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        self._owner._note(("index", self._name, key))
-        value = self._index.get(key, _MISSING)
-        return default if value is _MISSING else value
-
-    def __getitem__(self, key: Any) -> Any:
-        self._owner._note(("index", self._name, key))
-        return self._index[key]
-
-    def __contains__(self, key: Any) -> bool:
-        self._owner._note(("contains", self._name, key))
-        return key in self._index
-
-    def __getattr__(self, name: str) -> Any:
-        self._owner._untraceable()
-        return getattr(self._index, name)
-
-    def __iter__(self) -> Iterator[Any]:
-        self._owner._untraceable()
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        self._owner._untraceable()
-        return len(self._index)
+    op = lookup[0]
+    if op in ("get", "defines"):
+        return (("doc", lookup[1], lookup[2]),)
+    if op == "in_force":
+        return (("doc", lookup[1], lookup[2]), DATE)
+    if op == "resolve":
+        reference, default = lookup[1], lookup[2]
+        if ":" in reference:
+            kind, _, name = reference.partition(":")
+            real = KIND_BY_LOWER.get(kind.lower())
+            return (("doc", real, name),) if real else ()
+        return (("doc", default, reference),) if default else ()
+    if op == "of_kind":
+        return (("kind", lookup[1]),)
+    if op in INDEX_LOOKUPS:
+        return (lookup,)
+    raise ValueError(f"unknown lookup {op!r}")
 
 
-class TracingCatalogue:
-    """The catalogue as a check sees it: the same answers, each lookup recorded in the current trace."""
+def contributions(catalogue: Catalogue) -> dict[tuple[str, str], set[Dependency]]:
+    """For every document (kind, name), valid or not: what a lookup's answer has in it when it holds that
+    document: the document itself, its kind, and each index entry that lists it."""
+    found: dict[tuple[str, str], set[Dependency]] = {}
+    for kind, named in catalogue.by_kind.items():
+        for name in named:
+            found[(kind, name)] = {("doc", kind, name), ("kind", kind)}
+    for kind, name in catalogue.invalid:  # `defines` answers for those too
+        found.setdefault((kind, name), set()).add(("doc", kind, name))
+    for op, attribute in INDEX_LOOKUPS.items():
+        index = getattr(catalogue, attribute)
+        for key, documents in index.items():
+            dependency = (op, *key) if isinstance(key, tuple) else (op, key)
+            for document in documents:
+                found.setdefault((document.kind, document.name), set()).add(dependency)
+    return found
 
-    def __init__(self, catalogue: Catalogue, digests: Digests) -> None:
-        self._catalogue = catalogue
-        self._digests = digests
-        self.recorder: _Recorder | None = None
 
-    def _note(self, key: Lookup) -> None:
-        recorder = self.recorder
-        if recorder is not None and key not in recorder.lookups:
-            try:
-                recorder.lookups[key] = self._digests.lookup(key)
-            except TypeError:  # an unhashable key: nothing to follow it by
-                recorder.untraceable = True
+class RunState:
+    """What the last evaluation saw, to tell what the next one must look at again: each document's digest
+    and what lookups it is part of, the date, and what each (control, document) pair's lookups depend on."""
 
-    def _untraceable(self) -> None:
-        if self.recorder is not None:
-            self.recorder.untraceable = True
+    def __init__(self, as_of: str, documents: dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]],
+                 pairs: dict[tuple[bytes, bytes], tuple[Dependency, ...]]) -> None:
+        self.as_of, self.documents, self.pairs = as_of, documents, pairs
 
-    def get(self, kind: str, name: str) -> Document | None:
-        self._note(("get", kind, name))
-        return self._catalogue.get(kind, name)
+    def encode(self) -> Any:
+        table: dict[Dependency, int] = {}
 
-    def resolve(self, reference: str, default_kind: str | None = None) -> Document | None:
-        self._note(("resolve", reference, default_kind))
-        return self._catalogue.resolve(reference, default_kind)
+        def number(dependency: Dependency) -> int:
+            return table.setdefault(dependency, len(table))
 
-    def defines(self, kind: str, name: str) -> bool:
-        self._note(("defines", kind, name))
-        return self._catalogue.defines(kind, name)
+        documents = {key: (digest, tuple(number(d) for d in deps)) for key, (digest, deps) in self.documents.items()}
+        pairs = {key: tuple(number(d) for d in deps) for key, deps in self.pairs.items()}
+        return (self.as_of, tuple(table), documents, pairs)
 
-    def of_kind(self, kind: str) -> list[Document]:
-        self._note(("of_kind", kind))
-        return self._catalogue.of_kind(kind)
+    @staticmethod
+    def decode(value: Any) -> RunState:
+        as_of, table, documents, pairs = value
+        if not isinstance(as_of, str) or not isinstance(table, tuple) or not isinstance(documents, dict) \
+                or not isinstance(pairs, dict):
+            raise TypeError("not a run state")
+        return RunState(as_of, {key: (digest, frozenset(table[i] for i in deps))
+                                for key, (digest, deps) in documents.items()},
+                        {key: tuple(table[i] for i in deps) for key, deps in pairs.items()})
 
-    def window_services(self, window: Document) -> list[Document]:
-        self._note(("window_services", window.name))
-        return self._catalogue.window_services(window)
+    def untouched(self, catalogue: Catalogue, digests: Digests, as_of: str
+                  ) -> tuple[set[tuple[bytes, bytes]], dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]]]:
+        """The pairs of the last evaluation that nothing changed since reaches (their findings hold as they
+        are), and this catalogue's documents as the next state records them."""
+        now = _documents(catalogue, digests)
+        changed: set[Dependency] = set()
+        for key in self.documents.keys() | now.keys():
+            before, after = self.documents.get(key), now.get(key)
+            if before is None or after is None or before[0] != after[0]:
+                changed.update(before[1] if before is not None else ())
+                changed.update(after[1] if after is not None else ())
+        if as_of != self.as_of:
+            changed.add(DATE)
+        reached = {pair for pair, deps in self.pairs.items() if not changed.isdisjoint(deps)} if changed else set()
+        return set(self.pairs) - reached, now
 
-    def note_in_force(self, level: Document, as_of: date) -> bool:
-        """Whether a ServiceLevel is in force on the as-of date, recorded as that answer (not the date)."""
-        if self._catalogue.get(level.kind, level.name) is level:
-            self._note(("in_force", level.kind, level.name))
-        elif self.recorder is not None:
-            self.recorder.as_of_read = True  # a level the catalogue does not index by its name: the date itself
-        return level_in_force(level, as_of)
 
-    def hard_dependencies(self, service: Document) -> list[tuple[int, Any]]:
-        return self._catalogue.hard_dependencies(service)  # reads only the service itself
+def _documents(catalogue: Catalogue, digests: Digests) -> dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]]:
+    found = contributions(catalogue)
+    out: dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]] = {}
+    for (kind, name), deps in found.items():
+        document = catalogue.by_kind.get(kind, {}).get(name)
+        digest = digests.document(document) if document is not None else b"invalid"
+        out[(kind, name)] = (digest, frozenset(deps))
+    return out
 
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._catalogue, name)
-        if name in _INDEXES:
-            return _TracedIndex(name, value, self)
-        self._untraceable()
-        return value
+
+class MemoPairRunner(PairRunner):
+    """A PairRunner that reuses a pair's findings from the memo while what they were computed from is
+    unchanged, records what each pair it evaluates reads, and keeps the result."""
+
+    def __init__(self, catalogue: Catalogue, as_of: date, baselines: Baselines, memo: ResultMemo) -> None:
+        super().__init__(catalogue, as_of, baselines)
+        self.memo = memo
+        self.digests = Digests(catalogue, memo.files, as_of)
+        self.recording = RecordingReader(catalogue, self.digests)
+        self.as_of_text = as_of.isoformat()
+        self._keys: dict[int, bytes] = {}
+        state = memo.state()
+        self.trusted: set[tuple[bytes, bytes]] = set()
+        self.documents: dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]] | None = None
+        self.before: dict[tuple[bytes, bytes], tuple[Dependency, ...]] = state.pairs if state is not None else {}
+        if state is not None:
+            self.trusted, self.documents = state.untouched(catalogue, self.digests, self.as_of_text)
+        self.pairs: dict[tuple[bytes, bytes], tuple[Dependency, ...]] = {}  # what this evaluation's pairs read
+
+    def reader(self) -> CatalogueReader:
+        return self.recording
+
+    def control_key(self, control: Document) -> bytes:
+        key = self._keys.get(id(control))
+        if key is None:
+            key = self._keys[id(control)] = self.memo.control_key(self.digests, control, self.baselines.baselines)
+        return key
+
+    def prepare(self, control: Document) -> Prepared:
+        key = self.control_key(control)
+        if not key:  # results never kept (a repository module's or a plugin's check)
+            return super().prepare(control)
+        if self.memo.built_cleanly(key):
+            # this version of the control built without a problem before: it is built when a document needs
+            # it evaluated, so a run that reuses every result never compiles it (nor imports celpy)
+            return self._ready(Prepared(control, Deferred(lambda: self.memo.check(key, control, self.source(control))),
+                                        {}, []))
+        function, params, problems = self.memo.check(key, control, self.source(control))
+        return self._ready(Prepared(control, function, params, problems))
+
+    def chosen(self, prepared: Prepared) -> list[Document]:
+        key = self.control_key(prepared.control)
+        if not key:
+            return super().chosen(prepared)
+        return self.memo.select(key, prepared.control, self.candidates(prepared.control), self.digests)
+
+    def findings(self, prepared: Prepared, document: Document) -> tuple[Finding, ...]:
+        key = self.control_key(prepared.control)
+        if not key:  # its code may read what no trace follows: evaluated every time, never kept
+            stages.count("pairs", False, f"never kept: {prepared.control.name} runs the repository's or a "
+                         "plugin's code")
+            return super().findings(prepared, document)
+        subject = self.digests.document(document)
+        pair = (key, subject)
+        if pair in self.trusted:  # nothing it read has changed since the last evaluation
+            found = self.memo.recall(key, subject)
+            if found is not None:
+                stages.count("pairs", True)
+                self.pairs[pair] = self.before[pair]
+                return found
+        found = self.memo.reuse(key, subject, self.digests, self.as_of_text)
+        if found is not None:
+            stages.count("pairs", True)
+            self.pairs[pair] = self.memo.dependencies(key, subject)
+            return found
+        why = self.memo.why
+        stages.count("pairs", False, f"control changed: {prepared.control.name}" if why == "control changed"
+                     else f"document changed: {document.file}" if why == "document changed" else why)
+        with self.recording.recording(Recorder()) as recorder:
+            found = super().findings(prepared, document)
+        assert recorder is not None
+        if self.memo.store(key, subject, recorder, self.as_of_text, found):
+            self.pairs[pair] = _dependencies(recorder.lookups, recorder.as_of_read)
+        return found
+
+    def done(self) -> None:
+        documents = self.documents if self.documents is not None else _documents(self.catalogue, self.digests)
+        self.memo.remember(RunState(self.as_of_text, documents, self.pairs))
+        if not self.memo.defer_save:
+            self.memo.save()
+
+
+def _dependencies(lookups: Iterable[Lookup], as_of_read: bool) -> tuple[Dependency, ...]:
+    found: dict[Dependency, None] = {}
+    for lookup in lookups:
+        for dependency in dependencies_of(lookup):
+            found[dependency] = None
+    if as_of_read:
+        found[DATE] = None
+    return tuple(found)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -276,63 +354,94 @@ class TracingCatalogue:
 
 
 _Entry = tuple[Trace, str | None, tuple[Finding, ...]]  # lookups, the as-of date read (or None), findings
-
-
-def _finding_row(finding: Finding) -> tuple[Any, ...]:
-    return (finding.rule, finding.severity, finding.message, finding.file, finding.line, finding.column,
-            finding.path, finding.kind, finding.name, finding.enforcement, finding.waiver, finding.justification,
-            finding.extra)
-
-
-def _finding_from(row: Any) -> Finding:
-    finding = Finding(*row)
-    if not (isinstance(finding.message, str) and isinstance(finding.file, str) and isinstance(finding.line, int)
-            and isinstance(finding.column, int) and isinstance(finding.path, tuple)
-            and isinstance(finding.extra, tuple)):
-        raise TypeError("not a finding")
-    return finding
+_SELECTION = b"selection"  # the second half of the key of a document's row: which controls select it
+_BUILT = b"built"  # the second half of the key of a control's row: its check built without a problem
 
 
 class ResultMemo:
-    """(control key, subject digest) -> the check's findings, with what they were computed from."""
+    """(control key, subject digest) -> the check's findings, with what they were computed from, kept in
+    the store's `pairs` pack (or in memory only, without one)."""
 
-    def __init__(self, cache: ParseCache | None = None) -> None:
-        self._cache = cache if cache is not None and cache.folder is not None else None  # None: memory only
-        self.salt = cache.salt if cache is not None else b""
+    def __init__(self, pack: Pack | None = None) -> None:
+        self._pack = pack
+        self._stored: dict[Any, Any] = pack.entries() if pack is not None else {}
+        if pack is not None:  # expressions compiled by earlier runs: a Control is built without parsing
+            celeval.attach(pack.store)
         self._entries: dict[tuple[bytes, bytes], _Entry] = {}
-        self._stored: dict[tuple[bytes, bytes], Any] = {}  # rows read from disk, decoded when first asked
-        self._used: set[tuple[bytes, bytes]] = set()
-        self._files: dict[int, tuple[ParsedFile, bytes]] = {}
+        self.files: dict[int, tuple[ParsedFile, bytes]] = {}
         self._checks: dict[bytes, tuple[Any, dict[str, Any], list[Finding]]] = {}  # in this process only
         self._selected: dict[bytes, dict[bytes, bool]] = {}  # subject digest -> control key -> selected
-        self._rows: dict[tuple[bytes, bytes], Any] = {}  # what the pack holds (or will), as rows
-        self._written: dict[tuple[bytes, bytes], _Entry] = {}  # the entry each row was made from
-        self._renewed: set[tuple[bytes, bytes]] = set()  # rows made in this process
-        self._dirty = False
         self.defer_save = False  # a walk through history saves once, at its end
+        self._state: RunState | None = None
+        self._state_read = False
+        self._state_changed = False
+        self.why = ""  # why the last pair asked for could not be reused
         self.reused = 0
         self.evaluated = 0
-        if self._cache is not None:
-            self._stored = self._cache.load_pack(RESULTS_PACK)
-            celeval.attach(self._cache)  # expressions compiled by earlier runs: a Control is built without parsing
 
-    def digests(self, catalogue: Catalogue, as_of: date) -> Digests:
-        return Digests(catalogue, self._files, as_of)
+    def runner(self, catalogue: Catalogue, as_of: date, baselines: Baselines) -> MemoPairRunner:
+        return MemoPairRunner(catalogue, as_of, baselines, self)
 
     def control_key(self, digests: Digests, control: Document, baselines: list[Document]) -> bytes:
+        """The key of a control's results, or b"" when they are never reused (`checks.memoisable`: a
+        repository module's or a plugin's code may read files no trace follows)."""
+        builtin = getattr(control.spec.check, "builtin", None)
+        if builtin:
+            from svcascode.checks import memoisable
+
+            if not memoisable(builtin):
+                return b""
         h = hashlib.blake2b(digest_size=16)
         h.update(code_digest())
-        h.update(self.salt)
         h.update(digests.source(control))
-        builtin = getattr(control.spec.check, "builtin", None)
-        if builtin:  # a plugin's or repository module's code is not the package's: its own bytes count
-            from svcascode.checks import code_identity
-
-            h.update(code_identity(builtin))
         h.update(digests.documents(baselines))
         return h.digest()
 
     def reuse(self, control: bytes, subject: bytes, digests: Digests, as_of: str) -> tuple[Finding, ...] | None:
+        """The pair's findings when what they were computed from is unchanged; else None, with the reason in
+        `why`."""
+        key = (control, subject)
+        entry = self._entries.get(key)
+        if entry is None:
+            row = self._stored.get(key)
+            if row is None:
+                self.why = self._missing(control)
+                return None
+            try:
+                entry = _decode(row)
+            except (TypeError, ValueError, EOFError):
+                self.why = "not kept"
+                return None
+            self._keep(key, row)
+            if self.defer_save:  # a walk through history asks again at the next commit: keep it decoded
+                self._entries[key] = entry
+        trace, as_of_read, findings = entry
+        if as_of_read is not None and as_of_read != as_of:
+            self.why = "date changed"
+            return None
+        if trace:
+            try:
+                lookup = digests.lookup
+                for looked, digest in trace:
+                    if lookup(looked) != digest:
+                        self.why = "lookup changed: " + " ".join(map(str, looked))
+                        return None
+            except (TypeError, ValueError, AttributeError, IndexError):
+                self.why = "not kept"
+                return None
+        self.reused += 1
+        return findings
+
+    def _missing(self, control: bytes) -> str:
+        """Why a pair has no record: the store says (no earlier run, code changed), its control is new or
+        changed, or its document is."""
+        why = self._pack.store.reason() if self._pack is not None else "no earlier run"
+        if why is not None:
+            return why
+        return "document changed" if self._stored.get((control, _BUILT)) is True else "control changed"
+
+    def recall(self, control: bytes, subject: bytes) -> tuple[Finding, ...] | None:
+        """The findings kept for a pair, without asking whether they still hold (the caller knows they do)."""
         key = (control, subject)
         entry = self._entries.get(key)
         if entry is None:
@@ -340,63 +449,81 @@ class ResultMemo:
             if row is None:
                 return None
             try:
-                entry = self._decode(row)
+                entry = _decode(row)
             except (TypeError, ValueError, EOFError):
                 return None
-            self._rows[key] = row  # kept as the bytes it was read as, and written back as they are
-            if self.defer_save:  # a walk through history asks again at the next commit: keep it decoded
-                self._entries[key] = self._written[key] = entry
-        trace, as_of_read, findings = entry
-        if as_of_read is not None and as_of_read != as_of:
-            return None
-        if trace:
-            try:
-                lookup = digests.lookup
-                for looked, digest in trace:
-                    if lookup(looked) != digest:
-                        return None
-            except (TypeError, ValueError, AttributeError):
-                return None
-        self._used.add(key)
+            self._keep(key, row)
+            if self.defer_save:
+                self._entries[key] = entry
         self.reused += 1
-        return findings
+        return entry[2]
+
+    def dependencies(self, control: bytes, subject: bytes) -> tuple[Dependency, ...]:
+        """What a kept pair's findings depend on (from its trace)."""
+        key = (control, subject)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = _decode(self._stored[key])
+        trace, as_of_read, _ = entry
+        return _dependencies((looked for looked, _ in trace), as_of_read is not None)
+
+    _STATE = "pairs.state"
+
+    def state(self) -> RunState | None:
+        """What the last evaluation (of this process, or the last run that kept its results) saw."""
+        if not self._state_read:
+            self._state_read = True
+            if self._state is None and self._pack is not None:
+                try:
+                    self._state = RunState.decode(self._pack.store.load(self._STATE))
+                except (TypeError, ValueError, IndexError, KeyError):
+                    self._state = None
+        return self._state
+
+    def forget(self, files: Iterable[ParsedFile]) -> None:
+        """Keep only what the last evaluation used (in a long-lived process, an editor's server, where every
+        keystroke is a version): the results of its pairs, the selections of their documents, the digests of
+        these files. What was read from the store is held decoded by then."""
+        kept = set(self._state.pairs) if self._state is not None else set()
+        self._entries = {key: entry for key, entry in self._entries.items() if key in kept}
+        self._stored = {}
+        subjects = {subject for _, subject in kept}
+        self._selected = {subject: row for subject, row in self._selected.items() if subject in subjects}
+        current = {id(parsed) for parsed in files}
+        self.files = {key: known for key, known in self.files.items() if key in current}
+
+    def remember(self, state: RunState) -> None:
+        self._state, self._state_read, self._state_changed = state, True, True
+
+    def _keep(self, key: Any, row: Any) -> None:
+        if self._pack is not None:
+            self._pack.keep(key, row)
 
     def check(self, control_key: bytes, control: Document, source: str | None = None
               ) -> tuple[Any, dict[str, Any], list[Finding]]:
         """The control's check built once per control version in this process (`engine.build_check`)."""
         built = self._checks.get(control_key)
         if built is None:
-            from svcascode.engine import build_check
-
             built = self._checks[control_key] = build_check(control, source)
-        key = (control_key, _BUILT)
-        clean = built[0] is not None and not built[2]
-        if clean:
-            self._used.add(key)
-            if self._rows.get(key) is not True:
-                self._rows[key] = True
-                self._renewed.add(key)
-                self._dirty = True
+        if built[0] is not None and not built[2]:
+            self._keep((control_key, _BUILT), True)
         return built
 
     def built_cleanly(self, control_key: bytes) -> bool:
         """Whether this version of a control (code, control, Baselines) built without a problem before:
         then building it again gives the same check, and it can wait until a document needs it."""
         key = (control_key, _BUILT)
-        if self._rows.get(key) is True or self._stored.get(key) is True:
-            self._rows[key] = True
-            self._used.add(key)
+        if self._stored.get(key) is True:
+            self._keep(key, True)
             return True
         return False
 
-    def select(self, control_key: bytes, control: Document, candidates: Iterable[Document], digests: Digests
+    def select(self, control_key: bytes, control: Document, candidates: Iterator[Document], digests: Digests
                ) -> list[Document]:
         """The candidates the control's appliesTo chooses (`engine.selector`), each judged once per version.
 
         Whether a control selects a document depends on the control and the document alone: each
         document has one row, control key -> selected, so an edited document renews only its own row."""
-        from svcascode.engine import selector
-
         chosen_by: Any = None
         out: list[Document] = []
         for document in candidates:
@@ -406,74 +533,66 @@ class ResultMemo:
             if row is None:
                 stored = self._stored.get(key)
                 row = self._selected[subject] = dict(stored) if isinstance(stored, dict) else {}
-                self._rows[key] = row
-                self._used.add(key)
+                self._keep(key, row)
             chosen = row.get(control_key)
             if not isinstance(chosen, bool):
                 if chosen_by is None:
                     chosen_by = selector(control)
                 chosen = row[control_key] = bool(chosen_by(document))
-                self._renewed.add(key)
-                self._dirty = True
+                self._keep(key, row)
             if chosen:
                 out.append(document)
         return out
 
-    @staticmethod
-    def recorder() -> _Recorder:
-        return _Recorder()
-
-    def store(self, control: bytes, subject: bytes, recorder: _Recorder, as_of: str,
-              findings: tuple[Finding, ...]) -> None:
+    def store(self, control: bytes, subject: bytes, recorder: Recorder, as_of: str,
+              findings: tuple[Finding, ...]) -> bool:
+        """Keep a pair's result with what it read; False when what it read could not be recorded."""
         self.evaluated += 1
         if recorder.untraceable:
-            return
+            return False
         key = (control, subject)
-        self._entries[key] = (tuple(recorder.lookups.items()), as_of if recorder.as_of_read else None, findings)
-        self._used.add(key)
-        self._dirty = True
-
-    @staticmethod
-    def _decode(row: Any) -> _Entry:
-        """An entry read from the pack (one marshalled row, decoded only when its pair is asked for, so the
-        memo holds bytes, not objects); a row of another shape raises TypeError or ValueError (not used)."""
-        if not isinstance(row, bytes):
-            raise TypeError("not a row")
-        trace, as_of_read, finding_rows = marshal.loads(row)
-        if not isinstance(trace, tuple) or not (as_of_read is None or isinstance(as_of_read, str)):
-            raise TypeError("not an entry")
-        for lookup, digest in trace:
-            if not isinstance(lookup, tuple) or not isinstance(digest, bytes):
-                raise TypeError("not a lookup")
-        return trace, as_of_read, tuple(_finding_from(r) for r in finding_rows) if finding_rows else ()
+        entry: _Entry = (tuple(recorder.lookups.items()), as_of if recorder.as_of_read else None, findings)
+        self._entries[key] = entry
+        try:
+            self._keep(key, _encode(entry))
+        except ValueError:  # a value marshal cannot write: this pair is evaluated again next time
+            return False
+        return True
 
     def save(self) -> None:
-        """Write the entries this process used, when any is new: signed, beside the parse cache."""
-        celeval.save()
-        if self._cache is None or not self._dirty:
-            return
-        rows: dict[tuple[bytes, bytes], Any] = self._rows
-        for key in self._used:
-            if key[1] in (_SELECTION, _BUILT):
-                continue  # a selection or build row, kept in `rows` as it is
-            entry = self._entries.get(key)
-            if entry is not None and self._written.get(key) is not entry:
-                trace, as_of_read, findings = entry
-                try:
-                    rows[key] = marshal.dumps((trace, as_of_read, tuple(_finding_row(f) for f in findings)))
-                except ValueError:  # a value marshal cannot write: this pair is evaluated again next time
-                    continue
-                self._written[key] = entry
-                self._renewed.add(key)
-        self._cache.save_pack(RESULTS_PACK, rows, self._used, replaced=self._renewed)
-        self._dirty = False
+        """Write what this process used to the store (the pack keeps only those rows), and the state of the
+        last evaluation."""
+        if self._pack is not None:
+            self._pack.save()
+            celeval.save()
+            if self._state is not None and self._state_changed:
+                self._pack.store.save(self._STATE, self._state.encode())
+                self._state_changed = False
+
+
+def _encode(entry: _Entry) -> bytes:
+    trace, as_of_read, findings = entry
+    return marshal.dumps((trace, as_of_read, encode_findings(findings)))
+
+
+def _decode(row: Any) -> _Entry:
+    """An entry read from the store (one marshalled row, decoded only when its pair is asked for, so the
+    memo holds bytes, not objects); a row of another shape raises TypeError or ValueError (not used)."""
+    if not isinstance(row, bytes):
+        raise TypeError("not a row")
+    trace, as_of_read, findings = marshal.loads(row)
+    if not isinstance(trace, tuple) or not (as_of_read is None or isinstance(as_of_read, str)):
+        raise TypeError("not an entry")
+    for lookup, digest in trace:
+        if not isinstance(lookup, tuple) or not lookup or lookup[0] not in LOOKUPS or not isinstance(digest, bytes):
+            raise TypeError("not a lookup")
+    return trace, as_of_read, decode_findings(findings)
 
 
 def memo_of(cache: ParseCache) -> ResultMemo:
-    """The result memo that goes with a parse cache (one per cache, made on first use)."""
-    memo = getattr(cache, "results", None)
+    """The result memo that goes with a parse cache (one per cache, made on first use): kept in its store's
+    `pairs` pack when the store has a folder, else in this process only."""
+    memo = cache.results
     if not isinstance(memo, ResultMemo):
-        memo = ResultMemo(cache)
-        cache.results = memo
+        memo = cache.results = ResultMemo(cache.store.pack("pairs") if cache.folder is not None else None)
     return memo
-

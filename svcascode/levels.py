@@ -6,6 +6,11 @@ statuses under which the report calls a service compliant. It does not pass when
 not-satisfied, or not-assessed (the control is malformed, left out by --select/--ignore, disabled, or not
 defined at all): a level is a claim, and nothing unknown supports it.
 
+A level may also ask for service levels as delivered (`noBreachedWindows: N`): no window of the service's
+levels in force breached among the current one and the N complete ones before it, as the run's Ledger
+(`svcascode.delivery.ledger`) judges them, the same windows the pages, the report and `svcascode sla`
+show. Each breached window is then one thing the level needs, named `delivery: <level> <window>`.
+
 A service's level is the highest level whose controls, and every lower level's, it passes; `None` when it
 does not pass the first. What the next level needs is the next level's controls it does not pass, with
 their statuses. Levels are computed here only; `check`, `render report`, `render catalogue` and `diff`
@@ -105,6 +110,11 @@ def scorecards(assessment: Assessment) -> list[ScorecardResult]:
         return []
     statuses = {name: {row[0].name: row[1] for row in result.controls}
                 for name, result in assessment.services().items()}
+    ledger: Any = None
+    if any(level.no_breached_windows for scorecard in documents for level in scorecard.spec.levels):
+        from svcascode.delivery.ledger import ledger_for
+
+        ledger = ledger_for(assessment.catalogue, assessment.as_of)
     out = []
     for scorecard in documents:
         levels = scorecard.spec.levels
@@ -119,6 +129,9 @@ def scorecards(assessment: Assessment) -> list[ScorecardResult]:
             for level in levels:
                 failing = tuple((c, mine.get(c, Status.NOT_ASSESSED)) for c in level.controls_for(tier)
                                 if mine.get(c, Status.NOT_ASSESSED) not in PASSING)
+                if level.no_breached_windows:
+                    failing += tuple((f"delivery: {w.level} {w.label} breached", Status.NOT_SATISFIED)
+                                     for w in ledger.breaches_in(name, level.no_breached_windows))
                 if failing:
                     next_level, needs = level.name, failing
                     break

@@ -25,6 +25,15 @@ RULE_UNUSED = "control-selects-nothing"
 RULE_CHECK_ERROR = "check-error"
 WAIVER_CONTROL = "wvr-valid"  # the control that judges waivers; evaluated last
 
+# The published control reference (docs/controls.md, the output of `svcascode controls --format markdown`
+# for the built-in library): each built-in control and each of the tool's rules has a heading there,
+# whose anchor is its id. A link, never fetched.
+REFERENCE_URL = "https://github.com/svcascode/svcascode/blob/main/docs/controls.md"
+
+
+def reference_uri(rule: str) -> str:
+    return f"{REFERENCE_URL}#{rule}"
+
 
 @dataclass(frozen=True)
 class Mapping:
@@ -48,16 +57,18 @@ class RuleInfo:
     description: str  # the rationale
     mappings: tuple[Mapping, ...] = field(default=())
     source: str = "tool"  # "tool", or the file:line of the Control document
+    help_uri: str | None = None  # its entry in the published control reference, when it has one
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form the output formats embed."""
-        return {"title": self.title, "severity": self.severity, "enforcement": self.enforcement,
-                "help": self.help, "description": self.description,
-                "mappings": [m.as_dict() for m in self.mappings]}
+        out = {"title": self.title, "severity": self.severity, "enforcement": self.enforcement,
+               "help": self.help, "description": self.description,
+               "mappings": [m.as_dict() for m in self.mappings]}
+        return out | {"helpUri": self.help_uri} if self.help_uri else out
 
 
 def _tool(rule: str, title: str, severity: str, enforcement: str, description: str, help: str) -> RuleInfo:
-    return RuleInfo(rule, title, severity, enforcement, help, description)
+    return RuleInfo(rule, title, severity, enforcement, help, description, help_uri=reference_uri(rule))
 
 
 TOOL_RULES: dict[str, RuleInfo] = {rule.id: rule for rule in (
@@ -94,9 +105,12 @@ TOOL_RULES: dict[str, RuleInfo] = {rule.id: rule for rule in (
           "JSON Schema fragment. It is reported instead of silently skipped.",
           "Fix spec.check at the location given; `svcascode controls` lists the built-ins in use."),
     _tool(RULE_UNUSED, "Control selects at least one document", "info", "audit",
-          "The control's spec.appliesTo matched no document, which usually means a typo in its kinds, where, "
-          "hasFields or labels.",
-          "Correct spec.appliesTo, or remove the control if nothing should be checked by it."),
+          "The control's spec.appliesTo matched no document, so it checked nothing. For a built-in control "
+          "that means the catalogue has nothing it checks (no waivers, no external services): it is not "
+          "applicable, and nothing needs doing. For the repository's own control it often means a typo in its "
+          "kinds, where, hasFields or labels.",
+          "Nothing, when the catalogue has none of what the control checks. Otherwise correct spec.appliesTo of "
+          "the repository's control, or remove it if nothing should be checked by it."),
     _tool(RULE_CHECK_ERROR, "Check completed on the document", "high", "block",
           "A built-in check failed with an error on this document; its result is unknown.",
           "Report the message as a defect; set SVCASCODE_DEBUG=1 for details."),
@@ -104,13 +118,17 @@ TOOL_RULES: dict[str, RuleInfo] = {rule.id: rule for rule in (
 
 
 def control_rule(control: Document) -> RuleInfo:
-    """A Control document's rule metadata."""
+    """A Control document's rule metadata; a built-in control links its entry in the control reference (a
+    repository's own control, even one that replaces a built-in, is documented only where it is written)."""
+    from svcascode.library import is_library
+
     spec = control.spec
     return RuleInfo(
         control.name, control.model.metadata.title or control.name, str(spec.severity), str(spec.enforcement),
         str(spec.remediation).strip(), str(spec.rationale).strip(),
         tuple(Mapping(m.framework, tuple(m.controls), m.relationship) for m in spec.mappings),
-        f"{control.file}:{control.locate(())[0]}")
+        f"{control.file}:{control.locate(())[0]}",
+        reference_uri(control.name) if is_library(control.file) else None)
 
 
 def unknown_rule(rule: str, severity: str, enforcement: str) -> RuleInfo:

@@ -108,7 +108,8 @@ def run_documents(catalogue: Catalogue, documents: dict[str, str], controls: lis
     invalid = [f for f in result.findings if f.file in documents]
     evaluation = evaluate(result.catalogue, as_of, select=controls)
     problems = [f for f in evaluation.problems if f.rule != "control-selects-nothing"]
-    return [f for f in evaluation.findings if f.file in documents] + problems, invalid
+    # each finding once, as `check` reports it: a finding on a team found through each of its services is one
+    return list(dict.fromkeys(f for f in evaluation.findings if f.file in documents)) + problems, invalid
 
 
 def _shown(finding: Any) -> dict[str, Any]:

@@ -39,21 +39,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from svcascode.codeversion import code_digest, declares_entry_points
+from svcascode import stages
+from svcascode.codeversion import declares_entry_points
 from svcascode.configfile import LIMIT_NAMES, check_paths, config_source
 from svcascode.escape import stdout_text
-from svcascode.loading.cache import SignedFiles, cache_folder, parse_key, parse_salt, private_folder
+from svcascode.loading.cache import parse_key, parse_settings
 from svcascode.loading.discover import catalogue_sources, read_bytes
 from svcascode.loading.yamlfile import ParsedFile, parse_text
+from svcascode.store import Store, stage_key
 
 if TYPE_CHECKING:
     from svcascode.catalogue import LoadResult, ValidatedFile
     from svcascode.config import Settings
 
-RUN_FORMAT = 1
-INDEX = f"runs-v{RUN_FORMAT}.index"
+INDEX = "runs.index"
 KEEP = 8  # outputs kept: the last runs' (one per command, format and option set asked for)
-_SALT = b"svcascode-runs\0" + RUN_FORMAT.to_bytes(2, "big")
 
 Request = tuple[str, ...]  # the command and its options, as parsed
 
@@ -121,18 +121,17 @@ class RunCache:
         self.paths = list(paths)
         self._source: tuple[str, bytes] | None = None
         self._read = False
-        self._store: SignedFiles | None = None
+        self._store: Store | None = None
         self._plugins: bool | None = None
+        self.why = "no earlier run"  # why the last `answer` found none
 
-    def _folder(self, create: bool) -> SignedFiles | None:
-        """The cache folder's signed files; only an existing folder unless `create` (a repository with
-        `cache: false` never gets one). Signed for this version of the code: an index or an output
-        another version wrote is not read."""
-        if self._store is None:
-            folder = cache_folder(self.root)
-            private = private_folder(folder, self.root) if create or folder.is_dir() else None
-            self._store = SignedFiles(private, _SALT + code_digest()) if private is not None else None
-        return self._store
+    def _folder(self, create: bool) -> Store | None:
+        """The repository's store; only an existing folder unless `create` (a repository with `cache: false`
+        never gets one). Signed for this version of the code: an index or an output another version wrote
+        is not read."""
+        if self._store is None or (create and self._store.folder is None):
+            self._store = Store.of(self.root, create=create)
+        return self._store if self._store.folder is not None else None
 
     def _has_plugins(self) -> bool:
         """Whether a plugin check is installed: its code (and what it reads) is outside the key."""
@@ -144,10 +143,9 @@ class RunCache:
 
     def _key(self, files: list[tuple[str, bytes]], refused: list[tuple[str, str]],
              scope: frozenset[str] | None) -> str:
-        body = marshal.dumps((RUN_FORMAT, code_digest(), self.request, self.paths, os.getcwd(), str(self.root),
-                              _config(self._source), sorted(files), sorted(refused),
-                              sorted(scope) if scope is not None else None))
-        return hashlib.blake2b(body, digest_size=20).hexdigest()
+        asked = marshal.dumps((self.request, self.paths, os.getcwd(), str(self.root), sorted(files), sorted(refused),
+                               sorted(scope) if scope is not None else None))
+        return stage_key("run", _config(self._source), asked).hex()
 
     def config(self) -> tuple[str, bytes] | None:
         """The configuration file's name and bytes, read once: a full run validates these same bytes. A
@@ -162,42 +160,55 @@ class RunCache:
         inputs, or None: then run in full."""
         try:
             self.config()
-            return self._answer()
+            found = self._answer()
         except Exception:  # noqa: BLE001  (whatever went wrong, the full run does the work or says what is wrong)
-            return None
+            found, self.why = None, "the store could not be read"
+        stages.count("run", found is not None, self.why)
+        return found
 
     def _answer(self) -> tuple[int, str, bool] | None:
+        self.why = "no earlier run"
         if self._has_plugins():
+            self.why = "a plugin check is installed (its code is not part of the key)"
             return None
         store = self._folder(create=False)
         if store is None:
             return None
-        index = store.load_signed(INDEX)
-        if not isinstance(index, dict) or index.get("config") != _config(self._source):
+        index = store.load(INDEX)
+        if not isinstance(index, dict):
+            self.why = store.reason() or "no earlier run"
+            return None
+        if index.get("config") != _config(self._source):
+            self.why = "settings changed"
             return None
         settings = KeptSettings.read(index["settings"])
         if settings.local_checks or not settings.cache:
+            self.why = "local checks run the repository's code"
             return None  # a local check runs the repository's code, which may read anything
         check_paths(self.root, settings, "configuration")
         known: dict[str, tuple[str, bytes]] = index["files"]
-        salt = parse_salt(settings.limits)
+        salt = parse_settings(settings.limits)
         sources, refused, scope = catalogue_sources(self.root, settings, self.paths)
         files: list[tuple[str, bytes]] = []
         for source in sources:
             data = read_bytes(source, settings.limits)
             if isinstance(data, ParsedFile):
+                self.why = f"file refused: {source.path}"
                 return None  # refused when read: the full run reports it
             key = parse_key(salt, data)
             entry = known.get(source.path)
             if entry is None:
+                self.why = f"new file: {source.path}"
                 return None
             if entry[0] != key:  # other bytes: the same meaning only if they hold the same clean content
                 parsed = parse_text(source.path, data, settings.limits)
                 if parsed.problems or not entry[1].startswith(b"c") or _clean(source.path, parsed) != entry[1]:
+                    self.why = f"file changed: {source.path}"
                     return None
             files.append((source.path, entry[1]))
-        found = store.load_signed(f"run-{self._key(files, [(f.file, f.message) for f in refused], scope)}")
+        found = store.load(f"run-{self._key(files, [(f.file, f.message) for f in refused], scope)}")
         if not isinstance(found, tuple) or len(found) != 3:
+            self.why = "not run before with these options, files and date"
             return None
         code, text, plain = found
         ok = isinstance(code, int) and isinstance(text, str) and isinstance(plain, bool)
@@ -228,18 +239,15 @@ class RunCache:
             files.append((file.parsed.path, meaning(file.parsed.path, key, file)))
             known[file.parsed.path] = (key, files[-1][1])
         name = f"run-{self._key(files, [(f.file, f.message) for f in result.refused], result.scope)}"
-        if store.save_signed(name, (code, text, stdout_text(text) == text)) is None:
+        if store.save(name, (code, text, stdout_text(text) == text)) is None:
             return
-        previous = store.load_signed(INDEX)
+        previous = store.load(INDEX)
         runs = [r for r in previous.get("runs", []) if isinstance(r, str) and r != name] \
             if isinstance(previous, dict) and isinstance(previous.get("runs"), list) else []
         runs = [*runs, name][-KEEP:]
-        try:  # the others, and those of other versions of svcascode, whose index this one cannot read
-            stale = [p.name for p in store.folder.iterdir() if p.name.startswith("run-")
-                     and not p.name.endswith(".tmp") and p.name not in runs]
-        except OSError:
-            stale = []
-        for old in stale:
-            store.remove(old)
-        store.save_signed(INDEX, {"config": _config(self._source), "settings": KeptSettings.of(settings),
+        # the others, and those of other versions of svcascode, whose index this one cannot read
+        for old in store.names("run-"):
+            if old not in runs:
+                store.remove(old)
+        store.save(INDEX, {"config": _config(self._source), "settings": KeptSettings.of(settings),
                                   "files": known, "runs": runs})

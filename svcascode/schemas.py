@@ -71,10 +71,7 @@ def render(schema: dict[str, Any]) -> str:
 
 
 def write_schemas(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, schema in all_schemas().items():
-        path = folder / name
-        path.write_text(render(schema), encoding="utf-8")
-        written.append(path)
-    return written
+    from svcascode.safewrite import OutputFolder
+
+    out = OutputFolder(folder)
+    return [out.write(name, render(schema)) for name, schema in all_schemas().items()]

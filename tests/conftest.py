@@ -24,12 +24,6 @@ REPO = Path(__file__).resolve().parent.parent
 _T = TypeVar("_T")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "consumer: runs a real consumer of an output or a real install (Chromium, "
-                            "node with @backstage/catalog-model, promtool, amtool, compliance-trestle, pre-commit, "
-                            "pip into a fresh venv, make): run once per CI run, on the default Python")
-
-
 @pytest.fixture(autouse=True, scope="session")
 def _cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Every run's parse cache in one temporary folder, not in the user's ~/.cache: the suite makes
@@ -86,8 +80,7 @@ def run_cli(*args: str, cwd: Path, stdin: str | None = None, env: dict[str, str]
         os.chdir(before)
         if collecting:
             gc.enable()
-        checks._LOCAL.clear()
-        checks.load_builtin.cache_clear()
+        checks.set_local_checks({})
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception  # a defect of the test harness, not of a command: the CLI catches those
     return Ran(["svcascode", *args], result.exit_code, result.stdout, result.stderr)

@@ -12,6 +12,7 @@ from svcascode.config import Limits, Settings
 from svcascode.documents import validate_document
 from svcascode.errors import SvcascodeError
 from svcascode.loading.cache import ParseCache
+from svcascode.store import Store
 from svcascode.loading.yamlfile import parse_text
 
 LIMITS = Limits()
@@ -56,10 +57,10 @@ def test_a_large_document_is_located_exactly() -> None:
 
 def test_marks_survive_the_cache_and_locate_the_same(tmp_path: Path) -> None:
     data = SERVICE.format(name="one").encode()
-    cache = ParseCache(tmp_path, LIMITS)
+    cache = ParseCache(Store(tmp_path), LIMITS)
     cache.parse("a.yaml", data)
     cache.save()
-    warm = ParseCache(tmp_path, LIMITS)
+    warm = ParseCache(Store(tmp_path), LIMITS)
     again = warm.parse("a.yaml", data)
     assert (warm.parsed, warm.hits) == (0, 1)
     assert again.documents[0].locate(("spec", "dependencies", 0, "service")) == (13, 8)
@@ -121,12 +122,13 @@ def test_a_changed_file_is_validated_again(tmp_path: Path, monkeypatch: pytest.M
 
 def test_a_cached_outcome_the_models_now_refuse_is_an_error_not_a_wrong_answer(tmp_path: Path) -> None:
     """Were the validation cache ever to disagree with the models, reading the model says so (exit 2)."""
-    cache = ParseCache(tmp_path, LIMITS)
+    cache = ParseCache(Store(tmp_path), LIMITS)
     parsed = cache.parse("services/bad.yaml", INVALID.encode())
     honest = validate_file(parsed, cache)
     assert [f.message.split(":")[0] for f in honest.problems] == ["spec.tier", "spec.ownr"]
-    key = next(k for k in cache.memory if k.startswith("validated:"))
-    cache.memory[key] = [("Service", "bad")]  # a lie: says the document passed
+    records = cache.store.pack("validate")
+    [key] = list(records.keys_kept())
+    records.keep(key, [("Service", "bad", {})])  # a lie: says the document passed
     lied = validate_file(cache.parse("services/bad.yaml", INVALID.encode()), cache)
     with pytest.raises(SvcascodeError, match="passed validation when it was cached but fails it now"):
         lied.documents[0].spec

@@ -346,3 +346,61 @@ def test_an_sla_tightened_mid_quarter_leaves_that_quarter_under_the_old_target(t
     assert (q2.label, q2.service_minutes, q2.allowed, q2.downtime) == ("2026-Q2", 131040, Fraction(6552, 10), 300)
     assert (q2.attained_percent, q2.status, q2.source.commit) == (Fraction(100 * 130740, 131040), "met", old)
     assert (q3.label, q3.target_percent, q3.source.commit) == ("2026-Q3", Fraction(999, 10), new)
+
+
+# --- unknown is not breached; a met clock says when it would have breached; evidence of impairment only --
+
+
+def test_a_met_clock_says_when_it_would_have_breached(tmp_path: Path) -> None:
+    cat = catalogue(tmp_path, SERVICE, OFFICE, level())
+    # P2 in office hours (Mon-Fri 09:00-17:00 London, GMT in November). Opened Tue 2026-11-10 16:30, responded
+    # 16:50 (20 of 60 minutes), resolved Wed 11 Nov 11:00 (16:30-17:00 and 09:00-11:00: 150 of 480).
+    # Had the response clock kept running: 30 minutes on Tuesday, the other 30 from Wednesday 09:00, so it
+    # would have breached at Wed 09:30. The resolution clock: 30 on Tuesday, then 450 from Wed 09:00 = 16:30.
+    inc = incident("inc-met", "P2", utc(2026, 11, 10, 16, 30), [{"service": "claims", "impact": "degraded"}],
+                   responded=utc(2026, 11, 10, 16, 50), resolved=utc(2026, 11, 11, 11))
+    clocks = clocks_of(cat, inc, as_of_instant(date(2026, 11, 30)))
+    response, resolution = clocks["response"], clocks["resolution"]
+    assert (response.status, response.elapsed, response.margin, response.deadline) == (
+        "met", 20, 40, utc(2026, 11, 11, 9, 30))
+    assert (resolution.status, resolution.elapsed, resolution.margin, resolution.deadline) == (
+        "met", 150, 330, utc(2026, 11, 11, 16, 30))
+
+
+def test_a_clock_without_its_stop_is_not_recorded_neither_met_nor_breached(tmp_path: Path) -> None:
+    cat = catalogue(tmp_path, SERVICE, OFFICE, level())
+    # P1 (always-on: response 15m, resolution 4h), opened 2026-11-02 10:00 and resolved 12:00 with no response
+    # time: the response clock is not recorded (due at 10:15, when its target ran out), the resolution met.
+    # Counting the response to the resolution instead (120 minutes) would read "breached by 105 minutes".
+    resolved = incident("inc-no-response", "P1", utc(2026, 11, 2, 10), [{"service": "claims", "impact": "outage"}],
+                        resolved=utc(2026, 11, 2, 12))
+    clocks = clocks_of(cat, resolved, as_of_instant(date(2026, 11, 30)))
+    assert (clocks["response"].status, clocks["response"].elapsed, clocks["response"].breached,
+            clocks["response"].deadline) == ("not recorded", 0, False, utc(2026, 11, 2, 10, 15))
+    assert (clocks["resolution"].status, clocks["resolution"].elapsed) == ("met", 120)
+    # Open, from an export that carries no response time: not recorded either, however long it has been open;
+    # the same ticket written by hand, with no response yet, is running and breaches once its 15 minutes pass.
+    exported = incident("inc-exported", "P1", utc(2026, 11, 29, 10), [{"service": "claims", "impact": "outage"}])
+    exported.spec.source = SimpleNamespace(system="servicenow", id="INC1", unrecorded=["responded"])
+    clocks = clocks_of(cat, exported, as_of_instant(date(2026, 11, 29)))
+    assert (clocks["response"].status, clocks["resolution"].status) == ("not recorded", "breached")
+    by_hand = incident("inc-by-hand", "P1", utc(2026, 11, 29, 10), [{"service": "claims", "impact": "outage"}])
+    assert clocks_of(cat, by_hand, as_of_instant(date(2026, 11, 29)))["response"].status == "breached"
+
+
+def test_an_unknown_impact_counts_no_downtime_and_an_open_outage_counts_to_the_as_of_instant(tmp_path: Path
+                                                                                             ) -> None:
+    cat = catalogue(tmp_path, SERVICE, OFFICE, level(window="{calendar: month}"))
+    # November 2026 (UTC), 43,200 minutes at 99.9 %. "unknown": a ticket that names the service but not how it
+    # was affected, open all month: no downtime, listed for review. "open": an outage from 29 Nov 23:00 still
+    # going at the as-of instant (end of 29 Nov, midnight UTC): 60 minutes so far, running.
+    incidents = [
+        incident("unknown", "P3", utc(2026, 11, 3, 9), [{"service": "claims", "impact": "unknown"}]),
+        incident("open", "P1", utc(2026, 11, 29, 23), [{"service": "claims", "impact": "outage"}]),
+    ]
+    as_of = as_of_instant(date(2026, 11, 29))
+    sla = cat.get("ServiceLevel", "claims-sla")
+    [november] = level_attainment("claims-sla", today_only(cat, "test"),
+                                  level_windows(sla, parse_period("2026-11"), as_of), incidents, as_of)
+    assert (november.downtime, november.unknown, november.status) == (60, ("unknown",), "breached")
+    assert [(c.incident, c.minutes, c.running) for c in november.contributions] == [("open", 60, True)]

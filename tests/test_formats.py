@@ -52,7 +52,8 @@ RULES: dict[str, dict[str, Any]] = {
                           "mappings": [{"framework": "iso27001-2022", "controls": ["A.5.9", "A.8.1"],
                                         "relationship": "partial"}]},
     "svc-runbook-linked": {"title": "Runbook linked", "severity": "high", "enforcement": "warn",
-                           "help": "Add spec.runbook.", "description": "On-call needs a runbook.", "mappings": []},
+                           "help": "Add spec.runbook.", "description": "On-call needs a runbook.", "mappings": [],
+                           "helpUri": "https://github.com/svcascode/svcascode/blob/main/docs/controls.md#svc-runbook-linked"},
     "bck-rpo-consistent": {"title": "Backups meet the RPO", "severity": "high", "enforcement": "block",
                            "help": "Shorten the snapshot interval.", "description": "", "mappings": []},
 }
@@ -137,6 +138,8 @@ def test_sarif_rules_carry_what_code_scanning_shows() -> None:
     assert rules["ctl-unused"]["properties"]["security-severity"] == "0.0"
     assert "iso27001-2022: A.5.9, A.8.1 (partial)" in rules["svc-deps-declared"]["help"]["text"]
     assert rules["bck-rpo-consistent"]["fullDescription"]["text"] == "Backups meet the RPO"  # no empty text
+    assert rules["svc-runbook-linked"]["helpUri"].endswith("/docs/controls.md#svc-runbook-linked")
+    assert "helpUri" not in rules["svc-deps-declared"]  # a rule without an entry in the reference links nothing
 
 
 def test_sarif_results_are_located_relatively_and_from_line_one() -> None:

@@ -9,6 +9,10 @@ SVCASCODE_FUZZ_EXAMPLES    examples of the in-process test (the CLI test runs an
 SVCASCODE_FUZZ_RANDOM=1    random seeds and the example database instead of a derandomized run
 SVCASCODE_FUZZ_CATEGORIES  which generators (see strategies.py; `all` includes the ones still failing)
 SVCASCODE_FUZZ_LOG=FILE    record every example's outcome as a JSON line instead of failing on the first
+
+Beyond the catalogue, the writers (a link at a random component of an output path), the importers (hostile
+ticket exports and Backstage files) and expression controls (random CEL) are fuzzed in-process, each a
+category (`writers`, `imports`, `cel`; tests/fuzz/surfaces.py).
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
 from conftest import copy_example, cpu_seconds
-from fuzz.strategies import AS_OF, FORMATS, Case, cases
+from fuzz.strategies import AS_OF, FORMATS, Case, cases, categories
+from fuzz.surfaces import CelCase, ImportCase, WriterCase, cel_cases, folder_writes, import_cases, writer_cases
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = int(os.environ.get("SVCASCODE_FUZZ_EXAMPLES", "20"))
@@ -246,3 +251,196 @@ def test_hostile_repositories_in_process(case: Case) -> None:
 def test_hostile_repositories_on_the_command_line(case: Case, fmt: str) -> None:
     started = time.monotonic()
     verdict("cli", case, fmt, cli_problems(case, fmt), started)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The surfaces beyond loading and checking: writers, importers, expression controls (tests/fuzz/surfaces.py)
+
+SURFACE_EXAMPLES = max(EXAMPLES // 4, 3)
+TESTS = Path(__file__).resolve().parent
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() if p.is_file() and not p.is_symlink() else b"<other>"
+            for p in sorted(folder.rglob("*"))}
+
+
+@contextmanager
+def inside(folder: Path) -> Iterator[None]:
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def invoke(root: Path, args: list[str]) -> tuple[int, str]:
+    """`svcascode --no-cache ARGS` in-process in `root`: (exit code, what it printed)."""
+    from click.testing import CliRunner
+
+    from svcascode.cli import main
+
+    with inside(root), time_limit(in_process_limit()):
+        result = CliRunner().invoke(main, ["--no-cache", *args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        return 3, f"internal error: {type(result.exception).__name__}: {result.exception}"
+    return result.exit_code, result.output
+
+
+def surface_problems(code: int, printed: str) -> list[str]:
+    problems = [f"exit code {code}"] if code not in (0, 1, 2) else []
+    if "internal error" in printed or "Traceback" in printed:
+        problems.append(f"internal error: {printed.strip()[-400:]}")
+    return problems + stream_problems("output", printed, "text")
+
+
+def log_or_assert(kind: str, reproducer: str, problems: list[str], started: float) -> None:
+    if LOG:
+        with open(LOG, "a", encoding="utf-8") as log:
+            log.write(json.dumps({"test": kind, "problems": problems, "seconds": round(time.monotonic() - started, 3),
+                                  "reproducer": reproducer if problems else None}) + "\n")
+        return
+    assert not problems, "\n".join([*problems, "", "reproducer:", reproducer])
+
+
+def skip_unless(category: str) -> None:
+    import pytest
+
+    if category not in categories():
+        pytest.skip(f"category {category} not enabled")
+
+
+@settings(FUZZ, max_examples=SURFACE_EXAMPLES)
+@given(case=writer_cases())
+def test_writers_never_follow_a_link_out_of_the_repository(case: WriterCase) -> None:
+    skip_unless("writers")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="svcascode-fuzz-") as folder:
+        root = copy_example(Path(folder) / "catalogue")
+        (root / ".git").mkdir()
+        (root / "tickets.csv").write_bytes((TESTS / "incident_exports/servicenow.csv").read_bytes())
+        (root / "catalog-info.yaml").write_text("apiVersion: backstage.io/v1alpha1\nkind: Component\n"
+                                               "metadata: {name: web}\nspec: {type: website, owner: web-team}\n")
+        outside = Path(folder) / "outside"
+        outside.mkdir()
+        (outside / "victim").write_text("precious\n")
+        link = root.joinpath(*case.parts[:case.link_at + 1])
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(outside / "victim" if case.to_file else outside)
+        before = snapshot(outside)
+        code, printed = invoke(root, case.args())
+        problems = surface_problems(code, printed)
+        if snapshot(outside) != before:
+            problems.append(f"wrote outside the repository: {sorted(set(snapshot(outside)) - set(before))[:5]}")
+        if code != 2 or not ("is a link" in printed or "Invalid value for" in printed):  # ours, or click's
+            problems.append(f"exit {code} without refusing the link: {printed.strip()[-300:]!r}")
+    log_or_assert("writers", case.reproducer(), problems, started)
+
+
+@settings(FUZZ, max_examples=SURFACE_EXAMPLES * 4)
+@given(case=folder_writes())
+def test_the_safe_writer_refuses_a_link_at_any_component(case: tuple[tuple[str, ...], tuple[str, ...], int, str]) -> None:
+    skip_unless("writers")
+    from svcascode.errors import SvcascodeError
+    from svcascode.safewrite import OutputFolder
+
+    folder, below, at, target = case
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="svcascode-fuzz-") as base:
+        root = Path(base) / "root"
+        root.mkdir()
+        outside = Path(base) / "outside"
+        outside.mkdir()
+        (outside / "victim").write_text("precious\n")
+        parts = (*folder, *below)
+        link = root.joinpath(*parts[:at + 1])
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to({"outside-folder": str(outside), "outside-file": str(outside / "victim"),
+                         "inside": str(root), "loop": str(link), "dev-null": "/dev/null"}[target])
+        before = snapshot(outside)
+        try:
+            with inside(root):
+                OutputFolder("/".join(folder)).write("/".join(below), "written\n")
+            problems.append(f"wrote through the link {'/'.join(parts[:at + 1])!r} -> {target}")
+        except SvcascodeError as error:
+            if "is a link" not in str(error):
+                problems.append(f"refused without naming the link: {error}")
+        except Exception as error:  # noqa: BLE001
+            problems.append(f"internal error: {type(error).__name__}: {error}")
+        if snapshot(outside) != before:
+            problems.append("changed a file outside")
+    log_or_assert("safe-writer", repr(case), problems, time.monotonic())
+
+
+@settings(FUZZ, max_examples=SURFACE_EXAMPLES)
+@given(case=import_cases())
+def test_importers_take_hostile_exports(case: ImportCase) -> None:
+    skip_unless("imports")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="svcascode-fuzz-") as folder:
+        root = Path(folder) / "org"
+        import shutil
+
+        shutil.copytree(TESTS / "fixtures" / "org-rules", root)
+        (root / ".git").mkdir()
+        outside = Path(folder) / "outside"
+        outside.mkdir()
+        (outside / "export").write_bytes(case.data)
+        name = "export.csv" if case.kind == "incidents" else "catalog-info.yaml"
+        path = root / name
+        if case.special == "fifo":
+            os.mkfifo(path)
+        elif case.special == "dev-zero":
+            path.symlink_to("/dev/zero")
+        elif case.special == "link-outside":
+            path.symlink_to(outside / "export")
+        elif case.special == "folder":
+            path.mkdir()
+        else:
+            path.write_bytes(case.data)
+        before = snapshot(outside)
+        args = (["import", "incidents", name, "--mapping", case.mapping, "--out", "services/imported", "--partial"]
+                if case.kind == "incidents" else ["import", "backstage", name])
+        code, printed = invoke(root, args)
+        problems = surface_problems(code, printed)
+        if snapshot(outside) != before:
+            problems.append("changed a file outside the repository")
+        if code in (0, 1):  # what was written reads back as valid YAML documents
+            code, checked = invoke(root, ["validate", "--format", "json"])
+            if code in (0, 1):
+                bad = [f for f in json.loads(checked)["findings"] if f["file"].startswith("services/imported")
+                       and f["rule"] in ("yaml-invalid", "file-refused")]
+                problems += [f"written file does not read back: {f['file']}: {f['message']}" for f in bad[:3]]
+    log_or_assert("imports", case.reproducer(), problems, started)
+
+
+@settings(FUZZ, max_examples=SURFACE_EXAMPLES)
+@given(case=cel_cases())
+def test_random_expression_controls_stay_within_their_bounds(case: CelCase) -> None:
+    skip_unless("cel")
+    from svcascode.expressions import MAX_MESSAGE_CHARS
+
+    started = time.monotonic()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
+    with tempfile.TemporaryDirectory(prefix="svcascode-fuzz-") as folder:
+        root = Path(folder) / "org"
+        import shutil
+
+        shutil.copytree(TESTS / "fixtures" / "org-rules", root)
+        (root / "policies" / "fuzz.yaml").write_text(case.control(), encoding="utf-8")
+        code, printed = invoke(root, ["check", "--as-of", AS_OF, "--format", "json"])
+    problems = surface_problems(code, printed) if code == 2 else []
+    if code in (0, 1):
+        found = json.loads(printed)["findings"]
+        long = [f["message"][:80] for f in found if len(f["message"]) > MAX_MESSAGE_CHARS + 100]
+        problems += [f"a message longer than {MAX_MESSAGE_CHARS} characters: {m!r}" for m in long[:2]]
+        problems += output_problems("json", printed) + stream_problems("stdout", printed, "json")
+    elif code == 2:
+        problems.append(f"exit 2 on an expression control: {printed.strip()[-300:]}")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    spent = usage.ru_utime + usage.ru_stime - cpu
+    if spent > 60:  # three documents, each within its 200,000 steps: far below a minute of CPU
+        problems.append(f"took {spent:.0f} s of CPU")
+    log_or_assert("cel", case.reproducer(), problems, started)

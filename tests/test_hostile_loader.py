@@ -28,6 +28,7 @@ from git_helpers import CALENDAR, GIT_ENV, TEAM, Repo, service
 from svcascode.catalogue import load_catalogue
 from svcascode.config import Limits, Settings
 from svcascode.loading.cache import ParseCache
+from svcascode.store import Store
 from svcascode.loading.yamlfile import parse_text
 from svcascode.runcache import INDEX
 
@@ -111,7 +112,8 @@ def test_the_cache_lives_outside_the_working_tree_and_no_cache_turns_it_off(tmp_
     [folder] = list(cache.iterdir())
     names = {p.name for p in folder.iterdir()}
     runs = {name for name in names if name.startswith("run-")}
-    assert names - runs == {"key", ParseCache.PACK, INDEX} and len(runs) == 1  # the run cache's output
+    assert names - runs == {"key", "version", ParseCache.PACK, "validate.pack", "references.pack", INDEX} \
+        and len(runs) == 1  # the run cache's output
     assert all((folder / name).stat().st_mode & 0o777 == 0o600 for name in names)
     assert folder.stat().st_mode & 0o777 == 0o700
     other = tmp_path / "no-cache-home"
@@ -121,19 +123,19 @@ def test_the_cache_lives_outside_the_working_tree_and_no_cache_turns_it_off(tmp_
 
 
 def test_a_pack_signed_with_another_key_or_of_another_format_is_ignored(tmp_path: Path) -> None:
-    cache = ParseCache(tmp_path, Limits())
+    cache = ParseCache(Store(tmp_path), Limits())
     cache.parse("x.yaml", b"a: 1\n")
     cache.save()
     pack = (tmp_path / ParseCache.PACK).read_bytes()
     forged = pack.replace(marshal.dumps(1), marshal.dumps(2))  # the value changed, the signature not
     assert forged != pack
     (tmp_path / ParseCache.PACK).write_bytes(forged)
-    again = ParseCache(tmp_path, Limits())
+    again = ParseCache(Store(tmp_path), Limits())
     assert again.memory == {}
     assert again.parse("x.yaml", b"a: 1\n").documents[0].data == {"a": 1}
     (tmp_path / "key").write_bytes(os.urandom(32))  # a different key: the genuine pack is foreign now
     (tmp_path / ParseCache.PACK).write_bytes(pack)
-    assert ParseCache(tmp_path, Limits()).memory == {}
+    assert ParseCache(Store(tmp_path), Limits()).memory == {}
 
 
 def test_links_planted_where_the_cache_writes_are_never_written_through(tmp_path: Path,
@@ -143,7 +145,7 @@ def test_links_planted_where_the_cache_writes_are_never_written_through(tmp_path
     precious.write_text("precious\n")
     planted = root / ".svcascode-cache"
     planted.mkdir()
-    for name in ("parsed-v3.marshal", f"parsed-v3.marshal.{os.getpid()}.tmp", "parsed-v4.pack", "key"):
+    for name in ("parsed-v3.marshal", f"parsed-v3.marshal.{os.getpid()}.tmp", "parse.pack", "key"):
         (planted / name).symlink_to(precious)
     cache = tmp_path / "cache-home"
     monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(cache))

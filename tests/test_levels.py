@@ -34,7 +34,11 @@ def test_every_example_service_has_its_level_and_what_the_next_needs_in_check_js
                                                         ("wvr-valid", "not-satisfied")])
     assert levels["customer-portal"] == ("silver", "gold", [("mw-business-hours", "not-satisfied")])
     assert levels["data-warehouse"] == ("gold", None, [])  # its one failing control is waived: waived passes
-    assert sum(1 for level, _, _ in levels.values() if level == "gold") == 16
+    # gold asks for no breached window, the current or the last: quotes-pricing's November is breached (an open
+    # partial outage), as `svcascode sla` and its page say
+    assert levels["quotes-pricing"] == ("silver", "gold", [("delivery: quotes-pricing-sla 2026-11 breached",
+                                                            "not-satisfied")])
+    assert sum(1 for level, _, _ in levels.values() if level == "gold") == 15
     teams = {t["team"]: t for t in card["teams"]}
     assert teams["enterprise-apps"] == {"team": "enterprise-apps", "services": 3, "lowest": "bronze",
                                         "distribution": {"none": 0, "bronze": 1, "silver": 0, "gold": 2}}
@@ -94,7 +98,7 @@ def test_the_catalogue_shows_level_badges_next_level_needs_and_team_rollups(exam
                    cwd=example).returncode == 0
     index = (out / "index.html").read_text()
     assert '<span class="badge lv lv-silver">silver</span>' in index
-    assert index.count('class="badge lv lv-gold"') == 16
+    assert index.count('class="badge lv lv-gold"') == 15
     page = (out / "services/hr-system.html").read_text()
     assert '<span class="badge lv lv-silver">silver</span> needs 2 more controls:' in page
     assert "acc-<wbr>review-<wbr>overdue</span> <span class=\"badge s-not-satisfied\">" in page
@@ -105,7 +109,7 @@ def test_the_catalogue_shows_level_badges_next_level_needs_and_team_rollups(exam
             text = written.read_text()
             assert "\x1b" not in text and "<b>x</b>" not in text, written
     assert "| customer-portal](services/customer-portal.md)" not in (out / "index.md").read_text()
-    assert " | non-compliant | 1 | silver |" in (out / "index.md").read_text()
+    assert " | non-compliant | service levels met | 1 | silver |" in (out / "index.md").read_text()
 
 
 def test_diff_reports_a_level_change_in_every_format(tmp_path: Path) -> None:
@@ -121,3 +125,18 @@ def test_diff_reports_a_level_change_in_every_format(tmp_path: Path) -> None:
     assert "level changes: 1\n  operational-maturity: customer-portal silver -> none (lowered)\n" in text
     markdown = run_cli("diff", "HEAD", "--as-of", AS_OF, "--format", "markdown", cwd=root).stdout
     assert "- **customer-portal** on operational-maturity: silver → none (lowered)" in markdown
+
+
+def test_a_level_asks_for_no_breached_window_in_the_last_n(example: Path) -> None:
+    # payment-processor's underpinning contract was breached in May 2026 (the card outage of 3 May). As of
+    # 27 November, gold's `noBreachedWindows: 1` looks at November and October: met, gold. Six windows back
+    # (November and May to October) the May breach is among them, and is what gold needs.
+    path = example / SCORECARD
+    card = json.loads(run_cli("check", "--as-of", AS_OF, "--format", "json", cwd=example).stdout)["scorecards"][0]
+    standing = {s["service"]: s for s in card["services"]}["payment-processor"]
+    assert (standing["level"], standing["needs"]) == ("gold", [])
+    path.write_text(path.read_text().replace("noBreachedWindows: 1", "noBreachedWindows: 6"))
+    card = json.loads(run_cli("check", "--as-of", AS_OF, "--format", "json", cwd=example).stdout)["scorecards"][0]
+    standing = {s["service"]: s for s in card["services"]}["payment-processor"]
+    assert (standing["level"], standing["next"], standing["needs"]) == ("silver", "gold", [
+        {"control": "delivery: payment-processor-uc 2026-05 breached", "status": "not-satisfied"}])

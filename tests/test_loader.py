@@ -14,6 +14,7 @@ from svcascode.config import Limits, Settings
 from svcascode.finding import Finding
 from svcascode.gitload import RevisionLoader, load_revision
 from svcascode.loading.cache import ParseCache
+from svcascode.store import Store
 from svcascode.loading.discover import discover
 from svcascode.loading.yamlfile import parse_text
 
@@ -142,10 +143,10 @@ def test_both_suffixes_and_nothing_else_are_read(tmp_path: Path) -> None:
 
 
 def test_cache_returns_the_same_documents_without_parsing_again(tmp_path: Path) -> None:
-    cache = ParseCache(tmp_path, LIMITS)
+    cache = ParseCache(Store(tmp_path), LIMITS)
     first = cache.parse("x.yaml", b"a: [1, 2]\n")
     cache.save()
-    again = ParseCache(tmp_path, LIMITS)
+    again = ParseCache(Store(tmp_path), LIMITS)
     second = again.parse("x.yaml", b"a: [1, 2]\n")
     assert (again.parsed, again.hits) == (0, 1)
     assert second.documents[0].data == first.documents[0].data
@@ -154,7 +155,7 @@ def test_cache_returns_the_same_documents_without_parsing_again(tmp_path: Path) 
 
 def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     (tmp_path / ParseCache.PACK).write_bytes(b"\x00garbage")
-    cache = ParseCache(tmp_path, LIMITS)
+    cache = ParseCache(Store(tmp_path), LIMITS)
     assert cache.parse("x.yaml", b"a: 1\n").documents[0].data == {"a": 1}
 
 

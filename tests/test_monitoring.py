@@ -76,7 +76,7 @@ def test_recording_rules_have_the_documented_names_and_labels(generated: Path) -
                                          "team": "claims-engineering", "tier": "tier-1"}
     alerts = next(g for g in groups if g["name"] == "slo-claims-api-availability-alerts")["rules"]
     page = next(a for a in alerts if a["labels"]["severity"] == "page")
-    assert ">= 0.0072 and" in page["expr"] and ">= 0.003 and" in page["expr"]  # 14.4 and 6 x (1 - 0.9995)
+    assert ">= 0.00672 and" in page["expr"] and ">= 0.0028 and" in page["expr"]  # 13.44, 5.6 x (1 - 0.9995), 28 days
     assert page["annotations"]["runbook_url"] == "https://runbooks.example.com/claims/claims-api"
     assert page["annotations"]["service_page"] == "services/claims-api.html"
     assert "claims-api-sla: 99.9%" in page["annotations"]["sla"]
@@ -114,7 +114,7 @@ def _expected_page(rule_file: Path, value: str) -> dict[str, Any]:
 @needs_promtool
 def test_a_burn_at_14_4x_pages_within_the_hour(generated: Path, tmp_path: Path) -> None:
     rules = generated / "out" / "prometheus" / "claims-api.rules.yaml"
-    healthy = 7 * 60  # more than the 6h window, so that only the new burn counts
+    healthy = 3 * 1440 + 60  # more than the longest (3d) window, so that only the new burn counts
     page = _expected_page(rules, "0.72%")
     checks = [
         (healthy + 30, [("SLOErrorBudgetBurnPage", []), ("SLOErrorBudgetBurnTicket", [])]),
@@ -301,8 +301,12 @@ def test_openslo_export_reads_back_with_the_same_objectives(generated: Path) -> 
         assert source is not None
         assert [o.target for o in slo.spec.objectives] == [o.target for o in source.spec.objectives]
         assert slo.data["spec"]["timeWindow"] == source.data["spec"]["timeWindow"]
-        policies = [p["alertPolicyRef"] for p in slo.data["spec"]["alertPolicies"]]
-        assert all(exported.catalogue.get("AlertPolicy", p) is not None for p in policies)
+        authored = source.data["spec"].get("alertPolicies")
+        if authored:  # the author's own, kept as written
+            assert slo.data["spec"]["alertPolicies"] == authored
+        else:  # one generated per burn-rate condition, each exported with it
+            policies = [p["alertPolicyRef"] for p in slo.data["spec"]["alertPolicies"]]
+            assert policies and all(exported.catalogue.get("AlertPolicy", p) is not None for p in policies)
     assert exported.catalogue.get("openslo/Service", "claims-api") is not None
 
 
@@ -409,3 +413,36 @@ def test_burn_rate_overrides_per_tier(tmp_path: Path) -> None:
     assert "ratio_rate3d" not in alerts["ticket"]
     bad = run_cli("generate", "prometheus", "--out", "out", "--burn-rate", "tier-9:page=1", cwd=root)
     assert bad.returncode == 2 and "TIER:CONDITION=FACTOR" in bad.stderr
+
+
+def _alert_thresholds(rules_file: Path) -> dict[str, list[str]]:
+    """severity -> the thresholds its alert compares the long and short windows with, in order."""
+    import re
+
+    groups = yaml.safe_load(rules_file.read_text())["groups"]
+    alerts = next(g for g in groups if g["name"].endswith("-alerts"))["rules"]
+    return {a["labels"]["severity"]: re.findall(r">= ([0-9.e-]+) and", a["expr"]) for a in alerts}
+
+
+def test_burn_rate_factors_are_scaled_to_the_window_of_the_slo(tmp_path: Path) -> None:
+    """The workbook's factors are for a 30-day budget: spending 2 % of it in 1 h is a burn of 0.02 x 720 h /
+    1 h = 14.4, then 0.05 x 720 / 6 = 6, 0.1 x 720 / 24 = 3 and 0.1 x 720 / 72 = 1. Over claims-api's 28-day
+    window the same shares are 0.02 x 672 = 13.44, 0.05 x 672 / 6 = 5.6, 0.1 x 672 / 24 = 2.8 and
+    0.1 x 672 / 72 = 0.93 (to the hundredth), as Sloth generates for a 28-day SLO; with its budget 0.0005 the
+    thresholds are 0.00672, 0.0028, 0.0014 and 0.000465. The same SLO over 30 days keeps 14.4, 6, 3 and 1."""
+    root = copy_example(tmp_path / "catalogue")
+    result = run_cli("generate", "prometheus", "--out", "out28", "--as-of", AS_OF, cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert _alert_thresholds(root / "out28" / "claims-api.rules.yaml") == {
+        "page": ["0.00672", "0.0028"], "ticket": ["0.0014", "0.000465"]}
+    exported = run_cli("export", "openslo", "--out", "openslo", cwd=root)
+    assert exported.returncode == 0, exported.stderr
+    policies = [d for d in yaml.safe_load_all((root / "openslo" / "claims-api.yaml").read_text())
+                if d and d.get("kind") == "AlertPolicy" and d["metadata"]["name"].startswith("claims-api-availability-")]
+    assert [p["spec"]["conditions"][0]["spec"]["condition"]["threshold"] for p in policies] == [13.44, 5.6, 2.8, 0.93]
+
+    slo = root / "services" / "slos" / "claims-api.yaml"
+    slo.write_text(slo.read_text().replace("duration: 28d", "duration: 30d"))
+    assert run_cli("generate", "prometheus", "--out", "out30", "--as-of", AS_OF, cwd=root).returncode == 0
+    assert _alert_thresholds(root / "out30" / "claims-api.rules.yaml") == {
+        "page": ["0.0072", "0.003"], "ticket": ["0.0015", "0.0005"]}

@@ -157,3 +157,26 @@ def test_the_readme_snippet_as_written(catalogue: tuple[Path, dict[str, str]],
     result = _run(work, env, *PRE_COMMIT, "run", "--all-files")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("Passed") == 2
+
+
+@pytest.mark.consumer
+def test_the_init_scaffold_hooks_as_written(tmp_path: Path, hook_repository: tuple[Path, str, Path]) -> None:
+    """`svcascode init --repository URL --rev REV` writes a .pre-commit-config.yaml with the repository's
+    hooks (not local ones): pre-commit installs them from that repository and they pass the scaffold."""
+    from click.testing import CliRunner
+
+    from svcascode.cli import main
+
+    hooks, rev, home = hook_repository
+    work = tmp_path / "catalogue"
+    made = CliRunner().invoke(main, ["init", str(work), "--repository", f"file://{hooks}", "--rev", rev])
+    assert made.exit_code == 0, made.output
+    config = (work / ".pre-commit-config.yaml").read_text()
+    assert "repo: local" not in config and "language: system" not in config
+    _git(work, "init", "--quiet")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PRE_COMMIT_COLOR": "never"}
+    env.pop("SVCASCODE_DEBUG", None)
+    _install_or_skip(work, env)
+    result = _run(work, env, *PRE_COMMIT, "run", "--all-files")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("Passed") == 2

@@ -1,9 +1,13 @@
-"""Backstage `catalog-info.yaml` entities -> svcascode Service and Team documents.
+"""Backstage entities -> svcascode Service and Team documents.
 
 Component, Resource and API entities become Services, Groups become Teams (their members from the
-Group's `members` and the Users' `memberOf`). Users, Systems and Domains give no document of their own:
-Users are members, a System is the label `svcascode.io/system` of its components and its Domain the
-label `svcascode.io/domain`.
+Group's `members` and the Users' `memberOf`). An API with the name of a Component or Resource is that
+service's interface, kept whole in an annotation of it. Users, Systems and Domains give no document of
+their own: Users are members (their names kept on the team), a System is the label `svcascode.io/system`
+of its components and its Domain the label `svcascode.io/domain`, and both are kept whole on the Team
+that owns them. What an entity has and a Service or Team has no field for (kind, type, relations,
+definition, namespace) is kept as `svcascode.io/backstage-*` annotations (names.ROUND_TRIP), so that
+`export backstage` gives the entities back.
 
 Whatever cannot be mapped, and every required svcascode field that Backstage does not have, is a
 `Note` located in the file it came from. A required field without an honest value gets a placeholder
@@ -19,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -27,9 +32,12 @@ from pydantic import ValidationError
 
 from svcascode.backstage.emit import modeline, render
 from svcascode.backstage.names import (
-    CLASSIFICATION, DOMAIN_LABEL, FIELD_ANNOTATIONS, DERIVED_LABELS, HARD_DEPENDENCIES, PLACEHOLDERS, ROLES,
-    SUPPLIER, SUPPORT_HOURS, SYSTEM_LABEL, TIER, TYPE, EntityRef, is_rfc1123, parse_ref, rfc1123,
+    BACKSTAGE_API, BACKSTAGE_DEFINITION, BACKSTAGE_ENTITIES, BACKSTAGE_KIND, BACKSTAGE_LIFECYCLE, BACKSTAGE_NAMESPACE,
+    BACKSTAGE_OWNER, BACKSTAGE_TYPE, BACKSTAGE_USERS, CLASSIFICATION, DOMAIN_LABEL, FIELD_ANNOTATIONS,
+    DERIVED_LABELS, HARD_DEPENDENCIES, LIFECYCLES, PLACEHOLDERS, RELATIONS, ROLES, SUPPLIER, SUPPORT_HOURS, SYSTEM_LABEL, TIER,
+    TEAM_TYPES, TYPE, EntityRef, is_rfc1123, parse_ref, rfc1123,
 )
+from svcascode.facts import ROLES_PLACEHOLDER
 from svcascode.config import Limits
 from svcascode.errors import SvcascodeError
 from svcascode.finding import JsonPath, format_path
@@ -38,14 +46,21 @@ from svcascode.models.people import BusinessCalendar, Team
 from svcascode.models.service import Service
 
 # The project's hardened YAML reader, imported in this one place.
+from svcascode.loading.discover import Refusal, read_regular
 from svcascode.loading.yamlfile import RawDocument, parse_text
+from svcascode.safewrite import OutputFolder
 
-INPUT_NAMES = ("catalog-info.yaml", "catalog-info.yml")
+SUFFIXES = (".yaml", ".yml")
 SKIPPED_FOLDERS = frozenset({"node_modules"})
+BACKSTAGE_MARK = b"backstage.io/"  # every Backstage entity's apiVersion; a file without it holds none
 
 KINDS = {k.lower(): k for k in ("Component", "Resource", "API", "Group", "User", "System", "Domain",
                                 "Location", "Template")}
 SERVICE_KINDS = frozenset({"Component", "Resource", "API"})
+# the order entities are named and planned in, whatever the order of the files: a Component before an API
+# of the same name (the API is its interface), and the first of two same-named entities by file and place
+KIND_ORDER = {kind: index for index, kind in enumerate(KINDS.values())}
+OWNED_KINDS = ("System", "Domain")  # kept on the Team that owns them
 
 SERVICE_TYPES = ("business", "technical", "platform", "external")
 BUSINESS_TYPES = frozenset({"website", "business", "business-service", "product", "application", "app"})
@@ -53,15 +68,6 @@ EXTERNAL_TYPES = frozenset({"external", "external-service", "saas", "vendor", "t
 PLATFORM_TYPES = frozenset({"platform", "cluster", "kubernetes-cluster", "network", "dns", "infrastructure"})
 TECHNICAL_TYPES = frozenset({"service", "backend", "frontend", "database", "queue", "storage", "s3-bucket"})
 
-LIFECYCLES = {
-    **{v: v for v in ("pipeline", "experimental", "production", "deprecated", "retired")},
-    **{v: "experimental" for v in ("development", "dev", "alpha", "beta", "preview", "incubating", "poc")},
-    **{v: "production" for v in ("prod", "live", "ga", "stable", "active")},
-    **{v: "deprecated" for v in ("sunset", "end-of-life", "eol", "legacy")},
-    **{v: "retired" for v in ("decommissioned", "archived")},
-}
-TEAM_TYPES = {"team": "team", "department": "department", "vendor": "vendor",
-              **{v: "department" for v in ("business-unit", "organization", "organisation", "division", "org")}}
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 ROLE_NAMES = ("lead", "manager", "member", "risk-owner")
 
@@ -166,37 +172,59 @@ class ImportResult:
 # Reading
 
 
-def input_files(paths: list[str]) -> list[str]:
-    """The files to read: each file given, and the catalog-info.yaml files under each folder given."""
+def input_files(paths: list[str], limits: Limits | None = None) -> list[str]:
+    """The files to read: each file given, and under each folder given every .yaml/.yml file holding
+    Backstage entities (any name: catalog-info.yaml, components/x.yaml, all-apis.yaml); files that are
+    not regular files, and files that never mention `backstage.io/` (OpenAPI definitions, Helm values),
+    are passed over."""
     files: list[str] = []
     for given in paths:
         path = Path(given)
         if path.is_dir():
             for folder, subfolders, names in os.walk(path):  # links to folders are not followed
                 subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and d not in SKIPPED_FOLDERS)
-                files.extend(os.path.join(folder, n) for n in sorted(names) if n in INPUT_NAMES)
+                files.extend(file for file in (os.path.join(folder, n) for n in sorted(names)
+                                               if n.endswith(SUFFIXES) and not n.startswith("."))
+                             if _holds_entities(file, limits or Limits()))
         elif path.exists():
             files.append(given)
         else:
             raise SvcascodeError(f"{given}: no such file or folder")
     if not files:
-        raise SvcascodeError(f"no {INPUT_NAMES[0]} under {', '.join(paths)}: name the files to import")
+        raise SvcascodeError(f"no Backstage entity file (.yaml or .yml with an apiVersion backstage.io/...) under "
+                             f"{', '.join(paths)}: name the files to import")
     return files
+
+
+def _holds_entities(file: str, limits: Limits) -> bool:
+    """Whether a file found in a folder is a regular file that mentions `backstage.io/`, read at most up to
+    the largest file the import reads."""
+    try:
+        info = os.lstat(file)
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        with open(file, "rb") as handle:
+            return BACKSTAGE_MARK in handle.read(min(info.st_size, limits.max_file_bytes) + 1)
+    except OSError:
+        return True  # unreadable: read_entities says so, with the file's name
 
 
 def read_entities(files: list[str], limits: Limits) -> tuple[list[Entity], list[Note]]:
     entities: list[Entity] = []
     notes: list[Note] = []
     for file in files:
+        # as documents are read: a regular file only (a FIFO would block, a device never end), opened without
+        # following a link or blocking, and never more than the size limit
+        if os.path.islink(file):
+            notes.append(Note(file, 1, 1, file, "not imported: a link: links are not followed; name the file "
+                              "it points to", True))
+            continue
         try:
-            size = os.stat(file).st_size
-            if size > limits.max_file_bytes:
-                notes.append(Note(file, 1, 1, file, f"not imported: the file is {size} bytes, over the limit of "
-                                  f"{limits.max_file_bytes} (limits.max_file_bytes)", True))
-                continue
-            data = Path(file).read_bytes()
-        except OSError as error:
-            notes.append(Note(file, 1, 1, file, f"not imported: cannot read the file: {error.strerror}", True))
+            data = read_regular(file, limits.max_file_bytes, resolved=True)
+        except Refusal as refusal:
+            why = str(refusal)
+            notes.append(Note(file, 1, 1, file, f"not imported: {'the ' if why.startswith('file is') else ''}{why}",
+                              True))
             continue
         parsed = parse_text(file, data, limits)
         notes.extend(Note(p.file, p.line, p.column, file, f"not imported: {p.message}", True) for p in parsed.problems)
@@ -259,10 +287,16 @@ class Importer:
         self.team_names: dict[tuple[str, str, str], str] = {}
         self.members: dict[tuple[str, str, str], list[str]] = {}  # group key -> member ids from memberOf
         self.parents: dict[tuple[str, str, str], tuple[str, str, str]] = {}  # group key -> parent from children
+        self.user_names: dict[str, str] = {}  # member id -> the Backstage User's name
+        self.interfaces: dict[tuple[str, str, str], Entity] = {}  # Component/Resource key -> API of its name
+        self.interface_of: dict[tuple[str, str, str], tuple[str, str, str]] = {}  # API key -> its provider's
+        self.owned: dict[tuple[str, str, str], list[Entity]] = {}  # group key -> Systems and Domains it owns
         self.needs_calendar = False
 
     def plan(self) -> list[Planned]:
-        for entity in self.entities:
+        ordered = sorted(self.entities, key=lambda e: (KIND_ORDER[e.kind], e.name.lower(), e.namespace.lower(),
+                                                       e.raw.file, e.raw.index))
+        for entity in ordered:
             if entity.key in self.by_key:
                 first = self.by_key[entity.key]
                 self.notes.append(entity.note(("metadata", "name"), f"not imported: {entity.subject} is defined "
@@ -270,13 +304,17 @@ class Importer:
                 continue
             self.by_key[entity.key] = entity
         unique = list(self.by_key.values())
-        self._name(e for e in unique if e.kind in SERVICE_KINDS)
+        self._pair_interfaces(unique)
+        self._name(e for e in unique if e.kind in SERVICE_KINDS and e.key not in self.interface_of)
         self._name((e for e in unique if e.kind == "Group"), teams=True)
         for entity in unique:
             if entity.kind == "User":
                 self._user(entity)
             elif entity.kind == "Group":
                 self._children(entity)
+        for entity in unique:
+            if entity.kind in OWNED_KINDS:
+                self._owned(entity)
         planned: list[Planned] = []
         for entity in unique:
             document: Planned | None = None
@@ -284,10 +322,15 @@ class Importer:
                 document = self._service(entity)
             elif entity.key in self.team_names:
                 document = self._team(entity)
-            elif entity.kind in ("System", "Domain"):
-                label = SYSTEM_LABEL if entity.kind == "System" else DOMAIN_LABEL
-                self.notes.append(entity.note(("kind",), f"svcascode has no {entity.kind} kind: its name is the "
-                                              f"label {label} of the services that belong to it"))
+            elif entity.key in self.interface_of:
+                provider = self.by_key[self.interface_of[entity.key]]
+                if provider.key in self.service_names:
+                    self.notes.append(entity.note(("metadata", "name"), f"kept as the interface of Service "
+                                                  f"{self.service_names[provider.key]} ({provider.subject}, of the same "
+                                                  f"name), in its annotation {BACKSTAGE_API}: export gives it back"))
+                else:
+                    self.notes.append(entity.note(("metadata", "name"), f"not imported: it is the interface of "
+                                                  f"{provider.subject}, which was not imported", True))
             elif entity.kind == "Location":
                 self.notes.append(entity.note(("spec",), "a Location points at other catalog files: import "
                                               "those files themselves"))
@@ -299,6 +342,40 @@ class Importer:
         if self.needs_calendar:
             planned.append(_placeholder_calendar())
         return planned
+
+    def _pair_interfaces(self, unique: list[Entity]) -> None:
+        """An API with the name of a Component or Resource (the usual Backstage pattern: the service and the
+        API it provides) is kept as that service's interface, not as a service of its own."""
+        providers: dict[str, Entity] = {}
+        for entity in unique:  # in KIND_ORDER: a Component is chosen before a Resource of the same name
+            if entity.kind in ("Component", "Resource"):
+                providers.setdefault(rfc1123(entity.name), entity)
+        for entity in unique:
+            provider = providers.get(rfc1123(entity.name)) if entity.kind == "API" else None
+            if provider is not None and provider.key not in self.interfaces and rfc1123(entity.name):
+                self.interfaces[provider.key] = entity
+                self.interface_of[entity.key] = provider.key
+
+    def _owned(self, entity: Entity) -> None:
+        """A System or Domain is kept with the Team that owns it (a User's: that user's first Team)."""
+        spec = entity.part("spec")
+        ref = self._ref(entity, spec.get("owner"), "group")
+        group: tuple[str, str, str] | None = None
+        if ref is not None and ref.kind == "group" and (ref.kind, ref.namespace, ref.name.lower()) in self.team_names:
+            group = (ref.kind, ref.namespace, ref.name.lower())
+        elif ref is not None and ref.kind == "user":
+            group = self._team_of_user(ref)
+        label = SYSTEM_LABEL if entity.kind == "System" else DOMAIN_LABEL
+        if group is None:
+            self.notes.append(entity.note(("spec", "owner") if "owner" in spec else ("spec",), f"not kept: svcascode "
+                                          f"keeps a {entity.kind} with the Team that owns it, and its owner "
+                                          f"{spec.get('owner')!r} is no Group (nor a User of one) of the input; "
+                                          f"its name stays the label {label} of its services"))
+            return
+        self.owned.setdefault(group, []).append(entity)
+        self.notes.append(entity.note(("kind",), f"svcascode has no {entity.kind} kind: kept with its owner, Team "
+                                      f"{self.team_names[group]} (annotation {BACKSTAGE_ENTITIES}), and as the label "
+                                      f"{label} of its services"))
 
     # names and references ----------------------------------------------------------------------
 
@@ -323,8 +400,8 @@ class Importer:
                 self.notes.append(entity.note(where, f"the name {entity.name!r} is not an RFC 1123 name (lower-case "
                                               f"letters, digits and '-', at most 63): written as {what} {name}"))
             if entity.namespace.lower() != "default":
-                self.notes.append(entity.note(("metadata", "namespace"), f"namespace {entity.namespace!r} "
-                                              "dropped: svcascode names are not namespaced"))
+                self.notes.append(entity.note(("metadata", "namespace"), f"namespace {entity.namespace!r}: svcascode "
+                                              f"names are not namespaced; kept in {BACKSTAGE_NAMESPACE} for export"))
             taken[name] = entity
             names[entity.key] = name
 
@@ -335,6 +412,7 @@ class Importer:
 
     def _service_of(self, ref: EntityRef) -> str | None:
         key = (ref.kind, ref.namespace, ref.name.lower())
+        key = self.interface_of.get(key, key)  # an API that is a service's interface: that service
         if key in self.service_names:
             return self.service_names[key]
         name = rfc1123(ref.name)
@@ -360,6 +438,7 @@ class Importer:
                 continue
             ids = self.members.setdefault(key, [])
             member = self._member_id(entity)
+            self.user_names.setdefault(member, entity.name)
             if member not in ids:
                 ids.append(member)
 
@@ -369,6 +448,20 @@ class Importer:
             ref = self._ref(entity, text, "group")
             if ref is not None:
                 self.parents.setdefault((ref.kind, ref.namespace, ref.name.lower()), entity.key)
+
+    def _team_of_user(self, ref: EntityRef) -> tuple[str, str, str] | None:
+        """The Group that stands for a User, whatever the order of its memberships: a `team` before a
+        department or organisation, then by name."""
+        user = self.by_key.get((ref.kind, ref.namespace, ref.name.lower()))
+        if user is None:
+            return None
+        groups = [key for key, ids in self.members.items() if key in self.team_names and self._member_id(user) in ids]
+
+        def rank(key: tuple[str, str, str]) -> tuple[bool, str]:
+            kind_type = self.by_key[key].part("spec").get("type")
+            return (not isinstance(kind_type, str) or TEAM_TYPES.get(kind_type.lower()) != "team", key[2])
+
+        return min(groups, key=rank) if groups else None
 
     @staticmethod
     def _member_id(user: Entity) -> str:
@@ -584,7 +677,7 @@ class Importer:
             if domain is not None:
                 labels.setdefault(DOMAIN_LABEL, domain.name)
         for key in spec:
-            if key not in ("type", "lifecycle", "owner", "system", "dependsOn", "consumesApis"):
+            if key not in ("type", "lifecycle", "owner", "system", "definition", *RELATIONS):
                 notes.append(entity.note(("spec", key), f"spec.{key} is not imported: svcascode has no field for it"))
         if "pagerduty.com/service-id" in annotations:
             notes.append(entity.note(("metadata", "annotations", "pagerduty.com/service-id"),
@@ -600,6 +693,7 @@ class Importer:
         else:
             metadata.pop("labels", None)
         kept = self._annotations(entity, annotations, placeholders, notes)
+        kept.update(self._round_trip(entity, lifecycle, "spec.owner" in placeholders))
         metadata = _ordered(metadata, kept)
         spec_out: dict[str, Any] = {"type": service_type, "tier": tier, "lifecycle": lifecycle, "owner": owner}
         if supplier:
@@ -613,6 +707,35 @@ class Importer:
         data = {"apiVersion": API_VERSION, "kind": "Service", "metadata": metadata, "spec": spec_out}
         return self._checked(entity, Planned("Service", name, "", data, comments, notes), Service)
 
+    def _round_trip(self, entity: Entity, lifecycle: str, owner_placeholder: bool) -> dict[str, str]:
+        """What the entity has and a svcascode Service has no field for, as annotations, so that export gives
+        the entity back: its kind and type, its lifecycle and owner as written when svcascode's differ, its
+        namespace, its relations as written, an API's definition, and the API of its name (its interface)."""
+        spec = entity.part("spec")
+        out: dict[str, str] = {BACKSTAGE_KIND: entity.kind}
+        if isinstance(spec.get("type"), str):
+            out[BACKSTAGE_TYPE] = spec["type"]
+        if isinstance(spec.get("lifecycle"), str) and spec["lifecycle"] != lifecycle:
+            out[BACKSTAGE_LIFECYCLE] = spec["lifecycle"]
+        if owner_placeholder and isinstance(spec.get("owner"), str):
+            out[BACKSTAGE_OWNER] = spec["owner"]
+        if entity.namespace != "default":
+            out[BACKSTAGE_NAMESPACE] = entity.namespace
+        for field_name, annotation in RELATIONS.items():
+            value = spec.get(field_name)
+            refs = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+            if refs and all(isinstance(ref, str) and ref.strip() and "," not in ref for ref in refs):
+                out[annotation] = ", ".join(refs)
+            elif refs:
+                self.notes.append(entity.note(("spec", field_name), f"spec.{field_name} is not imported: its "
+                                              "entries are not all entity references"))
+        if "definition" in spec:
+            out[BACKSTAGE_DEFINITION] = _json(spec["definition"])
+        interface = self.interfaces.get(entity.key)
+        if interface is not None:
+            out[BACKSTAGE_API] = _json(_entity_data(interface))
+        return out
+
     def _owner(self, entity: Entity, spec: dict[str, Any], notes: list[Note],
                placeholder: Callable[[str], None]) -> str | None:
         where = ("spec", "owner")
@@ -625,10 +748,9 @@ class Importer:
         if team is not None:
             return team
         if ref.kind == "user":
-            user = self.by_key.get((ref.kind, ref.namespace, ref.name.lower()))
-            groups = [key for key, ids in self.members.items() if user is not None and self._member_id(user) in ids]
-            if groups:
-                team = self.team_names[groups[0]]
+            group = self._team_of_user(ref)
+            if group is not None:
+                team = self.team_names[group]
                 placeholder("spec.owner")
                 notes.append(entity.note(where, f"owned by User {ref.name}: svcascode owners are Teams: written as "
                                          f"the user's team {team}, marked # TODO; check it"))
@@ -653,8 +775,9 @@ class Importer:
                 target = self._service_of(ref) if ref is not None else None
                 if target is None:
                     notes.append(entity.note(("spec", field_name, index), f"{field_name} {text!r}: not a Component, "
-                                             "Resource or API of the input nor a Service of the catalogue: this "
-                                             "dependency is not imported; add it when that service is catalogued"))
+                                             "Resource or API of the input nor a Service of the catalogue: no "
+                                             "svcascode dependency (kept as written for export, in "
+                                             f"{RELATIONS[field_name]}); add it when that service is catalogued"))
                     continue
                 if target == name or any(d["service"] == target for d in out):
                     continue
@@ -712,26 +835,40 @@ class Importer:
                 continue
             user = self.by_key.get((ref.kind, ref.namespace, ref.name.lower()))
             member = self._member_id(user) if user is not None else ref.name
+            if user is not None:
+                self.user_names.setdefault(member, user.name)
             if member not in ids:
                 ids.append(member)
         ids.extend(i for i in self.members.get(entity.key, []) if i not in ids)
         roles = _roles(annotations.get(ROLES))
+        placeholders: set[str] = set()
         if ids:
             spec_out["members"] = [{"id": i, "role": roles.get(i, "member")} for i in ids]
             if not roles:
+                placeholders.add(ROLES_PLACEHOLDER)
                 notes.append(entity.note(("spec", "members") if "members" in spec else ("metadata", "name"),
-                                         "Backstage has no roles: every member written as `member`; mark the lead "
-                                         "and the manager"))
+                                         "Backstage has no roles: every member written as `member`, and "
+                                         f"{ROLES_PLACEHOLDER} listed in {PLACEHOLDERS}; mark the lead and the manager"))
         else:
-            spec_out["members"] = [{"id": PLACEHOLDER_MEMBER, "role": "lead"}]
+            spec_out["members"] = [{"id": PLACEHOLDER_MEMBER, "role": "member"}]
+            placeholders.update({"spec.members", ROLES_PLACEHOLDER})
             comments[("spec", "members", 0)] = "TODO: Backstage lists no members; placeholder"
             notes.append(entity.note(("spec",), f"no members (no spec.members, no User memberOf): written with the "
                                      f"placeholder member {PLACEHOLDER_MEMBER}, marked # TODO; list the team's people"))
         for key in spec:
             if key not in ("type", "profile", "parent", "children", "members"):
                 notes.append(entity.note(("spec", key), f"spec.{key} is not imported: svcascode has no field for it"))
-        placeholders = {"spec.members"} if not ids else set()
         kept = self._annotations(entity, annotations, placeholders, notes)
+        if isinstance(kind_type, str) and kind_type != team_type:
+            kept[BACKSTAGE_TYPE] = kind_type
+        if entity.namespace != "default":
+            kept[BACKSTAGE_NAMESPACE] = entity.namespace
+        users = {i: self.user_names[i] for i in sorted(ids) if i in self.user_names}
+        if users:
+            kept[BACKSTAGE_USERS] = _json(users)
+        owned = self.owned.get(entity.key)
+        if owned:
+            kept[BACKSTAGE_ENTITIES] = _json([_entity_data(e) for e in owned])
         data = {"apiVersion": API_VERSION, "kind": "Team", "metadata": _ordered(metadata, kept), "spec": spec_out}
         return self._checked(entity, Planned("Team", name, "teams", data, comments, notes), Team)
 
@@ -746,6 +883,19 @@ class Importer:
                                           f"valid: {where}: {first['msg']}", True))
             return None
         return planned
+
+
+def _json(value: Any) -> str:
+    """A value kept in an annotation, as compact JSON."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _entity_data(entity: Entity) -> dict[str, Any]:
+    """An entity as Backstage would read it back: apiVersion, kind, its metadata without what the catalog
+    sets on ingestion, and its spec."""
+    metadata = {k: v for k, v in entity.part("metadata").items() if k not in _SERVER_METADATA}
+    return {"apiVersion": entity.data.get("apiVersion"), "kind": entity.kind, "metadata": metadata,
+            "spec": entity.part("spec")}
 
 
 def _roles(text: str | None) -> dict[str, str]:
@@ -797,12 +947,13 @@ def import_backstage(paths: list[str], out: Path, root: Path, limits: Limits,
                      existing: dict[tuple[str, str], str]) -> ImportResult:
     """Read the Backstage files at `paths` and write the documents they give under `out`, never over an
     existing document or file."""
-    entities, notes = read_entities(input_files(paths), limits)
+    entities, notes = read_entities(input_files(paths, limits), limits)
     importer = Importer(entities, existing)
     planned = importer.plan()
     result = ImportResult(notes=notes + importer.notes)
     written_notes: list[Note] = []
     base = out.resolve()
+    folder: OutputFolder | None = None
     for document in planned:
         target = out / document.folder / f"{document.name}.yaml" if document.folder else out / f"{document.name}.yaml"
         if not target.resolve().is_relative_to(base):  # names are RFC 1123, so this cannot happen; refuse anyway
@@ -815,15 +966,13 @@ def import_backstage(paths: list[str], out: Path, root: Path, limits: Limits,
             result.skipped.append((target, "the file exists"))
             continue
         text = render(document.data, document.comments, [modeline(target, root), HEADER])
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "x", encoding="utf-8") as handle:  # never over a file made meanwhile
-                handle.write(text)
+        if folder is None:  # created, through no link, only when there is something to write
+            folder = OutputFolder(out)
+        try:  # never over a file made meanwhile, never through a link
+            folder.write(target.relative_to(out).as_posix(), text, exclusive=True)
         except FileExistsError:
             result.skipped.append((target, "the file exists"))
             continue
-        except OSError as error:
-            raise SvcascodeError(f"{target}: cannot write: {error.strerror}") from None
         result.written.append(target)
         written_notes.extend(document.notes)
     result.notes = sorted(result.notes + written_notes, key=lambda n: (n.file, n.line, n.column))

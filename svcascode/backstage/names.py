@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from svcascode.facts import PLACEHOLDERS_ANNOTATION
+
 MAX_NAME = 63
 
 _NOT_RFC1123 = re.compile(r"[^a-z0-9]+")
@@ -86,6 +88,21 @@ def parse_ref(text: str, default_kind: str | None, namespace: str) -> EntityRef 
 
 
 # ---------------------------------------------------------------------------------------------------
+# Backstage's words and the svcascode values they stand for (import maps them; export gives back the word
+# import kept only while it still stands for the svcascode value)
+
+LIFECYCLES = {
+    **{v: v for v in ("pipeline", "experimental", "production", "deprecated", "retired")},
+    **{v: "experimental" for v in ("development", "dev", "alpha", "beta", "preview", "incubating", "poc")},
+    **{v: "production" for v in ("prod", "live", "ga", "stable", "active")},
+    **{v: "deprecated" for v in ("sunset", "end-of-life", "eol", "legacy")},
+    **{v: "retired" for v in ("decommissioned", "archived")},
+}
+TEAM_TYPES = {"team": "team", "department": "department", "vendor": "vendor",
+              **{v: "department" for v in ("business-unit", "organization", "organisation", "division", "org")}}
+
+
+# ---------------------------------------------------------------------------------------------------
 # The annotations and labels export writes and import reads back
 
 PREFIX = "svcascode.io/"
@@ -98,11 +115,29 @@ CLASSIFICATION = PREFIX + "data-classification"
 SUPPLIER = PREFIX + "supplier"
 HARD_DEPENDENCIES = PREFIX + "hard-dependencies"
 ROLES = PREFIX + "roles"
-PLACEHOLDERS = PREFIX + "placeholders"
+PLACEHOLDERS = PLACEHOLDERS_ANNOTATION
 SYSTEM_LABEL = PREFIX + "system"
 DOMAIN_LABEL = PREFIX + "domain"
 
-# read into fields (or derived from the assessment), so never kept as annotations on import
+# What Backstage has and svcascode has no field for, kept by import so that export gives the entities back:
+BACKSTAGE_KIND = PREFIX + "backstage-kind"  # Component, Resource or API
+BACKSTAGE_TYPE = PREFIX + "backstage-type"  # spec.type as written (service, website, database, openapi; team)
+BACKSTAGE_LIFECYCLE = PREFIX + "backstage-lifecycle"  # as written, when svcascode's is a mapping of it
+BACKSTAGE_OWNER = PREFIX + "backstage-owner"  # as written, when it is not the Group of the owning Team
+BACKSTAGE_NAMESPACE = PREFIX + "backstage-namespace"  # when not `default`
+BACKSTAGE_API = PREFIX + "backstage-api"  # JSON: the API of the service's own name, its interface
+BACKSTAGE_DEFINITION = PREFIX + "backstage-definition"  # JSON: an API's spec.definition
+BACKSTAGE_USERS = PREFIX + "backstage-users"  # Team, JSON: member id -> Backstage User name
+BACKSTAGE_ENTITIES = PREFIX + "backstage-entities"  # Team, JSON: the Systems and Domains it owns
+RELATIONS = {field: PREFIX + "backstage-" + annotation for field, annotation in (
+    ("dependsOn", "depends-on"), ("dependencyOf", "dependency-of"), ("providesApis", "provides-apis"),
+    ("consumesApis", "consumes-apis"), ("subcomponentOf", "subcomponent-of"), ("partOf", "part-of"),
+    ("hasPart", "has-part"))}  # entity refs as written
+ROUND_TRIP = frozenset({BACKSTAGE_KIND, BACKSTAGE_TYPE, BACKSTAGE_LIFECYCLE, BACKSTAGE_OWNER, BACKSTAGE_NAMESPACE,
+                        BACKSTAGE_API, BACKSTAGE_DEFINITION, BACKSTAGE_USERS, BACKSTAGE_ENTITIES, *RELATIONS.values()})
+
+# read into fields (or derived from the assessment, or from the entity itself), so never kept as
+# annotations on import
 FIELD_ANNOTATIONS = frozenset({TIER, TYPE, SLA_TARGET, COMPLIANCE, SUPPORT_HOURS, CLASSIFICATION, SUPPLIER,
-                               HARD_DEPENDENCIES, ROLES, PLACEHOLDERS})
+                               HARD_DEPENDENCIES, ROLES, PLACEHOLDERS, *ROUND_TRIP})
 DERIVED_LABELS = frozenset({TIER, COMPLIANCE, SLA_TARGET})

@@ -8,15 +8,17 @@ A package adds checks through the entry-point group `svcascode.checks`: each ent
 check's name (as a Control's `check: {builtin: NAME}` gives it) and its object a module (or any object)
 with `check` and `PARAMS`, following the same contract. `local_checks:` in .svcascode.yaml names
 repository modules (`checks/team_size.py` is the check `team_size`); they are loaded only then, since
-loading one runs the repository's code. A built-in's name is never taken by a plugin.
+loading one runs the repository's code. A built-in's name is never taken by a plugin. Which modules, and
+their bytes, come from the working tree or, in a run against a revision, from the trusted revision
+(`svcascode.trusted`); a module runs from the bytes read then, never read again.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import re
 import sys
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -47,22 +49,71 @@ BUILTINS: dict[str, str] = {
     )
 }
 
-_LOCAL: dict[str, Path] = {}  # check name -> repository module, from `local_checks:`
+MAX_MODULE_BYTES = 1024 * 1024  # a repository check module is a page of Python; anything larger is refused
+
+
+@dataclass(frozen=True, slots=True)
+class LocalModule:
+    """A repository check module as it will run: where it was read (for messages) and the bytes read."""
+
+    label: str  # `checks/team_email.py`, or `checks/team_email.py at 1a2b3c4d5e6f`
+    source: bytes
+
+
+_LOCAL: dict[str, LocalModule] = {}  # check name -> repository module, from `local_checks:`
+_REFUSED: dict[str, str] = {}  # check name -> why the run does not load it (not enabled where code is trusted)
+
+
+def local_check_name(value: str) -> str:
+    """The check a `local_checks:` entry names (its file name), or a SvcascodeError saying why it cannot be one."""
+    name = value.replace("\\", "/").rsplit("/", 1)[-1]
+    if not name.endswith(".py"):
+        raise SvcascodeError(f"local_checks: {value!r}: not a Python module (.py file) in the repository")
+    stem = name[:-3]
+    if not NAME.match(stem):
+        raise SvcascodeError(f"local_checks: {value!r}: a check module's file name is its check's name: "
+                             "lower case letters, digits and _")
+    if stem in BUILTINS:
+        raise SvcascodeError(f"local_checks: {value!r}: {stem} is a built-in check's name")
+    return stem
+
+
+def set_local_checks(modules: dict[str, LocalModule], refused: dict[str, str] | None = None) -> None:
+    """The repository check modules this run may load, replacing any earlier run's (in one process), and
+    the names it must not load with why."""
+    _LOCAL.clear()
+    _LOCAL.update(modules)
+    _REFUSED.clear()
+    _REFUSED.update({name: why for name, why in (refused or {}).items() if name not in modules})
+    load_builtin.cache_clear()
 
 
 def enable_local_checks(root: Path, paths: list[str]) -> None:
-    """Register the repository's check modules that the configuration names (paths checked inside it)."""
+    """The working tree's check modules that the configuration names (paths checked inside it), read now:
+    the bytes read are the bytes run. An empty list enables none (and forgets an earlier run's)."""
+    from svcascode.loading.discover import Refusal, read_regular
+
+    modules: dict[str, LocalModule] = {}
     for value in paths:
+        name = local_check_name(value)
         path = (root / value).resolve()
-        if path.suffix != ".py" or not path.is_file():
+        if not path.is_file():
             raise SvcascodeError(f"local_checks: {value!r}: not a Python module (.py file) in the repository")
-        if not NAME.match(path.stem):
-            raise SvcascodeError(f"local_checks: {value!r}: a check module's file name is its check's name: "
-                                 "lower case letters, digits and _")
-        if path.stem in BUILTINS:
-            raise SvcascodeError(f"local_checks: {value!r}: {path.stem} is a built-in check's name")
-        _LOCAL[path.stem] = path
-    load_builtin.cache_clear()
+        try:
+            modules[name] = LocalModule(value, read_regular(path, MAX_MODULE_BYTES))
+        except Refusal as refusal:
+            raise SvcascodeError(f"local_checks: {value!r}: {refusal}") from None
+    set_local_checks(modules)
+
+
+def memoisable(name: str) -> bool:
+    """Whether the results of the check `name` may be reused while the documents it read are unchanged:
+    svcascode's own checks, whose code the package's digest covers, read only what the check context
+    traces. A repository module or an installed plugin is code outside the package that may read any
+    file: its results are computed on every run."""
+    if name in BUILTINS:
+        return True
+    return name not in _LOCAL and name not in _REFUSED and name not in _plugins()
 
 
 def _plugins() -> dict[str, Any]:
@@ -77,32 +128,6 @@ def available() -> list[str]:
     return sorted({*BUILTINS, *_plugins(), *_LOCAL})
 
 
-def code_identity(name: str) -> bytes:
-    """What a cached result of the check `name` must be keyed by beyond svcascode's own code: the bytes of
-    an enabled repository module, or an installed plugin's distribution, version, entry point and the
-    module file it names (a built-in check is covered by the package's code digest: empty here)."""
-    if name in BUILTINS:
-        return b""
-    if name in _LOCAL:
-        try:
-            return b"local\0" + _LOCAL[name].read_bytes()
-        except OSError:
-            return b"local\0unreadable"
-    entry = _plugins().get(name)
-    if entry is None:
-        return b"unknown\0" + name.encode()
-    parts = [b"plugin", entry.value.encode(), (entry.dist.name if entry.dist else "").encode(),
-             (entry.dist.version if entry.dist else "").encode()]
-    try:
-        found = importlib.util.find_spec(entry.module)
-        origin = found.origin if found is not None else None
-        if origin:
-            parts.append(Path(origin).read_bytes())
-    except Exception:  # noqa: BLE001  (a broken plugin's package raising on import: keyed as such, run later)
-        parts.append(b"unresolvable")
-    return b"\0".join(parts)
-
-
 def _spec(module: Any, origin: str) -> CheckSpec | None:
     from svcascode.checks.base import CheckSpec
 
@@ -113,13 +138,12 @@ def _spec(module: Any, origin: str) -> CheckSpec | None:
     return CheckSpec(function, dict(params), (getattr(module, "__doc__", None) or "").strip(), origin)
 
 
-def _load_local(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"svcascode_local_checks.{name}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+def _load_local(name: str, local: LocalModule) -> ModuleType:
+    """The module run from the bytes read when it was enabled (never read again from disk)."""
+    module = ModuleType(f"svcascode_local_checks.{name}")
+    module.__file__ = local.label
+    sys.modules[module.__name__] = module
+    exec(compile(local.source, local.label, "exec"), module.__dict__)  # noqa: S102  (enabled by the configuration)
     return module
 
 
@@ -136,15 +160,18 @@ def load_builtin(name: str) -> CheckSpec | None:
 
         return CheckSpec(module.check, dict(getattr(module, "PARAMS", {})), (module.__doc__ or "").strip())
     if name in _LOCAL:
+        local = _LOCAL[name]
         try:
-            module = _load_local(name, _LOCAL[name])
+            module = _load_local(name, local)
         except Exception as error:
-            raise ImportError(f"repository check module {_LOCAL[name].name} failed to load: "
+            raise ImportError(f"repository check module {local.label} failed to load: "
                               f"{type(error).__name__}: {error}") from None
-        found = _spec(module, f"repository module {_LOCAL[name].name}")
+        found = _spec(module, f"repository module {local.label}")
         if found is None:
-            raise ImportError(f"repository check module {_LOCAL[name].name} defines no check(ctx, document)")
+            raise ImportError(f"repository check module {local.label} defines no check(ctx, document)")
         return found
+    if name in _REFUSED:
+        raise ImportError(_REFUSED[name])
     entry = _plugins().get(name)
     if entry is None:
         return None

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Hashable, Iterator, TypeVar
 
-from svcascode.catalogue import Catalogue
 from svcascode import facts
 from svcascode.documents import Document
 from svcascode.finding import Finding, JsonPath
 from svcascode.models.common import Duration, duration_seconds
+from svcascode.reader import CatalogueReader, Recorder, RecordingReader
 
 _T = TypeVar("_T")
 
@@ -54,66 +54,58 @@ class CheckSpec:
 class CheckContext:
     """Everything one control's check may look at. Shared, read-only, for every document it selects.
 
-    `recorder`, when the engine sets it (svcascode.incremental), notes that the check read the as-of
-    date or the engine's facts, so that a result is reused only while what it read is unchanged.
+    `catalogue` is what the check reads documents through (`CatalogueReader`). While the engine records
+    what a check reads (svcascode.incremental), it is a `RecordingReader`, whose recorder also notes
+    whether the check read the as-of date: a result is reused only while what it read is unchanged.
     """
 
-    __slots__ = ("catalogue", "_as_of", "control", "params", "baseline", "_facts", "recorder")
+    __slots__ = ("catalogue", "_as_of", "control", "params", "baseline", "_shared")
 
-    def __init__(self, catalogue: Catalogue, as_of: date, control: Document, params: dict[str, Any],
-                 baseline: Callable[[str, str], Any], facts: dict[str, Any] | None = None) -> None:
+    def __init__(self, catalogue: CatalogueReader, as_of: date, control: Document, params: dict[str, Any],
+                 baseline: Callable[[str, str], Any]) -> None:
         self.catalogue = catalogue
         self._as_of = as_of
         self.control = control
         self.params = params
         self.baseline = baseline  # (parameter name, tier) -> value, after Baselines
-        self._facts = facts if facts is not None else {}  # what the engine learned before this control ran
-        self.recorder: Any = None
+        self._shared: dict[Hashable, tuple[Any, Recorder | None]] = {}
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """What the current document's evaluation has read, while it is recorded."""
+        return self.catalogue.recorder if isinstance(self.catalogue, RecordingReader) else None
 
     @property
     def as_of(self) -> date:
-        if self.recorder is not None:
-            self.recorder.as_of_read = True
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.as_of_read = True
         return self._as_of
-
-    @property
-    def facts(self) -> dict[str, Any]:
-        if self.recorder is not None:
-            self.recorder.untraceable = True  # facts change within a run: never reused
-        return self._facts
 
     def shared(self, key: Hashable, compute: Callable[[], _T]) -> _T:
         """A value computed once per control and run and shared by the documents it checks (for example
         one availability window several incidents spent downtime in).
 
-        Unlike `facts`, a result that reads it can still be reused by a later run: the catalogue lookups
-        `compute` made, the as-of date if it read it, and anything it could not trace are recorded once
-        and added to the trace of every document that reads the value, so that document's result
-        depends on them as if it had computed the value itself.
+        A result that reads it can still be reused by a later run: the catalogue lookups `compute` made,
+        the as-of date if it read it, and anything it could not trace are recorded once and added to the
+        trace of every document that reads the value, so that document's result depends on them as if it
+        had computed the value itself.
         """
-        memo: dict[Hashable, tuple[Any, Any]] = self._facts.setdefault(f"shared {self.control.name}", {})
-        found = memo.get(key)
+        found = self._shared.get(key)
         outer = self.recorder
         if found is None:
-            inner = type(outer)() if outer is not None else None
-            catalogue: Any = self.catalogue
-            if inner is not None:
-                catalogue.recorder = self.recorder = inner
-            try:
-                value = compute()
-            finally:
-                if inner is not None:
-                    catalogue.recorder = self.recorder = outer
-            found = memo[key] = (value, inner)
+            if isinstance(self.catalogue, RecordingReader) and outer is not None:
+                with self.catalogue.recording(Recorder()) as inner:
+                    value = compute()
+            else:
+                inner, value = None, compute()
+            found = self._shared[key] = (value, inner)
         value, inner = found
         if outer is not None:
             if inner is None:  # computed by a pair that was not traced: nothing to follow it by
                 outer.untraceable = True
             else:
-                for looked, digest in inner.lookups.items():
-                    outer.lookups.setdefault(looked, digest)
-                outer.as_of_read = outer.as_of_read or inner.as_of_read
-                outer.untraceable = outer.untraceable or inner.untraceable
+                outer.absorb(inner)
         return value
 
     @property
@@ -165,23 +157,19 @@ class CheckContext:
         return self.catalogue.window_services(window)
 
     def in_date(self, level: Document) -> bool:
-        """A ServiceLevel in force on the as-of date (`facts.level_in_force`).
-
-        While the engine records what a check reads, this records whether the level was in force, not
-        the date: a result that read the date only here stays valid on any date that gives the same answers."""
-        note = getattr(self.catalogue, "note_in_force", None) if self.recorder is not None else None
-        if note is not None:
-            return bool(note(level, self._as_of))
-        return facts.level_in_force(level, self.as_of)
+        """A ServiceLevel in force on the as-of date (`facts.level_in_force`), read through the catalogue: while
+        the engine records what a check reads, this records whether the level was in force, not the date, so
+        a result that read the date only here stays valid on any date that gives the same answers."""
+        return self.catalogue.in_force(level, self._as_of)
 
     def service_levels(self, service: str, types: tuple[str, ...] = ("SLA", "OLA", "UC"),
                        in_date_only: bool = True) -> list[Document]:
-        return [level for level in self.catalogue.levels_by_service.get(service, ())
+        return [level for level in self.catalogue.levels_of(service)
                 if level.spec.type in types and (not in_date_only or self.in_date(level))]
 
     def evidence(self, subject: Document, evidence_type: str, passing_only: bool = True) -> list[Document]:
         """Evidence of a type about a subject, performed on or before the as-of date, newest first."""
-        candidates = self.catalogue.evidence_by_subject.get((subject.kind, subject.name), ())
+        candidates = self.catalogue.evidence_about(subject.kind, subject.name)
         found = [e for e in candidates if e.spec.type == evidence_type and e.spec.performed_at <= self.as_of
                  and (not passing_only or e.spec.result == "pass")]
         return sorted(found, key=lambda e: e.spec.performed_at, reverse=True)

@@ -4,23 +4,25 @@ For every Incident resolved by the as-of date: when it is of one of `priorities`
 response or resolution clocks is breached, or it spent downtime in an availability window that is
 breached, spec.links.postIncidentReview must give the review's url and a `published` date-time at most
 `within` (5d) after the incident was resolved. Before that time has passed, a missing review is no
-finding yet. Clocks and windows are judged by the ServiceLevels, calendars and maintenance windows of
-the catalogue being checked (`svcascode sla` judges each by the commit in force then).
+finding yet. A clock that is not recorded (no response time in the record) is no breach.
+
+Clocks and windows are the ones `svcascode sla` reports: read from the run's Ledger
+(`svcascode.delivery.ledger`), each judged by the ServiceLevels, calendars and maintenance windows in force
+then, from git, when `check` reads the history (the working tree's check and `--rev`); by the catalogue
+being checked otherwise. The finding names the commit a breach was judged by.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any, Iterator
 
-from svcascode.calendars import as_utc, sla_periods
+from svcascode.calendars import as_utc
 from svcascode.checks.base import CheckContext
-from svcascode.delivery.attainment import WindowResult, attain
-from svcascode.delivery.clocks import as_of_instant, incident_clocks
+from svcascode.delivery.clocks import as_of_instant
+from svcascode.delivery.ledger import Ledger, history_ledger
 from svcascode.delivery.timeline import Source, today_only
 from svcascode.documents import Document
-from svcascode.facts import level_in_force
 from svcascode.finding import Finding
 from svcascode.models.common import duration_seconds
 
@@ -63,48 +65,28 @@ def check(ctx: CheckContext, incident: Document) -> Iterator[Finding]:
 def _reasons(ctx: CheckContext, incident: Document, as_of: datetime) -> list[str]:
     reasons: list[str] = []
     priorities = {str(p).upper() for p in ctx.param("priorities") or []}
-    definitions = today_only(ctx.catalogue, "the catalogue being checked")
+    ledger = history_ledger(ctx.catalogue, as_of)
+    if ledger is None:  # judged by the catalogue being checked: each window once, its lookups traced
+        ledger = Ledger(ctx.catalogue, today_only(ctx.catalogue, "the catalogue being checked"), as_of, ctx.shared)
+    elif ctx.recorder is not None:  # judged by git history as well: never reused from the memo of a past run
+        ctx.recorder.untraceable = True
     if str(incident.spec.priority).upper() in priorities:
-        breached = [c for c in incident_clocks(incident, definitions, as_of) if c.breached]
+        breached = [c for c in ledger.clocks(incident) if c.breached]
         if breached:
             first = breached[0]
             reasons.append(f"{incident.spec.priority} breached its {first.metric} target {first.target_text} under "
-                           f"servicelevel:{first.level} by {float(first.over_by):g} min")
-    windows = _breached_windows(ctx, incident, as_of)
+                           f"servicelevel:{first.level} by {float(first.over_by):g} min{_by(first.source)}")
+    windows = ledger.breached_windows(incident)
     if windows:
         w = windows[0]
         reasons.append(f"it spent downtime in window {w.label} of servicelevel:{w.level}, breached at "
-                       f"{float(w.attained_percent):.3f}% against {float(w.target_percent):g}%")
+                       f"{float(w.attained_percent):.3f}% against {float(w.target_percent):g}%{_by(w.source)}")
     return reasons
 
 
-def _breached_windows(ctx: CheckContext, incident: Document, as_of: datetime) -> list[WindowResult]:
-    found = []
-    opened = as_utc(incident.spec.opened)
-    for impact in incident.spec.impacts:
-        for level in ctx.catalogue.levels_by_service.get(str(impact.service), ()):
-            window = level.spec.availability.window
-            if window.calendar is None or not level_in_force(level, opened.date()):
-                continue  # a rolling window has no one window an incident belongs to
-            start = as_utc(impact.start or opened)
-            local_day = start.astimezone(_zone(window.timezone)).date()
-            [period] = sla_periods(window.calendar, None, window.timezone, local_day, months=0)
-            result = ctx.shared((level.name, period.label), partial(_attain, ctx, level, period, as_of))
-            if result.status == "breached" and any(c.incident == incident.name for c in result.contributions):
-                found.append(result)
-    return found
-
-
-def _attain(ctx: CheckContext, level: Document, period: Any, as_of: datetime) -> WindowResult:
-    """The level's window, shared by every incident that spent downtime in it (one computation a run)."""
-    incidents = ctx.catalogue.incidents_by_service.get(str(level.spec.service), [])
-    return attain(level, ctx.catalogue, period, incidents, as_of, Source(reason="checked"))
-
-
-def _zone(name: str | None) -> Any:
-    from svcascode.calendars import zone
-
-    return zone(name)
+def _by(source: Source) -> str:
+    """The commit a result was judged by, when it came from git."""
+    return f" (judged by commit {source.short} of {(source.committed or '')[:10]})" if source.commit else ""
 
 
 def _at(moment: datetime) -> str:

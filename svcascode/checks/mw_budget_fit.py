@@ -14,7 +14,9 @@ A calendar window (month or quarter) is judged period by period, in the level's
 availability.window.timezone (default UTC) with the periods' real lengths. A rolling window has no fixed
 blocks: at every instant the last `rolling` of time must fit, so the check slides the window over the
 planned downtime and judges each position that begins with a planned outage, [start, start + rolling)
-for each distinct occurrence start in the horizon. The most downtime any window of that length can hold
+for each distinct occurrence start in the horizon or in the `rolling` before it: downtime already
+planned before the as-of date counts in the window in force then. A window is reported only for its
+occurrences from the as-of date on (one that is over cannot be changed). The most downtime any window of that length can hold
 is reached at such a position, so two 15-minute outages 28 days apart are judged together against a 30-day
 window however the horizon happens to be cut into blocks. The work is one pass over the occurrences with
 prefix sums, O(n log n) in their number.
@@ -87,7 +89,9 @@ def _judge(ctx: CheckContext, window: Document, service: Document, level: Docume
     if rolling is not None:
         length = timedelta(seconds=duration_seconds(rolling))
         first, until = horizon(ctx.as_of, months, availability.window.timezone)
-        span = (first, until + length)  # the last position that starts in the horizon reaches past it
+        # the window in force on the as-of date began `rolling` before it: planned downtime already spent
+        # in it counts; the last position that starts in the horizon reaches past it
+        span = (first - length, until + length)
     else:
         periods = sla_periods(availability.window.calendar, None, availability.window.timezone, ctx.as_of, months)
         if not periods:
@@ -107,6 +111,7 @@ def _judge(ctx: CheckContext, window: Document, service: Document, level: Docume
         covered = _Timeline(hours)
     if rolling is not None:
         periods = _positions(occurrences, first, until, length, rolling, availability.window.timezone)
+        own = [o for o in own if o.end > first]  # what is over before the as-of date cannot be changed
     planned_line, own_line = _Timeline(occurrences), _Timeline(own)
     share = to_fraction(ctx.tier_param("max_planned_budget_share", service.spec.tier))
     overruns = []
@@ -137,11 +142,13 @@ def _positions(occurrences: list[Interval], first: datetime, until: datetime, le
 
     A window of `length` holds the most planned downtime when it begins where an outage begins (sliding
     it later from any other position loses nothing until its start enters an outage), so these
-    positions find the worst one. An occurrence already under way at the start of the horizon is
-    judged from the horizon's start.
+    positions find the worst one. The windows judged are those in force from the as-of date (`first`):
+    a position may begin up to `length` before it, so planned downtime already spent in the window that
+    holds the as-of date counts. An occurrence under way at the earliest such position is judged from it.
     """
     tz = zone(tz_name)
-    starts = sorted({max(o.start, first) for o in occurrences if o.start < until and o.end > first})
+    earliest = first - length
+    starts = sorted({max(o.start, earliest) for o in occurrences if o.start < until and o.end > earliest})
     return [Period(f"{rolling} from {s.astimezone(tz):%Y-%m-%d %H:%M}", s, s + length) for s in starts]
 
 

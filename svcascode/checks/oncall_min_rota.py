@@ -28,7 +28,7 @@ PARAMS: dict[str, Any] = {
 
 def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
     document = expect(subject, TeamSpec)
-    services: list[Document[ServiceSpec]] = ctx.catalogue.services_by_owner.get(document.name, [])
+    services: list[Document[ServiceSpec]] = ctx.catalogue.services_owned_by(document.name)
     owned = [s for s in services
              if s.spec.tier in ctx.param("ownerOfTiers", [])
              and s.spec.lifecycle in ctx.param("ownerOfLifecycles", [])]

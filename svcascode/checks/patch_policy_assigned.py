@@ -17,6 +17,7 @@ never lets the service be patched. External services are not selected.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any, Callable, Iterator
 
 from svcascode.calendars import horizon, window_intervals
@@ -98,7 +99,9 @@ def _patchable(ctx: CheckContext, document: Document[ServiceSpec], policies: lis
         return
     strictest = _strictest(policies, lambda p: p.spec.cadence.os)
     cadence = strictest[1] if strictest is not None else None
-    recurrences = [(w.name, _recurrence(ctx, w.spec, schedule)) for w, schedule in _windows(ctx, document)]
+    # each window's recurrence is the same for every service it affects: worked out once per run
+    recurrences = [(w.name, ctx.shared(("recurrence", w.name), partial(_recurrence, ctx, w.spec, schedule)))
+                   for w, schedule in _windows(ctx, document)]
     if any(cadence is None or every <= cadence.seconds for _, every in recurrences):
         return
     how = f"deployment is {deployment}" if deployment else "no deployment method is declared"
@@ -113,7 +116,7 @@ def _patchable(ctx: CheckContext, document: Document[ServiceSpec], policies: lis
 def _windows(ctx: CheckContext, service: Document[ServiceSpec]
              ) -> list[tuple[Document[MaintenanceWindowSpec], Schedule]]:
     """Recurring MaintenanceWindows affecting the service, by any of the three ways of naming it."""
-    windows: list[Document[MaintenanceWindowSpec]] = ctx.catalogue.windows_by_service.get(service.name, [])
+    windows: list[Document[MaintenanceWindowSpec]] = ctx.catalogue.windows_of(service.name)
     return [(w, w.spec.schedule) for w in windows if w.spec.schedule is not None]
 
 

@@ -1,8 +1,8 @@
 """An SLA or OLA availability commitment is measured by an OpenSLO SLO at least as strict.
 
 For an in-date SLA or OLA: spec.availability.slo names an OpenSLO SLO (apiVersion openslo/v1, kind
-SLO) whose spec.service is this level's service and whose strictest spec.objectives[].target, as a
-percentage, is at least spec.availability.targetPercent (strictly above it when `allowEqualTarget`
+SLO) whose spec.service is this level's service and whose strictest objective (spec.objectives[].target,
+or targetPercent, as a percentage) is at least spec.availability.targetPercent (strictly above it when `allowEqualTarget`
 is false). Without one, a breach of the commitment is noticed only when the customer complains.
 """
 
@@ -15,7 +15,7 @@ from svcascode.checks.base import CheckContext
 from svcascode.documents import Document, expect
 from svcascode.finding import Finding
 from svcascode.models import ServiceLevelSpec, SloSpec
-from svcascode.slamath import percent_to_fraction, to_fraction
+from svcascode.slamath import percent_to_fraction
 
 PARAMS: dict[str, Any] = {
     "allowEqualTarget": True,
@@ -47,7 +47,7 @@ def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
 
 def _strict_enough(ctx: CheckContext, document: Document[ServiceLevelSpec], slo: Document[SloSpec]
                    ) -> Iterator[Finding]:
-    targets = [to_fraction(o.target) for o in slo.spec.objectives if o.target is not None]
+    targets = [o.fraction for o in slo.spec.objectives if o.fraction is not None]
     committed = document.spec.availability.target_percent
     if not targets:
         yield ctx.fail(document, f"SLO '{slo.name}' has no objective target: give it a target of at least "

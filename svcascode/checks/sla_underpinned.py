@@ -2,9 +2,12 @@
 
 For an SLA in force on the as-of date, every dependency its service declares `hard` is followed to the
 OLAs and UCs of that dependency in force on the same date (`facts.level_in_force`; an expired or
-not-yet-valid level is left to sla-review-current). When the SLA names its underpinning levels in
-spec.underpinnedBy and some of them are levels of that dependency, only those count: the SLA says which
-agreement it relies on. For each priority both define, the underpinning level's response and its
+not-yet-valid level is left to sla-review-current). An OLA underpins the SLA only when it is agreed with
+the SLA's provider: its `customer` is the team that owns the SLA's service, or a team above it, by name or
+title; an OLA agreed with another team promises that team, not this one, and does not count (a UC is
+the organisation's contract with a supplier and counts whoever signed it). A dependency whose OLAs are
+all agreed with other teams is, for this control, one without an OLA. When the SLA names its underpinning levels in spec.underpinnedBy and some of
+them are levels of that dependency, only those count: the SLA says which agreement it relies on. For each priority both define, the underpinning level's response and its
 resolution must each be no longer than the SLA's own; where one is longer, the finding names the chain
 SLA -> service -> hard dependency -> OLA/UC with the priority and both durations. A priority only one of
 them defines, and a dependency without any OLA or UC, are not this control's concern (sla-support-targets
@@ -41,15 +44,35 @@ def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
     own = _targets(document)
     types, criticality = tuple(ctx.param("underpinningTypes")), ctx.param("dependencyCriticality")
     named = set(document.spec.underpinned_by)
+    provider = _provider(ctx, service)
     seen: set[str] = set()
     for dependency in service.spec.dependencies:
         if dependency.criticality != criticality or dependency.service in seen:
             continue
         seen.add(dependency.service)
         levels: list[Document[ServiceLevelSpec]] = ctx.service_levels(dependency.service, types)
-        chosen = [level for level in levels if level.name in named] or levels
+        agreed = [level for level in levels if level.spec.type != "OLA" or _agreed_with(level, provider)]
+        chosen = [level for level in agreed if level.name in named] or agreed
         for level in sorted(chosen, key=lambda level: level.name):
             yield from _compare(ctx, document, service.name, dependency.service, level, own)
+
+
+def _provider(ctx: CheckContext, service: Document[ServiceSpec]) -> list[Document]:
+    """The team that owns the service and the teams above it, nearest first (a cycle stops the walk)."""
+    found: list[Document] = []
+    team = ctx.catalogue.get("Team", str(service.spec.owner))
+    while team is not None and all(team is not t for t in found):
+        found.append(team)
+        parent = team.spec.parent
+        team = ctx.catalogue.get("Team", str(parent)) if parent else None
+    return found
+
+
+def _agreed_with(level: Document[ServiceLevelSpec], provider: list[Document]) -> bool:
+    """Whether the level's customer names one of the provider's teams, by name or by title (any case)."""
+    customer = " ".join(str(level.spec.customer).split()).casefold()
+    return any(customer in (team.name.casefold(), " ".join(str(team.model.metadata.title or "").split()).casefold())
+               for team in provider)
 
 
 def _compare(ctx: CheckContext, document: Document[ServiceLevelSpec], service: str, dependency: str,

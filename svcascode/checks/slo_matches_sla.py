@@ -2,7 +2,7 @@
 window no longer.
 
 For an in-date SLA or OLA, every OpenSLO SLO named by spec.availability.slo or spec.performance[].slo
-has a strictest spec.objectives[].target of at least the promised targetPercent / 100, and (for the
+has a strictest objective (spec.objectives[].target, or targetPercent / 100) of at least the promised targetPercent / 100, and (for the
 availability SLO) a spec.timeWindow no longer than the level's window: a calendar month counts as 31
 days, a quarter as 92. `svcascode generate` refuses the same SLOs, so the alerts it writes never
 fire only after the promise is already broken. A name that is not an SLO is sla-slo-backed's finding.

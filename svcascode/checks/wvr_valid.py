@@ -20,16 +20,18 @@ without wildcards, is checked when the documents are validated (ref-unresolved, 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Iterator
 
 from svcascode.catalogue import KIND_BY_LOWER
-from svcascode.checks.base import DAY, CheckContext, seconds
+from svcascode.checks.base import DAY, WARNING_SEVERITY, CheckContext, seconds
 from svcascode.documents import Document, expect
 from svcascode.facts import expired as is_expired
 from svcascode.facts import self_approved as is_self_approved
 from svcascode.facts import waiver_state
 from svcascode.finding import Finding
 from svcascode.models import ControlSpec, WaiverSpec
+from svcascode.rules import WAIVER_CONTROL
 
 PARAMS: dict[str, Any] = {
     "maxWaiverDaysCriticalHigh": "180d",
@@ -53,31 +55,43 @@ def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
     document = expect(subject, WaiverSpec)
     spec = document.spec
     control = ctx.catalogue.get("Control", spec.control)
-    expired = is_expired(document, ctx.as_of)
-    self_approved = is_self_approved(document)
-    if expired:
-        yield ctx.fail(document, f"expired on {spec.expires_at}; the findings it waived are open again: fix "
-                       "them, or renew the waiver with a new approval and expiry", (*SPEC, "expiresAt"))
-    if self_approved:
+    policy: list[Finding] = []
+    if is_expired(document, ctx.as_of):
+        policy.append(ctx.fail(document, f"expired on {spec.expires_at}; the findings it waived are open again: "
+                               "fix them, or renew the waiver with a new approval and expiry", (*SPEC, "expiresAt")))
+    if is_self_approved(document):
         index = list(spec.approved_by).index(spec.requested_by)
-        yield ctx.fail(document, f"approved by its own requester {spec.requested_by}; approval must be "
-                       "independent, so it waives nothing: have someone else approve it",
-                       (*SPEC, "approvedBy", index))
+        policy.append(ctx.fail(document, f"approved by its own requester {spec.requested_by}; approval must be "
+                               "independent, so it waives nothing: have someone else approve it",
+                               (*SPEC, "approvedBy", index)))
     if control is not None:
         severity = str(control.spec.severity)
-        yield from _duration(ctx, document, severity)
-        yield from _risk_owner(ctx, document, severity)
-        yield from _scope(ctx, document, control)
-    if not waiver_state(document, ctx.as_of, document.name in ctx.facts.get("failed_waivers", ())).suppresses:
+        policy.extend(_duration(ctx, document, severity))
+        policy.extend(_risk_owner(ctx, document, severity))
+        policy.extend(_scope(ctx, document, control))
+    yield from policy
+    if not waiver_state(document, ctx.as_of, any(fails_policy(f) for f in policy)).suppresses:
         return  # not in force, or waiving nothing because it fails the above: neither expiring soon nor stale
     left = (spec.expires_at - ctx.as_of).days
     if left <= _days(ctx.param("warnWithin")):
         yield ctx.warn(document, f"expires on {spec.expires_at}, in {left} day{'s' * (left != 1)}: fix the "
                        "findings it waives or renew it before then", (*SPEC, "expiresAt"))
-    if ctx.facts.get("waiver_matches", {}).get(document.name, 0) == 0:
-        yield ctx.warn(document, f"matches no finding: stale; {spec.control} reports nothing about "
-                       f"{', '.join(spec.subjects)} as of {ctx.as_of}, so delete the waiver or correct its "
-                       "subjects", (*SPEC, "subjects"))
+
+
+def fails_policy(finding: Finding) -> bool:
+    """A finding of this control that fails its waiver (not merely a warning about it): the waiver then
+    suppresses nothing."""
+    return (finding.severity, finding.enforcement) != (WARNING_SEVERITY, "warn")
+
+
+def stale(waiver: Document[WaiverSpec], as_of: date) -> Finding:
+    """The warning for a waiver in force that suppressed no finding of this evaluation (its control ran): it
+    is stale and can be deleted. Made by the engine once every other control has been evaluated and the
+    waivers applied, since only then is it known what a waiver matched."""
+    spec = waiver.spec
+    return waiver.finding(WAIVER_CONTROL, WARNING_SEVERITY, f"matches no finding: stale; {spec.control} reports "
+                          f"nothing about {', '.join(spec.subjects)} as of {as_of}, so delete the waiver or correct "
+                          "its subjects", (*SPEC, "subjects"), enforcement="warn")
 
 
 def _duration(ctx: CheckContext, document: Document[WaiverSpec], severity: str) -> Iterator[Finding]:

@@ -17,6 +17,8 @@ COMMAND_MODULES: dict[str, str] = {
     "history": "history",
     "import": "importing",
     "init": "init",
+    "ledger": "ledger",
+    "lsp": "lsp",
     "render": "render",
     "report": "report",
     "sla": "sla",

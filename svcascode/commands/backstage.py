@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, parse_as_of
+from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, output_folder, parse_as_of
 from svcascode.commands.export import export
 from svcascode.commands.importing import import_group
 from svcascode.errors import SvcascodeError
@@ -23,13 +23,15 @@ from svcascode.escape import inert, one_line
 
 @import_group.command("backstage")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--out", "out", type=click.Path(file_okay=False), default="services/imported", show_default=True,
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              callback=output_folder, default="services/imported", show_default=True,
               help="Folder to write the documents into (teams/ and calendars/ under it).")
 def import_backstage_command(paths: tuple[str, ...], out: str) -> None:
-    """Service and Team documents from Backstage catalog-info.yaml files (a folder: every catalog-info.yaml
-    under it). Components, Resources and APIs become Services, Groups Teams; each field that cannot be
-    mapped and each required field Backstage lacks is a note FILE:LINE:COL. Never overwrites a document
-    or a file: those are skipped and listed."""
+    """Service and Team documents from Backstage entity files (a folder: every .yaml/.yml file under it that
+    holds entities). Components, Resources and APIs become Services (an API of a Component's name is its
+    interface), Groups Teams; what svcascode has no field for is kept as annotations for export; each field
+    that cannot be mapped and each required field Backstage lacks is a note FILE:LINE:COL. Never overwrites
+    a document or a file: those are skipped and listed."""
     from svcascode.backstage.importer import import_backstage
     from svcascode.catalogue import load_catalogue
 
@@ -55,14 +57,16 @@ def import_backstage_command(paths: tuple[str, ...], out: str) -> None:
 
 
 @export.command("backstage")
-@click.option("--out", "out", type=click.Path(file_okay=False), default="out/backstage", show_default=True,
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              callback=output_folder, default="out/backstage", show_default=True,
               help="Folder to write catalog-info.yaml into (created when missing).")
 @click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of,
               help="Evaluate compliance as of this date (YYYY-MM-DD).")
 def export_backstage_command(out: str, as_of: date) -> None:
-    """catalog-info.yaml with a Component (Resource for platform services) per service, a Group per team
-    and a User per member: owner, dependsOn, system, links, and tier, SLA target and compliance status as
-    svcascode.io/ annotations and labels."""
+    """catalog-info.yaml with a Component (Resource for platform services, or the kind it was imported
+    from) per service, a Group per team and a User per member: owner, relations, system, links, and tier,
+    SLA target and compliance status as svcascode.io/ annotations and labels; what import kept (APIs,
+    Systems, Domains) comes back."""
     from svcascode.assessment import assess
     from svcascode.backstage.exporter import export_backstage
     from svcascode.catalogue import load_catalogue
@@ -71,12 +75,9 @@ def export_backstage_command(out: str, as_of: date) -> None:
     loaded = load_catalogue(root, settings)
     statuses = {name: result.status for name, result in assess(loaded, as_of).services().items()}
     result = export_backstage(loaded.catalogue, statuses)
-    target = Path(out) / "catalog-info.yaml"
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(result.text(), encoding="utf-8")
-    except OSError as error:
-        raise SvcascodeError(f"{target}: cannot write: {error.strerror}") from None
+    from svcascode.safewrite import OutputFolder
+
+    target = OutputFolder(out).write("catalog-info.yaml", result.text())
     for note in result.notes:
         click.echo(inert(one_line(note)), err=True)
     invalid = len(loaded.findings)

@@ -21,7 +21,7 @@ from svcascode.catalogue import Catalogue, CatalogueBuilder, load_catalogue
 from svcascode.checks import load_builtin
 from svcascode.checks.base import TIER_DEFAULTS, CheckSpec
 from svcascode.cli import _context, main
-from svcascode.escape import inert, visible
+from svcascode.escape import inert, inert_json, md_text, squash, visible
 from svcascode.facts import TIER_ORDER
 from svcascode.rules import TOOL_RULES
 from svcascode.config import Settings
@@ -83,13 +83,46 @@ def render_list(controls: list[Document]) -> str:
     for control in controls:
         summary = control_summary(control)
         maps = "; ".join(f"{name} {', '.join(ids)}" for name, ids in summary["frameworks"].items())
+        # a title or mapping is the document's text: one line, controls and bidi characters shown as escapes
         lines.append(f"{control.name:<{width}}  {summary['severity']:<8}  {summary['enforcement']:<5}  "
-                     f"{one_line(sources[control.name]):<{source_width}}  {summary['title']}  [{maps}]")
-    return "\n".join(lines) + f"\n\n{len(controls)} controls; `svcascode explain ID` shows one in full\n"
+                     f"{one_line(sources[control.name]):<{source_width}}  {squash(summary['title'])}  "
+                     f"[{squash(maps)}]")
+    text = "\n".join(lines) + f"\n\n{len(controls)} controls; `svcascode explain ID` shows one in full\n"
+    return inert(text)  # and no line a CI runner reads as a command
+
+
+def render_reference(controls: list[Document], catalogue: Catalogue) -> str:
+    """The control reference as Markdown: a heading per control (its id, so the anchor is `#id`) with
+    what it applies to, why it matters, the remediation and its mappings, then the tool's own rules.
+    docs/controls.md is this page for the built-in library; SARIF rules link their entry in it."""
+    out = ["# Control reference", "",
+           f"The {len(controls)} controls in force, then the rules svcascode reports itself. "
+           "`svcascode explain ID` prints one in full, with its check, parameters and examples. "
+           "Written by `svcascode controls --format markdown`.", "",
+           "| id | severity | enforcement | title |", "|---|---|---|---|"]
+    out.extend(f"| [{c.name}](#{c.name}) | {c.spec.severity} | {c.spec.enforcement} | "
+               f"{md_text(c.model.metadata.title or c.name)} |" for c in controls)
+    for control in controls:
+        spec = control.spec
+        out.extend(["", f"## {control.name}", "",
+                    f"**{md_text(control.model.metadata.title or control.name)}**: {spec.severity}, enforcement "
+                    f"{spec.enforcement}; {md_text(source_of(control))}.", "",
+                    "Applies to: " + "; ".join(md_text(line.strip()) for line in _applies_to(control)) + ".", "",
+                    f"Why it matters: {md_text(spec.rationale)}", "", f"Remediation: {md_text(spec.remediation)}"])
+        mappings = [f"{md_text(m.framework)} {md_text(', '.join(m.controls))}" for m in spec.mappings]
+        if mappings:
+            out.extend(["", "Framework mappings: " + "; ".join(mappings) + "."])
+    out.extend(["", "## Rules svcascode reports itself", "",
+                "About files, documents and control definitions rather than a control's subject."])
+    for rule, info in TOOL_RULES.items():
+        out.extend(["", f"### {rule}", "", f"**{md_text(info.title)}**: {info.severity}, enforcement "
+                    f"{info.enforcement}.", "", md_text(info.description), "", f"Remediation: {md_text(info.help)}"])
+    return "\n".join(out) + "\n"
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="markdown: the control reference page (docs/controls.md for the library).")
 def controls(fmt: str) -> None:
     """List the controls: id, severity, enforcement, source, title and framework mappings.
 
@@ -97,12 +130,14 @@ def controls(fmt: str) -> None:
     line of the repository's own control (which replaces a library control of the same id).
     """
     root, settings = _context()
-    _, found, invalid = load_controls(root, settings)
+    catalogue, found, invalid = load_controls(root, settings)
     if invalid:
         click.echo(f"svcascode: warning: {invalid} Control document problem(s) not listed; run "
                    "`svcascode validate`", err=True)
     if fmt == "json":
-        click.echo(json.dumps([control_summary(c) for c in found], indent=2, ensure_ascii=False))
+        click.echo(inert_json(json.dumps([control_summary(c) for c in found], indent=2, ensure_ascii=False)))
+    elif fmt == "markdown":
+        click.echo(inert(render_reference(found, catalogue)), nl=False)
     else:
         click.echo(render_list(found), nl=False)
 

@@ -8,7 +8,7 @@ from datetime import date
 
 import click
 
-from svcascode.cli import EXIT_OK, _context, _write, main, parse_as_of
+from svcascode.cli import EXIT_OK, _context, _write, main, output_file, output_folder, parse_as_of
 from svcascode.escape import inert, one_line
 from svcascode.formats.forecast import FORECAST_FORMATS
 
@@ -34,8 +34,9 @@ def parse_until(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option("--every-day", is_flag=True,
               help="Evaluate every day of the period, not only the dates derived from the documents.")
 @click.option("--format", "fmt", type=click.Choice(list(FORECAST_FORMATS)), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
-@click.option("--ical", "ical", metavar="DIR", type=click.Path(file_okay=False),
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              callback=output_file, help="Write to this file instead of stdout.")
+@click.option("--ical", "ical", metavar="DIR", type=click.Path(file_okay=False), callback=output_folder,
               help="Also write one iCalendar file per team (TEAM.ics) into DIR; a file there that svcascode "
                    "did not write is never overwritten.")
 def forecast(paths: tuple[str, ...], as_of: date, days: int | None, until: date | None, select: tuple[str, ...],
@@ -51,6 +52,7 @@ def forecast(paths: tuple[str, ...], as_of: date, days: int | None, until: date 
     """
     from svcascode.commands.check import load_documents
     from svcascode.assessment import ControlSelection
+    from svcascode.delivery.ledger import definitions_from_git
     from svcascode.forecast import forecast as make_forecast
     from svcascode.forecast import until_date
 
@@ -59,7 +61,8 @@ def forecast(paths: tuple[str, ...], as_of: date, days: int | None, until: date 
     loaded = load_documents(root, settings, paths)
     known = [c.name for c in loaded.catalogue.of_kind("Control")]
     selection = ControlSelection.resolve(select, ignore, known)
-    result = make_forecast(loaded, as_of, last, selection, every_day)
+    with definitions_from_git(root, settings):  # service levels as delivered, as `check` judges them
+        result = make_forecast(loaded, as_of, last, selection, every_day)
     if ical is not None:
         from svcascode.formats.forecast import write_calendars
         from svcascode.monitoring.output import OutputFolder
@@ -69,5 +72,7 @@ def forecast(paths: tuple[str, ...], as_of: date, days: int | None, until: date 
         written, unchanged = write_calendars(result, teams, folder.path)
         click.echo(inert(one_line(f"calendars: {len(written)} written, {len(unchanged)} unchanged in {folder.path}")),
                    err=True)
+    if result.note:
+        click.echo(f"svcascode: note: {result.note}", err=True)
     _write(FORECAST_FORMATS[fmt](result), output)
     sys.exit(EXIT_OK)

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator
 
 import click
 
-from svcascode.cli import _context, _write, main
+from svcascode.cli import _context, _write, main, output_file
 from svcascode.finding import SEVERITIES, Finding
 from svcascode.formats.history import AUDIT, HISTORY_FORMATS, POSTURE, HistoryReport
 
@@ -100,9 +100,13 @@ def check_document(wanted: str) -> str:
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
               help="Threshold of the `failing` count in the posture.")
 @click.option("--format", "fmt", type=click.Choice(list(HISTORY_FORMATS)), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              callback=output_file, help="Write to this file instead of stdout.")
+@click.option("--store", "store_spec", metavar="PATH|URL", help="With --posture: the store of assessments to read "
+              "first and keep new ones in (as `svcascode ledger`); default $SVCASCODE_STORE, else the cache "
+              "folder's. A store that cannot be used is said once, and the walk computes without it.")
 def history(rev_range: str, document: str | None, posture: bool, since: str | None, until: str | None,
-            first_parent: bool, fail_on: str, fmt: str, output: str | None) -> None:
+            first_parent: bool, fail_on: str, fmt: str, output: str | None, store_spec: str | None) -> None:
     """The catalogue's history from git: who changed what, when, and what it did to compliance.
 
     By default, the audit trail: every commit in RANGE (default HEAD, e.g. v1.0..HEAD) that changed a
@@ -130,12 +134,21 @@ def history(rev_range: str, document: str | None, posture: bool, since: str | No
     try:
         with _progress("history" if not posture else "posture") as progress:
             if posture:
+                from svcascode.ledger.recall import open_recall
+
                 stats = WalkStats()
-                rows = list(posture_walk(loader, _evaluate(root, settings), rev_range, since, until, fail_on,
-                                         progress, stats))
+                recall = open_recall(root, settings, loader.repo.prefix, store_spec)
+                try:
+                    rows = list(posture_walk(loader, _evaluate(root, settings), rev_range, since, until, fail_on,
+                                             progress, stats, recall.findings if recall is not None else None))
+                finally:
+                    if recall is not None:
+                        recall.close()
                 meta["stats"] = {"commits": stats.commits, "evaluated": stats.evaluated,
                                  "blobsSeen": loader.blobs_seen, "blobsRead": loader.blobs_read,
                                  "parsed": loader.cache.parsed}
+                if recall is not None:
+                    meta["stats"]["fromStore"] = recall.read
                 text = HISTORY_FORMATS[fmt](HistoryReport(POSTURE, rows, meta))
             else:
                 entries = list(audit_trail(loader, rev_range, document, since, until, first_parent, progress))

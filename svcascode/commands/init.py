@@ -4,13 +4,20 @@ One tier-2 service with its team (an on-call rota of two), its SLA, an always-on
 hours, an incident and a patch policy, the evidence its tier requires, `.svcascode.yaml` with every
 setting commented, a GitHub workflow that gates pull requests with `check --base`, a pre-commit
 configuration, and the JSON schemas that the documents' yaml-language-server modelines point at.
+
+The workflow and pre-commit install svcascode from its git repository at a tag or commit, as the README
+says adopters do: the one named with --repository/--rev, else the one pip installed this svcascode
+from (its direct_url.json), else the README's placeholders, which init then says to fill in.
 It never overwrites a file: what exists already is listed as skipped.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
+import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,17 +25,19 @@ import click
 
 from svcascode.cli import main
 from svcascode.errors import SvcascodeError
+from svcascode.safewrite import OutputFolder
 
 SCHEMA_DIR = "schemas"
 COMBINED_SCHEMA = "svcascode.schema.json"
 
 CONFIG = """\
-# svcascode settings (https://github.com/<owner>/svcascode#configuration). Every setting is shown with
-# its default, commented out; uncomment a line to change it.
+# svcascode settings (the Configuration section of svcascode's README). Every setting is shown with its
+# default, commented out; uncomment a line to change it.
 
 # roots: [services, policies]   # folders read for documents (.yaml and .yml, multi-document files)
 # exclude: []                   # glob patterns relative to the repository root
-# cache: true                   # keep parsed documents in .svcascode-cache/, keyed by content hash
+# cache: true                   # keep parsed files and check results in a cache outside the repository
+#                               # ($SVCASCODE_CACHE_DIR, else $XDG_CACHE_HOME/svcascode, else ~/.cache/svcascode)
 # limits:
 #   max_file_bytes: 2097152     # larger files are refused
 #   max_depth: 64               # deepest nesting of mappings and sequences
@@ -37,6 +46,7 @@ CONFIG = """\
 # library:                      # the controls, frameworks and baselines that ship with svcascode
 #   enabled: true               # false: only this repository's own Control documents apply
 #   disable: []                 # ids of built-in controls not to apply, e.g. [svc-business-owner]
+# local_checks: []              # modules of this repository with checks of its own (runs its code)
 #
 # A Control, Framework or Baseline of this repository with the same name as a built-in one replaces it;
 # defining any Baseline replaces the built-in baselines as a whole. `svcascode controls` lists what applies.
@@ -310,6 +320,7 @@ spec:
 WORKFLOW = """\
 # svcascode on pull requests: fails only on findings the pull request introduces (`check --base`);
 # findings that already exist on the target branch are reported as existing, fixed ones are listed.
+# A push to main checks the whole catalogue.
 name: svcascode
 
 on:
@@ -332,10 +343,15 @@ jobs:
         with:
           python-version: "3.11"
 
+      # svcascode is installed from its git repository at a tag or commit; only its dependencies come
+      # from the package index pip is configured with. To upgrade, change SVCASCODE_REV here and `rev:`
+      # in .pre-commit-config.yaml.
+      # Repository and rev: {origin}.
       - name: Install svcascode
-        # the version this catalogue was scaffolded with; install it from wherever your organisation gets
-        # it (a package index, or a git URL: pip install "svcascode @ git+https://...@v{version}")
-        run: pip install "svcascode=={version}"
+        env:
+          SVCASCODE_REPOSITORY: {repository}
+          SVCASCODE_REV: {rev}
+        run: python -m pip install --disable-pip-version-check "git+$SVCASCODE_REPOSITORY@$SVCASCODE_REV"
 
       - name: Check (pull requests fail only on new findings)
         env:
@@ -350,25 +366,74 @@ jobs:
 
 PRE_COMMIT = """\
 # pre-commit (https://pre-commit.com): `pre-commit install`, then every commit validates the staged
-# catalogue files and checks the whole catalogue.
+# catalogue files and checks the whole catalogue. The hooks are those of svcascode's repository at `rev`:
+# pre-commit installs svcascode from it into an environment of its own.
+# Repository and rev: {origin}.
 repos:
-  - repo: local
+  - repo: {repository}
+    rev: {rev}
     hooks:
       - id: svcascode-validate
-        name: svcascode validate
-        entry: svcascode validate
-        language: system
-        files: ^(services|policies)/.*\\.ya?ml$
-        pass_filenames: true
-        require_serial: true
       - id: svcascode-check
-        name: svcascode check
-        entry: svcascode check
-        language: system
-        files: ^(services|policies)/.*\\.ya?ml$
-        pass_filenames: false
-        require_serial: true
 """
+
+# Where svcascode comes from when neither the options nor the installation say: the README's placeholders.
+PLACEHOLDER_REPOSITORY = "https://github.com/<owner>/svcascode"
+PLACEHOLDER_REV = "<tag>"
+_REPOSITORY = re.compile(r"^(https|ssh|file)://[A-Za-z0-9._~:/@%+,=-]+$")
+_REV = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """The repository svcascode is installed from, by the workflow and by pre-commit, and at which rev."""
+
+    repository: str
+    rev: str
+    origin: str  # how it was chosen, said in the files' comments
+
+    @property
+    def placeholder(self) -> bool:
+        return self.repository == PLACEHOLDER_REPOSITORY or self.rev == PLACEHOLDER_REV
+
+
+def installed_source() -> Source | None:
+    """The git repository and commit this svcascode was installed from (pip's direct_url.json, PEP 610),
+    when it was installed from one."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        text = distribution("svcascode").read_text("direct_url.json")
+        data = json.loads(text) if text else None
+    except (PackageNotFoundError, ValueError, OSError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    vcs = data.get("vcs_info")
+    if not isinstance(vcs, dict) or vcs.get("vcs") != "git":
+        return None
+    url, commit = data.get("url"), vcs.get("commit_id")
+    if not (isinstance(url, str) and isinstance(commit, str) and _REPOSITORY.match(url) and _REV.match(commit)):
+        return None
+    return Source(url, commit, "those this svcascode was installed from")
+
+
+def choose_source(repository: str | None, rev: str | None) -> Source:
+    """The source the options name, else the installation's, else the README's placeholders."""
+    if repository is not None and not _REPOSITORY.match(repository):
+        raise SvcascodeError(f"--repository {repository!r}: give the git URL of svcascode's repository, "
+                             "https://, ssh:// or file://, without spaces or quotes")
+    if rev is not None and not _REV.match(rev):
+        raise SvcascodeError(f"--rev {rev!r}: give a tag, branch or commit of svcascode's repository")
+    installed = installed_source()
+    if repository is not None:
+        return Source(repository, rev or (installed.rev if installed and installed.repository == repository
+                                          else PLACEHOLDER_REV), "named with `svcascode init --repository`")
+    if installed is not None:
+        return Source(installed.repository, rev or installed.rev, installed.origin)
+    return Source(PLACEHOLDER_REPOSITORY, rev or PLACEHOLDER_REV,
+                  "placeholders, to replace with your fork or mirror of svcascode and a tag or commit of it")
+
 
 DOCUMENTS = {  # path -> template; each gets a yaml-language-server modeline
     "services/calendars.yaml": CALENDARS,
@@ -389,18 +454,21 @@ def modeline(path: str) -> str:
     return f"# yaml-language-server: $schema={target}\n"
 
 
-def scaffold(today: date) -> dict[str, str]:
+def scaffold(today: date, source: Source | None = None) -> dict[str, str]:
     """Every file `init` writes, by path relative to DIR, in the order written."""
-    from svcascode import __version__
     from svcascode.schemas import all_schemas, render
 
+    source = source or choose_source(None, None)
     values = {"today": today.isoformat(), "valid_from": today.isoformat(),
               "valid_to": (today + timedelta(days=730)).isoformat()}
     files = {".svcascode.yaml": CONFIG}
     for path, template in DOCUMENTS.items():
         files[path] = modeline(path) + _fill(template, values)
-    files[".github/workflows/svcascode.yml"] = _fill(WORKFLOW, {"version": __version__})
-    files[".pre-commit-config.yaml"] = PRE_COMMIT
+    # as YAML double-quoted strings; the values are checked to hold no quote, `$` or brace, so neither
+    # YAML, the shell (they reach the script as environment variables) nor a workflow expression reads more
+    where = {"repository": json.dumps(source.repository), "rev": json.dumps(source.rev), "origin": source.origin}
+    files[".github/workflows/svcascode.yml"] = _fill(WORKFLOW, where)
+    files[".pre-commit-config.yaml"] = _fill(PRE_COMMIT, where)
     for name, schema in all_schemas().items():
         files[f"{SCHEMA_DIR}/{name}"] = render(schema)
     return files
@@ -445,16 +513,21 @@ def _check_target(folder: str) -> Path:
 @main.command()
 @click.argument("folder", metavar="[DIR]", default=".", type=click.Path(file_okay=True, dir_okay=True))
 @click.option("--dry-run", is_flag=True, help="List what would be written, and write nothing.")
-def init(folder: str, dry_run: bool) -> None:
+@click.option("--repository", metavar="URL", help="Git URL of the svcascode repository the workflow and the "
+              "pre-commit hooks install svcascode from (your fork or mirror). Default: the one this svcascode "
+              "was installed from, when pip installed it from git.")
+@click.option("--rev", metavar="REV", help="Tag or commit of that repository. Default: the installed commit.")
+def init(folder: str, dry_run: bool, repository: str | None, rev: str | None) -> None:
     """Scaffold a catalogue in DIR (default: here) that `validate` and `check` pass.
 
     Writes one tier-2 service with its team, SLA, calendars, policies and evidence, a commented
     .svcascode.yaml, a GitHub workflow gating pull requests with `check --base`, a pre-commit
-    configuration and the JSON schemas the documents' editor modelines point at. Never overwrites a
-    file: existing files are listed as skipped.
+    configuration (the hooks of svcascode's repository) and the JSON schemas the documents' editor
+    modelines point at. Never overwrites a file: existing files are listed as skipped.
     """
     target = _check_target(folder)
-    files = scaffold(date.today())
+    source = choose_source(repository, rev)
+    files = scaffold(date.today(), source)
     problems = [p for p in (_problem(target, path) for path in files) if p is not None]
     if problems:
         raise SvcascodeError("cannot scaffold: " + "; ".join(problems))
@@ -468,21 +541,22 @@ def init(folder: str, dry_run: bool) -> None:
         written.append(path)
         if dry_run:
             continue
-        try:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            with open(destination, "x", encoding="utf-8") as handle:  # "x": never replaces a file
-                handle.write(text)
+        try:  # exclusively, through no link: never replaces a file, never writes outside DIR
+            OutputFolder(target).write(path, text, exclusive=True)
         except FileExistsError:
             written.pop()
             skipped.append(path)
-        except OSError as error:
-            raise SvcascodeError(f"{destination}: cannot write: {error.strerror}") from None
     verb = "would write" if dry_run else "wrote"
     for path in written:
         click.echo(f"{verb} {os.path.join(folder, path) if folder != '.' else path}")
     for path in skipped:
         click.echo(f"skipped {os.path.join(folder, path) if folder != '.' else path} (exists; not overwritten)")
     click.echo(f"{len(written)} file(s) {'to write' if dry_run else 'written'}, {len(skipped)} skipped")
+    tooling = {".github/workflows/svcascode.yml", ".pre-commit-config.yaml"} & set(written)
+    if tooling and source.placeholder:
+        click.echo(f"note: {' and '.join(sorted(tooling))} install svcascode from {source.repository} at "
+                   f"{source.rev}, placeholders: put the repository you take svcascode from and a tag or commit "
+                   "of it there (or run init with --repository URL --rev REV)")
     if not dry_run and written:
         where = "" if folder == "." else f" -C {folder}"
         click.echo(f"next: `svcascode{where} check`, then replace the example service with your own")

@@ -13,7 +13,8 @@ import click
 
 from svcascode.assessment import assess
 from svcascode.catalogue import load_catalogue
-from svcascode.cli import _context, main, parse_as_of
+from svcascode.cli import _context, main, output_folder, parse_as_of
+from svcascode.delivery.ledger import definitions_from_git
 from svcascode.errors import SvcascodeError
 from svcascode.render.report import REPORT_FORMATS
 
@@ -24,7 +25,8 @@ def render() -> None:
 
 
 @render.command("catalogue")
-@click.option("--out", "out", type=click.Path(file_okay=False), default="out/catalogue", show_default=True,
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              callback=output_folder, default="out/catalogue", show_default=True,
               help="Folder to write the site into (created when missing).")
 @click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of, help="Evaluate as of this date (YYYY-MM-DD).")
 @click.option("--deadline-days", type=click.IntRange(0, 1096), default=30, show_default=True,
@@ -38,16 +40,18 @@ def catalogue_command(out: str, as_of: date, deadline_days: int) -> None:
 
     root, settings = _context()
     loaded = load_catalogue(root, settings)
-    assessment = assess(loaded, as_of)
-    deadlines = (forecast(loaded, as_of, until_date(as_of, deadline_days, None), now=assessment)
-                 if deadline_days else None)
-    written = write_site(SiteInput(assessment, _head(root), deadlines), Path(out))
+    with definitions_from_git(root, settings):  # service levels as delivered: as `check` and `sla` judge them
+        assessment = assess(loaded, as_of)
+        deadlines = (forecast(loaded, as_of, until_date(as_of, deadline_days, None), now=assessment)
+                     if deadline_days else None)
+        written = write_site(SiteInput(assessment, _head(root), deadlines), Path(out))
     for path in written:
         click.echo(f"wrote {path}")
 
 
 @render.command("report")
-@click.option("--out", "out", type=click.Path(file_okay=False), default="out/report", show_default=True,
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              callback=output_folder, default="out/report", show_default=True,
               help="Folder to write the report into (created when missing).")
 @click.option("--format", "formats", type=click.Choice(list(REPORT_FORMATS)), multiple=True, default=("html",),
               show_default=True, help="Repeat for several formats. pdf needs WeasyPrint and its system libraries.")
@@ -69,10 +73,12 @@ def report_command(out: str, formats: tuple[str, ...], as_of: date, history_comm
                    "(pip install weasyprint; apt-get install libpango-1.0-0 libpangoft2-1.0-0)", err=True)
         formats = tuple("html" if f == "pdf" else f for f in formats)
     root, settings = _context()
-    assessment = assess(load_catalogue(root, settings), as_of)
+    # the posture trend assesses past commits, each by its own definitions; the report's as it was then
     history = (load_history(root, settings, as_of, posture_counts, history_commits, history_days)
                if history_commits or history_days else History(note="no history: not asked for"))
-    report = build_report(ReportInput(assessment, history, generated_time()))
+    with definitions_from_git(root, settings):  # service levels as delivered: as `check` and `sla` judge them
+        assessment = assess(load_catalogue(root, settings), as_of)
+        report = build_report(ReportInput(assessment, history, generated_time()))
     chart = trend_chart(history.trend) if history.trend else None
     for fmt in dict.fromkeys(formats):
         for path in REPORT_FORMATS[fmt](report, Path(out), chart):

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, main
+from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, main, output_file
 from svcascode.escape import inert, inert_json, one_line, visible
 
 
@@ -75,7 +75,8 @@ FORMATS = {"text": render_text, "json": render_json, "junit": render_junit}
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              callback=output_file, help="Write to this file instead of stdout.")
 @click.option("--no-examples", is_flag=True, help="Run only the case files, not every control's examples.")
 def test_command(paths: tuple[str, ...], fmt: str, output: str | None, no_examples: bool) -> None:
     """Run every control's failing and passing examples, and the rule case files under PATHS.
@@ -92,7 +93,9 @@ def test_command(paths: tuple[str, ...], fmt: str, output: str | None, no_exampl
     results = run_tests(catalogue, [Path(p) for p in paths], root, examples=not no_examples)
     text = FORMATS[fmt](results)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        from svcascode.safewrite import write_file
+
+        write_file(output, text)
     else:
         click.echo(text, nl=False)
     sys.exit(EXIT_FINDINGS if any(not r.passed for r in results) else EXIT_OK)

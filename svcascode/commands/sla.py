@@ -4,7 +4,9 @@
   affected, in force when it opened;
 - `sla attainment --period P`: availability attained per level and window, error budget and credits;
 - `sla review --period P`: the service review pack (attainment with the trend of the last 12 windows,
-  breaches with each incident's clock and timeline, credits, reviews).
+  breaches with each incident's clock and timeline, credits, reviews);
+- `sla reconcile --period P`: every clock where what the ticketing tool recorded differs from what the
+  contract in git gives.
 
 Each window and clock is judged by the definitions of the last commit on the first-parent line at or
 before it (`--definitions git`, the default), or by today's (`--definitions today`); every result names
@@ -19,7 +21,7 @@ from typing import Any, Callable
 
 import click
 
-from svcascode.cli import _context, _write, main, parse_as_of
+from svcascode.cli import _context, _write, main, output_file, parse_as_of
 from svcascode.errors import SvcascodeError
 from svcascode.escape import inert, one_line, visible
 from svcascode.formats.servicelevels import SLA_FORMATS
@@ -40,7 +42,8 @@ _common: list[Callable[[Any], Any]] = [
                  help="Judge as of the end of this day, UTC (YYYY-MM-DD; default today)."),
     click.option("--definitions", type=click.Choice(["git", "today"]), default="git", show_default=True,
                  help="git: the definitions in force at each moment, from history; today: the working tree's."),
-    click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout."),
+    click.option("--output", "-o", type=click.Path(dir_okay=False),
+                 callback=output_file, help="Write to this file instead of stdout."),
 ]
 
 
@@ -76,11 +79,45 @@ def review_command(period: str, as_of: date, definitions: str, output: str | Non
     _run("review", period, as_of, definitions, output, fmt)
 
 
-def _run(part: str, period: str | None, as_of: date, source: str, output: str | None, fmt: str) -> None:
+@sla.command("reconcile")
+@_options(["text", "json", "markdown", "csv"], period_required=True)
+def reconcile_command(period: str, as_of: date, definitions: str, output: str | None, fmt: str) -> None:
+    """Every SLA clock of the incidents of the period where the ticketing tool's recorded result (met or
+    breached, time counted; imported from ServiceNow's task_sla or Jira's SLA fields) differs from what the
+    contract in git gives for that ticket, with the definition and commit used. Exit 1 when one differs."""
+    from svcascode.delivery.ledger import Ledger
+    from svcascode.delivery.reconcile import in_span, reconcile
+    from svcascode.formats.servicelevels import RECONCILE_FORMATS
+
+    span, loaded, invalid, source_definitions, instant = _prepare(period, as_of, definitions)
+    try:
+        ledger = Ledger(loaded.catalogue, source_definitions, instant)
+        first, end = _bounds(span)
+        result = reconcile(ledger, in_span(ledger.incidents, first, end, instant))
+        data = {"period": span.label, "asOf": instant.isoformat().replace("+00:00", "Z"), "definitions": ledger.note,
+                **result.as_json()}
+    finally:
+        source_definitions.close()
+    _write(RECONCILE_FORMATS[fmt](data), output)
+    if invalid:
+        raise SvcascodeError(f"{len(invalid)} document problem(s) above: run `svcascode validate`")
+    raise SystemExit(1 if result.differences else 0)
+
+
+def _bounds(span: Any) -> tuple[Any, Any]:
+    from datetime import datetime
+
+    from svcascode.calendars import as_utc
+
+    return (as_utc(datetime(span.first.year, span.first.month, span.first.day)),
+            as_utc(datetime(span.end.year, span.end.month, span.end.day)))
+
+
+def _prepare(period: str | None, as_of: date, source: str) -> tuple[Any, Any, list[Any], Any, Any]:
+    """The span, the loaded catalogue (its invalid documents listed on stderr), the definitions, the instant."""
     from svcascode.catalogue import load_catalogue
     from svcascode.delivery.attainment import Span, parse_period
     from svcascode.delivery.clocks import as_of_instant
-    from svcascode.delivery.review import build_review
     from svcascode.delivery.timeline import from_git, today_only
 
     if period is None:
@@ -99,9 +136,16 @@ def _run(part: str, period: str | None, as_of: date, source: str, output: str | 
                                           f"{finding.name}: {finding.message}"))), err=True)
     definitions = (from_git(root, settings, loaded.catalogue) if source == "git"
                    else today_only(loaded.catalogue, "--definitions today"))
+    return span, loaded, invalid, definitions, as_of_instant(as_of)
+
+
+def _run(part: str, period: str | None, as_of: date, source: str, output: str | None, fmt: str) -> None:
+    from svcascode.delivery.ledger import Ledger
+    from svcascode.delivery.review import build_review
+
+    span, loaded, invalid, definitions, instant = _prepare(period, as_of, source)
     try:
-        instant = as_of_instant(as_of)
-        review = build_review(loaded.catalogue, definitions, span, instant, windows=part != "clocks")
+        review = build_review(Ledger(loaded.catalogue, definitions, instant), span, windows=part != "clocks")
     finally:
         definitions.close()
     data = review.as_json()

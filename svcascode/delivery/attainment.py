@@ -14,7 +14,9 @@ level's time zone, or a rolling window ending on the as-of day):
   minus spent; the window is met when attained >= target;
 - the credit is the largest creditPercent of the credit schedule whose `below` the attained is under.
 
-Every number is an exact Fraction of minutes or percent.
+An impact that has not ended by the as-of instant counts up to it and is marked running; an impact whose
+kind is unknown counts nothing and its incident is listed with the window, for review. Every number is
+an exact Fraction of minutes or percent.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from fractions import Fraction
 from typing import Any, Iterable
 
 from svcascode.calendars import (
-    EARLIEST, Interval, Period, as_utc, calendar_intervals, clip, intersect, merge, midnight, sla_periods, shift, subtract,
+    Interval, Period, as_utc, calendar_intervals, clip, intersect, midnight, sla_periods, shift, subtract,
     window_intervals, zone,
 )
-from svcascode.catalogue import Catalogue
+from svcascode.reader import CatalogueReader
 from svcascode.delivery.clocks import affected_services
 from svcascode.delivery.timeline import Definitions, Source
 from svcascode.documents import Document
@@ -44,6 +46,7 @@ class Contribution:
     impact: str
     weight: Fraction
     minutes: Fraction  # weighted downtime minutes this incident added to the window (after the union)
+    running: bool = False  # the impact had not ended by the as-of instant: counted up to it
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class WindowResult:
     contributions: tuple[Contribution, ...]
     source: Source
     exclusions: tuple[str, ...] = field(default_factory=tuple)
+    unknown: tuple[str, ...] = ()  # incidents on the service in the window whose impact is unknown: for review
 
     @property
     def remaining(self) -> Fraction:
@@ -99,20 +103,32 @@ def weight_of(impact: Any, level: Document) -> Fraction:
 def impact_span(incident: Document, impact: Any, as_of: datetime) -> Interval | None:
     spec = incident.spec
     start = as_utc(impact.start if getattr(impact, "start", None) is not None else spec.opened)
-    end_value = getattr(impact, "end", None)
-    if end_value is None:
-        end_value = spec.resolved
-    end = min(as_utc(end_value), as_of) if end_value is not None else as_of
+    end = impact_end(incident, impact)
+    end = min(end, as_of) if end is not None else as_of
     return Interval(start, end) if end > start else None
 
 
-def excluded_intervals(level: Document, catalogue: Catalogue, start: datetime, end: datetime) -> list[Interval]:
+def impact_end(incident: Document, impact: Any) -> datetime | None:
+    """When the impact ended: its own end, else the incident's resolution; None while it goes on."""
+    end_value = getattr(impact, "end", None)
+    if end_value is None:
+        end_value = incident.spec.resolved
+    return as_utc(end_value) if end_value is not None else None
+
+
+def running_at(incident: Document, impact: Any, as_of: datetime) -> bool:
+    """Whether the impact had not ended by the as-of instant (it is counted up to it)."""
+    end = impact_end(incident, impact)
+    return end is None or end > as_of
+
+
+def excluded_intervals(level: Document, catalogue: CatalogueReader, start: datetime, end: datetime) -> list[Interval]:
     """Occurrences in [start, end) of the maintenance windows the level excludes."""
     exclusions = [str(e) for e in level.spec.availability.exclusions]
     service = catalogue.get("Service", str(level.spec.service))
     windows: list[Document] = []
     if APPROVED_MAINTENANCE in exclusions and service is not None:
-        windows += [w for w in catalogue.windows_by_service.get(service.name, ()) if w.spec.excluded_from_sla]
+        windows += [w for w in catalogue.windows_of(service.name) if w.spec.excluded_from_sla]
     for name in exclusions:
         window = catalogue.get("MaintenanceWindow", name)
         if window is not None and window not in windows:
@@ -151,7 +167,7 @@ def weighted_segments(spans: list[tuple[Interval, Fraction, str, str]]) -> list[
     return segments
 
 
-def attain(level: Document, catalogue: Catalogue, period: Period, incidents: Iterable[Document], as_of: datetime,
+def attain(level: Document, catalogue: CatalogueReader, period: Period, incidents: Iterable[Document], as_of: datetime,
            source: Source) -> WindowResult:
     """The attainment of one window of a level."""
     spec = level.spec
@@ -161,18 +177,27 @@ def attain(level: Document, catalogue: Catalogue, period: Period, incidents: Ite
     service_minutes = sum((i.minutes for i in service_time), start=Fraction(0))
     measured_to = min(end, as_of)
     measured = clip(service_time, start, measured_to)
-    excluded = excluded_intervals(level, catalogue, start, measured_to)
     spans: list[tuple[Interval, Fraction, str, str]] = []
+    unknown: dict[str, None] = {}
+    running: set[str] = set()
     for incident in incidents:
         for impact in getattr(incident.spec, "impacts", None) or []:
             name = str(impact.service).partition(":")[2] or str(impact.service)
             if name != spec.service:
                 continue
             span = impact_span(incident, impact, as_of)
-            if span is not None and span.start < measured_to and span.end > start:
-                spans.append((span, weight_of(impact, level), incident.name, str(impact.impact)))
+            if span is None or not (span.start < measured_to and span.end > start):
+                continue
+            if str(impact.impact) == "unknown":  # the record does not say the service was impaired
+                unknown.setdefault(incident.name, None)
+                continue
+            spans.append((span, weight_of(impact, level), incident.name, str(impact.impact)))
+            if running_at(incident, impact, as_of):
+                running.add(incident.name)
     downtime = removed = Fraction(0)
     by_incident: dict[str, list[Any]] = {}
+    # the maintenance windows the level excludes are expanded only when there is downtime to remove them from
+    excluded = excluded_intervals(level, catalogue, start, measured_to) if spans else []
     for segment, weight, name, kind in weighted_segments(spans):
         inside = intersect([segment], measured)
         counted = sum((i.minutes for i in _minus(inside, excluded)), start=Fraction(0))
@@ -189,11 +214,11 @@ def attain(level: Document, catalogue: Catalogue, period: Period, incidents: Ite
         if attained < to_fraction(tier.below):
             value = to_fraction(tier.credit_percent)
             credit = value if credit is None or value > credit else credit
-    contributions = tuple(Contribution(n, k, w, m) for n, (k, w, m) in by_incident.items() if m > 0)
+    contributions = tuple(Contribution(n, k, w, m, n in running) for n, (k, w, m) in by_incident.items() if m > 0)
     return WindowResult(level.name, str(spec.type), str(spec.service), str(spec.customer), period.label, start, end,
                         end <= as_of, str(spec.availability.measurement), target, service_minutes, downtime, removed,
                         allowed, attained, credit, contributions, source,
-                        tuple(str(e) for e in spec.availability.exclusions))
+                        tuple(str(e) for e in spec.availability.exclusions), tuple(unknown))
 
 
 def _minus(intervals: list[Interval], removed: list[Interval]) -> list[Interval]:
@@ -310,26 +335,3 @@ def _in_force_during(level: Document, period: Period) -> bool:
     spec = level.spec
     last_day = (period.end - timedelta(microseconds=1)).date()
     return bool(spec.valid_from <= last_day and (spec.valid_to is None or spec.valid_to >= period.start.date()))
-
-
-def current_and_last(level: Document, catalogue: Catalogue, as_of: datetime) -> list[WindowResult]:
-    """The level's last complete window and the one holding the as-of instant, by the catalogue given
-    (what the catalogue pages show: the definitions they render). None within 400 days of EARLIEST, where
-    a last window would start before the first instant svcascode computes with."""
-    if as_of <= shift(EARLIEST, timedelta(days=400)):
-        return []
-    window = level.spec.availability.window
-    tz = zone(window.timezone)
-    day = (as_of - timedelta(microseconds=1)).astimezone(tz).date()
-    if window.rolling is not None:
-        length = timedelta(seconds=duration_seconds(str(window.rolling)))
-        current = Period(f"{window.rolling} to {as_of.astimezone(tz):%Y-%m-%d %H:%M}", shift(as_of, -length), as_of)
-        last = Period(f"{window.rolling} to {current.start.astimezone(tz):%Y-%m-%d %H:%M}",
-                      shift(current.start, -length), current.start)
-    else:
-        [current] = sla_periods(window.calendar, None, window.timezone, day, months=0)
-        before = (current.start - timedelta(microseconds=1)).astimezone(tz).date()
-        [last] = sla_periods(window.calendar, None, window.timezone, before, months=0)
-    incidents = catalogue.incidents_by_service.get(str(level.spec.service), [])
-    source = Source(reason="the catalogue rendered")
-    return [attain(level, catalogue, period, incidents, as_of, source) for period in (last, current)]

@@ -5,9 +5,15 @@ instants its priority's coverage calendar covers (the level's coverage when the 
 business hours in the calendar's time zone, its holidays and public holidays, through daylight-saving
 changes, all by `svcascode.calendars`. It stops while the incident is in one of the level's `pauseOn`
 states: a state holds from its `at` until the next state change. The clock is met when the counted time
-is at most the target; breached when it is more, by how much and at the instant the target ran out; an
-incident still open on the as-of instant is running, with the instant it will breach if nothing pauses it,
-or paused.
+is at most the target, with the instant it would have breached had it kept running; breached when it is
+more, by how much and at the instant the target ran out; an incident still open on the as-of instant is
+running, with the instant it will breach if nothing pauses it, or paused.
+
+A clock whose stop the record does not give is **not recorded**: neither met nor breached. That is a
+response clock of an incident resolved without a `responded` time, or any clock whose time the source's
+export does not carry (`source.unrecorded`): ServiceNow's and Jira's list exports have no response
+time, so an imported ticket's response was never measured here, and saying it breached (or was met)
+would invent a fact. Its deadline is still given: when the target ran out after the incident opened.
 """
 
 from __future__ import annotations
@@ -18,13 +24,15 @@ from fractions import Fraction
 from typing import Any, Iterable, Iterator
 
 from svcascode.calendars import LATEST, Interval, as_utc, calendar_intervals, clamp, merge, shift, subtract
-from svcascode.catalogue import Catalogue
+from svcascode.reader import CatalogueReader
 from svcascode.delivery.timeline import Definitions, Source
 from svcascode.documents import Document
 from svcascode.facts import level_in_force
 from svcascode.models.common import duration_seconds
 
 METRICS = ("response", "resolution")
+NOT_RECORDED = "not recorded"
+STOPS = {"response": "responded", "resolution": "resolved"}
 LOOKAHEAD = timedelta(days=400)  # how far past the as-of instant a running clock's breach is looked for
 # A clock counts at most this long after the incident opened: a ticket open longer (or a record whose dates
 # are decades apart) is judged on its first 400 days, so one record costs bounded work.
@@ -47,9 +55,10 @@ class Clock:
     stopped: datetime | None  # None: still running on the as-of instant
     elapsed: Fraction  # counted minutes, to `stopped` or the as-of instant
     paused: Fraction  # minutes the calendar covered while the clock was paused
-    status: str  # met, breached, running, paused
-    deadline: datetime | None  # when the counted time reached (or will reach) the target; None if never/unknown
+    status: str  # met, breached, running, paused, not recorded
+    deadline: datetime | None  # when the counted time reached (or will, or would have) the target; None if never
     source: Source
+    stop_field: str = ""  # the incident's field the clock stops at (responded, resolved)
 
     @property
     def over_by(self) -> Fraction:
@@ -59,6 +68,15 @@ class Clock:
     @property
     def breached(self) -> bool:
         return self.status == "breached"
+
+    @property
+    def recorded(self) -> bool:
+        return self.status != NOT_RECORDED
+
+    @property
+    def margin(self) -> Fraction:
+        """Minutes to spare on a met clock (0 otherwise)."""
+        return max(self.target - self.elapsed, Fraction(0)) if self.status == "met" else Fraction(0)
 
 
 def as_of_instant(value: Any) -> datetime:
@@ -96,8 +114,8 @@ def reach(intervals: Iterable[Interval], minutes: Fraction, already: Fraction = 
     return None
 
 
-def clock(incident: Document, level: Document, catalogue: Catalogue, metric: str, as_of: datetime,
-          source: Source) -> Clock | None:
+def clock(incident: Document, level: Document, catalogue: CatalogueReader, metric: str, as_of: datetime,
+          source_of_definition: Source) -> Clock | None:
     """One clock of an incident against a level, or None when the level sets no target for its priority."""
     spec = incident.spec
     support = level.spec.support
@@ -111,15 +129,24 @@ def clock(incident: Document, level: Document, catalogue: Catalogue, metric: str
     if calendar is None:
         return None
     opened = as_utc(spec.opened)
-    end_event = spec.responded if metric == "response" else spec.resolved
-    if end_event is None and metric == "response":
-        end_event = spec.resolved  # resolved without a response recorded: the response stops there
-    stopped = as_utc(end_event) if end_event is not None else None
-    until = stopped if stopped is not None and stopped <= as_of else as_of
-    until = min(max(until, opened), shift(opened, MAX_SPAN))
     written = target.response if metric == "response" else target.resolution
     minutes = Fraction(int(round(duration_seconds(str(written)) * 1000)), 60_000)
     paused_all = pauses(getattr(spec, "states", None) or [], support.pause_on, LATEST)
+    stop_field = STOPS[metric]
+    end_event = getattr(spec, stop_field, None)
+    source = getattr(spec, "source", None)
+    unrecorded = stop_field in (getattr(source, "unrecorded", None) or ())
+    resolved = getattr(spec, "resolved", None)
+    if end_event is None and (unrecorded or (metric == "response" and resolved is not None
+                                             and as_utc(resolved) <= as_of)):
+        # the record does not say when the clock stopped: not measured, so neither met nor breached
+        due = _future_deadline(calendar.spec, opened, paused_all, minutes, Fraction(0))
+        return Clock(incident.name, level.name, str(level.spec.type), str(level.spec.service),
+                     str(spec.priority).upper(), metric, calendar_name, str(written), minutes, opened, None,
+                     Fraction(0), Fraction(0), NOT_RECORDED, due, source_of_definition, stop_field)
+    stopped = as_utc(end_event) if end_event is not None else None
+    until = stopped if stopped is not None and stopped <= as_of else as_of
+    until = min(max(until, opened), shift(opened, MAX_SPAN))
     counted = counted_intervals(calendar.spec, opened, until, paused_all)
     elapsed = sum((i.minutes for i in counted), start=Fraction(0))
     covered = calendar_intervals(calendar.spec, opened, until)
@@ -130,6 +157,10 @@ def clock(incident: Document, level: Document, catalogue: Catalogue, metric: str
         status = "breached"
     elif not running:
         status = "met"
+        if deadline is None:  # when it would have breached, had it kept running (no pause after it stopped)
+            before = [p for p in paused_all if p.start < until]
+            deadline = _future_deadline(calendar.spec, until, [Interval(p.start, min(p.end, until)) for p in before],
+                                        minutes, elapsed)
     elif any(p.start <= until < p.end for p in paused_all):
         status, deadline = "paused", None
     else:
@@ -137,7 +168,7 @@ def clock(incident: Document, level: Document, catalogue: Catalogue, metric: str
         deadline = _future_deadline(calendar.spec, until, paused_all, minutes, elapsed)
     return Clock(incident.name, level.name, str(level.spec.type), str(level.spec.service), str(spec.priority).upper(),
                  metric, calendar_name, str(written), minutes, opened, None if running else stopped, elapsed,
-                 paused_minutes, status, deadline, source)
+                 paused_minutes, status, deadline, source_of_definition, stop_field)
 
 
 def _future_deadline(calendar: Any, start: datetime, paused: list[Interval], target: Fraction,
@@ -174,7 +205,7 @@ def incident_clocks(incident: Document, definitions: Definitions, as_of: datetim
         return
     catalogue, source = definitions.at(opened)
     for service in affected_services(incident):
-        for level in catalogue.levels_by_service.get(service, ()):
+        for level in catalogue.levels_of(service):
             if level.spec.type not in types or not level_in_force(level, opened.date()):
                 continue
             for metric in METRICS:

@@ -5,16 +5,16 @@ the reviews held. `ServiceReview.as_json()` is the one shape every output format
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
 from svcascode.calendars import as_utc
-from svcascode.catalogue import Catalogue
-from svcascode.delivery.attainment import Span, WindowResult, level_attainment, level_windows, trailing_windows
-from svcascode.delivery.clocks import Clock, all_clocks
-from svcascode.delivery.timeline import Definitions, Source
+from svcascode.delivery.attainment import Span, WindowResult, level_windows, trailing_windows
+from svcascode.delivery.clocks import Clock
+from svcascode.delivery.ledger import Ledger, ServiceDelivery
+from svcascode.delivery.timeline import Source
 
 TREND_WINDOWS = 12
 
@@ -42,6 +42,7 @@ class ServiceReview:
     incidents: dict[str, Any]  # name -> Document
     definitions_note: str
     evidence: dict[str, str]  # level -> newest sla-review date
+    delivery: dict[str, ServiceDelivery] = field(default_factory=dict)  # service -> its status as of the as-of date
 
     @property
     def breached_clocks(self) -> list[Clock]:
@@ -61,6 +62,7 @@ class ServiceReview:
         return {
             "period": self.span.label,
             "asOf": moment(self.as_of),
+            "asOfDate": (self.as_of - timedelta(microseconds=1)).date().isoformat(),
             "definitions": self.definitions_note,
             "commitsUsed": [s.as_json() for s in self.sources()],
             "windows": [window_json(w, self.trends.get(w.level, [])) for w in self.windows],
@@ -71,7 +73,79 @@ class ServiceReview:
                          "creditPercent": percent(w.credit_percent)} for w in self.windows if w.credit_percent],
             "incidents": [incident_json(d) for d in self.incidents.values()],
             "reviews": [{"level": level, "lastSlaReview": when} for level, when in sorted(self.evidence.items())],
+            "summary": self.summary(),
         }
+
+    def summary(self) -> dict[str, Any]:
+        """The one-screen summary: per service the attainment of the period, breaches, credits owed, the worst
+        clock and its delivery now; the totals; and which definitions judged it, named once per service."""
+        services: dict[str, dict[str, Any]] = {}
+        for w in self.windows:
+            row = services.setdefault(w.service, _service_row(w.service))
+            level = row["levels"].setdefault(w.level, {
+                "level": w.level, "type": w.level_type, "customer": w.customer,
+                "targetPercent": percent(w.target_percent), "windows": 0, "minutes": Fraction(0),
+                "downtime": Fraction(0), "breached": [], "credits": []})
+            level["windows"] += 1
+            level["minutes"] += w.service_minutes
+            level["downtime"] += w.downtime
+            if w.status == "breached":
+                level["breached"].append(w.label)
+            if w.credit_percent:
+                level["credits"].append({"window": w.label, "creditPercent": percent(w.credit_percent)})
+            row["sources"].setdefault(w.source.commit or w.source.reason, w.source)
+            row["forReview"].update(dict.fromkeys(w.unknown))
+        for c in self.clocks:
+            row = services.setdefault(c.service, _service_row(c.service))
+            row["clocks"].append(c)
+            row["sources"].setdefault(c.source.commit or c.source.reason, c.source)
+        out = []
+        for name in sorted(services):
+            row = services[name]
+            levels = []
+            for level in row["levels"].values():
+                minutes, downtime = level.pop("minutes"), level.pop("downtime")
+                level["attainedPercent"] = percent(100 * (minutes - downtime) / minutes) if minutes else 100.0
+                level["downtimeMinutes"] = round(float(downtime), 2)
+                levels.append(level)
+            clocks: list[Clock] = row["clocks"]
+            delivery = self.delivery.get(name)
+            out.append({
+                "service": name, "levels": levels,
+                "breaches": sum(len(level["breached"]) for level in levels) + sum(1 for c in clocks if c.breached),
+                "credits": [{"level": level["level"], **credit} for level in levels for credit in level["credits"]],
+                "worstClock": _worst(clocks), "clocksNotRecorded": sum(1 for c in clocks if not c.recorded),
+                "forReview": list(row["forReview"]),
+                "now": delivery.as_json() if delivery is not None else None,
+                "definitions": [s.describe() for s in row["sources"].values()],
+            })
+        return {"services": out, "totals": {
+            "services": len(out), "windows": len(self.windows), "windowsBreached": len(self.breached_windows),
+            "clocks": len(self.clocks), "clocksBreached": len(self.breached_clocks),
+            "clocksNotRecorded": sum(1 for c in self.clocks if not c.recorded),
+            "credits": sum(1 for w in self.windows if w.credit_percent),
+            "forReview": len({i for w in self.windows for i in w.unknown})}}
+
+
+def _service_row(name: str) -> dict[str, Any]:
+    return {"levels": {}, "clocks": [], "sources": {}, "forReview": {}}
+
+
+def _worst(clocks: list[Clock]) -> dict[str, Any] | None:
+    """The breached clock that overran most; else the met or running one closest to its target."""
+    breached = [c for c in clocks if c.breached]
+    if breached:
+        clock = max(breached, key=lambda c: c.over_by)
+        text = f"{clock.priority} {clock.metric} breached by {minutes(clock.over_by):g} min"
+    else:
+        measured = [c for c in clocks if c.status in ("met", "running")]
+        if not measured:
+            return None
+        clock = min(measured, key=lambda c: c.target - c.elapsed)
+        spare = minutes(clock.target - clock.elapsed)
+        text = f"{clock.priority} {clock.metric} {clock.status}, {spare:g} min to spare"
+    return {"incident": clock.incident, "level": clock.level, "metric": clock.metric, "status": clock.status,
+            "text": text}
 
 
 def window_json(w: WindowResult, trend: list[WindowResult]) -> dict[str, Any]:
@@ -84,7 +158,8 @@ def window_json(w: WindowResult, trend: list[WindowResult]) -> dict[str, Any]:
         "budgetRemainingMinutes": minutes(w.remaining), "status": w.status,
         "creditPercent": None if w.credit_percent is None else percent(w.credit_percent),
         "incidents": [{"incident": c.incident, "impact": c.impact, "weight": percent(c.weight),
-                       "minutes": minutes(c.minutes)} for c in w.contributions],
+                       "minutes": minutes(c.minutes), "running": c.running} for c in w.contributions],
+        "unknownImpact": list(w.unknown),
         "trend": [{"window": t.label, "attainedPercent": percent(t.attained_percent), "status": t.status}
                   for t in trend],
         "definition": w.source.as_json(),
@@ -97,7 +172,7 @@ def clock_json(c: Clock) -> dict[str, Any]:
         "priority": c.priority, "metric": c.metric, "calendar": c.calendar, "target": c.target_text,
         "targetMinutes": minutes(c.target), "started": moment(c.started), "stopped": moment(c.stopped),
         "elapsedMinutes": minutes(c.elapsed), "pausedMinutes": minutes(c.paused), "status": c.status,
-        "overByMinutes": minutes(c.over_by),
+        "overByMinutes": minutes(c.over_by), "marginMinutes": minutes(c.margin), "stopField": c.stop_field,
         ("breachedAt" if c.status == "breached" else "deadline"): moment(c.deadline),
         "definition": c.source.as_json(),
     }
@@ -129,10 +204,11 @@ def timeline(document: Any) -> list[dict[str, str | None]]:
     return [{"at": moment(at), "event": what} for at, what in sorted(events, key=lambda e: e[0])]
 
 
-def build_review(today: Catalogue, definitions: Definitions, span: Span, as_of: datetime,
-                 windows: bool = True) -> ServiceReview:
-    """The review of a span: every level's windows in it, with trend, and the clocks of its incidents."""
-    incidents = [i for i in today.of_kind("Incident")]
+def build_review(ledger: Ledger, span: Span, windows: bool = True) -> ServiceReview:
+    """The review of a span: every level's windows in it, with trend, and the clocks of its incidents, read
+    from the run's Ledger (the windows and clocks every other output reads)."""
+    today, definitions, as_of = ledger.catalogue, ledger.definitions, ledger.as_of
+    incidents = ledger.incidents
     names: dict[str, None] = {}
     start_catalogue, _ = definitions.at(as_utc(datetime(span.first.year, span.first.month, span.first.day)))
     for catalogue in (start_catalogue, today):
@@ -144,18 +220,18 @@ def build_review(today: Catalogue, definitions: Definitions, span: Span, as_of: 
         level: Any = today.get("ServiceLevel", name) or start_catalogue.get("ServiceLevel", name)
         if level is None:
             continue
-        found = level_attainment(name, definitions, level_windows(level, span, as_of), incidents, as_of)
+        found = ledger.windows(name, level_windows(level, span, as_of))
         if not found:
             continue
         found_windows += found
-        trends[name] = level_attainment(name, definitions, trailing_windows(level, span, as_of, TREND_WINDOWS),
-                                        incidents, as_of)
+        trends[name] = ledger.windows(name, trailing_windows(level, span, as_of, TREND_WINDOWS))
     first = as_utc(datetime(span.first.year, span.first.month, span.first.day))
     end = as_utc(datetime(span.end.year, span.end.month, span.end.day))
     in_span = [i for i in incidents
                if as_utc(i.spec.opened) < end and (i.spec.resolved is None or as_utc(i.spec.resolved) >= first)
                and as_utc(i.spec.opened) <= as_of]
-    clocks = all_clocks(in_span, definitions, as_of)
+    clocks = [c for incident in sorted(in_span, key=lambda i: (as_utc(i.spec.opened), i.name))
+              for c in ledger.clocks(incident)]
     found_windows.sort(key=lambda w: (w.customer, w.service, w.level, w.start))
     touched = {c.incident for c in clocks} | {c.incident for w in found_windows for c in w.contributions}
     shown = {i.name: i for i in sorted(incidents, key=lambda i: as_utc(i.spec.opened)) if i.name in touched}
@@ -167,6 +243,6 @@ def build_review(today: Catalogue, definitions: Definitions, span: Span, as_of: 
             when = str(item.spec.performed_at)
             if level_name in names and when > evidence.get(level_name, ""):
                 evidence[level_name] = when
-    note = definitions.reason and f"today's definitions (working tree): {definitions.reason}" or \
-        "each window and clock by the last commit on the first-parent line at or before it"
-    return ServiceReview(span, as_of, found_windows, trends, clocks, shown, note, evidence)
+    reviewed = {w.service for w in found_windows} | {c.service for c in clocks}
+    delivery = {name: ledger.service(name) for name in sorted(reviewed)}
+    return ServiceReview(span, as_of, found_windows, trends, clocks, shown, ledger.note, evidence, delivery)

@@ -36,6 +36,8 @@ def _line(d: Deadline) -> str:
 def render_text(forecast: Forecast) -> str:
     lines = [_heading(forecast)]
     lines += ["  " + _line(d) for d in forecast.deadlines]
+    if forecast.note:
+        lines.append(f"note: {forecast.note}")
     return inert("\n".join(lines) + "\n")
 
 
@@ -49,6 +51,8 @@ def render_markdown(forecast: Forecast) -> str:
     lines = [f"### svcascode deadlines {md_code(str(forecast.as_of))} → {md_code(str(forecast.until))}", "",
              f"**{len(forecast.deadlines)} finding{'s' * (len(forecast.deadlines) != 1)} will open** "
              f"({len(forecast.evaluated)} dates evaluated)", ""]
+    if forecast.note:
+        lines += [f"> **Partial:** {md_text(forecast.note)}", ""]
     if forecast.deadlines:
         lines += ["| opens | control | document | owner | what |", "|---|---|---|---|---|"]
         for d in forecast.deadlines:
@@ -116,32 +120,27 @@ def write_calendars(forecast: Forecast, teams: list[str], out: Path) -> tuple[li
 
     A file svcascode did not write (one that is not a calendar with svcascode's PRODID) is never overwritten:
     the run stops with exit 2 naming it, before anything is written. A calendar whose content is the same is
-    left alone, so running the forecast again is a no-op.
+    left alone, so running the forecast again is a no-op. No link is followed (svcascode.safewrite).
     """
-    planned = {out / name: calendar_text(forecast, team) for name, team in calendar_names(forecast, teams).items()}
-    for path in planned:
-        if path.is_symlink() or (path.exists() and not _ours(path)):
-            raise SvcascodeError(f"{path}: exists and was not written by svcascode forecast; refusing to overwrite "
-                                 "it: choose another --ical folder or remove the file")
+    from svcascode.safewrite import OutputFolder
+
+    folder = OutputFolder(out)
+    planned = {name: calendar_text(forecast, team) for name, team in calendar_names(forecast, teams).items()}
+    present = {name: folder.read(name, 1 << 20) for name in planned}
+    for name, data in present.items():
+        if folder.exists(name) and (data is None or not _ours(data)):
+            raise SvcascodeError(f"{out / name}: exists and was not written by svcascode forecast; refusing to "
+                                 "overwrite it: choose another --ical folder or remove the file")
     written, unchanged = [], []
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for path, text in planned.items():
-            data = text.encode("utf-8")
-            if path.exists() and path.read_bytes() == data:
-                unchanged.append(path)
-                continue
-            path.write_bytes(data)
-            written.append(path)
-    except OSError as error:
-        raise SvcascodeError(f"{out}: cannot write: {error.strerror}") from None
+    for name, text in planned.items():
+        data = text.encode("utf-8")
+        if present[name] == data:
+            unchanged.append(out / name)
+            continue
+        written.append(folder.write(name, data))
     return written, unchanged
 
 
-def _ours(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(4096)
-    except OSError:
-        return False
+def _ours(data: bytes) -> bool:
+    head = data[:4096]
     return head.startswith(b"BEGIN:VCALENDAR") and f"PRODID:{PRODID}".encode() in head

@@ -44,7 +44,8 @@ def existing_notice(report: Report, new: int, existing: int) -> str:
     base = (report.base or "")[:12]
     message = (f"{existing} finding{'s' * (existing != 1)} already at the base {base} "
                f"{'are' if existing != 1 else 'is'} not annotated (reported, never failing; the job log and "
-               f"--format json list them); {new} new finding{'s' * (new != 1)} annotated")
+               f"--format json list them); {new} {'new or touched' if report.touched else 'new'} "
+               f"finding{'s' * (new != 1)} annotated")
     return f"::notice title={escape_property(f'svcascode check --base {base}')}::{escape_data(message)}"
 
 
@@ -63,5 +64,5 @@ def command(finding: Finding, report: Report) -> str:
 
 
 def _qualifiers(finding: Finding, report: Report) -> str:
-    status = report.status(finding)  # with --base: new (existing findings are not annotated)
+    status = report.status(finding)  # with --base: new or touched (existing findings are not annotated)
     return finding.severity + (f", {status}" if status else "")

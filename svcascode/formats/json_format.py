@@ -32,7 +32,7 @@ def finding_json(finding: Finding, report: Report) -> dict[str, Any]:
     if finding.suppressed:
         out["waiver"] = {"name": finding.waiver, "justification": finding.justification}
     status = report.status(finding)
-    if status is not None:  # with --base: new or existing
+    if status is not None:  # with --base: new, touched or existing
         out["status"] = status
     for key, value in finding.extra:
         out.setdefault(key, value)

@@ -56,7 +56,7 @@ def _case(finding: Finding, report: Report) -> ET.Element:
     if finding.suppressed:
         reason = f"waived by {finding.waiver}: {finding.justification or ''}".rstrip(": ")
         status = report.status(finding)
-        reason += f" ({status})" if status else ""  # with --base: new or existing
+        reason += f" ({status})" if status else ""  # with --base: new, touched or existing
         ET.SubElement(case, "skipped", message=_attribute(reason))
     elif report.failing(finding):
         failure = ET.SubElement(case, "failure", message=summary, type=_attribute(finding.rule))
@@ -83,6 +83,9 @@ def _details(finding: Finding, report: Report) -> str:
         lines.append(f"status: existing (already at the base {report.base}; reported, never failing)")
     elif status == "new":
         lines.append(f"status: new (not at the base {report.base})")
+    elif status == "touched":
+        lines.append(f"status: touched (already at the base {report.base}, on a document this change edits: "
+                     "failing as if new)")
     return visible("\n".join(lines), keep="\n\t")
 
 

@@ -26,7 +26,7 @@ from svcascode.formats.text import fixed_row, summary
 
 MAX_LENGTH = 60_000  # GitHub's limit is 65,536; the margin covers the closing note
 MAX_CELL = 300
-_STATUS = {"new": "🆕 new", "existing": "existing"}
+_STATUS = {"new": "🆕 new", "touched": "✏️ touched", "existing": "existing"}
 
 
 def render(report: Report) -> str:
@@ -37,8 +37,13 @@ def render(report: Report) -> str:
     fixed: list[dict[str, Any]] = list(report.extra.get("fixed") or []) if report.base is not None else []
     if report.base is not None:
         new = sum(1 for f in report.findings if report.status(f) == "new")
-        budget.add(f"\nAgainst the base {md_code(report.base[:12])}: **{new} new**, "
-                   f"{len(report.findings) - new} existing (reported, never failing), {len(fixed)} fixed.\n")
+        touched = sum(1 for f in report.findings if report.status(f) == "touched")
+        edited = f"**{touched} touched**, " if report.extra.get("ratchet") == "touched" else ""
+        budget.add(f"\nAgainst the base {md_code(report.base[:12])}: **{new} new**, {edited}"
+                   f"{len(report.findings) - new - touched} existing (reported, never failing), {len(fixed)} fixed.\n")
+        if report.extra.get("ratchet") == "touched":
+            budget.add("\n✏️ **touched**: the finding was already at the base, but this change edits its document, "
+                       "so it blocks as if new (`--ratchet touched`): fix it while the document is open.\n")
     open_findings = [f for f in report.findings if not f.suppressed]
     waived = [f for f in report.findings if f.suppressed]
     shown = _open_table(open_findings, report, budget)
@@ -57,6 +62,7 @@ def _open_table(findings: list[Finding], report: Report, budget: Budget) -> int:
         budget.add("\nNo open findings.\n")
         return 0
     findings = sorted(findings, key=lambda f: (not report.failing(f), report.status(f) == "existing",
+                                               report.status(f) == "touched",
                                                severity_rank(f.severity), f.sort_key()))
     based = report.base is not None
     budget.add("\n| | Severity | Rule | Location | Finding |" + (" Base |" if based else "") +

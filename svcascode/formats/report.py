@@ -26,6 +26,8 @@ class Report:
     # `check --base`: fingerprints of findings that already exist at the base; reported, never failing
     base: str | None = None  # the commit compared with, when there is one
     existing: frozenset[str] = frozenset()
+    # `--ratchet touched`: findings at the base on documents the change edits; they fail as if new
+    touched: frozenset[str] = frozenset()
 
     def failing(self, finding: Finding) -> bool:
         """A finding fails the run when it is not waived, blocks, is at or above the threshold, and is
@@ -35,9 +37,12 @@ class Report:
                 and (not self.existing or finding.fingerprint not in self.existing))
 
     def status(self, finding: Finding) -> str | None:
-        """`new` or `existing` when compared with a `--base` revision, else None."""
+        """`new`, `touched` (at the base, on a document the change edits: failing as if new) or `existing`
+        when compared with a `--base` revision, else None."""
         if self.base is None:
             return None
+        if finding.fingerprint in self.touched:
+            return "touched"
         return "existing" if finding.fingerprint in self.existing else "new"
 
     @cached_property

@@ -3,7 +3,8 @@
 What code scanning needs, and where it comes from:
 
 - `tool.driver.rules`: every rule that ran or reported, with `shortDescription` (the title),
-  `fullDescription` (the rationale), `help` (the remediation and framework mappings) and
+  `fullDescription` (the rationale), `help` (the remediation and framework mappings), `helpUri` (the
+  rule's entry in the published control reference, for built-in controls and the tool's own rules) and
   `properties.security-severity` (critical 9.5, high 8.0, medium 5.5, low 3.0, info 0.0), which
   GitHub turns into the alert's severity.
 - results: `level` from the enforcement (block error, warn warning, audit note); a relative `uri`;
@@ -110,11 +111,16 @@ def _descriptor(rule_id: str, meta: dict[str, Any]) -> dict[str, Any]:
     enforcement = str(meta.get("enforcement") or "block")
     mappings = list(meta.get("mappings") or [])
     help_text, help_markdown = _help(str(meta.get("help") or "").strip(), mappings)
-    return {
+    descriptor: dict[str, Any] = {
         "id": rule_id,
         "name": title,
         "shortDescription": {"text": title},
         "fullDescription": {"text": description},
+    }
+    help_uri = meta.get("helpUri")
+    if isinstance(help_uri, str) and help_uri.startswith("https://"):
+        descriptor["helpUri"] = help_uri
+    return descriptor | {
         "help": {"text": help_text, "markdown": help_markdown},
         "defaultConfiguration": {"level": LEVELS.get(enforcement, "warning")},
         "properties": {
@@ -185,7 +191,8 @@ def _result(finding: Finding, report: Report, rule_index: int, fingerprint: str)
     }
     status = report.status(finding)
     if status is not None:  # with --base: code scanning's own notion of new and existing results
-        result["baselineState"] = "new" if status == "new" else "unchanged"
+        # a touched finding: the result was there, its document is edited (it fails as if new)
+        result["baselineState"] = {"new": "new", "touched": "updated"}.get(status, "unchanged")
     if finding.suppressed:
         result["suppressions"] = [{
             "kind": "external", "status": "accepted",

@@ -26,9 +26,16 @@ def _mins(value: float) -> str:
 
 def _clock_line(c: dict[str, Any]) -> str:
     when = c.get("breachedAt") or c.get("deadline")
-    tail = {"met": "met", "breached": f"BREACHED by {_mins(c['overByMinutes'])} at {when}",
+    tail = {"met": f"met, {_mins(c.get('marginMinutes') or 0)} to spare (would have breached at {when})" if when
+            else "met",
+            "breached": f"BREACHED by {_mins(c['overByMinutes'])} at {when}",
             "running": f"running, breaches at {when}" if when else "running",
-            "paused": "paused"}[c["status"]]
+            "paused": "paused",
+            "not recorded": ""}.get(c["status"], c["status"])
+    if c["status"] == "not recorded":
+        return (f"{c['incident']} {c['priority']} {c['level']} {c['metric']}: {c['target']} in {c['calendar']}: not "
+                f"recorded: the incident gives no {c.get('stopField') or 'stop'} time, so neither met nor breached "
+                f"(its target ran out at {when}) [definition: {_source(c['definition'])}]")
     return (f"{c['incident']} {c['priority']} {c['level']} {c['metric']}: {_mins(c['elapsedMinutes'])} of "
             f"{c['target']} ({_mins(c['targetMinutes'])}) in {c['calendar']}, paused {_mins(c['pausedMinutes'])}: "
             f"{tail} [definition: {_source(c['definition'])}]")
@@ -42,9 +49,12 @@ def _source(d: dict[str, Any]) -> str:
 
 def _window_line(w: dict[str, Any]) -> str:
     credit = f", credit {w['creditPercent']:g}%" if w.get("creditPercent") else ""
+    running = [c["incident"] for c in w.get("incidents", []) if c.get("running")]
+    notes = (f"; running (counted to the as-of instant): {', '.join(running)}" if running else "") + (
+        f"; impact unknown, for review: {', '.join(w['unknownImpact'])}" if w.get("unknownImpact") else "")
     return (f"{w['level']} ({w['customer']}, {w['service']}) {w['window']}: attained {w['attainedPercent']:g}% "
             f"against {w['targetPercent']:g}%: {w['status']}; downtime {_mins(w['downtimeMinutes'])} of "
-            f"{_mins(w['allowedMinutes'])} allowed, budget left {_mins(w['budgetRemainingMinutes'])}{credit} "
+            f"{_mins(w['allowedMinutes'])} allowed, budget left {_mins(w['budgetRemainingMinutes'])}{credit}{notes} "
             f"[definition: {_source(w['definition'])}]")
 
 
@@ -57,8 +67,10 @@ def text(data: dict[str, Any], part: str = "review") -> str:
         lines += ["", "clocks:"] + [f"  {_t(_clock_line(c))}" for c in data["clocks"]] if data["clocks"] \
             else ["", "clocks: no incident in the period"]
     lines.append("")
+    unrecorded = sum(1 for c in data["clocks"] if c["status"] == "not recorded")
     lines.append(f"{len(data['breaches']['windows'])} window(s) breached, {len(data['breaches']['clocks'])} "
-                 f"clock(s) breached, {len(data['credits'])} credit(s)")
+                 f"clock(s) breached, {len(data['credits'])} credit(s)"
+                 + (f", {unrecorded} clock(s) not recorded" if part != "attainment" and unrecorded else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -72,23 +84,32 @@ def as_json(data: dict[str, Any], part: str = "review") -> str:
 def markdown(data: dict[str, Any], part: str = "review") -> str:
     out = [f"# Service review {md_text(data['period'])}", "",
            f"As of {md_code(data['asOf'])}; definitions: {md_text(data['definitions'])}.", ""]
+    if part == "review":
+        out += _markdown_summary(data)
     if part in ("review", "attainment"):
-        out += ["## Availability", "", "| customer | service | level | window | target | attained | downtime "
-                "(min) | allowed (min) | budget left (min) | status | credit | definition |",
-                "|---|---|---|---|---:|---:|---:|---:|---:|---|---:|---|"]
+        out += ["## Availability", ""]
+        services: dict[str, list[dict[str, Any]]] = {}
         for w in data["windows"]:
-            out.append("| " + " | ".join(md_text(v) for v in (
-                w["customer"], w["service"], w["level"], w["window"], f"{w['targetPercent']:g}%",
-                f"{w['attainedPercent']:g}%", f"{w['downtimeMinutes']:g}", f"{w['allowedMinutes']:g}",
-                f"{w['budgetRemainingMinutes']:g}", w["status"],
-                f"{w['creditPercent']:g}%" if w.get("creditPercent") else "", _source(w["definition"]))) + " |")
-        out.append("")
+            services.setdefault(w["service"], []).append(w)
+        for service, windows in services.items():
+            judged = "; ".join(dict.fromkeys(_source(w["definition"]) for w in windows))
+            out += [f"### {md_text(service)}", "", f"Judged by {md_text(judged)}.", "",
+                    "| level | customer | window | target | attained | downtime (min) | allowed (min) | budget left "
+                    "(min) | status | credit |", "|---|---|---|---:|---:|---:|---:|---:|---|---:|"]
+            for w in windows:
+                out.append("| " + " | ".join(md_text(v) for v in (
+                    w["level"], w["customer"], w["window"], f"{w['targetPercent']:g}%",
+                    f"{w['attainedPercent']:g}%", f"{w['downtimeMinutes']:g}", f"{w['allowedMinutes']:g}",
+                    f"{w['budgetRemainingMinutes']:g}", w["status"],
+                    f"{w['creditPercent']:g}%" if w.get("creditPercent") else "")) + " |")
+            out.append("")
     if part in ("review", "clocks"):
         out += ["## SLA clocks", "", "| incident | priority | level | clock | elapsed (min) | target | status | "
                 "breached at / deadline | definition |", "|---|---|---|---|---:|---|---|---|---|"]
         for c in data["clocks"]:
             out.append("| " + " | ".join(md_text(v) for v in (
-                c["incident"], c["priority"], c["level"], c["metric"], f"{c['elapsedMinutes']:g}", c["target"],
+                c["incident"], c["priority"], c["level"], c["metric"],
+                f"{c['elapsedMinutes']:g}" if c["status"] != "not recorded" else "", c["target"],
                 c["status"] + (f" by {c['overByMinutes']:g} min" if c["status"] == "breached" else ""),
                 c.get("breachedAt") or c.get("deadline") or "", _source(c["definition"]))) + " |")
         out.append("")
@@ -124,6 +145,25 @@ def markdown(data: dict[str, Any], part: str = "review") -> str:
         out += [f"- {md_text(_source(s))}" + (f": {md_text(s['subject'])}" if s.get("subject") else "")
                 for s in data["commitsUsed"]]
     return "\n".join(out) + "\n"
+
+
+def _markdown_summary(data: dict[str, Any]) -> list[str]:
+    totals = data["summary"]["totals"]
+    out = ["## Summary", "",
+           f"{totals['windowsBreached']} of {totals['windows']} windows breached, {totals['credits']} service credit(s) "
+           f"owed, {totals['clocksBreached']} of {totals['clocks']} clocks breached, {totals['clocksNotRecorded']} not "
+           f"recorded, {totals['forReview']} incident(s) with unknown impact.", "",
+           "| service | attained in the period (target) | breaches | credit owed | worst clock | now |",
+           "|---|---|---:|---|---|---|"]
+    for s in data["summary"]["services"]:
+        attained = "; ".join(f"{level['attainedPercent']:g}% ({level['targetPercent']:g}% {level['type']})"
+                             for level in s["levels"]) or "clocks only"
+        credits = ", ".join(f"{c['creditPercent']:g}% {c['window']}" for c in s["credits"])
+        worst = s["worstClock"]["text"] + f" ({s['worstClock']['incident']})" if s["worstClock"] else ""
+        now = s["now"]["label"] if s["now"] else ""
+        out.append("| " + " | ".join(md_text(v) for v in (s["service"], attained, s["breaches"] or "", credits, worst,
+                                                           now)) + " |")
+    return out + [""]
 
 
 def as_csv(data: dict[str, Any], part: str = "review") -> str:
@@ -179,68 +219,114 @@ def trend_svg(level: str, trend: list[dict[str, Any]], target: float) -> str:
 
 
 def html(data: dict[str, Any], part: str = "review") -> str:
-    body = [f"<h1>Service review {_h(data['period'])}</h1>",
-            f"<p>As of {_h(data['asOf'])}; definitions: {_h(data['definitions'])}.</p>"]
-    customers: dict[str, list[dict[str, Any]]] = {}
+    """The service review pack as a page of the catalogue site's look: a one-screen summary (per service the
+    attainment of the period, breaches, credits owed, the worst clock and its delivery now), a table of
+    contents, then the details, each service's definitions named once in its section. No script, no network."""
+    from markupsafe import Markup
+
+    from svcascode.render import render_template
+
+    windows_by_service: dict[str, list[dict[str, Any]]] = {}
+    charts: dict[str, Any] = {}
     for w in data["windows"]:
-        customers.setdefault(w["customer"], []).append(w)
-    incidents = {i["incident"]: i for i in data["incidents"]}
-    for customer, windows in customers.items():
-        body.append(f"<h2>{_h(customer)}</h2><table><tr><th>service</th><th>level</th><th>window</th><th>target</th>"
-                    "<th>attained</th><th>downtime (min)</th><th>allowed (min)</th><th>budget left (min)</th>"
-                    "<th>status</th><th>credit</th><th>definition</th></tr>")
-        for w in windows:
-            body.append(f"<tr class=\"{_h(w['status'].replace(' ', '-'))}\"><td>{_h(w['service'])}</td>"
-                        f"<td>{_h(w['level'])}</td><td>{_h(w['window'])}</td><td>{w['targetPercent']:g}%</td>"
-                        f"<td>{w['attainedPercent']:g}%</td><td>{w['downtimeMinutes']:g}</td>"
-                        f"<td>{w['allowedMinutes']:g}</td><td>{w['budgetRemainingMinutes']:g}</td>"
-                        f"<td>{_h(w['status'])}</td><td>{_h(str(w['creditPercent']) + '%' if w.get('creditPercent') else '')}"
-                        f"</td><td>{_h(_source(w['definition']))}</td></tr>")
-        body.append("</table>")
-        for w in windows:
-            if len(w["trend"]) > 1:
-                body.append(f"<figure>{trend_svg(w['level'], w['trend'], w['targetPercent'])}</figure>")
-    body.append("<h2>Breaches</h2>")
-    breached = [c for c in data["clocks"] if c["status"] == "breached"]
-    if not breached and not data["breaches"]["windows"]:
-        body.append("<p>None.</p>")
-    for w in data["windows"]:
-        if w["status"] == "breached":
-            spent = ", ".join(f"{_h(c['incident'])} {c['minutes']:g} min" for c in w["incidents"])
-            body.append(f"<p>Window {_h(w['level'])} {_h(w['window'])} breached: attained {w['attainedPercent']:g}% "
-                        f"against {w['targetPercent']:g}%" + (f"; downtime from {spent}" if spent else "") + ".</p>")
-    for c in breached:
-        info = incidents.get(c["incident"], {})
-        body.append(f"<h3>{_h(c['incident'])} ({_h(c['priority'])}): {_h(c['level'])} {_h(c['metric'])}</h3>"
-                    f"<p>{_h(info.get('title') or '')}: {c['elapsedMinutes']:g} min counted in {_h(c['calendar'])} "
-                    f"against {_h(c['target'])}, breached by {c['overByMinutes']:g} min at {_h(c['breachedAt'])}.</p>"
-                    "<ol>" + "".join(f"<li><time>{_h(e['at'])}</time> {_h(e['event'])}</li>"
-                                     for e in info.get("timeline", [])) + "</ol>")
-    body.append("<h2>SLA clocks</h2><table><tr><th>incident</th><th>priority</th><th>level</th><th>clock</th>"
-                "<th>elapsed (min)</th><th>target</th><th>status</th><th>breached at / deadline</th></tr>")
-    for c in data["clocks"]:
-        body.append(f"<tr><td>{_h(c['incident'])}</td><td>{_h(c['priority'])}</td><td>{_h(c['level'])}</td>"
-                    f"<td>{_h(c['metric'])}</td><td>{c['elapsedMinutes']:g}</td><td>{_h(c['target'])}</td>"
-                    f"<td>{_h(c['status'])}</td><td>{_h(c.get('breachedAt') or c.get('deadline') or '')}</td></tr>")
-    body.append("</table><h2>Credits</h2>")
-    body.append("".join(f"<p>{_h(c['customer'])}: {_h(c['level'])} {_h(c['window'])}: {c['creditPercent']:g}% "
-                        "service credit</p>" for c in data["credits"]) or "<p>None.</p>")
-    body.append("<h2>Reviews</h2><ul>")
-    for i in data["incidents"]:
-        review = i.get("postIncidentReview")
-        body.append(f"<li>{_h(i['incident'])}: post-incident review "
-                    + (f"{_h(review.get('url'))} published {_h(review.get('published'))}" if review
-                       else "none linked") + "</li>")
-    body += [f"<li>{_h(r['level'])}: last service level review {_h(r['lastSlaReview'])}</li>" for r in data["reviews"]]
-    body.append("</ul><h2>Definitions used</h2><ul>")
-    body += [f"<li>{_h(_source(s))} {_h(s.get('subject') or '')}</li>" for s in data["commitsUsed"]]
-    body.append("</ul>")
-    style = ("body{font-family:sans-serif;max-width:72rem;margin:2rem auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:.2rem .4rem}tr.breached td{background:#fbe9e7}")
-    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Service review "
-            f"{_h(data['period'])}</title><style>{style}</style></head><body>" + "\n".join(body) + "</body></html>\n")
+        row = dict(w, runningIncidents=[c["incident"] for c in w["incidents"] if c.get("running")])
+        windows_by_service.setdefault(w["service"], []).append(row)
+        if len(w["trend"]) > 1 and w["level"] not in charts:
+            charts[w["level"]] = Markup(trend_svg(w["level"], w["trend"], w["targetPercent"]))
+    breached_clocks = [c for c in data["clocks"] if c["status"] == "breached"]
+    breached_windows = [w for w in data["windows"] if w["status"] == "breached"]
+    definitions = [_source(s) + (f": {s['subject']}" if s.get("subject") else "") for s in data["commitsUsed"]]
+    return render_template("review.html.j2", r=data, as_of=data.get("asOfDate") or str(data["asOf"])[:10], commit=None,
+                           windows_by_service=windows_by_service, charts=charts, breached_clocks=breached_clocks,
+                           breached_windows=breached_windows, definitions=definitions,
+                           incidents={i["incident"]: i for i in data["incidents"]})
 
 
 SLA_FORMATS: dict[str, Callable[[dict[str, Any], str], str]] = {
     "text": text, "json": as_json, "markdown": markdown, "csv": as_csv, "html": html,
+}
+
+
+# --- sla reconcile ---------------------------------------------------------------------------------
+
+
+def _tool_side(d: dict[str, Any]) -> str:
+    tool = d["tool"]
+    said = "breached" if tool["breached"] else ("not breached" if tool["breached"] is not None else "no result")
+    counted = f", {tool['elapsedMinutes']:g} min" if tool.get("elapsedMinutes") is not None else ""
+    stage = f", {tool['stage']}" if tool.get("stage") else ""
+    return f"{said}{counted} ({tool['definition']}{stage})"
+
+
+def _contract_side(d: dict[str, Any]) -> str:
+    contract = d.get("contract")
+    if contract is None:
+        return "no such clock"
+    return (f"{contract['status']}, {contract['elapsedMinutes']:g} min of {contract['target']} in {contract['calendar']} "
+            f"under {contract['level']}")
+
+
+def _reconcile_line(d: dict[str, Any]) -> str:
+    contract = d.get("contract")
+    clock = f"{contract['priority']} {contract['metric']}" if contract else d["tool"]["metric"]
+    where = f" [definition: {_source(contract['definition'])}]" if contract else ""
+    return (f"{d['ticket']} ({d['incident']}) {clock}: the tool recorded {_tool_side(d)}; the contract gives "
+            f"{_contract_side(d)}: {'; '.join(d['differences'])}{where}")
+
+
+def reconcile_text(data: dict[str, Any]) -> str:
+    lines = [_t(f"period {data['period']}, as of {data['asOf']}; definitions: {data['definitions']}"), ""]
+    if data["differences"]:
+        lines.append("differences between the ticketing tool and the contract:")
+        lines += [f"  {_t(_reconcile_line(d))}" for d in data["differences"]]
+    else:
+        lines.append("no difference between the ticketing tool and the contract")
+    if data["notComparable"]:
+        lines += ["", "not comparable:"] + [f"  {_t(n['incident'] + ' ' + n['definition'] + ': ' + n['why'])}"
+                                             for n in data["notComparable"]]
+    lines += ["", f"{len(data['differences'])} clock(s) differ, {data['agreeing']} agree, "
+              f"{len(data['notComparable'])} not comparable"]
+    return "\n".join(lines) + "\n"
+
+
+def reconcile_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=True) + "\n"
+
+
+def reconcile_markdown(data: dict[str, Any]) -> str:
+    out = [f"# Reconciliation with the ticketing tool, {md_text(data['period'])}", "",
+           f"As of {md_code(data['asOf'])}; definitions: {md_text(data['definitions'])}.", "",
+           f"{len(data['differences'])} clock(s) differ, {data['agreeing']} agree, {len(data['notComparable'])} not "
+           "comparable.", ""]
+    if data["differences"]:
+        out += ["| ticket | incident | clock | the tool recorded | the contract gives | difference | definition |",
+                "|---|---|---|---|---|---|---|"]
+        for d in data["differences"]:
+            contract = d.get("contract")
+            out.append("| " + " | ".join(md_text(v) for v in (
+                d["ticket"], d["incident"], f"{contract['priority']} {contract['metric']}" if contract else
+                d["tool"]["metric"], _tool_side(d), _contract_side(d), "; ".join(d["differences"]),
+                _source(contract["definition"]) if contract else "")) + " |")
+    return "\n".join(out) + "\n"
+
+
+def reconcile_csv(data: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["ticket", "incident", "toolDefinition", "toolBreached", "toolElapsedMinutes", "level",
+                     "metric", "contractStatus", "contractElapsedMinutes", "differences", "commit"])
+    for d in data["differences"]:
+        contract = d.get("contract") or {}
+        writer.writerow([spreadsheet_cell(d["ticket"]), spreadsheet_cell(d["incident"]),
+                         spreadsheet_cell(d["tool"]["definition"]), d["tool"]["breached"],
+                         _cell("" if d["tool"]["elapsedMinutes"] is None else d["tool"]["elapsedMinutes"]),
+                         spreadsheet_cell(contract.get("level", "")), spreadsheet_cell(contract.get("metric", "")),
+                         spreadsheet_cell(contract.get("status", "")), _cell(contract.get("elapsedMinutes", "")),
+                         spreadsheet_cell("; ".join(d["differences"])),
+                         spreadsheet_cell((contract.get("definition") or {}).get("commit") or "working tree")])
+    return buffer.getvalue()
+
+
+RECONCILE_FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "text": reconcile_text, "json": reconcile_json, "markdown": reconcile_markdown, "csv": reconcile_csv,
 }

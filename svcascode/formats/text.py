@@ -32,6 +32,8 @@ def render(report: Report) -> str:
                 tag = f"[waived by {finding.waiver}] {finding.rule}: "
             if report.status(finding) == "existing":
                 tag = f"[existing] {tag}"
+            elif report.status(finding) == "touched":
+                tag = f"[touched] {tag}"
         prefix = "  " if grouped else ""
         subject = f"{finding.kind}/{finding.name}: " if finding.kind and finding.name else ""
         waiver = f" [justification: {finding.justification}]" if finding.suppressed else ""
@@ -49,11 +51,17 @@ def render(report: Report) -> str:
 def ratchet(report: Report) -> str:
     """The account of a --base comparison: what is new (and may fail), what existed, what was fixed."""
     base = one_line((report.base or "")[:12])
-    new = [f for f in sorted(report.findings, key=lambda f: f.sort_key()) if report.status(f) == "new"]
+    ordered = sorted(report.findings, key=lambda f: f.sort_key())
+    new = [f for f in ordered if report.status(f) == "new"]
+    touched = [f for f in ordered if report.status(f) == "touched"]
     fixed = report.extra.get("fixed") or []
-    lines = ["", f"against {base}: {len(new)} new, {len(report.findings) - len(new)} existing "
-                 f"(reported, never failing), {len(fixed)} fixed"]
+    edited = (f"{len(touched)} touched (at the base, on documents this change edits: failing as if new), "
+              if report.extra.get("ratchet") == "touched" else "")
+    lines = ["", f"against {base}: {len(new)} new, {edited}{len(report.findings) - len(new) - len(touched)} "
+                 f"existing (reported, never failing), {len(fixed)} fixed"]
     for title, rows in (("new", [(f.located(), f.subject, f.rule, f.message) for f in new]),
+                        ("touched (its document is edited by this change)",
+                         [(f.located(), f.subject, f.rule, f.message) for f in touched]),
                         ("fixed", [fixed_row(x) for x in fixed])):
         if rows:
             lines.append(f"{title}:")

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -46,6 +46,11 @@ _SHOWN = 60  # characters of a bad value quoted in a message
 
 _NAME = re.compile(NAME_PATTERN)
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
+_SEPARATORS = re.compile(r"[,;\n]")
+_CUSTOM_FIELD = re.compile(r"^Custom field \((.*)\)$")
+_TIME_LEFT = re.compile(r"(\s*[0-9]{1,6}\s*[wdhm])+\s*")
+_TIME_LEFT_PART = re.compile(r"([0-9]{1,6})\s*([wdhm])")
+_UNIT_MINUTES = {"w": 7 * 1440, "d": 1440, "h": 60, "m": 1}
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0", ""}
 
@@ -77,6 +82,7 @@ class ImportResult:
     written: list[Path] = field(default_factory=list)
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (row, why)
     more_problems: int = 0
+    notes: list[str] = field(default_factory=list)  # what to review: unknown impacts, records not applied
 
 
 @dataclass(frozen=True)
@@ -93,15 +99,20 @@ class Existing:
 
 def read_rows(path: Path, shown: str) -> tuple[list[str], list[list[str]]]:
     """The header and the rows of a CSV export, bounded; a SvcascodeError (exit 2) names the place."""
-    try:
-        if not path.is_file():
-            raise SvcascodeError(f"{shown}: no such file")
-        if path.stat().st_size > MAX_CSV_BYTES:
+    from svcascode.loading.discover import Refusal, not_regular, read_regular
+
+    if not path.exists():
+        raise SvcascodeError(f"{shown}: no such file")
+    why = not_regular(path)  # a FIFO would block, a device or /proc file never end: refused before opening
+    if why is not None:
+        raise SvcascodeError(f"{shown}: {why.split(':')[0]}: export the tickets as a CSV file and name it")
+    try:  # read without blocking, never past the bound, whatever size the file says it has
+        data = read_regular(path, MAX_CSV_BYTES)
+    except Refusal as refusal:
+        if "over the limit" in str(refusal):
             raise SvcascodeError(f"{shown}: larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB; export fewer "
-                                 "tickets at a time (by month or quarter)")
-        data = path.read_bytes()
-    except OSError as error:
-        raise SvcascodeError(f"{shown}: cannot read: {error.strerror}") from None
+                                 "tickets at a time (by month or quarter)") from None
+        raise SvcascodeError(f"{shown}: {refusal}") from None
     text = _decode(data, shown)
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
@@ -199,12 +210,8 @@ class _Row:
                          "`dates.format` in a mapping file")
             return None
         if moment.tzinfo is None:
-            zone = ZoneInfo(dates.timezone)
-            local = moment.replace(tzinfo=zone)
-            if local.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) != moment:
-                self.problem(column, f"{_quote(value)} does not exist in {dates.timezone} (the clocks went "
-                             "forward over it): correct the cell, or set `dates.timezone` to the zone the "
-                             "export was made in")
+            local = self.localise(column, value, moment)
+            if local is None:
                 return None
             moment = local
         try:
@@ -213,6 +220,33 @@ class _Row:
             self.problem(column, f"{_quote(value)} is outside the dates svcascode can represent")
             return None
         return moment
+
+
+    def localise(self, column: str, value: str, moment: datetime) -> datetime | None:
+        """A wall-clock time in the mapping's zone as an instant. One the zone's clocks skip or show twice
+        (the daylight-saving changes) is a problem unless the mapping says how to read it."""
+        dates = self.mapping.dates
+        zone = ZoneInfo(dates.timezone)
+        first, second = moment.replace(tzinfo=zone, fold=0), moment.replace(tzinfo=zone, fold=1)
+        if first.utcoffset() == second.utcoffset():
+            return first
+        if first.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) == moment:  # shown twice
+            if dates.ambiguous == "error":
+                self.problem(column, f"{_quote(value)} happened twice in {dates.timezone} (the clocks went back "
+                             f"over it: {_offset(first)} or {_offset(second)}): correct the cell with its offset, "
+                             "or set `dates.ambiguous: first` or `second` in a mapping file")
+                return None
+            return first if dates.ambiguous == "first" else second
+        if dates.nonexistent == "error":  # skipped: the clocks went forward over it
+            self.problem(column, f"{_quote(value)} does not exist in {dates.timezone} (the clocks went forward "
+                         "over it): correct the cell, set `dates.timezone` to the zone the export was made in, "
+                         "or set `dates.nonexistent: offset-before` or `offset-after` in a mapping file")
+            return None
+        return first if dates.nonexistent == "offset-before" else second
+
+
+def _offset(moment: datetime) -> str:
+    return moment.isoformat(timespec="minutes")
 
 
 def _quote(value: str) -> str:
@@ -232,9 +266,64 @@ def header_index(header: list[str]) -> dict[str, list[int]]:
     return index
 
 
+@dataclass(frozen=True)
+class Directory:
+    """The catalogue's Services as an import reads a ticket's service cell: by the names each Service declares
+    for the mapping's system (`spec.externalNames`), and by name."""
+
+    services: frozenset[str]
+    declared: dict[str, dict[str, tuple[str, ...]]]  # system -> casefolded name -> the Services declaring it
+
+    @classmethod
+    def of(cls, services: Iterable[Any]) -> Directory:
+        names: set[str] = set()
+        declared: dict[str, dict[str, tuple[str, ...]]] = {}
+        for service in services:
+            names.add(service.name)
+            for system, values in (getattr(service.spec, "external_names", None) or {}).items():
+                table = declared.setdefault(system, {})
+                for value in values:
+                    key = " ".join(str(value).split()).casefold()
+                    if service.name not in table.get(key, ()):
+                        table[key] = (*table.get(key, ()), service.name)
+        return cls(frozenset(names), declared)
+
+    @classmethod
+    def named(cls, services: Iterable[str]) -> Directory:
+        """Services with no declared names (an import that reads names only)."""
+        return cls(frozenset(services), {})
+
+    def resolve(self, mapping: IncidentMapping, value: str) -> tuple[tuple[str, ...], str] | None:
+        """The Services a cell value names, and how it was read; None when none."""
+        wanted = " ".join(value.split()).casefold()
+        declaring = self.declared.get(mapping.system, {}).get(wanted)
+        if declaring:
+            return declaring, f"declared in spec.externalNames.{mapping.system}"
+        mapped = next((svc for key, svc in mapping.services.items() if key.strip().casefold() == wanted), None)
+        if mapped is not None:
+            return ((mapped,), "mapped by the mapping's services") if mapped in self.services else None
+        if value.strip() in self.services:
+            return (value.strip(),), "a Service of that name"
+        slug = _slug(value)
+        if slug in self.services:
+            return (slug,), f"the Service {slug}, by its lower-case name"
+        return None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What other records of the tool say about one ticket: its outage records and its SLA clocks."""
+
+    impacts: tuple[dict[str, Any], ...] = ()  # Impact documents, from outage records
+    planned: bool = False  # an outage record of type planned
+    slas: tuple[dict[str, Any], ...] = ()  # RecordedSla documents
+
+
 def plan_row(file: str, number: int, index: dict[str, list[int]], cells: list[str], mapping: IncidentMapping,
-             services: set[str], problems: list[Problem]) -> Planned | None:
-    """The Incident a row gives, or None with its problems appended."""
+             directory: Directory, problems: list[Problem], unrecorded: tuple[str, ...] = (),
+             evidence: dict[str, Evidence] | None = None, notes: list[str] | None = None) -> Planned | None:
+    """The Incident a row gives, or None with its problems appended. `unrecorded` are the times the export has
+    no column for; `evidence` the other records of the tool by ticket id; `notes` collects what to review."""
     row = _Row(file, number, index, cells, mapping, problems)
     columns = mapping.columns
     identity = row.text(columns.id, "ticket id", required=True)
@@ -246,34 +335,51 @@ def plan_row(file: str, number: int, index: dict[str, list[int]], cells: list[st
         responded = _responded_after(row, opened)
     resolved = row.moment(columns.resolved, "resolved date-time")
     closed = row.moment(columns.closed, "closed date-time")
-    impacted = _services(row, services)
-    impact = _impact(row)
+    impacted = _services(row, directory)
+    impact, basis = _impact(row)
     planned = _planned(row)
+    slas = _sla_fields(row, notes)
     name = _name(row, identity)
     if not row.ok or identity is None or title is None or priority is None or opened is None or name is None:
         return None
+    found = (evidence or {}).get(identity[1], Evidence())
     spec: dict[str, Any] = {"title": title[1], "priority": priority}
-    if planned:
+    if planned or found.planned:
         spec["planned"] = True
     spec["opened"] = _iso(opened)
     for key, moment in (("responded", responded), ("resolved", resolved), ("closed", closed)):
         if moment is not None:
             spec[key] = _iso(moment)
-    spec["impacts"] = [{"service": service, "impact": impact} for service in impacted]
+    covered = {impact_data["service"] for impact_data in found.impacts}
+    impacts = list(found.impacts)
+    for service, how in impacted:
+        if service not in covered:
+            impacts.append({"service": service, "impact": impact, "basis": f"{basis}; service {how}"})
+    spec["impacts"] = impacts
     links: dict[str, Any] = {}
     for key, source in (("change", columns.change), ("problem", columns.problem)):
-        found = row.text(source, key)
-        if found is not None:
-            links[key] = found[1]
+        found_text = row.text(source, key)
+        if found_text is not None:
+            links[key] = found_text[1]
     review = row.text(columns.review, "post-incident review URL")
     if review is not None:
         links["postIncidentReview"] = {"url": review[1]}
     if links:
         spec["links"] = links
     spec["source"] = {"system": mapping.system, "id": identity[1]}
+    if unrecorded:
+        spec["source"]["unrecorded"] = list(unrecorded)
+    if slas or found.slas:
+        spec["recordedSlas"] = [*slas, *found.slas]
     data = {"apiVersion": API_VERSION, "kind": "Incident", "metadata": {"name": name}, "spec": spec}
     if not _valid(row, data, identity[0]):
         return None
+    if notes is not None:
+        unknown = [i["service"] for i in impacts if i["impact"] == "unknown"]
+        if unknown:
+            notes.append(f"row {number}: {one_line(identity[1])} impact on {', '.join(unknown)} unknown ({basis}): it "
+                         f"counts no downtime; review it and set the impact in {name}.yaml if the service was "
+                         "impaired")
     return Planned(number, name, identity[1], data)
 
 
@@ -305,50 +411,74 @@ def _responded_after(row: _Row, opened: datetime) -> datetime | None:
     return opened + timedelta(seconds=round(seconds))
 
 
-def _services(row: _Row, known: set[str]) -> list[str]:
-    found = list(row.values(row.mapping.columns.service))
-    if not found:
-        row.problem(row.mapping.columns.service[0], "no service: every row names the service it impacted "
-                    f"(columns read: {', '.join(one_line(c) for c in row.mapping.columns.service)})")
+def _split(cell: str) -> list[str]:
+    """The values of a cell that lists several (`A, B` or `A; B`)."""
+    return [part.strip() for part in _SEPARATORS.split(cell) if part.strip()]
+
+
+def _services(row: _Row, directory: Directory) -> list[tuple[str, str]]:
+    """(service, how it was read) for every Service the row names: the first entry of the mapping's service
+    columns whose every value names one; a cell is read whole first, then as a list."""
+    entries = row.mapping.columns.service
+    unresolved: list[tuple[str, str]] = []
+    any_value = False
+    for entry in entries:
+        found = list(row.values(entry))
+        if not found:
+            continue
+        any_value = True
+        resolved: list[tuple[str, str]] = []
+        missing: list[tuple[str, str]] = []
+        for column, cell in found:
+            value = squash(cell)
+            if len(value) > MAX_VALUE_CHARS:
+                row.problem(column, f"service is {len(value):,} characters long, more than the {MAX_VALUE_CHARS} "
+                            f"a service name may have: {_quote(value)}")
+                return []
+            whole = directory.resolve(row.mapping, value)
+            parts = [value] if whole is not None else _split(value)
+            for part in parts:
+                named = whole if part == value else directory.resolve(row.mapping, part)
+                if named is None:
+                    missing.append((column, part))
+                    continue
+                services, how = named
+                for service in services:
+                    if service not in (s for s, _ in resolved):
+                        resolved.append((service, f"{column} {_quote(part)}, {how}"))
+        if not missing:
+            return resolved
+        unresolved += missing
+    if not any_value:
+        shown = ", ".join(one_line(c) for entry in entries for c in entry)
+        row.problem(entries[0][0], f"no service: every row names the service it impacted (columns read: {shown})")
         return []
-    out: list[str] = []
-    for column, value in found:
-        service = _service_name(row.mapping, value, known)
-        if service is None:
-            row.problem(column, f"service {_quote(value)} is not a Service of the catalogue: map it under "
-                        f"`services:` in a mapping file (e.g. {_quote(value)}: <service name>), or add the "
-                        "Service")
-        elif service not in out:
-            out.append(service)
-    return out
+    column, value = unresolved[0]
+    system = row.mapping.system
+    row.problem(column, f"service {_quote(value)} is not a Service of the catalogue, and no Service declares it: "
+                f"add it to the Service's spec.externalNames.{system} (e.g. {system}: [{_quote(value)}]), or add the "
+                "Service")
+    return []
 
 
-def _service_name(mapping: IncidentMapping, value: str, known: set[str]) -> str | None:
-    """The mapping's name for it, else the value itself, else its lower-case slug, when a Service has it."""
-    wanted = value.strip().casefold()
-    mapped = next((s for key, s in mapping.services.items() if key.strip().casefold() == wanted), None)
-    if mapped is not None:
-        return mapped if mapped in known else None
-    for candidate in (value.strip(), _slug(value)):
-        if candidate in known:
-            return candidate
-    return None
-
-
-def _impact(row: _Row) -> str:
+def _impact(row: _Row) -> tuple[str, str]:
+    """The impact the row's impact column gives, and what it was read from; the mapping's default without one."""
     found = row.text(row.mapping.columns.impact, "impact")
     if found is None:
-        return row.mapping.impact
+        default = row.mapping.impact
+        return default, ("no impact in the export" if default == "unknown"
+                         else f"no impact in the export: the mapping's default, {default}")
     column, value = found
-    impact = row.mapping.impact_of(value) or (value.lower() if value.lower() in ("outage", "degraded") else None)
+    impact = row.mapping.impact_of(value) or (value.lower() if value.lower() in ("outage", "degraded", "unknown")
+                                              else None)
     if impact is None:
         row.problem(column, f"impact {_quote(value)} is not in the mapping's impacts: add it under `impacts:` "
-                    "(outage or degraded)")
-        return row.mapping.impact
+                    "(outage, degraded or unknown) in a mapping file")
+        return "unknown", ""
     if impact == "partial":
         row.problem(column, "a partial impact needs the fraction of users affected, which an export does not "
-                    "give: map it to outage or degraded, and edit the document after importing")
-    return impact
+                    "give: map it to outage, degraded or unknown, and edit the document after importing")
+    return impact, f"{column} {_quote(value)}, read as {impact}"
 
 
 def _planned(row: _Row) -> bool:
@@ -356,11 +486,43 @@ def _planned(row: _Row) -> bool:
     if found is None:
         return False
     column, value = found
+    if row.mapping.planned_values:
+        return value.casefold() in {v.strip().casefold() for v in row.mapping.planned_values}
     if value.lower() in _TRUE:
         return True
     if value.lower() not in _FALSE:
         row.problem(column, f"{_quote(value)} is not yes or no (true/false, 1/0)")
     return False
+
+
+def _sla_fields(row: _Row, notes: list[str] | None) -> list[dict[str, Any]]:
+    """The tool's SLA fields (Jira's: the time left, negative once breached) as recorded SLA clocks."""
+    found = []
+    for metric, columns in row.mapping.columns.slas.items():
+        cell = row.text(columns, f"{metric} SLA field")
+        if cell is None:
+            continue
+        column, value = cell
+        left = parse_time_left(value)
+        if left is None:
+            if notes is not None:
+                notes.append(f"row {row.number}: {one_line(column)} {_quote(value)} is not a time left (such as 2h "
+                             "30m, or -15m once breached): not kept")
+            continue
+        name = _CUSTOM_FIELD.sub(r"\1", squash(column))  # Jira's "Custom field (Time to resolution)"
+        found.append({"definition": one_line(shorten(name, 200)), "metric": metric, "breached": left < 0})
+    return found
+
+
+def parse_time_left(text: str) -> int | None:
+    """Jira's time left, `2h 30m` or `-1d 4h`, in minutes; None when it is not one."""
+    value = text.strip()
+    sign = -1 if value.startswith("-") else 1
+    body = value.lstrip("+-").strip()
+    if not body or not _TIME_LEFT.fullmatch(body):
+        return None
+    minutes = sum(int(n) * _UNIT_MINUTES[u] for n, u in _TIME_LEFT_PART.findall(body))
+    return sign * minutes if minutes or sign > 0 else 0
 
 
 def _name(row: _Row, identity: tuple[str, str] | None) -> str | None:
@@ -412,11 +574,12 @@ def _column_of(row: _Row, where: str) -> str | None:
 # the whole import
 
 
-def plan_import(path: Path, shown: str, mapping: IncidentMapping, services: set[str], existing: Existing
-                ) -> ImportResult:
+def plan_import(path: Path, shown: str, mapping: IncidentMapping, directory: Directory, existing: Existing,
+                evidence: dict[str, Evidence] | None = None) -> ImportResult:
     header, rows = read_rows(path, shown)
     result = ImportResult()
     _check_header(header, mapping, shown)
+    unrecorded = unrecorded_times(header, mapping)
     seen: dict[str, int] = {}
     names: dict[str, int] = {}
     index = header_index(header)
@@ -424,7 +587,9 @@ def plan_import(path: Path, shown: str, mapping: IncidentMapping, services: set[
         number = offset + 2  # the header is row 1; a blank row keeps its number, so later rows match the sheet
         if not any(cell.strip() for cell in cells):
             continue
-        planned = plan_row(shown, number, index, cells, mapping, services, result.problems)
+        notes: list[str] = []
+        planned = plan_row(shown, number, index, cells, mapping, directory, result.problems, unrecorded, evidence,
+                           notes)
         if len(result.problems) > MAX_MESSAGES:
             result.more_problems += len(result.problems) - MAX_MESSAGES
             del result.problems[MAX_MESSAGES:]
@@ -433,8 +598,10 @@ def plan_import(path: Path, shown: str, mapping: IncidentMapping, services: set[
         id_column = mapping.columns.id[0]
         source = (mapping.system, planned.source_id)
         if source in existing.sources:
+            more = " (its outage or SLA records in this import are not applied: edit that document)" if (
+                evidence and planned.source_id in evidence) else ""
             result.skipped.append((number, f"{mapping.system} {one_line(planned.source_id)} is already imported "
-                                   f"in {existing.sources[source]}"))
+                                   f"in {existing.sources[source]}{more}"))
             continue
         if planned.source_id in seen:
             result.problems.append(Problem(shown, number, one_line(id_column),
@@ -450,16 +617,36 @@ def plan_import(path: Path, shown: str, mapping: IncidentMapping, services: set[
             continue
         names[planned.name] = number
         result.planned.append(planned)
+        result.notes += notes
+    listed = {cells[i].strip() for cells in rows for i in index.get(mapping.columns.id[0], ()) if i < len(cells)}
+    for ticket in sorted((evidence or {}).keys() - listed - {p.source_id for p in result.planned}):
+        if (mapping.system, ticket) not in existing.sources:
+            result.notes.append(f"{one_line(ticket)}: outage or SLA records name this ticket, which is not in the "
+                                "export: export it with the incidents to import them")
     return result
+
+
+def unrecorded_times(header: list[str], mapping: IncidentMapping) -> tuple[str, ...]:
+    """The times the export has no column for: an Incident from it says so, and a clock that needs one is
+    not recorded rather than running or breached."""
+    columns = mapping.columns
+    present = set(header)
+    missing = []
+    if not present & {*columns.responded, *columns.responded_after_seconds}:
+        missing.append("responded")
+    if not present & set(columns.resolved):
+        missing.append("resolved")
+    return tuple(missing)
 
 
 def _check_header(header: list[str], mapping: IncidentMapping, shown: str) -> None:
     """Every required field has at least one of its columns in the header; else the export is not this tool's."""
     columns = mapping.columns
+    service_columns = [c for entry in columns.service for c in entry]
     missing = [f"{field_name} ({' or '.join(one_line(c) for c in names)})"
                for field_name, names in (("id", columns.id), ("title", columns.title),
                                          ("priority", columns.priority), ("opened", columns.opened),
-                                         ("service", columns.service))
+                                         ("service", service_columns))
                if not any(name in header for name in names)]
     if missing:
         raise SvcascodeError(f"{shown}:1: the header has no column for {'; '.join(missing)}: is this a "
@@ -501,16 +688,17 @@ def render(planned: Planned, source: str) -> str:
 
 def write(result: ImportResult, out: Path, source: str) -> None:
     """Write every planned document into `out`, never over a file (one that exists is listed as skipped)."""
+    from svcascode.safewrite import OutputFolder
+
+    folder: OutputFolder | None = None
     for planned in result.planned:
         target = out / f"{planned.name}.yaml"
         text = render(planned, source)
+        if folder is None:  # created, through no link, only when there is something to write
+            folder = OutputFolder(out)
         try:
-            out.mkdir(parents=True, exist_ok=True)
-            with open(target, "x", encoding="utf-8") as handle:
-                handle.write(text)
+            folder.write(f"{planned.name}.yaml", text, exclusive=True)
         except FileExistsError:
             result.skipped.append((planned.row, f"{target} exists"))
             continue
-        except OSError as error:
-            raise SvcascodeError(f"{target}: cannot write: {error.strerror}") from None
         result.written.append(target)

@@ -10,7 +10,7 @@ from svcascode.models.incidents import Incident, IncidentSpec
 from svcascode.models.governance import (
     Baseline, BaselineSpec, Control, ControlSpec, Framework, FrameworkSpec, Waiver, WaiverSpec,
 )
-from svcascode.models.openslo import OPENSLO_API_VERSION, OPENSLO_KINDS, OpenSloDocument, OpenSloSlo, SloSpec
+from svcascode.models.openslo import OPENSLO_API_VERSION, OPENSLO_DOCUMENTS, OpenSloDocument, SloSpec
 from svcascode.models.operations import (
     IncidentPolicy, IncidentPolicySpec, MaintenanceWindow, MaintenanceWindowSpec, PatchPolicy, PatchPolicySpec,
 )
@@ -37,8 +37,7 @@ KINDS: dict[str, type[Envelope]] = {
     "Scorecard": Scorecard,
 }
 
-OPENSLO_MODELS: dict[str, type[OpenSloDocument]] = (
-    {kind: OpenSloDocument for kind in OPENSLO_KINDS} | {"SLO": OpenSloSlo})
+OPENSLO_MODELS: dict[str, type[OpenSloDocument]] = OPENSLO_DOCUMENTS
 
 # spec model -> the kind whose documents carry it: a Document's `spec` is an instance of one of these.
 SPEC_KINDS: dict[type[BaseModel], str] = {

@@ -50,7 +50,9 @@ class Check(Model):
     variables: list[Variable] = Field(default_factory=list, description="CEL values named for the expressions")
     expression: Text | None = Field(None, description="CEL: true passes, false fails with `message`, a list of "
                                     "strings fails once per string")
-    message: Text | None = None
+    message: Text | None = Field(None, description="what a failure says: an expression check's message (with "
+                                 "{{...}} values), or a schema check's statement before the field it names "
+                                 "(default: the control's title)")
     path: Text | None = None
     validations: list[Validation] = Field(default_factory=list)
 
@@ -66,7 +68,7 @@ class Check(Model):
         if self.schema_ is not None and self.params:
             raise FieldError("params", "`params:` belong to a built-in or expression check, not to a `schema:` check")
         if self.builtin is not None or self.schema_ is not None:
-            for name in ("variables", "message", "path"):
+            for name in ("variables", "path") if self.schema_ is not None else ("variables", "message", "path"):
                 if getattr(self, name):
                     raise FieldError(name, f"`{name}:` belongs to an expression check")
         if self.validations and (self.message or self.path):

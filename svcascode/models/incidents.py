@@ -4,8 +4,11 @@ An incident record is a fact, not a promise: its priority picks the ServiceLevel
 its `opened`, `responded` and `resolved` times are what response and resolution clocks measure, its
 state changes are what pauses a clock (the states a ServiceLevel lists in `support.pauseOn`), and the
 impact on each service (with its own start and end where they differ from the incident's) is what
-availability is measured on. Every time is a date-time with its offset, so a record means one instant
-whatever the reader's time zone.
+availability is measured on. An impact the record cannot establish is `unknown`: the service is named,
+the incident counts no downtime, and it is listed for review. Every time is a date-time with its
+offset, so a record means one instant whatever the reader's time zone. What the ticketing tool itself
+recorded about its SLA clocks (`recordedSlas`) is kept beside the facts, so that `svcascode sla
+reconcile` can compare it with what the contract in git gives.
 """
 
 from __future__ import annotations
@@ -16,27 +19,31 @@ from typing import Annotated, Literal
 from pydantic import Field, Strict, model_validator
 
 from svcascode.models.common import (
-    Bool, DateTime, Envelope, FieldError, Model, Priority, Ref, Text, Url,
+    Bool, DateTime, DurationValue, Envelope, FieldError, Model, Priority, Ref, Text, Url,
 )
 
-IMPACTS = ("outage", "degraded", "partial")
+IMPACTS = ("outage", "degraded", "partial", "unknown")
 STATES = ("in-progress", "awaiting-customer", "awaiting-vendor", "scheduled", "on-hold")
 MAX_STATES = 10_000  # state changes one incident may record; far more than any real ticket has
 MAX_IMPACTS = 10_000  # services one incident may affect
 
-ImpactKind = Literal["outage", "degraded", "partial"]
+ImpactKind = Literal["outage", "degraded", "partial", "unknown"]
+ClockMetric = Literal["response", "resolution"]
 IncidentState = Literal["in-progress", "awaiting-customer", "awaiting-vendor", "scheduled", "on-hold"]
 
 
 class Impact(Model):
     service: Ref = Field(description="the affected Service")
-    impact: ImpactKind = Field(description="outage (unavailable), degraded (working, worse), or partial (out "
-                               "for a fraction of its users)")
+    impact: ImpactKind = Field(description="outage (unavailable), degraded (working, worse), partial (out for a "
+                               "fraction of its users), or unknown (the record does not say: no downtime is "
+                               "counted and the incident is listed for review)")
     fraction: Annotated[float, Strict(), Field(gt=0, le=1)] | None = Field(
         None, description="partial only: the fraction of users affected, above 0 and at most 1")
     start: DateTime | None = Field(None, description="when the impact began; default: the incident's `opened`")
     end: DateTime | None = Field(None, description="when the impact ended; default: the incident's `resolved` "
                                  "(absent on an open incident: ongoing)")
+    basis: Text | None = Field(None, max_length=300, description="what the impact was read from, e.g. "
+                               "`impact 1 - High` or `outage record OUT0010233`; an importer says what it assumed")
 
     @model_validator(mode="after")
     def _fraction_for_partial(self) -> Impact:
@@ -73,6 +80,25 @@ class IncidentSource(Model):
 
     system: Text = Field(description="e.g. servicenow, jsm, pagerduty")
     id: Text = Field(description="the ticket's identifier in that system, e.g. INC0012345")
+    unrecorded: list[Literal["responded", "resolved"]] = Field(
+        default_factory=list, description="times the source's export does not carry (ServiceNow's incident list "
+        "has no response time): a clock that needs one is not recorded, neither met nor breached")
+
+
+class RecordedSla(Model):
+    """One SLA clock as the ticketing tool recorded it (a ServiceNow task_sla row, a Jira SLA field)."""
+
+    definition: Text = Field(max_length=200, description="the tool's SLA definition, e.g. `P1 resolution (4 hours)`")
+    metric: ClockMetric | None = Field(None, description="response or resolution, when the tool says or its "
+                                       "definition's name does")
+    type: Literal["SLA", "OLA", "UC"] = Field("SLA", description="the kind of agreement the definition is")
+    stage: Text | None = Field(None, max_length=40, description="as the tool wrote it: In progress, Completed, "
+                               "Paused, Cancelled")
+    breached: Bool | None = Field(None, description="whether the tool judged the clock breached")
+    elapsed: DurationValue | None = Field(None, description="the time the tool counted (its business elapsed "
+                                          "time), e.g. 250m")
+    started: DateTime | None = None
+    stopped: DateTime | None = None
 
 
 class IncidentSpec(Model):
@@ -88,6 +114,8 @@ class IncidentSpec(Model):
                                       description="state changes, in time order")
     links: IncidentLinks | None = None
     source: IncidentSource | None = None
+    recorded_slas: list[RecordedSla] = Field(default_factory=list, max_length=100, description="the SLA clocks "
+                                             "the ticketing tool recorded, compared by `svcascode sla reconcile`")
 
     @model_validator(mode="after")
     def _times_in_order(self) -> IncidentSpec:

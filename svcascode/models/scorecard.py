@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, Strict, model_validator
 
 from svcascode.models.common import Envelope, FieldError, Model, Name, Text, Tier
+
+MAX_DELIVERY_WINDOWS = 24  # windows back a level may look for a breach: two years of months
 
 MAX_LEVELS = 20  # levels per scorecard: a ladder, not a database
 MAX_LEVEL_CONTROLS = 200  # control ids per level (and per tier of a level)
@@ -22,11 +24,15 @@ class Level(Model):
                                  description="control ids every service must pass for this level")
     tiers: dict[Tier, Annotated[list[Name], Field(max_length=MAX_LEVEL_CONTROLS)]] = Field(
         default_factory=dict, description="tier -> further control ids that services of that tier must pass")
+    no_breached_windows: Annotated[int, Strict(), Field(ge=1, le=MAX_DELIVERY_WINDOWS)] | None = Field(
+        None, description="service levels as delivered: no window of the service's levels in force is breached "
+        "among the current one and this many complete ones before it (1: the current and the last)")
 
     @model_validator(mode="after")
     def _bounded(self) -> Level:
-        if not self.controls and not any(self.tiers.values()):
-            raise FieldError("controls", "a level needs at least one control, in `controls:` or `tiers:`")
+        if not self.controls and not any(self.tiers.values()) and self.no_breached_windows is None:
+            raise FieldError("controls", "a level needs at least one control, in `controls:` or `tiers:`, or "
+                             "`noBreachedWindows:`")
         return self
 
     def controls_for(self, tier: str) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, Strict, StringConstraints, model_validator
 
 from svcascode.models.common import (
     FieldError,
@@ -77,6 +77,10 @@ class Operations(Model):
     deployment: Literal["rolling", "blue-green", "recreate"] | None = None
 
 
+SystemName = Annotated[str, Strict(), StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=40)]
+ExternalName = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=200)]
+
+
 class ComplianceScope(Model):
     scope: list[Ref] = Field(default_factory=list, description="Framework names")
 
@@ -97,6 +101,10 @@ class ServiceSpec(Model):
     continuity: Continuity | None = None
     operations: Operations | None = None
     compliance: ComplianceScope | None = None
+    external_names: dict[SystemName, Annotated[list[ExternalName], Field(min_length=1, max_length=100)]] = Field(
+        default_factory=dict, description="this service's names in other tools, by the system an import mapping "
+        "names (servicenow: business service, CIs; jsm: components, affected-service values; pagerduty: service "
+        "ids and names), matched without case: `svcascode import incidents` reads a ticket's service cell by them")
 
     @model_validator(mode="after")
     def _supplier_for_external(self) -> ServiceSpec:

@@ -325,7 +325,7 @@ def generate(catalogue: Catalogue, as_of: date, months: int = 12) -> Alertmanage
     for owner in owners:
         team = catalogue.get("Team", owner)
         routes: list[dict[str, Any]] = []
-        for service in sorted(catalogue.services_by_owner.get(owner, ()), key=lambda s: s.name):
+        for service in sorted(catalogue.services_owned_by(owner), key=lambda s: s.name):
             mutes = sorted(windows_of.get(service.name, ()))
             if not mutes:
                 continue

@@ -34,9 +34,12 @@ def dump(data: Any, header: list[str] | None = None) -> str:
 
 
 class OutputFolder:
-    """The --out folder: created when missing; refused when it is (or holds, or lies in) catalogue folders."""
+    """The --out folder: created when missing; refused when it is (or holds, or lies in) catalogue folders.
+    Every file is written through `svcascode.safewrite`: no link followed, nothing outside the folder."""
 
     def __init__(self, root: Path, settings: Settings, out: str) -> None:
+        from svcascode.safewrite import OutputFolder as SafeFolder
+
         self.root = root.resolve()
         self.path = (Path.cwd() / out).resolve()
         for name in settings.roots:
@@ -47,18 +50,11 @@ class OutputFolder:
         if self.path == self.root:
             raise SvcascodeError(f"{out}: the output folder is the repository root; choose a folder such as "
                                  "out/monitoring")
+        self.folder = SafeFolder(out)  # a link on the way to it is refused here, before anything is written
         self.written: list[Path] = []
 
     def write(self, relative: str, text: str) -> Path:
-        target = self.path / relative
-        if ".." in Path(relative).parts or Path(relative).is_absolute():
-            raise SvcascodeError(f"{relative}: refusing to write outside {self.path}")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_symlink() or not target.parent.resolve().is_relative_to(self.path):
-                raise SvcascodeError(f"{target}: is a link or lies outside the output folder {self.path}: refused")
-            target.write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise SvcascodeError(f"{target}: cannot write: {error.strerror}") from None
+        self.folder.write(relative, text)
+        target = self.path / relative  # the same file: no link on the way to it
         self.written.append(target)
         return target

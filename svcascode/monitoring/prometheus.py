@@ -3,20 +3,22 @@
 For each SLO with a Prometheus indicator: `slo:sli_error:ratio_rate<window>` for every window the
 alerts read, `slo:objective:ratio` and `slo:error_budget:ratio`, all labelled service, slo, team and
 tier; then one page and one ticket alert. A condition fires when the error ratio over both its long
-and its short window is at least factor x (1 - target).
+and its short window is at least factor x (1 - target), the factor scaled to the SLO's window.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
 from svcascode.errors import SvcascodeError
+from svcascode.escape import squash
 from svcascode.facts import TIER_ORDER
+from svcascode.models.common import duration_seconds
 from svcascode.monitoring.promql import matcher
 from svcascode.monitoring.slos import Indicator, MonitoredSlo, MonitoringProblem, indicator, mismatches, monitored
 
@@ -30,29 +32,45 @@ TIERS = TIER_ORDER
 class Condition:
     name: str
     severity: str  # page or ticket
-    factor: Decimal
+    budget_percent: Decimal  # the share of the window's error budget spent over `long` when it fires
     long: str
     short: str
 
+    def factor(self, window_seconds: int) -> Decimal:
+        """The burn rate that spends `budget_percent` of the budget in the long window: the share times the
+        SLO's window over the long window, to the hundredth (14.4 for 30 days, 13.44 for 28 days, as the
+        workbook's table and Sloth give them)."""
+        exact = self.budget_percent / 100 * Decimal(window_seconds) / Decimal(duration_seconds(self.long))
+        return exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN).normalize()
 
-# The workbook's table, for a 30-day budget: 2 % of it in 1 h, 5 % in 6 h, 10 % in 1 d, 10 % in 3 d.
+
+# The workbook's table: 2 % of the budget in 1 h, 5 % in 6 h, 10 % in 1 d, 10 % in 3 d; for a 30-day window
+# the factors 14.4, 6, 3 and 1, scaled to the window of each SLO.
 CONDITIONS = (
-    Condition("page-fast", "page", Decimal("14.4"), "1h", "5m"),
-    Condition("page-slow", "page", Decimal("6"), "6h", "30m"),
-    Condition("ticket-fast", "ticket", Decimal("3"), "1d", "2h"),
-    Condition("ticket-slow", "ticket", Decimal("1"), "3d", "6h"),
+    Condition("page-fast", "page", Decimal(2), "1h", "5m"),
+    Condition("page-slow", "page", Decimal(5), "6h", "30m"),
+    Condition("ticket-fast", "ticket", Decimal(10), "1d", "2h"),
+    Condition("ticket-slow", "ticket", Decimal(10), "3d", "6h"),
 )
-# Factors per tier; None turns a condition off. Tier-3 services have no on-call rota (see the
-# baselines), so they are not paged: their burns become tickets. Override with --burn-rate.
-DEFAULT_FACTORS: dict[str, dict[str, Decimal | None]] = {
-    tier: {c.name: (None if tier == "tier-3" and c.severity == "page" else c.factor) for c in CONDITIONS}
-    for tier in TIERS
-}
+# Factors given with --burn-rate, per tier and condition: a number replaces the scaled factor, None turns the
+# condition off. Tier-3 services have no on-call rota (see the baselines), so by default they are not paged:
+# their burns become tickets.
+Overrides = dict[str, dict[str, Decimal | None]]
+WORKBOOK_WINDOW_SECONDS = 30 * 86400  # the window the workbook's table is written for
+DEFAULT_OVERRIDES: Overrides = {"tier-3": {c.name: None for c in CONDITIONS if c.severity == "page"}}
 
 
-def parse_overrides(values: tuple[str, ...]) -> dict[str, dict[str, Decimal | None]]:
+def factor_of(overrides: Overrides, tier: str, condition: Condition, window_seconds: int) -> Decimal | None:
+    """The factor of a condition for an SLO of this tier and window; None when the condition is off."""
+    row = overrides.get(tier, {})
+    if condition.name in row:
+        return row[condition.name]
+    return condition.factor(window_seconds)
+
+
+def parse_overrides(values: tuple[str, ...]) -> Overrides:
     """`--burn-rate TIER:CONDITION=FACTOR` (TIER may be `all`; FACTOR `off`) over the defaults."""
-    factors = {tier: dict(row) for tier, row in DEFAULT_FACTORS.items()}
+    factors = {tier: dict(row) for tier, row in DEFAULT_OVERRIDES.items()}
     names = [c.name for c in CONDITIONS]
     for value in values:
         scope, _, rest = value.partition(":")
@@ -72,7 +90,7 @@ def parse_overrides(values: tuple[str, ...]) -> dict[str, dict[str, Decimal | No
             if not factor.is_finite() or factor <= 0:
                 raise SvcascodeError(f"--burn-rate {value!r}: the factor is a number above 0, or off")
         for tier in tiers:
-            factors[tier][name] = factor
+            factors.setdefault(tier, {})[name] = factor
     return factors
 
 
@@ -122,8 +140,10 @@ def plan(catalogue: Catalogue, as_of: date) -> Plan:
 
 
 def escape_template(text: str) -> str:
-    """Prometheus expands alert labels and annotations as Go templates: catalogue text stays literal."""
-    return text.replace("{{", '{{ "{{" }}')
+    """Prometheus expands alert labels and annotations as Go templates: catalogue text stays literal, on one
+    line (a line break in a title cannot start a line of its own in the file, `::error` or not), with control
+    and bidirectional characters shown as escapes."""
+    return squash(text).replace("{{", '{{ "{{" }}')
 
 
 def _number(value: Decimal) -> str:
@@ -177,7 +197,7 @@ def _sla_text(info: MonitoredSlo) -> str:
 
 
 def rule_groups(catalogue: Catalogue, info: MonitoredSlo, sli: Indicator,
-                factors: dict[str, dict[str, Decimal | None]], catalogue_url: str) -> list[dict[str, Any]]:
+                factors: Overrides, catalogue_url: str) -> list[dict[str, Any]]:
     assert info.service is not None and info.window is not None
     own = labels(info)
     recording: list[dict[str, Any]] = [
@@ -196,9 +216,10 @@ def rule_groups(catalogue: Catalogue, info: MonitoredSlo, sli: Indicator,
         "slo_source": info.slo.file,
     }
     alerts: list[dict[str, Any]] = []
-    row = factors.get(info.tier, DEFAULT_FACTORS["tier-0"])
     for severity in ("page", "ticket"):
-        active = [(c, row[c.name]) for c in CONDITIONS if c.severity == severity and row.get(c.name) is not None]
+        active = [(c, factor_of(factors, info.tier, c, info.window.seconds)) for c in CONDITIONS
+                  if c.severity == severity]
+        active = [(c, f) for c, f in active if f is not None]
         if not active:
             continue
         terms, words = [], []
@@ -208,9 +229,11 @@ def rule_groups(catalogue: Catalogue, info: MonitoredSlo, sli: Indicator,
             terms.append(f"({_series(RECORD.format(window=condition.long), info)} >= {threshold} and "
                          f"{_series(RECORD.format(window=condition.short), info)} >= {threshold})")
             words.append(f"{_number(factor)}x over {condition.long} (and {condition.short})")
-        description = (f"{slo_title} of {title} ({service.name}, {info.tier}) is spending its error budget of "
-                       f"{_number(info.budget * 100)}% over {info.window.describe()} at " + " or ".join(words)
-                       + ". Error ratio now: {{ $value | humanizePercentage }}.")
+        # the catalogue's text escaped, then the one template svcascode writes itself
+        description = escape_template(
+            f"{slo_title} of {title} ({service.name}, {info.tier}) is spending its error budget of "
+            f"{_number(info.budget * 100)}% over {info.window.describe()} at " + " or ".join(words) + "."
+        ) + " Error ratio now: {{ $value | humanizePercentage }}."
         alerts.append({
             "alert": f"SLOErrorBudgetBurn{severity.capitalize()}",
             "expr": " or ".join(terms),
@@ -218,8 +241,7 @@ def rule_groups(catalogue: Catalogue, info: MonitoredSlo, sli: Indicator,
             "annotations": {
                 "summary": escape_template(f"{service.name}: {info.slo.name} error budget burning fast "
                                            f"({severity})"),
-                "description": escape_template(description.replace("{{ $value | humanizePercentage }}", "\0"))
-                .replace("\0", "{{ $value | humanizePercentage }}"),
+                "description": description,
                 **{k: escape_template(v) for k, v in annotations.items() if v},
             },
         })
@@ -227,7 +249,7 @@ def rule_groups(catalogue: Catalogue, info: MonitoredSlo, sli: Indicator,
             {"name": f"slo-{info.slo.name}-alerts", "rules": alerts}]
 
 
-def generate(catalogue: Catalogue, as_of: date, factors: dict[str, dict[str, Decimal | None]],
+def generate(catalogue: Catalogue, as_of: date, factors: Overrides,
              catalogue_url: str = "") -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
     """Rule groups per service (file stem -> groups), and the notes on SLOs skipped."""
     chosen = plan(catalogue, as_of)

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Iterator
 
-from svcascode.catalogue import Catalogue
+from svcascode.reader import CatalogueReader
 from svcascode.documents import Document
 from svcascode.facts import level_in_force
 from svcascode.finding import JsonPath
@@ -118,11 +118,12 @@ class MonitoredSlo:
 def strictest_target(slo: Document) -> tuple[Decimal | None, JsonPath]:
     best: tuple[Decimal | None, JsonPath] = (None, ("spec", "objectives"))
     for index, objective in enumerate(slo.spec.objectives):
-        if objective.target is None:
+        fraction = objective.fraction
+        if fraction is None:
             continue
-        value = Decimal(repr(objective.target))
+        value = Decimal(fraction.numerator) / Decimal(fraction.denominator)
         if best[0] is None or value > best[0]:
-            best = (value, ("spec", "objectives", index, "target"))
+            best = (value, ("spec", "objectives", index, objective.target_field))
     return best
 
 
@@ -146,10 +147,10 @@ def sla_window(level: Document) -> tuple[int, str]:
     return SLA_CALENDAR_SECONDS[window.calendar], f"calendar {window.calendar}"
 
 
-def promises(catalogue: Catalogue, slo: Document, as_of: date) -> list[Promise]:
+def promises(catalogue: CatalogueReader, slo: Document, as_of: date) -> list[Promise]:
     """The in-force SLA and OLA targets that name this SLO, availability first."""
     found: list[Promise] = []
-    for level in catalogue.levels_by_service.get(slo.spec.service, ()):
+    for level in catalogue.levels_of(slo.spec.service):
         if level.spec.type not in ("SLA", "OLA") or not level_in_force(level, as_of):
             continue
         availability = level.spec.availability
@@ -172,7 +173,7 @@ class Mismatch:
     slo_path: JsonPath  # the SLO's target or time window
 
 
-def mismatches(catalogue: Catalogue, slo: Document, as_of: date) -> Iterator[Mismatch]:
+def mismatches(catalogue: CatalogueReader, slo: Document, as_of: date) -> Iterator[Mismatch]:
     target, target_path = strictest_target(slo)
     window = slo_window(slo)
     for promise in promises(catalogue, slo, as_of):
@@ -209,7 +210,7 @@ def _percent(fraction: Decimal) -> str:
 # The Prometheus indicator
 
 
-def _metric_source(catalogue: Catalogue, slo: Document, source: Any, path: JsonPath) -> tuple[str, JsonPath] | None:
+def _metric_source(catalogue: CatalogueReader, slo: Document, source: Any, path: JsonPath) -> tuple[str, JsonPath] | None:
     """The Prometheus query of an OpenSLO metricSource, with its path; None when it is not Prometheus."""
     if not isinstance(source, dict):
         return None
@@ -236,7 +237,7 @@ def _query(slo: Document, found: tuple[str, JsonPath], origin: Document) -> Quer
         raise MonitoringProblem(origin, f"not a valid SLI query {text!r}: {error}", path) from None
 
 
-def indicator(catalogue: Catalogue, slo: Document, target_path: JsonPath) -> Indicator | None:
+def indicator(catalogue: CatalogueReader, slo: Document, target_path: JsonPath) -> Indicator | None:
     """The SLO's Prometheus indicator (inline or through indicatorRef), None when it has none.
 
     MonitoringProblem when it has one that cannot be used: a query that is not a selector.
@@ -315,7 +316,7 @@ def _at(data: Any, path: JsonPath) -> Any:
     return data
 
 
-def monitored(catalogue: Catalogue, slo: Document, as_of: date) -> MonitoredSlo:
+def monitored(catalogue: CatalogueReader, slo: Document, as_of: date) -> MonitoredSlo:
     service = catalogue.get("Service", slo.spec.service)
     team = catalogue.get("Team", service.spec.owner) if service is not None else None
     target, target_path = strictest_target(slo)

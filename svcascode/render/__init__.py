@@ -12,7 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from svcascode.errors import SvcascodeError
 from svcascode.escape import html_attr, md_code, md_text
 from svcascode.render.wrap import wbr
 
@@ -65,11 +64,9 @@ def render_template(name: str, **context: Any) -> str:
     return str(environment().get_template(name).render(**context))
 
 
-def write_text(path: Path, text: str) -> Path:
-    """Write one output file, creating its folder; an unwritable place is a SvcascodeError (exit 2)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise SvcascodeError(f"{path}: cannot write: {error.strerror}") from None
-    return path
+def write_text(out: Path, relative: str, text: str | bytes) -> Path:
+    """Write one output file at `relative` inside the folder `out`, creating folders, never through a link
+    (svcascode.safewrite); an unwritable place or a link is a SvcascodeError (exit 2)."""
+    from svcascode.safewrite import OutputFolder
+
+    return OutputFolder(out).write(relative, text)

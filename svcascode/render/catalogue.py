@@ -26,6 +26,7 @@ from svcascode import slamath
 from svcascode.levels import NONE, ScorecardResult, scorecards
 
 if TYPE_CHECKING:
+    from svcascode.delivery.ledger import ServiceDelivery
     from svcascode.forecast import Deadline, Forecast
 
 GROUPINGS = {  # variant page -> (title, key of a service row)
@@ -53,34 +54,38 @@ class SiteInput:
 
 def write_site(data: SiteInput, out: Path) -> list[Path]:
     """Write every page of the site into `out`; returns the index pages (HTML, Markdown)."""
+    from svcascode.delivery.ledger import ledger_for
+
     catalogue = data.catalogue
     compliance = data.assessment.services()
     cards = scorecards(data.assessment)
-    rows = [service_row(s, compliance[s.name], cards) for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)]
+    ledger = ledger_for(catalogue, data.as_of)
+    rows = [service_row(s, compliance[s.name], cards, ledger.service(s.name))
+            for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)]
     common = {"as_of": data.as_of.isoformat(), "commit": data.commit, "statuses": SERVICE_STATUSES,
               "horizon_months": DEFAULT_HORIZON_MONTHS,  # how far ahead a maintenance window's next dates are sought
               "groupings": {k: v[0] for k, v in GROUPINGS.items()}, "src": source_link,
               "scorecards": [{"name": c.name, "title": squash(c.title)} for c in cards],
               "deadlines_until": data.forecast.until.isoformat() if data.forecast else None}
-    index_html = write_text(out / "index.html", render_template("catalogue-index.html.j2", rows=rows, groups=None,
+    index_html = write_text(out, "index.html", render_template("catalogue-index.html.j2", rows=rows, groups=None,
                                                                 variant="index", **common))
     for variant, (title, key) in GROUPINGS.items():
-        write_text(out / f"{variant}.html", render_template(
+        write_text(out, f"{variant}.html", render_template(
             "catalogue-index.html.j2", rows=rows, groups=_grouped(rows, key), variant=variant, group_title=title,
             **common))
-    index_md = write_text(out / "index.md", render_template("catalogue-index.md.j2", rows=rows, **common))
+    index_md = write_text(out, "index.md", render_template("catalogue-index.md.j2", rows=rows, **common))
     for service in catalogue.of_kind("Service"):
         view = service_view(catalogue, service, compliance, data.as_of, cards)
         view["deadlines"] = [deadline_row(d) for d in data.forecast.for_service(service.name)] if data.forecast else []
-        write_text(out / "services" / f"{service.name}.html", render_template("service.html.j2", s=view, **common))
-        write_text(out / "services" / f"{service.name}.md", render_template("service.md.j2", s=view, **common))
+        write_text(out, f"services/{service.name}.html", render_template("service.html.j2", s=view, **common))
+        write_text(out, f"services/{service.name}.md", render_template("service.md.j2", s=view, **common))
     for team in catalogue.of_kind("Team"):
-        view = team_view(catalogue, team, compliance, data.assessment, cards)
+        view = team_view(catalogue, team, compliance, data.assessment, cards, ledger)
         view["deadlines"] = [deadline_row(d) for d in data.forecast.for_team(team.name)] if data.forecast else []
-        write_text(out / "teams" / f"{team.name}.html", render_template("team.html.j2", t=view, **common))
-        write_text(out / "teams" / f"{team.name}.md", render_template("team.md.j2", t=view, **common))
+        write_text(out, f"teams/{team.name}.html", render_template("team.html.j2", t=view, **common))
+        write_text(out, f"teams/{team.name}.md", render_template("team.md.j2", t=view, **common))
     for parsed in catalogue.files:
-        write_text(out / source_page(parsed.path), render_template(
+        write_text(out, source_page(parsed.path), render_template(
             "source.html.j2", path=parsed.path, lines=parsed.text.splitlines(), depth=parsed.path.count("/") + 1,
             **common))
     return [index_html, index_md]
@@ -109,17 +114,27 @@ def _grouped(rows: list[dict[str, Any]], key: str) -> list[tuple[str, list[dict[
 # Views: plain dicts the templates read
 
 
-def service_row(service: Document, compliance: ServiceResult, cards: Iterable[ScorecardResult] = ()
-                ) -> dict[str, Any]:
+def service_row(service: Document, compliance: ServiceResult, cards: Iterable[ScorecardResult] = (),
+                delivery: ServiceDelivery | None = None) -> dict[str, Any]:
     spec = service.spec
     return {"levels": [c.services[service.name].level or NONE for c in cards if service.name in c.services],
+            "delivery": delivery_view(delivery),
             "name": service.name, "title": service.model.metadata.title or service.name, "tier": spec.tier,
             "owner": spec.owner, "lifecycle": spec.lifecycle, "type": spec.type, "status": compliance.status,
             "failed": compliance.count(Status.NOT_SATISFIED), "waived": compliance.count(Status.WAIVED)}
 
 
+def delivery_view(delivery: ServiceDelivery | None) -> dict[str, Any]:
+    """The delivery badge of a service: breached when the current or last window of a level in force is."""
+    if delivery is None:
+        return {"status": "none", "label": "not judged", "summary": "not judged"}
+    return delivery.as_json()
+
+
 def service_view(catalogue: Catalogue, service: Document, compliance: dict[str, ServiceResult],
                  as_of: date, cards: Iterable[ScorecardResult] = ()) -> dict[str, Any]:
+    from svcascode.delivery.ledger import ledger_for
+
     spec, meta = service.spec, service.model.metadata
     team = catalogue.get("Team", spec.owner)
     mine = compliance[service.name]
@@ -152,6 +167,7 @@ def service_view(catalogue: Catalogue, service: Document, compliance: dict[str, 
         "status": mine.status, "controls": _control_rows(mine), "findings": list(mine.findings),
         "file": service.file, "line": service.locate(())[0],
         "levels": [_standing(card, service.name) for card in cards if service.name in card.services],
+        "delivery": delivery_view(ledger_for(catalogue, as_of).service(service.name)),
     }
 
 
@@ -267,19 +283,18 @@ def _service_level(catalogue: Catalogue, level: Document, as_of: date) -> dict[s
 
 def _attainment(catalogue: Catalogue, level: Document, as_of: date) -> list[dict[str, Any]]:
     """The last and the current window's availability attained and budget left (`svcascode sla`)."""
-    from svcascode.delivery.attainment import current_and_last
-    from svcascode.delivery.clocks import as_of_instant
+    from svcascode.delivery.ledger import ledger_for
 
     return [{"window": w.label, "attained": _percent(w.attained_percent / 100), "status": w.status,
              "downtime": minutes_text(w.downtime), "allowed": minutes_text(w.allowed),
-             "remaining": minutes_text(w.remaining)}
-            for w in current_and_last(level, catalogue, as_of_instant(as_of))]
+             "remaining": minutes_text(w.remaining), "definition": w.source.describe()}
+            for w in ledger_for(catalogue, as_of).current_and_last(level)]
 
 
 def best_target(catalogue: Catalogue, service: str, as_of: date) -> float | None:
     """The best availability target among a service's SLA, OLA and UC levels in force on the date: the most a
     dependant can count on from it."""
-    targets = [level.spec.availability.target_percent for level in catalogue.levels_by_service.get(service, ())
+    targets = [level.spec.availability.target_percent for level in catalogue.levels_of(service)
                if level_in_force(level, as_of)]
     return max(targets) if targets else None
 
@@ -298,7 +313,7 @@ def _ceiling(catalogue: Catalogue, service: Document, as_of: date) -> dict[str, 
         else:
             pairs.append((slamath.percent_to_fraction(target), dependency.redundancy_group))
     ceiling = slamath.composite_availability(pairs)
-    own = [level.spec.availability.target_percent for level in catalogue.levels_by_service.get(service.name, ())
+    own = [level.spec.availability.target_percent for level in catalogue.levels_of(service.name)
            if level.spec.type == "SLA" and level_in_force(level, as_of)]
     promised = max(own) if own else None
     below = promised is not None and ceiling < slamath.percent_to_fraction(promised)
@@ -366,7 +381,7 @@ def _evidence(catalogue: Catalogue, service: Document, as_of: date) -> list[dict
 
 
 def team_view(catalogue: Catalogue, team: Document, compliance: dict[str, ServiceResult], assessment: Assessment,
-              cards: Iterable[ScorecardResult] = ()) -> dict[str, Any]:
+              cards: Iterable[ScorecardResult] = (), ledger: Any = None) -> dict[str, Any]:
     spec = team.spec
     cards = list(cards)
     rollups = []
@@ -375,8 +390,8 @@ def team_view(catalogue: Catalogue, team: Document, compliance: dict[str, Servic
         if rollup is not None:
             rollups.append({"title": squash(card.title), "lowest": rollup.lowest or NONE, "services": rollup.services,
                             "distribution": list(rollup.distribution.items())})
-    services = [service_row(s, compliance[s.name], cards) for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)
-                if s.spec.owner == team.name]
+    services = [service_row(s, compliance[s.name], cards, ledger.service(s.name) if ledger is not None else None)
+                for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name) if s.spec.owner == team.name]
     children = sorted(t.name for t in catalogue.of_kind("Team") if t.spec.parent == team.name)
     return {"name": team.name, "title": team.model.metadata.title or team.name,
             "description": team.model.metadata.description or "", "type": spec.type, "parent": spec.parent,

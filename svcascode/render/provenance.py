@@ -96,18 +96,34 @@ def load_history(root: Path, settings: Settings, as_of: date, posture: Posture, 
             present["last"] = {f.fingerprint for f in found}
             return found
 
+        from svcascode.ledger.recall import open_recall
+
+        recall = open_recall(root, settings, repo.prefix, None)  # the store of assessments, read first
+
+        def recall_commit(commit: Any, day: date, files: Any, load: Any) -> list[Finding]:
+            assert recall is not None
+            found = recall.assessment(commit.sha, min(day, as_of), files, load)
+            computed["last"], present["last"] = found.counts, set(found.fingerprints)
+            return found.findings
+
         first_seen: dict[str, FirstSeen] = {}
         trend: list[TrendPoint] = []
-        for index, point in enumerate(walk.posture(loader, evaluate_commit, rev_range, since, until)):
-            commit = point.commit
-            if commit.sha not in {c.sha for c in chosen}:
-                continue
-            for fingerprint in sorted(present.get("last", set())):
-                first_seen.setdefault(fingerprint, FirstSeen(commit.sha, commit.author, commit.date,
-                                                            before_range=not trend and not from_root))
-            satisfied, not_satisfied, waived = computed.get("last", (0, 0, 0))
-            open_findings = sum(point.severities.values())
-            trend.append(TrendPoint(commit.sha, point.as_of, satisfied, not_satisfied, waived, open_findings))
+        points = walk.posture(loader, evaluate_commit, rev_range, since, until,
+                              recall=recall_commit if recall is not None else None)
+        try:
+            for index, point in enumerate(points):  # each point read as it is walked: `computed` is its commit's
+                commit = point.commit
+                if commit.sha not in {c.sha for c in chosen}:
+                    continue
+                for fingerprint in sorted(present.get("last", set())):
+                    first_seen.setdefault(fingerprint, FirstSeen(commit.sha, commit.author, commit.date,
+                                                                before_range=not trend and not from_root))
+                satisfied, not_satisfied, waived = computed.get("last", (0, 0, 0))
+                open_findings = sum(point.severities.values())
+                trend.append(TrendPoint(commit.sha, point.as_of, satisfied, not_satisfied, waived, open_findings))
+        finally:
+            if recall is not None:
+                recall.close()
         loader.cache.save()
         return History(head, dirty, first_seen, tuple(trend), note="")
     finally:

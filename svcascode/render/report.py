@@ -124,6 +124,8 @@ def build_report(data: ReportInput) -> dict[str, Any]:
     catalogue = assessment.catalogue
     posture = control_posture(assessment)
     findings = sorted(assessment.findings, key=lambda f: (-SEVERITY_RANK.get(f.severity, 0), f.sort_key()))
+    frameworks = framework_posture(catalogue, posture)
+    rows = [_finding_row(assessment, f, history) for f in findings]
     return {
         "scope": {
             "commit": history.commit, "uncommittedChanges": history.dirty, "history": history.note or None,
@@ -133,9 +135,10 @@ def build_report(data: ReportInput) -> dict[str, Any]:
             "services": len(catalogue.of_kind("Service")), "controls": len(assessment.evaluated),
         },
         "summary": _summary(posture, findings),
-        "frameworks": framework_posture(catalogue, posture),
+        "overview": _overview(catalogue, data.as_of, frameworks, posture, rows, history),
+        "frameworks": frameworks,
         "controls": [{"id": cid, **row} for cid, row in posture.items()],
-        "findings": [_finding_row(assessment, f, history) for f in findings],
+        "findings": rows,
         "waivers": [_waiver_row(w) for w in assessment.waivers.values()],
         "evidence": [_evidence_row(e, data.as_of) for e in
                      sorted(catalogue.of_kind("Evidence"), key=lambda e: (e.spec.performed_at, e.name),
@@ -148,20 +151,50 @@ def build_report(data: ReportInput) -> dict[str, Any]:
     }
 
 
+def _overview(catalogue: Catalogue, as_of: date, frameworks: list[dict[str, Any]], posture: dict[str, dict[str, Any]],
+              findings: list[dict[str, Any]], history: History) -> dict[str, Any]:
+    """The report's first screen: per framework its posture and the findings new in the history read; the
+    open findings by severity; and the services whose service levels were breached, as their pages say."""
+    from svcascode.delivery.ledger import ledger_for
+
+    open_rows = [f for f in findings if not f["waiver"]]
+    new = [f for f in open_rows if f["firstSeen"] is not None and not f["firstSeen"]["atOrBefore"]]
+    since = history.trend[0] if history.trend else None
+    by_framework: dict[str, int] = {}
+    for finding in new:
+        for mapping in posture.get(finding["rule"], {}).get("mappings", []):
+            by_framework[mapping["framework"]] = by_framework.get(mapping["framework"], 0) + 1
+    ledger = ledger_for(catalogue, as_of)
+    services = {s.name: ledger.service(s.name) for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name)}
+    return {
+        "frameworks": [{"name": fw["name"], "title": fw["title"], "coverage": fw["coverage"]["percent"],
+                        "counts": fw["counts"], "newFindings": by_framework.get(fw["name"], 0)} for fw in frameworks],
+        "openBySeverity": {severity: sum(1 for f in open_rows if f["severity"] == severity)
+                           for severity in sorted(SEVERITY_RANK, key=lambda s: -SEVERITY_RANK[s])},
+        "since": None if since is None else {"commit": since.commit, "date": since.date,
+                                             "notSatisfied": since.not_satisfied, "openFindings": since.open_findings},
+        "newFindings": len(new),
+        "delivery": {"breached": [{"service": name, "label": d.label, "summary": d.summary()}
+                                  for name, d in services.items() if d.status == "breached"],
+                     "met": sum(1 for d in services.values() if d.status == "met"),
+                     "none": sum(1 for d in services.values() if d.status == "none")},
+    }
+
+
 DELIVERY_CONTROL_PREFIXES = ("inc-", "mon-", "dlv-")  # incident management and monitoring controls
 
 
 def _delivered(catalogue: Catalogue, as_of: date, posture: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Evidence of service delivery for the incident-management and monitoring controls: each level's last
     complete window attained from the Incident documents (the full pack: `svcascode sla review`)."""
-    from svcascode.delivery.attainment import current_and_last
-    from svcascode.delivery.clocks import as_of_instant
+    from svcascode.delivery.ledger import ledger_for
 
     rows = []
+    ledger = ledger_for(catalogue, as_of)
     for level in catalogue.of_kind("ServiceLevel"):
         if not level_in_force(level, as_of):
             continue
-        windows = current_and_last(level, catalogue, as_of_instant(as_of))
+        windows = ledger.current_and_last(level)
         if not windows:
             continue
         last = windows[0]
@@ -261,39 +294,38 @@ def pdf_available() -> bool:
     return True
 
 
-def write_pdf(html: str, path: Path) -> Path:
+def write_pdf(html: str, out: Path, relative: str) -> Path:
     weasyprint = importlib.import_module("weasyprint")  # optional, untyped: loaded only for a PDF
-    path.parent.mkdir(parents=True, exist_ok=True)
-    weasyprint.HTML(string=html, base_url=str(path.parent)).write_pdf(str(path))
-    return path
+    data = weasyprint.HTML(string=html, base_url=str(out)).write_pdf()  # bytes, written as every output is
+    return write_text(out, relative, bytes(data))
 
 
 Writer = Callable[[dict[str, Any], Path, str | None], list[Path]]
 
 
 def write_json(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
-    return [write_text(out / "report.json", to_json(report))]
+    return [write_text(out, "report.json", to_json(report))]
 
 
 def write_oscal(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
     from svcascode.render.oscal import assessment_results
 
-    return [write_text(out / "assessment-results.json", to_json(assessment_results(report)))]
+    return [write_text(out, "assessment-results.json", to_json(assessment_results(report)))]
 
 
 def write_markdown(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
-    written = [write_text(out / "posture-trend.svg", chart)] if chart else []
-    written.append(write_text(out / "report.md", to_markdown(report, "posture-trend.svg" if chart else None)))
+    written = [write_text(out, "posture-trend.svg", chart)] if chart else []
+    written.append(write_text(out, "report.md", to_markdown(report, "posture-trend.svg" if chart else None)))
     return written
 
 
 def write_html(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
-    return [write_text(out / "report.html", to_html(report, chart))]
+    return [write_text(out, "report.html", to_html(report, chart))]
 
 
 def write_html_and_pdf(report: dict[str, Any], out: Path, chart: str | None) -> list[Path]:
     html = to_html(report, chart)
-    return [write_text(out / "report.html", html), write_pdf(html, out / "report.pdf")]
+    return [write_text(out, "report.html", html), write_pdf(html, out, "report.pdf")]
 
 
 # Name -> writer: also the `render report --format` choices, in the order the help lists them.

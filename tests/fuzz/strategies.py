@@ -50,6 +50,9 @@ ALL = (
     "rrule-frequent",   # FREQ=SECONDLY/MINUTELY/HOURLY recurrences with huge counts and intervals
     "config",           # a hostile .svcascode.yaml
     "options",          # hostile command-line options (subprocess runs only)
+    "writers",          # a link at a random component of an output path, for every command that writes
+    "imports",          # hostile ticket exports and Backstage files, special files among them
+    "cel",              # random expression controls: macros, functions, many variables, long messages
 )
 
 # Still failing on the current code: enable them (SVCASCODE_FUZZ_CATEGORIES=all) once fixed.

@@ -1,5 +1,6 @@
 // Validates Backstage catalog entities with Backstage's own validators (@backstage/catalog-model):
-// the policies the catalog backend enforces on every entity it ingests, then the kind's own schema.
+// the policies the catalog backend enforces on every entity it ingests, then the kind's own schema,
+// after resolving placeholders ($text, $json, $yaml) as the catalog does when it reads a file.
 //
 //   node validate-backstage.mjs FILE...     (YAML, one or more documents per file, or JSON)
 //   node validate-backstage.mjs < FILE      (the same on standard input)
@@ -59,9 +60,23 @@ function entitiesOf(text, source) {
   return entities;
 }
 
+// The catalog backend resolves placeholders ({$text: URL}, {$json: ...}, {$yaml: ...}) when it reads a file,
+// before it validates the entity: a placeholder stands here for the text it would be resolved to.
+const PLACEHOLDERS = ["$text", "$json", "$yaml"];
+
+function resolvePlaceholders(value) {
+  if (Array.isArray(value)) return value.map(resolvePlaceholders);
+  if (value === null || typeof value !== "object") return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && PLACEHOLDERS.includes(keys[0]) && typeof value[keys[0]] === "string") {
+    return `(${keys[0]} ${value[keys[0]]}, resolved by the catalog)`;
+  }
+  return Object.fromEntries(keys.map((key) => [key, resolvePlaceholders(value[key])]));
+}
+
 async function problemOf(entity) {
   try {
-    const checked = await policy.enforce(structuredClone(entity));
+    const checked = await policy.enforce(resolvePlaceholders(structuredClone(entity)));
     if (checked === undefined) return "rejected by the entity policies";
     for (const validator of kindValidators) {
       if (await validator.check(checked)) return null;

@@ -1,0 +1,111 @@
+"""The cost bounds of expression controls hold however the cost is spread: over hundreds of variables, over a
+message's placeholders, over the documents of a catalogue. Bounded in counted steps and CPU time, never in
+wall-clock time."""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from svcascode import expressions
+from svcascode.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CONTROL = "policies/tier1-thin-rota-ola.yaml"
+AS_OF = "2026-11-27"
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> Path:
+    shutil.copytree(FIXTURES / "org-rules", tmp_path / "org")
+    return tmp_path / "org"
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def findings(root: Path) -> list[dict[str, Any]]:
+    result = CliRunner().invoke(main, ["-C", str(root), "--no-cache", "check", "--as-of", AS_OF, "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    return list(json.loads(result.output)["findings"])
+
+
+def edit(root: Path, old: str, new: str) -> None:
+    path = root / CONTROL
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_many_cheap_variables_share_one_document_s_budget(org: Path) -> None:
+    """150 variables, each a cheap loop: together they cost what one evaluation may, not 150 times it (each
+    loop step copies every name in scope, which is counted too)."""
+    numbers = "[" + ", ".join(str(i) for i in range(30)) + "]"
+    variables = "".join(f"      - {{name: v{i}, expression: '{numbers}.all(a, a >= 0)'}}\n" for i in range(150))
+    edit(org, "    variables:\n", "    variables:\n" + variables)
+    started = cpu()
+    found = findings(org)
+    assert cpu() - started < 15  # was a minute and more per document as the variables grew
+    assert [(f["rule"], f["line"]) for f in found] == [("check-error", 34), ("check-error", 45), ("check-error", 58)]
+    assert all(f["message"].endswith("evaluation cost more than 200,000 steps") for f in found)
+
+
+def test_a_message_cannot_amplify_a_large_value(org: Path) -> None:
+    """A value of 8,192 numbers shown by 1,400 placeholders would be 80 MB of message: the placeholders'
+    text counts against the document's budget, and a message is cut at 2,000 characters."""
+    doubling = "[[1, 2]]" + "".join(f".map(x{i}, x{i} + x{i})" for i in range(12))
+    edit(org, "    variables:\n", f"    variables:\n      - {{name: big, expression: '{doubling}'}}\n")
+    edit(org, "    message: >-\n", "    message: >-\n      " + "{{big}}" * 1400 + "\n")
+    started = cpu()
+    found = findings(org)
+    assert cpu() - started < 15
+    assert {f["rule"] for f in found} == {"check-error"}
+    assert "evaluation cost more than 200,000 steps" in found[0]["message"]
+
+    # one placeholder: the message is written, cut to its bound with a note of what was left out
+    edit(org, "{{big}}" * 1400, "{{big}}")
+    found = findings(org)
+    message = next(f["message"] for f in found if f["rule"] == "tier1-thin-rota-ola")
+    assert message.startswith("1, 2, 1, 2, ")
+    assert len(message) < 2_100 and "more characters)" in message
+
+
+def test_a_list_of_messages_gives_at_most_a_hundred_findings_per_document(org: Path) -> None:
+    numbers = "[" + ", ".join(str(i) for i in range(250)) + "]"
+    edit(org, "expression: team == null || size(onCall(team)) >= params.minOnCall || supported",
+         f"expression: '{numbers}.map(i, \"message \" + string(i))'")
+    found = [f["message"] for f in findings(org) if f["name"] == "ledger"]
+    assert len(found) == 101
+    assert "message 99" in found and "message 100" not in found
+    assert "... and 150 more messages of this expression (at most 100 are reported per document)" in found
+
+
+def test_a_control_s_evaluations_stop_at_its_cpu_budget(org: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each document within its own budget, the catalogue's together past the control's: the documents left
+    get a check-error saying so. The budget is CPU time (20 s by default; a tenth of a second here)."""
+    monkeypatch.setattr(expressions, "SECONDS_PER_CONTROL", 0.1)
+    numbers = "[" + ", ".join(str(i) for i in range(60)) + "]"
+    edit(org, "    variables:\n", f"    variables:\n      - {{name: slow, expression: '{numbers}.all(a, "
+         f"{numbers}.all(b, a + b >= 0))'}}\n")
+    edit(org, "where: {tier: tier-1}", "where: {}")
+    started = cpu()
+    found = findings(org)
+    assert cpu() - started < 10
+    budget = [f for f in found if "took more than 0.1 s of CPU time" in f["message"]]
+    assert budget and {f["rule"] for f in budget} == {"check-error"}
+
+
+def test_a_control_whose_text_is_too_large_is_invalid(org: Path) -> None:
+    variables = "".join(f"      - {{name: v{i}, expression: '{'1 + ' * 1000}1 > 0'}}\n" for i in range(20))
+    edit(org, "    variables:\n", "    variables:\n" + variables)
+    found = findings(org)
+    assert [(f["rule"], f["file"]) for f in found] == [("control-invalid", CONTROL)]
+    assert "over the limit of 65,536: split it into several controls" in found[0]["message"]
