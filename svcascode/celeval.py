@@ -255,10 +255,10 @@ def valid_form(form: Any) -> bool:
 # ---------------------------------------------------------------------------------------------------
 # Building closures
 #
-# A closure takes the frame [variables, functions, charge, names, macro variables...] and gives the value. It
-# charges its form's entry steps, then computes, then charges exit x the value's size. The entry steps
-# of the child a node evaluates first are charged with the node's own (nothing runs between them in
-# the interpreter either): `_hoisted` moves them up before the closures are built.
+# A closure takes the frame [variables, functions, charge, names in scope, macro variables...] and gives
+# the value. It charges its form's entry steps, then computes, then charges exit x the value's size. The
+# entry steps of the child a node evaluates first are charged with the node's own (nothing runs between
+# them in the interpreter either): `_hoisted` moves them up before the closures are built.
 
 
 Frame = list[Any]
