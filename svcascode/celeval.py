@@ -1024,6 +1024,7 @@ class Compiled:
 
 STAGE = "cel"  # the store's pack of compiled forms (svcascode.store: signed, salted with the code digest)
 MAX_KEPT = 4096  # forms the pack carries over from earlier runs; past it, only the ones this run used
+MAX_MEMORY = 4096  # expressions remembered in a process (an editor's server sees a new text at each keystroke)
 
 
 class _Kept:
@@ -1036,10 +1037,11 @@ class _Kept:
         self.memory: dict[tuple[str, tuple[str, ...]], tuple[Any, ...]] = {}
         self.store: Store | None = None
         self.pack: Pack | None = None
+        self.kept = 0  # forms the pack will hold
 
     def attach(self, store: Store) -> None:
         if store is not self.store:
-            self.store, self.pack = store, None
+            self.store, self.pack, self.kept = store, None, 0
 
     def _pack(self) -> Pack | None:
         if self.pack is None and self.store is not None and self.store.folder is not None:
@@ -1049,6 +1051,7 @@ class _Kept:
                 for key, entry in list(found.items()):
                     if isinstance(key, bytes) and _entry_ok(entry):
                         self.pack.keep(key, entry)
+                        self.kept += 1
         return self.pack
 
     @staticmethod
@@ -1077,13 +1080,18 @@ class _Kept:
                 return None  # not a form this code makes: parsed again
             entry = ("ok", kept[1], kept[2], program)
         pack.keep(self.key(key), kept)
+        if len(self.memory) >= MAX_MEMORY:
+            self.memory.clear()
         self.memory[key] = entry
         return entry
 
     def put(self, key: tuple[str, tuple[str, ...]], entry: tuple[Any, ...]) -> None:
+        if len(self.memory) >= MAX_MEMORY:
+            self.memory.clear()
         self.memory[key] = entry
         pack = self._pack()
-        if pack is not None:
+        if pack is not None and self.kept < MAX_KEPT:
+            self.kept += 1
             pack.keep(self.key(key), entry if entry[0] == "error" else (*entry[:3], entry[3].form))
 
 
