@@ -229,9 +229,10 @@ class Catalogue(CatalogueReader):
 
     def suggest(self, kinds: tuple[str, ...], value: str) -> str | None:
         """The defined name of one of these kinds closest to `value` (difflib's ratio at least 0.7), for a
-        "did you mean": looked for among the names that share a three-letter sequence with it (two letters
-        for a shorter value), found through an index of the names, so that a catalogue with thousands of
-        unresolved references does not compare each with every name. Asked once per kinds and value."""
+        "did you mean". Only names that share a two-letter sequence with the value are compared, found
+        through an index of the names: a ratio of 0.7 needs two neighbouring letters in common, so the
+        answer is the one a comparison with every name gives, at the cost of a few. Asked once per value.
+        """
         key = (kinds, value)
         if key in self._suggested:
             return self._suggested[key]
@@ -433,10 +434,10 @@ def _dependency_cycles(catalogue: Catalogue) -> list[Finding]:
 
 
 def _grams(word: str) -> set[str]:
-    """The three-letter sequences of a word (two for a shorter one), case-blind: what a close name shares."""
+    """The two-letter sequences of a word (its letter, for one of one letter), case-blind: what a close name
+    shares with it."""
     text = word.lower()
-    size = 3 if len(text) >= 3 else 2
-    return {text[i:i + size] for i in range(max(len(text) - size + 1, 1))}
+    return {text[i:i + 2] for i in range(max(len(text) - 1, 1))}
 
 
 def _closest(word: str, choices: Iterable[str]) -> str | None:
