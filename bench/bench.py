@@ -11,7 +11,8 @@ its runs and the median of the baseline runs next to it: on a machine shared wit
 of the two moves much less than either figure.
 
 Sizes and repeats come from the environment, so that `make bench` stays one command:
-SVCASCODE_BENCH_SERVICES (10000), SVCASCODE_BENCH_REPEAT (3), SVCASCODE_BENCH_HISTORY (`1001x2000,201x10000`:
+SVCASCODE_BENCH_SERVICES (10000), SVCASCODE_BENCH_REPEAT (3), SVCASCODE_BENCH_COMMAND_SIZES (`1000,10000`: the
+sizes of the rows of render, forecast, diff, sla and history), SVCASCODE_BENCH_HISTORY (`1001x2000,201x10000`:
 commits x services of each history row), SVCASCODE_BENCH_QUICK=1 (1,000 services, histories 101x500 and
 51x1000, 2 repeats), SVCASCODE_BENCH_AS_OF (2026-11-27), SVCASCODE_BENCH_TOOL_FILES (every one-document
 file; a number measures the two linters on that many of them, spread evenly, against the parse of the same). check-jsonschema and yamllint are measured when
@@ -77,6 +78,8 @@ def settings_from_env() -> dict[str, object]:
         "repeat": int(os.environ.get("SVCASCODE_BENCH_REPEAT", "2" if quick else "3")),
         "histories": [tuple(int(n) for n in h.split("x")) for h in histories.split(",") if h],
         "as_of": os.environ.get("SVCASCODE_BENCH_AS_OF", "2026-11-27"),
+        "command_sizes": [int(n) for n in os.environ.get(
+            "SVCASCODE_BENCH_COMMAND_SIZES", "200,1000" if quick else "1000,10000").split(",") if n],
     }
 
 
@@ -202,6 +205,9 @@ def main() -> int:
                                   edited_file.write_text(original.replace('  description: "',
                                                                           f'  description: "Edited {number}. ', 1)))
 
+        for size in config["command_sizes"]:  # type: ignore[attr-defined]
+            command_rows(size, svcascode, base, env, repeat, as_of, rows, measure_in=timed)
+
         history_rows: list[tuple[Row, int, int]] = []
         for commits, size_services in config["histories"]:  # type: ignore[attr-defined]
             repo = base / f"history-{commits}x{size_services}"
@@ -259,6 +265,65 @@ def main() -> int:
               f"the end {os.getloadavg()[0]:.1f} on {cpus} CPUs: on a shared machine read the ratios, not the "
               "seconds.")
     return 0
+
+
+# Every command on the same core: each over a generated catalogue in a git repository whose last commit
+# changed 10 files, cold (no store) and warm (the same command again), against the raw parse of its files.
+COMMANDS = {
+    "render catalogue": (["render", "catalogue", "--out", "{out}/site"], "<= 2.0x", "<= 0.3x"),
+    "render report": (["render", "report", "--out", "{out}/report", "--format", "json", "--history-commits", "0"],
+                      "", ""),
+    "forecast --days 90": (["forecast", "--days", "90", "--format", "json"], "<= 1.5x", "<= 0.3x"),
+    "diff HEAD~1 HEAD": (["diff", "HEAD~1", "HEAD", "--format", "json"], "<= 1.5x", "<= 0.3x"),
+    "sla attainment": (["sla", "attainment", "--period", "2026-11"], "", ""),
+    "history --posture (2 commits)": (["history", "--posture", "--format", "json"], "", ""),
+}
+
+
+def command_rows(size: int, svcascode: str, base: Path, env: dict[str, str], repeat: int, as_of: str,
+                 rows: list[Row], measure_in: Callable[[list[str], Path, dict[str, str]], tuple[float, float]]) -> None:
+    """A cold and a warm row for each command of COMMANDS at `size` services."""
+    repo = base / f"commands-{size}"
+    files = generate(repo, size)
+    git_env = {**env, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+               "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+               "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=repo, env=git_env, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "catalogue")
+    for path in files[1:1 + EDITED]:
+        text = path.read_text()
+        start = text.index("  description:")
+        end = text.index("\n", start)
+        path.write_text(f"{text[:start]}  description: Changed in the last commit.{text[end:]}")
+    git("commit", "-qam", "ten files changed")
+    listing = base / f"commands-{size}.txt"
+    listing.write_text("\n".join(str(p) for p in files) + "\n")
+    raw = [sys.executable, "-c", RAW_PARSE, str(listing)]
+    store = base / f"commands-{size}-store"
+    command_env = {**env, "SVCASCODE_CACHE_DIR": str(store)}
+    out = base / f"commands-{size}-out"
+    for name, (arguments, cold_goal, warm_goal) in COMMANDS.items():
+        command = [svcascode, *[a.format(out=out) for a in arguments], "--as-of", as_of]
+        for label, goal in (("cold", cold_goal), ("warm", warm_goal)):
+            row = Row(f"{name}, {size:,} services, {label}", goal)
+            for _ in range(repeat if size <= 1000 else 1):
+                if label == "cold":
+                    shutil.rmtree(store, ignore_errors=True)
+                else:
+                    measure_in(command, repo, command_env)  # the run before: what a warm run reuses
+                shutil.rmtree(out, ignore_errors=True)
+                seconds, peak = measure_in(command, repo, command_env)
+                row.seconds.append(seconds)
+                row.peak_mb.append(peak)
+                row.baseline.append(measure_in(raw, repo, env)[0])
+            rows.append(row)
+            _progress(row)
+    shutil.rmtree(repo, ignore_errors=True)
 
 
 def _progress(row: Row) -> None:

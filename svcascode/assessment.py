@@ -13,7 +13,7 @@ import difflib
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from svcascode.engine import PairRunner, evaluate
 from svcascode.errors import SvcascodeError
@@ -313,20 +313,21 @@ class Assessment:
 
 
 def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = ControlSelection(),
-           incremental: bool = True) -> Assessment:
+           incremental: bool = True, on_control: Callable[[Document], None] | None = None) -> Assessment:
     """Evaluate the selected controls over a loaded catalogue as of a date: the one answer.
 
     `incremental`: reuse the (control, document) results of earlier runs whose inputs are unchanged (the
     result memo, svcascode.incremental: kept in the store, or in this process for a walk through history);
     False, or a catalogue loaded without a store (`--no-cache`), evaluates every pair and records nothing.
-    Both give the same assessment.
+    Both give the same assessment. `on_control` is called before each control is evaluated (a profile's
+    hook).
     """
     from svcascode.incremental import memo_of
 
     catalogue = loaded.catalogue
     cache = loaded.cache
     memo = memo_of(cache) if incremental and (cache.folder is not None or cache.results is not None) else None
-    evaluation = evaluate(catalogue, as_of, selection.select, selection.ignore,
+    evaluation = evaluate(catalogue, as_of, selection.select, selection.ignore, on_control=on_control,
                           runner=memo.runner if memo is not None else PairRunner)
     findings = tuple(sorted(dict.fromkeys([*loaded.findings, *evaluation.findings, *evaluation.problems]),
                             key=Finding.sort_key))

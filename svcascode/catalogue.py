@@ -112,6 +112,9 @@ class Catalogue(CatalogueReader):
     by_kind: dict[str, dict[str, Document]] = field(default_factory=lambda: defaultdict(dict))
     invalid: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) of documents that failed
     library: LibraryUse | None = None  # what was taken from the built-in library (svcascode.library)
+    _concerning: dict[str, dict[str, list[Document]]] = field(default_factory=dict, repr=False)
+    _grams: dict[tuple[str, ...], dict[str, list[str]]] = field(default_factory=dict, repr=False)
+    _suggested: dict[tuple[tuple[str, ...], str], str | None] = field(default_factory=dict, repr=False)
 
     def defines(self, kind: str, name: str) -> bool:
         """Whether a document of that kind and name exists, valid or not (its own errors are reported)."""
@@ -224,6 +227,40 @@ class Catalogue(CatalogueReader):
                     index[service.name][name] = named
         return {name: sorted(found.values(), key=lambda w: w.name) for name, found in index.items()}
 
+    def suggest(self, kinds: tuple[str, ...], value: str) -> str | None:
+        """The defined name of one of these kinds closest to `value` (difflib's ratio at least 0.7), for a
+        "did you mean". Only names that share a two-letter sequence with the value are compared, found
+        through an index of the names: a ratio of 0.7 needs two neighbouring letters in common, so the
+        answer is the one a comparison with every name gives, at the cost of a few. Asked once per value.
+        """
+        key = (kinds, value)
+        if key in self._suggested:
+            return self._suggested[key]
+        index = self._grams.get(kinds)
+        if index is None:
+            index = self._grams[kinds] = {}
+            for kind in kinds:
+                for name in self.by_kind.get(kind, {}):
+                    for gram in _grams(name):
+                        index.setdefault(gram, []).append(name)
+        candidates = list(dict.fromkeys(name for gram in _grams(value) for name in index.get(gram, ())))
+        close = difflib.get_close_matches(value, candidates, n=1, cutoff=0.7)
+        found = self._suggested[key] = close[0] if close else None
+        return found
+
+    def concerning(self, kind: str) -> dict[str, list[Document]]:
+        """Service name -> the documents of a kind that concern it (`facts.services_of`), in catalogue order:
+        worked out once per kind, so that a page per service costs what the catalogue holds, not its square."""
+        from svcascode.facts import services_of
+
+        found = self._concerning.get(kind)
+        if found is None:
+            found = self._concerning[kind] = {}
+            for document in self.of_kind(kind):
+                for service in dict.fromkeys(s.name for s in services_of(self, document)):
+                    found.setdefault(service, []).append(document)
+        return found
+
     def hard_dependency_names(self, service: Document) -> list[tuple[int, str]]:
         """(index in spec.dependencies, service name) of the service's hard dependencies, from its facts."""
         return [(i, name) for i, (name, criticality) in enumerate(service.facts["dependencies"])
@@ -307,15 +344,12 @@ def _references(catalogue: Catalogue, document: Document) -> Iterator[Finding]:
 
 
 def _near(catalogue: Catalogue, target: str, value: str) -> str:
-    import difflib
-
     if target in ("*", "team:"):
         kind, _, value = value.partition(":")
         target = KIND_BY_LOWER.get(kind, "")
-    kinds = target.split("|")
-    names = [name for kind in kinds for name in catalogue.by_kind.get(kind, {})]
-    close = difflib.get_close_matches(value, names, n=1, cutoff=0.7)
-    return f"; did you mean '{close[0]}'?" if close else f"; add the {kinds[0] or 'document'} or fix the name"
+    kinds = tuple(target.split("|"))
+    close = catalogue.suggest(kinds, value)
+    return f"; did you mean '{close}'?" if close else f"; add the {kinds[0] or 'document'} or fix the name"
 
 
 def _cycles(catalogue: Catalogue) -> list[Finding]:
@@ -397,6 +431,13 @@ def _dependency_cycles(catalogue: Catalogue) -> list[Finding]:
 
 # A document that failed to parse or to validate still claims its kind and name, so that references to
 # it are not reported as well: one mistake gives one line, not one line per document that refers to it.
+
+
+def _grams(word: str) -> set[str]:
+    """The two-letter sequences of a word (its letter, for one of one letter), case-blind: what a close name
+    shares with it."""
+    text = word.lower()
+    return {text[i:i + 2] for i in range(max(len(text) - 1, 1))}
 
 
 def _closest(word: str, choices: Iterable[str]) -> str | None:

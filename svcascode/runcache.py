@@ -8,6 +8,7 @@ A run's output is kept under a key of everything it depends on:
   answered, since their code is outside the key and may read anything;
 - what was asked: the command, its options as parsed (the as-of date among them), the given paths, the
   working folder and the repository's root;
+- the commit checked out (`git_head`): service levels as delivered are judged by the history it heads;
 - the configuration file's bytes;
 - each file the run reads, by path, and what it means (`meaning`):
   - a file that parsed and validated without a finding and holds no Control means its documents'
@@ -108,6 +109,47 @@ def _clean(path: str, parsed: ParsedFile) -> bytes:
     return b"c" + h.digest()
 
 
+def git_head(root: Path) -> str:
+    """The commit the repository holding `root` has checked out, read from its files (no git process):
+    `none` outside a repository, `unknown` when it cannot be read (a run with it unknown keeps nothing the
+    next could take for its own: the key differs from every readable one, and from itself only by chance of
+    the same files)."""
+    folder = root.resolve()
+    for candidate in (folder, *folder.parents):
+        dot = candidate / ".git"
+        if dot.exists() or dot.is_symlink():
+            break
+    else:
+        return "none"
+    try:
+        git_dir = dot
+        if dot.is_file():  # a worktree or submodule: `gitdir: PATH`
+            pointer = dot.read_text(encoding="utf-8").strip()
+            if not pointer.startswith("gitdir:"):
+                return "unknown"
+            git_dir = (candidate / pointer[7:].strip()).resolve()
+        common = git_dir
+        if (git_dir / "commondir").is_file():
+            common = (git_dir / (git_dir / "commondir").read_text(encoding="utf-8").strip()).resolve()
+        head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref:"):
+            return head  # detached: the commit itself
+        ref = head[4:].strip()
+        for folder_of_refs in (git_dir, common):
+            loose = folder_of_refs / ref
+            if loose.is_file():
+                return f"{ref} {loose.read_text(encoding='utf-8').strip()}"
+        packed = common / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text(encoding="utf-8").splitlines():
+                sha, _, name = line.partition(" ")
+                if name == ref:
+                    return f"{ref} {sha}"
+        return f"{ref} unborn"
+    except (OSError, UnicodeDecodeError):
+        return "unknown"
+
+
 def _config(source: tuple[str, bytes] | None) -> bytes:
     return hashlib.blake2b(marshal.dumps(source), digest_size=16).digest()
 
@@ -143,8 +185,9 @@ class RunCache:
 
     def _key(self, files: list[tuple[str, bytes]], refused: list[tuple[str, str]],
              scope: frozenset[str] | None) -> str:
+        # the commit checked out: service levels as delivered are judged by the history it heads
         asked = marshal.dumps((self.request, self.paths, os.getcwd(), str(self.root), sorted(files), sorted(refused),
-                               sorted(scope) if scope is not None else None))
+                               sorted(scope) if scope is not None else None, git_head(self.root)))
         return stage_key("run", _config(self._source), asked).hex()
 
     def config(self) -> tuple[str, bytes] | None:

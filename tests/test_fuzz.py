@@ -281,7 +281,7 @@ def invoke(root: Path, args: list[str]) -> tuple[int, str]:
 
     from svcascode.cli import main
 
-    with inside(root), time_limit(in_process_limit()):
+    with inside(root), cpu_limit(in_process_limit()):
         result = CliRunner().invoke(main, ["--no-cache", *args])
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         return 3, f"internal error: {type(result.exception).__name__}: {result.exception}"

@@ -174,9 +174,9 @@ class ImportResult:
 
 def input_files(paths: list[str], limits: Limits | None = None) -> list[str]:
     """The files to read: each file given, and under each folder given every .yaml/.yml file holding
-    Backstage entities (any name: catalog-info.yaml, components/x.yaml, all-apis.yaml); files that are
-    not regular files, and files that never mention `backstage.io/` (OpenAPI definitions, Helm values),
-    are passed over."""
+    Backstage entities (any name: catalog-info.yaml, components/x.yaml, all-apis.yaml); regular files
+    that never mention `backstage.io/` (OpenAPI definitions, Helm values) are passed over, and links and
+    special files are listed, to be refused by name when read."""
     files: list[str] = []
     for given in paths:
         path = Path(given)
@@ -197,12 +197,13 @@ def input_files(paths: list[str], limits: Limits | None = None) -> list[str]:
 
 
 def _holds_entities(file: str, limits: Limits) -> bool:
-    """Whether a file found in a folder is a regular file that mentions `backstage.io/`, read at most up to
-    the largest file the import reads."""
+    """Whether a file found in a folder is one to read: a regular file that mentions `backstage.io/` (read
+    at most up to the largest file the import reads), or a link or special file named as YAML, which is not
+    read but said not imported (with its name), since it may stand for entities someone meant to import."""
     try:
         info = os.lstat(file)
         if not stat.S_ISREG(info.st_mode):
-            return False
+            return True
         with open(file, "rb") as handle:
             return BACKSTAGE_MARK in handle.read(min(info.st_size, limits.max_file_bytes) + 1)
     except OSError:

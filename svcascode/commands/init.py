@@ -46,7 +46,10 @@ CONFIG = """\
 # library:                      # the controls, frameworks and baselines that ship with svcascode
 #   enabled: true               # false: only this repository's own Control documents apply
 #   disable: []                 # ids of built-in controls not to apply, e.g. [svc-business-owner]
-# local_checks: []              # modules of this repository with checks of its own (runs its code)
+# local_checks: []              # modules of this repository with checks of its own (runs its code); a
+#                               # `check --base` takes them from the base revision, never from a pull request
+# ratchet: new                  # check --base: only findings a change adds block (`touched`: also the old
+#                               # findings of every document the change edits)
 #
 # A Control, Framework or Baseline of this repository with the same name as a built-in one replaces it;
 # defining any Baseline replaces the built-in baselines as a whole. `svcascode controls` lists what applies.

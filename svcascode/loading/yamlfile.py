@@ -264,14 +264,14 @@ def _check_text(text: str, limits: FileLimits) -> None:
 
 
 def _check_depth(text: str, max_depth: int) -> None:
-    """Exact nesting depth with the pure-Python event parser; only for texts the quick scan suspects.
+    """Exact nesting depth from libyaml's event stream; only for texts the quick scan suspects.
 
     libyaml's composer recurses in C and crashes the process on very deep nesting, so the depth must be
-    known before it runs.
+    known before it runs; its event parser keeps its own stack and does not recurse, so it reads any depth.
     """
     depth = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > max_depth:
@@ -281,8 +281,16 @@ def _check_depth(text: str, max_depth: int) -> None:
                                    "the document", line, column)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
-    except yaml.YAMLError:
+    except yaml.MarkedYAMLError as error:
+        # libyaml's scanner stops flow collections nested past its own limit (deeper than ours) before
+        # the parser gives their events: that is this hazard, not a syntax error
+        if "nesting depth" in str(error.problem or ""):
+            mark = error.problem_mark
+            raise _Refused(f"nesting deeper than {max_depth} levels (limits.max_depth): flatten the document",
+                           mark.line + 1 if mark is not None else 1, mark.column + 1 if mark is not None else 1)
         return  # the syntax error is reported, with its mark, by the real parse
+    except yaml.YAMLError:
+        return
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from svcascode.calendars import DEFAULT_HORIZON_MONTHS, covered_minutes, sla_per
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
 from svcascode.escape import squash
-from svcascode.facts import level_in_force, services_of
+from svcascode.facts import level_in_force
 from svcascode.finding import Finding
 from svcascode.render import render_template, write_text
 from svcascode.render.svg import Edge, dependency_graph
@@ -141,7 +141,7 @@ def service_view(catalogue: Catalogue, service: Document, compliance: dict[str, 
     dependencies = [Edge(d.service, d.criticality, _status(compliance, d.service),
                          catalogue.get("Service", d.service) is not None) for d in spec.dependencies]
     dependants = sorted((Edge(s.name, d.criticality, _status(compliance, s.name))
-                         for s in catalogue.of_kind("Service") for d in s.spec.dependencies
+                         for s in dict.fromkeys(catalogue.dependants_of(service.name)) for d in s.spec.dependencies
                          if d.service == service.name), key=lambda e: e.service)
     return {
         "name": service.name, "title": meta.title or service.name, "description": meta.description or "",
@@ -156,8 +156,7 @@ def service_view(catalogue: Catalogue, service: Document, compliance: dict[str, 
                  "regions": list(spec.data.regions)},
         "runbook": spec.operations.runbook if spec.operations else None,
         "service_levels": [_service_level(catalogue, level, as_of) for level in
-                           sorted(catalogue.of_kind("ServiceLevel"), key=lambda d: (d.spec.type, d.name))
-                           if level.spec.service == service.name],
+                           sorted(catalogue.levels_of(service.name), key=lambda d: (d.spec.type, d.name))],
         "ceiling": _ceiling(catalogue, service, as_of),
         "dependencies": dependencies, "dependants": dependants,
         "graph": dependency_graph(service.name, mine.status, dependencies, dependants),
@@ -335,9 +334,7 @@ def occurrences(window: Document, as_of: date, n: int) -> list[tuple[datetime, d
 
 def _maintenance(catalogue: Catalogue, service: Document, as_of: date) -> list[dict[str, Any]]:
     rows = []
-    for window in sorted(catalogue.of_kind("MaintenanceWindow"), key=lambda d: d.name):
-        if not any(s is service for s in services_of(catalogue, window)):
-            continue
+    for window in sorted(catalogue.concerning("MaintenanceWindow").get(service.name, []), key=lambda d: d.name):
         spec = window.spec
         if spec.schedule is not None:
             plan = f"{spec.schedule.rrule} at {spec.schedule.start} for {spec.schedule.duration} ({spec.schedule.timezone})"
@@ -354,7 +351,7 @@ def _maintenance(catalogue: Catalogue, service: Document, as_of: date) -> list[d
 
 
 def _access(catalogue: Catalogue, service: Document) -> list[dict[str, Any]]:
-    policies = [p for p in catalogue.of_kind("AccessPolicy") if any(s is service for s in services_of(catalogue, p))]
+    policies = catalogue.concerning("AccessPolicy").get(service.name, [])
     rows = []
     for policy in sorted(policies, key=lambda d: d.name):
         spec = policy.spec
@@ -369,9 +366,7 @@ def _access(catalogue: Catalogue, service: Document) -> list[dict[str, Any]]:
 
 def _evidence(catalogue: Catalogue, service: Document, as_of: date) -> list[dict[str, Any]]:
     rows = []
-    for evidence in catalogue.of_kind("Evidence"):
-        if not any(s is service for s in services_of(catalogue, evidence)):
-            continue
+    for evidence in catalogue.concerning("Evidence").get(service.name, []):
         spec = evidence.spec
         rows.append({"name": evidence.name, "type": spec.type, "subject": spec.subject,
                      "performed_at": spec.performed_at.isoformat(), "age_days": (as_of - spec.performed_at).days,
@@ -391,7 +386,7 @@ def team_view(catalogue: Catalogue, team: Document, compliance: dict[str, Servic
             rollups.append({"title": squash(card.title), "lowest": rollup.lowest or NONE, "services": rollup.services,
                             "distribution": list(rollup.distribution.items())})
     services = [service_row(s, compliance[s.name], cards, ledger.service(s.name) if ledger is not None else None)
-                for s in sorted(catalogue.of_kind("Service"), key=lambda d: d.name) if s.spec.owner == team.name]
+                for s in sorted(catalogue.services_owned_by(team.name), key=lambda d: d.name)]
     children = sorted(t.name for t in catalogue.of_kind("Team") if t.spec.parent == team.name)
     return {"name": team.name, "title": team.model.metadata.title or team.name,
             "description": team.model.metadata.description or "", "type": spec.type, "parent": spec.parent,
