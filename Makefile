@@ -115,13 +115,14 @@ test: venv-python $(VENV)/.installed-test chromium backstage-validators monitori
 test-core: venv-python $(VENV)/.installed-test
 	$(PYTEST_RUN) -m "not consumer" $(PYTEST_ARGS)
 
-# The fuzz harness of `make test` (tests/test_fuzz.py) run much longer, with random seeds; failing examples are
+# The fuzz harness of `make test` (tests/test_fuzz.py) and the comparison of compiled and interpreted CEL on
+# generated expressions (tests/test_celeval.py) run much longer, with random seeds; failing examples are
 # kept in .hypothesis/ and replayed first next time. FUZZ_CATEGORIES=all includes the categories still failing
 .PHONY: fuzz
 FUZZ_EXAMPLES ?= 2000
 fuzz: $(VENV)/.installed-test
 	SVCASCODE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SVCASCODE_FUZZ_RANDOM=1 SVCASCODE_FUZZ_CATEGORIES=$(FUZZ_CATEGORIES) \
-		$(BIN)/python -m pytest tests/test_fuzz.py $(PYTEST_ARGS)
+		$(BIN)/python -m pytest tests/test_fuzz.py tests/test_celeval.py $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench.py

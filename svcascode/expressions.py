@@ -401,6 +401,7 @@ class Compiled:
     ast: Any
     functions: tuple[str, ...]  # the catalogue functions it calls, for `explain`
     reads_as_of: bool = True  # whether it names `asOf`
+    program: Any = None  # the compiled closures (svcascode.celeval); None: celpy's interpreter runs the tree
 
 
 def compile_expression(text: str, known: set[str]) -> Compiled:
@@ -411,6 +412,12 @@ def compile_expression(text: str, known: set[str]) -> Compiled:
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ExpressionError(f"expression of {len(text):,} characters, more than {MAX_EXPRESSION_CHARS:,}")
     _check_nesting(text)
+    from svcascode import celeval
+
+    return celeval.remembered(text, known, _parse)  # compiled before (in this process or kept): not parsed again
+
+
+def _parse(text: str, known: set[str]) -> Compiled:
     celpy = _celpy()
     try:
         ast = _environment().compile(text)
@@ -420,7 +427,22 @@ def compile_expression(text: str, known: set[str]) -> Compiled:
     except RecursionError:
         raise ExpressionError("expression nested too deeply") from None
     reads_as_of = any(str(tree.children[0]) == "asOf" for tree in ast.find_data("ident"))
-    return Compiled(text, ast, tuple(sorted(_check_names(ast, known))), reads_as_of)
+    return Compiled(text, ast, tuple(sorted(_check_names(ast, known))), reads_as_of, _lowered(ast))
+
+
+def _lowered(ast: Any) -> Any:
+    """The expression compiled to closures; None when its tree is too deep to lower (the interpreter runs
+    it, and says when it nests too deeply for a document)."""
+    from svcascode import celeval
+
+    try:
+        program = celeval.Compiled(celeval.lower(ast))
+        program.prepare()
+        return program
+    except celeval.LoweringError as error:
+        raise ExpressionError(str(error), error.line or 1, error.column or 1) from None
+    except RecursionError:
+        return None
 
 
 def _check_nesting(text: str) -> None:
@@ -449,7 +471,7 @@ def _check_names(ast: Any, known: set[str]) -> set[str]:
     bound = set(known)
     for tree in ast.iter_subtrees():  # names a macro binds (x in list.all(x, ...)) are variables
         if tree.data == "member_dot_arg" and str(tree.children[1]) in MACROS:
-            args = tree.children[2]
+            args = tree.children[-1]  # the IDENT when the parentheses are empty
             if hasattr(args, "children") and args.children:
                 bound.update(str(t.children[0]) for t in args.children[0].find_data("ident"))
     used: set[str] = set()
@@ -488,7 +510,7 @@ def _macro_vars(ast: Any) -> set[str]:
     found: set[str] = set()
     for tree in ast.iter_subtrees():
         if tree.data == "member_dot_arg" and str(tree.children[1]) in MACROS:
-            args = tree.children[2]
+            args = tree.children[-1]  # the IDENT when the parentheses are empty
             if hasattr(args, "children") and args.children:
                 found.update(str(t.children[0]) for t in args.children[0].find_data("ident"))
     return found
@@ -532,6 +554,7 @@ class Meter:
 
 
 _METERED: list[type] = []
+_INTERPRET = False  # run celpy's interpreter instead of the compiled closures (the equivalence tests)
 
 
 def _metered_evaluator() -> type:
@@ -666,6 +689,10 @@ class Program:
 
     def run(self, compiled: Compiled, activation: dict[str, Any]) -> Any:
         """The expression's value; a CELEvalError or CostExceeded when it cannot be had."""
+        if compiled.program is not None and not _INTERPRET:
+            return compiled.program.run(activation, self.functions, self.meter)
+        if compiled.ast is None:  # compiled before without its tree
+            compiled.ast = _environment().compile(compiled.text)
         evaluator = _metered_evaluator()(compiled.ast, activation=self._activation())
         evaluator.meter = self.meter
         return evaluator.evaluate(activation)

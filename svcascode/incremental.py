@@ -34,7 +34,7 @@ import marshal
 from datetime import date
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from svcascode import stages
+from svcascode import celeval, stages
 from svcascode.codec import decode_findings, encode_findings
 from svcascode.codeversion import code_digest
 from svcascode.engine import Baselines, Deferred, PairRunner, Prepared, build_check, selector
@@ -365,6 +365,8 @@ class ResultMemo:
     def __init__(self, pack: Pack | None = None) -> None:
         self._pack = pack
         self._stored: dict[Any, Any] = pack.entries() if pack is not None else {}
+        if pack is not None:  # expressions compiled by earlier runs: a Control is built without parsing
+            celeval.attach(pack.store)
         self._entries: dict[tuple[bytes, bytes], _Entry] = {}
         self.files: dict[int, tuple[ParsedFile, bytes]] = {}
         self._checks: dict[bytes, tuple[Any, dict[str, Any], list[Finding]]] = {}  # in this process only
@@ -562,6 +564,7 @@ class ResultMemo:
         last evaluation."""
         if self._pack is not None:
             self._pack.save()
+            celeval.save()
             if self._state is not None and self._state_changed:
                 self._pack.store.save(self._STATE, self._state.encode())
                 self._state_changed = False
