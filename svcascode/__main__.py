@@ -1,5 +1,5 @@
 """`python -m svcascode` runs the command line."""
 
-from svcascode.cli import main
+from svcascode.cli import run
 
-main()
+run()

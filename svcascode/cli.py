@@ -130,6 +130,26 @@ def main(ctx: click.Context, directory: str | None, no_cache: bool, verbose: boo
             raise SvcascodeError(f"{directory}: {error.strerror}") from None
 
 
+def run() -> None:
+    """The installed `svcascode` script and `python -m svcascode`: the command line, then the process ends at
+    once. A run leaves millions of small objects (documents, models, results) that the interpreter would
+    free one by one on its way out, a tenth of a large run's time; everything a run writes is written and
+    flushed before its command returns, so nothing is lost by not freeing them."""
+    code = 0
+    try:
+        main(standalone_mode=True)
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        if stop.code is not None and not isinstance(stop.code, int):
+            click.echo(stop.code, err=True)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or EXIT_ERROR
+    os._exit(code)
+
+
 def parse_as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> date:
     """The `--as-of DATE` option of every command that evaluates controls: today when not given."""
     if value is None:

@@ -61,7 +61,7 @@ class Ran:
 def run_cli(*args: str, cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None) -> Ran:
     """`svcascode ARGS` in `cwd`, with the exit code and both streams, run in this process.
 
-    The entry point is the one the installed script calls (`svcascode.cli:main`, click in standalone
+    The entry point is the one the installed script calls (`svcascode.cli:run` calls `main`, click in standalone
     mode): its error handling, exit codes and output encoding are the same. What a run changes in the
     process is put back: the working folder (`-C`), the garbage collector (a run turns it off), the
     repository check modules it registered, and the environment given in `env`.
