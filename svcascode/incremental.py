@@ -449,12 +449,16 @@ class ResultMemo:
             if row is None:
                 return None
             try:
+                if not self.defer_save:  # only the findings are read: the trace is not asked of a trusted pair
+                    found = _decode_findings(row)
+                    self._keep(key, row)
+                    self.reused += 1
+                    return found
                 entry = _decode(row)
             except (TypeError, ValueError, EOFError):
                 return None
             self._keep(key, row)
-            if self.defer_save:
-                self._entries[key] = entry
+            self._entries[key] = entry
         self.reused += 1
         return entry[2]
 
@@ -570,23 +574,36 @@ class ResultMemo:
                 self._state_changed = False
 
 
-def _encode(entry: _Entry) -> bytes:
+_NO_FINDINGS = marshal.dumps(())
+
+
+def _encode(entry: _Entry) -> tuple[bytes, bytes]:
+    """A row: its findings and its trace marshalled apart, so a pair known to hold reads its findings only
+    (most have none)."""
     trace, as_of_read, findings = entry
-    return marshal.dumps((trace, as_of_read, encode_findings(findings)))
+    return (marshal.dumps(encode_findings(findings)) if findings else _NO_FINDINGS,
+            marshal.dumps((trace, as_of_read)))
+
+
+def _decode_findings(row: Any) -> tuple[Finding, ...]:
+    if not isinstance(row, tuple) or len(row) != 2 or not isinstance(row[0], bytes):
+        raise TypeError("not a row")
+    return () if row[0] == _NO_FINDINGS else decode_findings(marshal.loads(row[0]))
 
 
 def _decode(row: Any) -> _Entry:
-    """An entry read from the store (one marshalled row, decoded only when its pair is asked for, so the
-    memo holds bytes, not objects); a row of another shape raises TypeError or ValueError (not used)."""
-    if not isinstance(row, bytes):
+    """An entry read from the store (one row, decoded only when its pair is asked for, so the memo holds
+    bytes, not objects); a row of another shape raises TypeError or ValueError (not used)."""
+    findings = _decode_findings(row)
+    if not isinstance(row[1], bytes):
         raise TypeError("not a row")
-    trace, as_of_read, findings = marshal.loads(row)
+    trace, as_of_read = marshal.loads(row[1])
     if not isinstance(trace, tuple) or not (as_of_read is None or isinstance(as_of_read, str)):
         raise TypeError("not an entry")
     for lookup, digest in trace:
         if not isinstance(lookup, tuple) or not lookup or lookup[0] not in LOOKUPS or not isinstance(digest, bytes):
             raise TypeError("not a lookup")
-    return trace, as_of_read, decode_findings(findings)
+    return trace, as_of_read, findings
 
 
 def memo_of(cache: ParseCache) -> ResultMemo:
