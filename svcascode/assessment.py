@@ -181,6 +181,7 @@ class NeverFailingReport(Report):
 
 
 SERVICE_STATUSES = ("non-compliant", "warnings", "waived", "compliant")
+_CLEAN = Status.SATISFIED  # a control that looked at a service and found nothing about it (`outcome` of none)
 _SERVICE_STATUS = {Status.NOT_SATISFIED: "non-compliant", Status.WARNING: "warnings", Status.WAIVED: "waived"}
 
 
@@ -198,6 +199,8 @@ class Assessment:
     waivers: dict[str, WaiverResult]
     scope: frozenset[str] | None = None  # files asked for on the command line; the rest is context
     _services: dict[str, ServiceResult] = field(default_factory=dict, compare=False, repr=False)
+    _concerns: tuple[dict[str, list[Finding]], dict[str, set[str]]] | None = field(default=None, compare=False,
+                                                                                   repr=False)
 
     # -- what is reported -------------------------------------------------------------------------------
 
@@ -257,11 +260,12 @@ class Assessment:
 
     # -- per service ----------------------------------------------------------------------------------------
 
-    def services(self) -> dict[str, ServiceResult]:
-        """Each service's findings (about itself and everything that concerns it) and control statuses."""
-        if self._services:
-            return self._services
-        names = sorted(s.name for s in self.catalogue.of_kind("Service"))
+    def _per_service(self) -> tuple[dict[str, list[Finding]], dict[str, set[str]]]:
+        """Each service's findings (about itself and everything that concerns it), and the controls that
+        looked at something concerning it: worked out once."""
+        if self._concerns is not None:
+            return self._concerns
+        names = [s.name for s in self.catalogue.of_kind("Service")]
         by_service: dict[str, list[Finding]] = {n: [] for n in names}
         for finding in self.findings:
             for service in self.services_of(finding):
@@ -269,16 +273,37 @@ class Assessment:
                     by_service[service.name].append(finding)
         applies: dict[str, set[str]] = {n: set() for n in names}  # service -> controls that looked at it
         concerning: dict[int, list[str]] = {}  # a subject -> the services it concerns, asked once per subject
-        for (control_id, _), pair in self.pairs.items():
-            concerned = concerning.get(id(pair.subject))
-            if concerned is None:
-                concerned = concerning[id(pair.subject)] = [s.name for s in services_of(self.catalogue, pair.subject)]
-            for name in concerned:
-                if name in applies:
-                    applies[name].add(control_id)
+        for control in self.controls.values():
+            for subject in control.subjects:
+                concerned = concerning.get(id(subject))
+                if concerned is None:
+                    concerned = concerning[id(subject)] = [s.name for s in services_of(self.catalogue, subject)]
+                for name in concerned:
+                    if name in applies:
+                        applies[name].add(control.name)
+        object.__setattr__(self, "_concerns", (by_service, applies))
+        return by_service, applies
+
+    def status_of(self, service: str, control: str) -> Status:
+        """A control's status for a service: what its findings about the service give; clean when it looked at
+        something concerning the service and found nothing; not applicable when it looked at nothing; not
+        assessed when the control is malformed or not evaluated."""
+        result = self.controls.get(control)
+        if result is None or result.status is Status.NOT_ASSESSED:
+            return Status.NOT_ASSESSED
+        by_service, applies = self._per_service()
+        mine = [f for f in by_service.get(service, ()) if f.rule == control]
+        if mine:
+            return outcome(mine, result.rule.severity)
+        return _CLEAN if control in applies.get(service, ()) else Status.NOT_APPLICABLE
+
+    def services(self) -> dict[str, ServiceResult]:
+        """Each service's findings (about itself and everything that concerns it) and control statuses."""
+        if self._services:
+            return self._services
+        by_service, applies = self._per_service()
         controls = sorted(self.controls.values(), key=lambda c: c.name)
-        clean = outcome((), "")  # a control that looked at a service and found nothing about it
-        for name in names:
+        for name in sorted(by_service):
             rows: list[tuple[ControlResult, Status, tuple[Finding, ...]]] = []
             by_rule: dict[str, list[Finding]] = {}
             for finding in by_service[name]:
@@ -292,7 +317,7 @@ class Assessment:
                 elif mine:
                     status = outcome(mine, control.rule.severity)
                 elif control.name in looked:
-                    status = clean
+                    status = _CLEAN
                 else:
                     status = Status.NOT_APPLICABLE
                 rows.append((control, status, mine))

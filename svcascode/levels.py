@@ -108,8 +108,6 @@ def scorecards(assessment: Assessment) -> list[ScorecardResult]:
     documents = sorted(assessment.catalogue.of_kind("Scorecard"), key=lambda d: d.name)
     if not documents:
         return []
-    statuses = {name: {row[0].name: row[1] for row in result.controls}
-                for name, result in assessment.services().items()}
     ledger: Any = None
     if any(level.no_breached_windows for scorecard in documents for level in scorecard.spec.levels):
         from svcascode.delivery.ledger import ledger_for
@@ -119,16 +117,14 @@ def scorecards(assessment: Assessment) -> list[ScorecardResult]:
     for scorecard in documents:
         levels = scorecard.spec.levels
         standings = {}
-        for name, mine in statuses.items():
-            service = assessment.catalogue.get("Service", name)
-            assert service is not None
-            tier = str(service.spec.tier)
+        for service in sorted(assessment.catalogue.of_kind("Service"), key=lambda d: d.name):
+            name, tier = service.name, str(service.facts["tier"])  # facts: no model is built to rank a service
             reached: str | None = None
             next_level: str | None = None
             needs: tuple[tuple[str, Status], ...] = ()
             for level in levels:
-                failing = tuple((c, mine.get(c, Status.NOT_ASSESSED)) for c in level.controls_for(tier)
-                                if mine.get(c, Status.NOT_ASSESSED) not in PASSING)
+                statuses = [(c, assessment.status_of(name, c)) for c in level.controls_for(tier)]
+                failing = tuple((c, status) for c, status in statuses if status not in PASSING)
                 if level.no_breached_windows:
                     failing += tuple((f"delivery: {w.level} {w.label} breached", Status.NOT_SATISFIED)
                                      for w in ledger.breaches_in(name, level.no_breached_windows))
@@ -136,7 +132,7 @@ def scorecards(assessment: Assessment) -> list[ScorecardResult]:
                     next_level, needs = level.name, failing
                     break
                 reached = level.name
-            standings[name] = Standing(name, str(service.spec.owner), tier, reached, next_level, needs)
+            standings[name] = Standing(name, str(service.facts["owner"]), tier, reached, next_level, needs)
         out.append(ScorecardResult(scorecard, tuple(level.name for level in levels), standings))
     return out
 
