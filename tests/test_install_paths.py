@@ -81,6 +81,9 @@ def _venv(path: Path) -> dict[str, str]:
            if key not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "SVCASCODE_DEBUG")}
     env["PATH"] = f"{path / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(path)
+    # pip's bytecode compilation of every dependency proves nothing about the install path; Python compiles
+    # what a run imports
+    env["PIP_NO_COMPILE"] = "1"
     return env
 
 
