@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from datetime import date
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from svcascode.engine import PairRunner, evaluate
@@ -21,32 +20,11 @@ from svcascode.facts import WaiverState, services_of, waiver_state
 from svcascode.finding import FAIL_ON_CHOICES, NEVER, Finding
 from svcascode.formats.report import Report
 from svcascode.rules import TOOL_RULES, WAIVER_CONTROL, RuleInfo, control_rule, unknown_rule
+from svcascode.status import Status, worst
 
 if TYPE_CHECKING:
     from svcascode.catalogue import Catalogue, LoadResult
     from svcascode.documents import Document
-
-
-class Status(str, Enum):
-    """The outcome of a control, for one subject, for a service, or overall. Worst first."""
-
-    NOT_SATISFIED = "not-satisfied"
-    NOT_ASSESSED = "not-assessed"  # the control's definition is malformed, or no control assesses it
-    WARNING = "warning"
-    WAIVED = "waived"
-    SATISFIED = "satisfied"
-    NOT_APPLICABLE = "not-applicable"  # the control selects no document (for this service)
-
-    def __str__(self) -> str:
-        return self.value
-
-
-STATUS_ORDER = tuple(Status)
-
-
-def worst(statuses: Iterable[Status], default: Status = Status.NOT_APPLICABLE) -> Status:
-    found = set(statuses)
-    return next((s for s in STATUS_ORDER if s in found), default)
 
 
 def fails_control(finding: Finding, control_severity: str) -> bool:

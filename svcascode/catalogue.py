@@ -18,7 +18,7 @@ from svcascode.config import Settings
 from svcascode.documents import Document, index_kind, validate_documents
 from svcascode.finding import Finding, JsonPath
 from svcascode.library import LibraryUse, check_disabled, library_files
-from svcascode.holidays_calendar import builtin_document
+from svcascode.builtins import builtin_document
 from svcascode.loading.cache import ParseCache, make_cache
 from svcascode.loading.discover import catalogue_sources, read_bytes
 from svcascode.loading.parallel import parse_many

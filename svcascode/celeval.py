@@ -12,7 +12,7 @@ only the walk:
   lark object), so a compiled expression can be kept and used again without building the parser;
 - `Compiled(form).run(activation, functions, meter)` builds closures from that form once, then
   evaluates them;
-- `remembered(text, names, parse)`: an expression compiled before, in this process or by an earlier run
+- `recall(key)` / `keep(key, entry)`: an expression compiled before, in this process or by an earlier run
   (its form kept in the store's `cel` pack), is not parsed again.
 
 The value of every expression is the one celpy's `Evaluator` gives, by the same rules, node for node:
@@ -53,7 +53,6 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
-    from svcascode.expressions import Compiled as Expression
     from svcascode.store import Pack, Store
 
 FORM_VERSION = 3  # the plain-data form's layout: a kept form of another version is not used
@@ -1119,23 +1118,12 @@ def save() -> None:
         _KEPT.pack.save()
 
 
-def remembered(text: str, known: set[str], parse: Callable[[str, set[str]], Expression]) -> Expression:
-    """The expression compiled before (in this process, or kept in the store), else `parse(text, known)`,
-    remembered; an ExpressionError, located, as parsing gave it."""
-    from svcascode.expressions import Compiled as Expression
-    from svcascode.expressions import ExpressionError
+def recall(key: tuple[str, tuple[str, ...]]) -> tuple[Any, ...] | None:
+    """What was kept for an expression (its text, the names it may read): ("ok", functions, reads_as_of,
+    program) or ("error", message, line, column); None when it was not compiled before."""
+    return _KEPT.get(key)
 
-    key = (text, tuple(sorted(known)))
-    entry = _KEPT.get(key)
-    if entry is not None:
-        if entry[0] == "error":
-            raise ExpressionError(entry[1], entry[2], entry[3])
-        return Expression(text, None, entry[1], entry[2], entry[3])
-    try:
-        expression = parse(text, known)
-    except ExpressionError as error:
-        _KEPT.put(key, ("error", str(error), error.line, error.column))
-        raise
-    if expression.program is not None:  # one too deep to lower runs on the interpreter, from its tree
-        _KEPT.put(key, ("ok", expression.functions, expression.reads_as_of, expression.program))
-    return expression
+
+def keep(key: tuple[str, tuple[str, ...]], entry: tuple[Any, ...]) -> None:
+    """Remember what compiling an expression gave, in this process and, when attached, in the store."""
+    _KEPT.put(key, entry)

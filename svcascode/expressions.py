@@ -412,9 +412,28 @@ def compile_expression(text: str, known: set[str]) -> Compiled:
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ExpressionError(f"expression of {len(text):,} characters, more than {MAX_EXPRESSION_CHARS:,}")
     _check_nesting(text)
+    return _remembered(text, known)  # compiled before (in this process or kept): not parsed again
+
+
+def _remembered(text: str, known: set[str]) -> Compiled:
+    """The expression compiled before (in this process, or kept in the store), else parsed, remembered; an
+    ExpressionError, located, as parsing gave it."""
     from svcascode import celeval
 
-    return celeval.remembered(text, known, _parse)  # compiled before (in this process or kept): not parsed again
+    key = (text, tuple(sorted(known)))
+    entry = celeval.recall(key)
+    if entry is not None:
+        if entry[0] == "error":
+            raise ExpressionError(entry[1], entry[2], entry[3])
+        return Compiled(text, None, entry[1], entry[2], entry[3])
+    try:
+        expression = _parse(text, known)
+    except ExpressionError as error:
+        celeval.keep(key, ("error", str(error), error.line, error.column))
+        raise
+    if expression.program is not None:  # one too deep to lower runs on the interpreter, from its tree
+        celeval.keep(key, ("ok", expression.functions, expression.reads_as_of, expression.program))
+    return expression
 
 
 def _parse(text: str, known: set[str]) -> Compiled:

@@ -4,9 +4,6 @@ A BusinessCalendar's ``publicHolidays: {country: GB, subdivision: ENG}`` names a
 holidays differ by region, a subdivision, as the `holidays` package spells them. Its holidays are
 closed days, merged with the calendar's own ``holidays`` list. They are worked out one year at a time,
 for the years a computation touches and only then, and kept.
-
-``always-on`` is a calendar every catalogue has: a reference to it resolves to 24x7 UTC coverage when no
-document of that name is defined (a document that is defined wins).
 """
 
 from __future__ import annotations
@@ -15,22 +12,7 @@ import difflib
 from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from svcascode.documents import Document
-
-BUILTIN_FILE = "<built-in>"
-BUILTIN_CALENDARS: dict[str, dict[str, Any]] = {
-    "always-on": {
-        "apiVersion": "svcascode.io/v1alpha1",
-        "kind": "BusinessCalendar",
-        "metadata": {"name": "always-on", "title": "24x7",
-                     "description": "Built in: round-the-clock coverage in UTC, every day of the year."},
-        "spec": {"timezone": "UTC", "alwaysOn": True},
-    },
-}
-
+from typing import Any
 
 # --- public holidays ----------------------------------------------------------------------------
 
@@ -120,24 +102,3 @@ def _close(word: str, choices: list[str]) -> str | None:
         return by_lower[word.lower()]
     close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
     return by_lower[close[0]] if close else None
-
-
-# --- built-in calendars -------------------------------------------------------------------------
-
-
-def builtin_document(kind: str, name: str) -> Document | None:
-    """The built-in document of that kind and name (only the always-on BusinessCalendar), or None."""
-    if kind != "BusinessCalendar" or name not in BUILTIN_CALENDARS:
-        return None
-    return _builtin(name)
-
-
-@lru_cache(maxsize=None)
-def _builtin(name: str) -> Document:
-    from svcascode.documents import Document
-    from svcascode.loading.yamlfile import RawDocument
-    from svcascode.models import KINDS
-
-    data = BUILTIN_CALENDARS[name]
-    model = KINDS["BusinessCalendar"].model_validate(data)
-    return Document(RawDocument(BUILTIN_FILE, 0, data), "BusinessCalendar", name, model)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from svcascode.assessment import Status
+from svcascode.status import Status
 
 if TYPE_CHECKING:
     from svcascode.assessment import Assessment

@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 from svcascode.catalogue import Catalogue, load_catalogue
 from svcascode.checks import load_builtin
 from svcascode.cli import main
-from svcascode.commands.controls import EXPLAIN_SECTIONS
+from svcascode.explain import EXPLAIN_SECTIONS
 from svcascode.config import Settings
 from svcascode.documents import validate_document
 from svcascode.loading.cache import make_cache, parse_blob

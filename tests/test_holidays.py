@@ -19,7 +19,8 @@ from svcascode.calendars import calendar_intervals, covered_minutes, is_always_o
 from svcascode.catalogue import load_catalogue
 from svcascode.config import Settings
 from svcascode.engine import evaluate
-from svcascode.holidays_calendar import BUILTIN_FILE, _year, public_holiday_dates
+from svcascode.builtins import BUILTIN_FILE
+from svcascode.holidays_calendar import _year, public_holiday_dates
 from svcascode.models.people import BusinessCalendarSpec
 
 UTC = timezone.utc

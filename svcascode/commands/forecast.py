@@ -50,7 +50,7 @@ def forecast(paths: tuple[str, ...], as_of: date, days: int | None, until: date 
 
     Exit codes: 0 the forecast was made (whatever it lists); 2 it could not be (bad option or input).
     """
-    from svcascode.commands.check import load_documents
+    from svcascode.runs import load_documents
     from svcascode.assessment import ControlSelection
     from svcascode.delivery.ledger import definitions_from_git
     from svcascode.forecast import forecast as make_forecast

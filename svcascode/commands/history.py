@@ -159,7 +159,8 @@ def history(rev_range: str, document: str | None, posture: bool, since: str | No
 
 
 def _evaluate(root: Any, settings: Any) -> Any:
-    from svcascode.commands.check import NEVER, run_check
+    from svcascode.finding import NEVER
+    from svcascode.runs import run_check
 
     def evaluate(loaded: Any, as_of: date) -> list[Finding]:
         return list(run_check(root, settings, as_of, fail_on=NEVER, load=lambda *_: loaded).findings)

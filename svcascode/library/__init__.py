@@ -13,17 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from svcascode import __version__
 from svcascode.errors import SvcascodeError
 
 if TYPE_CHECKING:
-    from svcascode.configfile import PathSettings
     from svcascode.documents import Document
-    from svcascode.finding import Finding
-    from svcascode.loading.discover import SourceFile
 
 NAME = "svcascode"
 PREFIX = "<svcascode library>"  # the "file" of a library document, in findings and listings
@@ -105,27 +101,3 @@ def check_disabled(settings_disable: list[str], known: set[str]) -> None:
             close = difflib.get_close_matches(wanted, sorted(known), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else "; `svcascode controls` lists them"
             raise SvcascodeError(f"library.disable: {wanted!r} is not a control of the built-in library{hint}")
-
-
-def discover_catalogue(root: Path, settings: PathSettings) -> tuple[list[SourceFile], list[Finding]]:
-    """The repository's files under the configured roots; a repository without any is an error that
-    says how to start one, never a silent pass over the library alone."""
-    from svcascode.loading.discover import discover
-
-    if not any((root / r).exists() for r in settings.roots):
-        raise no_documents(root, settings)
-    sources, refused = discover(root, settings, ())
-    if not sources and not refused:
-        raise no_documents(root, settings)
-    return sources, refused
-
-
-class NoDocuments(SvcascodeError):
-    """The repository has no documents under its roots: nothing to check (exit 2), though the library's
-    controls can still be listed and explained."""
-
-
-def no_documents(root: Path, settings: PathSettings) -> NoDocuments:
-    return NoDocuments(
-        f"no catalogue found: no documents under {root} (looked in {', '.join(r + '/' for r in settings.roots)}): "
-        "run `svcascode init` to scaffold a catalogue, or set `roots` in .svcascode.yaml")

@@ -232,8 +232,6 @@ def catalogue_sources(root: Path, settings: PathSettings, paths: Iterable[str] =
     reported for: every file under the configured roots; with `paths`, those files last (a name they
     share with another file is then reported on them), the roots' files first, so that references from
     the given files resolve."""
-    from svcascode.library import discover_catalogue
-
     paths = list(paths)
     scope: frozenset[str] | None = None
     if paths:
@@ -272,3 +270,25 @@ def checked_bytes(path: str, data: bytes, limits: FileLimits) -> bytes | ParsedF
     """Bytes read from elsewhere (a git object), or the refusal of them when oversized, as on disk."""
     refused = oversized(path, len(data), limits)
     return refused if refused is not None else data
+
+
+def discover_catalogue(root: Path, settings: PathSettings) -> tuple[list[SourceFile], list[Finding]]:
+    """The repository's files under the configured roots; a repository without any is an error that
+    says how to start one, never a silent pass over the library alone."""
+    if not any((root / r).exists() for r in settings.roots):
+        raise no_documents(root, settings)
+    sources, refused = discover(root, settings, ())
+    if not sources and not refused:
+        raise no_documents(root, settings)
+    return sources, refused
+
+
+class NoDocuments(SvcascodeError):
+    """The repository has no documents under its roots: nothing to check (exit 2), though the library's
+    controls can still be listed and explained."""
+
+
+def no_documents(root: Path, settings: PathSettings) -> NoDocuments:
+    return NoDocuments(
+        f"no catalogue found: no documents under {root} (looked in {', '.join(r + '/' for r in settings.roots)}): "
+        "run `svcascode init` to scaffold a catalogue, or set `roots` in .svcascode.yaml")

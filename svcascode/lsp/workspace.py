@@ -52,7 +52,7 @@ def library_path(file: str) -> Path | None:
 
 def explain(name: str, catalogue: Catalogue) -> str | None:
     """`svcascode explain NAME` as the command prints it: a control of the catalogue or a rule of the tool."""
-    from svcascode.commands.controls import render_explain, render_tool_rule
+    from svcascode.explain import render_explain, render_tool_rule
 
     control = catalogue.by_kind.get("Control", {}).get(name)
     if control is not None:

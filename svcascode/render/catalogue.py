@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 from urllib.parse import quote
 
-from svcascode.assessment import SERVICE_STATUSES, Assessment, ServiceResult, Status
+from svcascode.assessment import SERVICE_STATUSES, Assessment, ServiceResult
+from svcascode.status import Status
 from svcascode.calendars import DEFAULT_HORIZON_MONTHS, covered_minutes, sla_periods
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from svcascode import __version__
-from svcascode.assessment import Assessment, Status, WaiverResult, worst
+from svcascode.assessment import Assessment, WaiverResult
+from svcascode.status import Status, worst
 from svcascode.catalogue import Catalogue
 from svcascode.documents import Document
 from svcascode.finding import SEVERITY_RANK, Finding
