@@ -100,9 +100,11 @@ venv-python: | $(BIN)/python
 			echo "$(VENV) is a Python $$have venv, but PYTHON=$(PYTHON) is Python $$want: give it a venv of its own," \
 				"e.g. make test PYTHON=$(PYTHON) VENV=.venv-$$want" >&2; exit 2; fi
 
-# mypy --strict over the package, configured in pyproject.toml ([tool.mypy]); part of `make test`
+# mypy --strict over the package, configured in pyproject.toml ([tool.mypy]), and the import contracts
+# ([tool.importlinter]); part of `make test`
 typecheck: venv-python $(VENV)/.installed-test
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # The whole suite on every core, the real consumers of the outputs included (Chromium, node, promtool, amtool,
 # compliance-trestle, pre-commit, pip installs, a PostgreSQL server); the 15 slowest tests are listed at the end
