@@ -324,7 +324,10 @@ class Pack:
             return  # the same records as the pack holds
         kept, renewed = self._kept, self._renewed
         if self._base_mac is not None:
-            fresh = {key: value for key, value in kept.items() if key not in self._base_keys or key in renewed}
+            # the delta holds every record whose value is not the base's: new ones, renewed ones, and those
+            # the last delta held (their base value is older), whether or not this run changed them again
+            fresh = {key: value for key, value in kept.items()
+                     if key not in self._base_keys or key in renewed or key in self._delta_keys}
             unused = len(self._base_keys) - sum(1 for key in kept if key in self._base_keys)
             if len(fresh) <= max(64, len(self._base_keys) // 10) and unused <= len(self._base_keys) // 2:
                 if renewed or set(fresh) != self._delta_keys:

@@ -215,3 +215,26 @@ def test_an_upgrade_that_keeps_the_version_number_changes_no_answer(tmp_path: Pa
         upgraded = _run_copy(code, root, *args)
         assert upgraded == _run_copy(code, root, "--no-cache", *args)
         assert "a tab where YAML wants spaces" in upgraded[1] and "occurs more than 10 times a year" in upgraded[1]
+
+
+def test_a_result_computed_again_is_kept_by_the_runs_that_only_reuse_it(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pair recomputed after an edit is kept in the small delta beside the results' pack; a later run that
+    reuses it unchanged must keep it there, or the run after reads the pack's older row (found by the harness
+    above: an SLA's infeasible dependencies vanished from the answer two runs after a dependency changed)."""
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "store"))
+    root = copy_example(tmp_path / "catalogue")
+    assert_equivalent(root)  # the base pack
+    edits = [("services/catalogue/postgres-cluster.yaml", "criticality: hard, redundancyGroup: dc-fabric",
+              "criticality: soft, redundancyGroup: dc-fabric"),  # the pairs of the cluster's SLA and OLA change
+             ("policies/incident-policies.yaml", "", "# a comment on top moves every line\n"),
+             ("policies/patch-policies.yaml", "tier-1 and", "tier-3 and")]
+    findings = []
+    for path, old, new in edits:
+        target = root / path
+        text = target.read_text()
+        assert old in text
+        target.write_text(new + text if not old else text.replace(old, new, 1))
+        assert_equivalent(root)
+        findings.append(run_cli("--no-cache", "check", "--format", "json", "--as-of", AS_OF, cwd=root).stdout)
+    assert all('"name": "postgres-cluster-ola"' in answer for answer in findings)
