@@ -216,8 +216,8 @@ class RunState:
         def number(dependency: Dependency) -> int:
             return table.setdefault(dependency, len(table))
 
-        documents = {key: (digest, tuple(number(d) for d in deps)) for key, (digest, deps) in self.documents.items()}
-        pairs = {key: tuple(number(d) for d in deps) for key, deps in self.pairs.items()}
+        documents = {key: (digest, tuple(map(number, deps))) for key, (digest, deps) in self.documents.items()}
+        pairs = {key: tuple(map(number, deps)) for key, deps in self.pairs.items()}
         return (self.as_of, tuple(table), documents, pairs)
 
     @staticmethod
@@ -497,7 +497,13 @@ class ResultMemo:
         self.files = {key: known for key, known in self.files.items() if key in current}
 
     def remember(self, state: RunState) -> None:
-        self._state, self._state_read, self._state_changed = state, True, True
+        """The state of this evaluation, saved with the results unless it is the state already kept (a run
+        that reused everything: encoding and signing every pair's dependencies again would be most of it)."""
+        kept = self._state
+        same = kept is not None and kept.as_of == state.as_of and kept.pairs == state.pairs \
+            and kept.documents == state.documents
+        self._state, self._state_read = state, True
+        self._state_changed = self._state_changed or not same
 
     def _keep(self, key: Any, row: Any) -> None:
         if self._pack is not None:

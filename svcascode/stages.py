@@ -73,7 +73,14 @@ def recording() -> Iterator[Stages]:
 def count(stage: str, reused: bool, reason: str | None = None) -> None:
     """One unit of a stage's work (a file parsed, a pair evaluated), reused or computed and why."""
     if _ACTIVE:
-        _ACTIVE[-1].counts.setdefault(stage, Count()).add(reused, reason)
+        counts = _ACTIVE[-1].counts
+        found = counts.get(stage)
+        if found is None:
+            found = counts[stage] = Count()
+        if reused:  # most units of a warm run: counted without a call
+            found.reused += 1
+        else:
+            found.add(False, reason)
 
 
 def no_store() -> None:
