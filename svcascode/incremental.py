@@ -562,7 +562,8 @@ class ResultMemo:
             return False
         key = (control, subject)
         entry: _Entry = (tuple(recorder.lookups.items()), as_of if recorder.as_of_read else None, findings)
-        self._entries[key] = entry
+        if self.defer_save:  # a process that evaluates again (history, the editor's server) asks for it decoded;
+            self._entries[key] = entry  # one run holds only the row it writes
         try:
             self._keep(key, _encode(entry))
         except ValueError:  # a value marshal cannot write: this pair is evaluated again next time
