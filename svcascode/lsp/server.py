@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import os
 import sys
@@ -125,6 +126,7 @@ class SvcascodeServer(LanguageServer):
             self.baseline = None
         if self.baseline is None:  # the workspace as it is on disk: what a change is published against
             self.baseline = catalogue.build({}, generation)
+            _settle()
         buffers = self.buffers.copy()
         buffers = {path: value for path, value in buffers.items() if catalogue.relative(catalogue.root / path)}
         overlays = {path: data for path, (data, _) in buffers.items() if not catalogue.on_disk(path, data)}
@@ -376,3 +378,14 @@ def serve(options: Options = Options(), debounce: float = DEFAULT_DEBOUNCE) -> N
     server = make_server(options, debounce)
     server.start_io(sys.stdin.buffer, stdout)
     server.stop()
+
+
+def _settle() -> None:
+    """After a build of the workspace on disk: its objects (every document, model and result of the
+    catalogue) live until the next such build, so they are moved out of the cyclic collector's sight, and a
+    collection during an edit walks only what edits made (at 10,000 services a full collection took about
+    as long as the rest of an edit). What an earlier baseline left is collected first. Reference counting
+    still frees every frozen object that is no longer used; only cycles among them wait for the next one."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
