@@ -318,10 +318,10 @@ def test_one_posture_across_repositories(history: tuple[Repo, dict[str, str]], t
     assert "| `svc-runbook` | failed | failed | operating | 1 | 0 |" in table
 
 
-def test_a_repositorys_name_never_carries_credentials() -> None:
+def test_a_repositorys_name_never_carries_credentials(tmp_path: Path) -> None:
     from svcascode.ledger.source import repository_name
 
-    top = Path("/work/checkout")
+    top = tmp_path / "checkout"  # the working tree's folder: its name is the fallback
     assert repository_name("https://ci:s3cret@github.com/acme/catalogue.git", top, "") == "github.com/acme/catalogue"
     assert repository_name("git@github.com:acme/catalogue.git", top, "catalogue/") == \
         "github.com/acme/catalogue/catalogue"
