@@ -419,3 +419,34 @@ def test_report_describes_every_rule_that_appears_or_ran(small: Path) -> None:
         "mappings": [{"framework": "iso27001-2022", "controls": ["A.5.37"], "relationship": "intersects-with"}]}
     assert report.rules["yaml-invalid"]["title"] == "File is well-formed, bounded YAML"
     assert report.rules["yaml-invalid"]["help"]
+
+
+def test_the_installed_script_ends_without_a_pass_of_the_cyclic_collector(example: Path) -> None:
+    """The script's process ends when the command returns: the collector, off during the command, is not
+    turned on again for a last pass over every object the run made (a tenth of a cold check's time). Counted
+    through `gc.callbacks`, in the process the script's entry point runs in."""
+    import subprocess
+    import sys
+
+    probe = textwrap.dedent("""\
+        import gc, os, sys
+        from svcascode import cli
+        passes = []
+        original = cli.main.invoke
+        def invoke(ctx):
+            gc.callbacks.append(lambda phase, info: passes.append(phase) if phase == "start" else None)
+            try:
+                return original(ctx)
+            finally:
+                # the moment `run()` ends the process: flushing its streams may allocate, and so collect
+                sys.stdout.flush()
+                print("x" * 100_000, file=open(os.devnull, "w"))
+                os.write(2, f"collector passes: {len(passes)}\\n".encode())
+        cli.main.invoke = invoke
+        sys.argv = ["svcascode", "check", "--no-cache", "--as-of", "2026-11-27", "--format", "json"]
+        cli.run()
+        """)
+    ran = subprocess.run([sys.executable, "-c", probe], cwd=example, capture_output=True, text=True, timeout=300)
+    assert ran.returncode in (0, 1), ran.stderr
+    assert json.loads(ran.stdout)["summary"]
+    assert "collector passes: 0\n" in ran.stderr
