@@ -14,13 +14,15 @@ import functools
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
+from svcascode import twocores
 from svcascode.catalogue import Catalogue
 from svcascode.checks import available, load_builtin
 from svcascode.checks.base import TIER_DEFAULTS, CheckContext, CheckFunction
 from svcascode.checks.wvr_valid import fails_policy
 from svcascode.checks.wvr_valid import stale as stale_waiver
+from svcascode.codec import decode_findings, encode_findings
 from svcascode.documents import Document
 from svcascode.facts import subject_ref, tier_of, waiver_state
 from svcascode.reader import CatalogueReader
@@ -482,6 +484,10 @@ class PairRunner:
         assert prepared.function is not None and prepared.context is not None
         return run_pair(prepared.function, prepared.context, document, prepared.control)
 
+    def findings_of(self, pairs: list[tuple[Prepared, Document]]) -> list[tuple[Finding, ...]]:
+        """The findings of many pairs, in their order: on two cores when there are many (svcascode.twocores)."""
+        return twocores.computed(pairs, lambda pair: self.findings(*pair), encode_findings, decode_findings)
+
     def done(self) -> None:
         """The evaluation is over (a runner that keeps results saves them now)."""
 
@@ -513,6 +519,7 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
     failed: set[str] = set()
     found: list[Finding] = []
     controls = sorted(catalogue.of_kind("Control"), key=lambda c: (c.name != WAIVER_CONTROL, c.name))
+    units: list[_Unit] = []
     for control in controls:
         selected = (not chosen or control.name in chosen) and control.name not in ignored
         judges_waivers = control.name == WAIVER_CONTROL
@@ -535,11 +542,16 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
                     RULE_UNUSED, "info", _selects_nothing(control, len(chosen_documents)), ("spec", "appliesTo"),
                     enforcement="audit"))
                 continue
-        for document in subjects:
-            results = pairs.findings(prepared, document)
-            if judges_waivers and any(fails_policy(f) for f in results):
+        # a profile (`on_control`) times each control whole, its pairs included: they are evaluated now; else
+        # every control's pairs are evaluated together below, on two cores when there are many
+        now = [pairs.findings(prepared, document) for document in subjects] if on_control is not None else None
+        units.append(_Unit(selected, judges_waivers, prepared, subjects, now))
+    later = iter(pairs.findings_of([(u.prepared, d) for u in units if u.results is None for d in u.subjects]))
+    for unit in units:
+        for document, results in zip(unit.subjects, later if unit.results is None else unit.results):
+            if unit.judges_waivers and any(fails_policy(f) for f in results):
                 failed.add(document.name)
-            if selected:
+            if unit.selected:
                 found.extend(results)
     pairs.done()
     evaluation.failed_waivers = frozenset(failed)
@@ -554,6 +566,17 @@ def evaluate(catalogue: Catalogue, as_of: date, select: Iterable[str] = (), igno
                 evaluation.findings.append(stale_waiver(waiver, as_of))
     evaluation.findings.sort(key=Finding.sort_key)
     return evaluation
+
+
+class _Unit(NamedTuple):
+    """A control to evaluate in `evaluate`: whether it was selected, whether it judges the waivers, its check,
+    its subjects, and their findings when already evaluated."""
+
+    selected: bool
+    judges_waivers: bool
+    prepared: Prepared
+    subjects: list[Document]
+    results: list[tuple[Finding, ...]] | None
 
 
 class Deferred:

@@ -303,6 +303,10 @@ class MemoPairRunner(PairRunner):
             return super().chosen(prepared)
         return self.memo.select(key, prepared.control, self.candidates(prepared.control), self.digests)
 
+    def findings_of(self, pairs: list[tuple[Prepared, Document]]) -> list[tuple[Finding, ...]]:
+        """In this process: what each pair read is recorded here, and kept with its result."""
+        return [self.findings(prepared, document) for prepared, document in pairs]
+
     def findings(self, prepared: Prepared, document: Document) -> tuple[Finding, ...]:
         key = self.control_key(prepared.control)
         if not key:  # its code may read what no trace follows: evaluated every time, never kept
