@@ -47,6 +47,21 @@ def test_documents_of_the_same_shape_share_their_paths_and_keys() -> None:
     assert second.marks[("metadata", "name")] == (4, 3)
 
 
+def test_models_that_gave_the_same_fields_share_one_set_of_them_which_cannot_change() -> None:
+    texts = [SERVICE.format(name=name) for name in ("one", "two")]
+    one, _ = validate_document(parse_text("a.yaml", texts[0].encode(), LIMITS).documents[0], texts[0])
+    two, _ = validate_document(parse_text("b.yaml", texts[1].encode(), LIMITS).documents[0], texts[1])
+    assert one is not None and two is not None
+    assert one.spec.model_fields_set == {"type", "tier", "lifecycle", "owner", "support_hours", "data",
+                                         "dependencies"}
+    assert one.spec.__pydantic_fields_set__ is two.spec.__pydantic_fields_set__
+    assert one.model.metadata.__pydantic_fields_set__ is two.model.metadata.__pydantic_fields_set__
+    assert one.spec.data.model_dump(exclude_unset=True) == {"classification": "internal", "personal_data": False}
+    with pytest.raises(TypeError, match="do not change"):
+        one.spec.owner = "someone-else"  # would change `two`'s set of given fields too
+    assert two.spec.model_fields_set == one.spec.model_fields_set and two.spec.owner == "platform"
+
+
 def test_a_large_document_is_located_exactly() -> None:
     text = "items:\n" + "".join(f"  - {{name: n{i}, value: {i}}}\n" for i in range(2000))
     document = parse_text("big.yaml", text.encode(), LIMITS).documents[0]

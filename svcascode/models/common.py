@@ -211,7 +211,42 @@ class FieldError(ValueError):
         self.field = self.path[0]
 
 
-class Model(BaseModel):
+class FieldsGiven(set[str]):
+    """The fields a document gave for one of its models: one object per distinct set, shared by every model
+    that gave the same fields. pydantic keeps a new set in each model instance, most of a validated
+    document's memory (16 of them in a Service), while a catalogue has a few hundred distinct ones. A
+    document is never changed once validated; a shared set refuses to change, so that nothing can change
+    another model's through it."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any) -> Any:
+        raise TypeError("the fields a validated document gave do not change")
+
+    add = discard = remove = pop = clear = update = _refuse
+    difference_update = intersection_update = symmetric_difference_update = _refuse
+    __ior__ = __iand__ = __isub__ = __ixor__ = _refuse
+
+
+_FIELDS_GIVEN: dict[frozenset[str], FieldsGiven] = {}
+_MOST_SHARED = 50_000  # distinct sets kept for sharing (a long-lived process reading hostile files): a model
+# that gave yet another one keeps its own set
+
+
+class SharedFields(BaseModel):
+    """A model whose set of given fields is shared with every other model that gave the same ones."""
+
+    def model_post_init(self, context: Any, /) -> None:
+        given = frozenset(self.__pydantic_fields_set__)
+        shared = _FIELDS_GIVEN.get(given)
+        if shared is None:
+            if len(_FIELDS_GIVEN) >= _MOST_SHARED:
+                return
+            shared = _FIELDS_GIVEN[given] = FieldsGiven(given)
+        object.__setattr__(self, "__pydantic_fields_set__", shared)
+
+
+class Model(SharedFields):
     """Base of every spec model: camelCase in YAML, unknown fields rejected."""
 
     # defer_build: a kind's validator is built when a document of that kind is first validated, not at import

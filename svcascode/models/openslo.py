@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 from pydantic.alias_generators import to_camel
 
-from svcascode.models.common import FieldError, TimeZone
+from svcascode.models.common import FieldError, SharedFields, TimeZone
 
 OPENSLO_API_VERSION = "openslo/v1"
 OPENSLO_KINDS = ("SLO", "SLI", "AlertPolicy", "AlertCondition", "AlertNotificationTarget", "DataSource", "Service")
@@ -46,7 +46,7 @@ Operator = Literal["lte", "gte", "lt", "gt"]
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)] | Annotated[int, Strict()]
 
 
-class OpenSloModel(BaseModel):
+class OpenSloModel(SharedFields):
     """camelCase as the specification writes it; unknown fields refused."""
 
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, defer_build=True)
