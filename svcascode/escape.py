@@ -81,12 +81,20 @@ def inert_json(text: str) -> str:
 
 
 _ASCII_PLAIN = bytes(range(0x20, 0x7f))  # what no escape ever touches
+_SLICE = 1 << 20
+
+
+def _plain(text: str) -> bool:
+    """Whether `text` is printable ASCII only, checked at C speed a slice at a time: a report of tens of
+    megabytes is never copied whole for it."""
+    return text.isascii() and not any(text[start:start + _SLICE].encode("ascii").translate(None, _ASCII_PLAIN)
+                                      for start in range(0, len(text), _SLICE))
 
 
 def json_escapes(text: str, keep: str = "\n") -> str:
     """The characters `visible` would escape, except those in `keep`, as `\\uNNNN`."""
-    if text.isascii() and not text.encode("ascii").translate(None, _ASCII_PLAIN):  # nothing to escape, checked
-        return text  # at C speed: a large compact JSON
+    if _plain(text):  # nothing to escape: a large compact JSON
+        return text
     return _UNPRINTABLE.sub(lambda m: m.group() if m.group() in keep else f"\\u{ord(m.group()):04x}", text)
 
 

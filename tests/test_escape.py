@@ -15,8 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from svcascode.escape import (html_attr, md_code, md_text, one_line, shorten, spreadsheet_cell, squash, visible,
-                              workflow_data, workflow_property)
+from svcascode.escape import (html_attr, inert_json, md_code, md_text, one_line, shorten, spreadsheet_cell, squash,
+                              visible, workflow_data, workflow_property)
 
 HOSTILE = "a\x1b[2J\x00b\x7f\x85c\u202ed\u2028e\ud800\ufffe"
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202e\u2028\ud800\ufffe]")
@@ -175,3 +175,14 @@ def test_render_md_filter_is_the_shared_markdown_escaper() -> None:
     assert env.filters["md"] is md_text and env.filters["code"] is md_code
     rendered = env.from_string("{{ x|md }}").render(x="# <script>x</script> [a](javascript:b)\x1b")
     assert rendered == "\\# &lt;script>x&lt;/script> \\[a\\]\\(javascript:b\\)\\\\x1b"
+
+
+@pytest.mark.parametrize("at", [0, (1 << 20) - 1, 1 << 20, 3 * (1 << 20) + 17])
+def test_a_large_json_text_is_escaped_wherever_its_one_unprintable_character_is(at: int) -> None:
+    plain = json.dumps({"findings": ["x" * 97] * 40_000}, ensure_ascii=False)  # about 4 MB of printable ASCII
+    assert inert_json(plain) is plain  # nothing to escape: the same text, not a copy
+    inside = plain.index('"x', at) + 1  # inside a string, where JSON escapes are exact
+    hostile = plain[:inside] + "\x1b" + plain[inside + 1:]
+    escaped = inert_json(hostile)
+    assert "\x1b" not in escaped and escaped.count("\\u001b") == 1
+    assert json.loads(escaped) == json.loads(hostile, strict=False)  # the same text, the character escaped

@@ -95,7 +95,7 @@ def check(paths: tuple[str, ...], as_of: date, fail_on: str, select: tuple[str, 
     from svcascode.delivery.ledger import definitions_from_git  # after the run cache: it loads the models
 
     with definitions_from_git(root, settings, rev or "HEAD"):  # service levels as delivered: as it was then
-        report = run_check(root, settings, as_of, select, ignore, fail_on, paths, load=load)
+        report = run_check(root, settings, as_of, select, ignore, fail_on, paths, load=load, last=until is None)
         if base is not None:
             report = compare_with_base(report, root, settings, base, as_of, select, ignore, paths, ratchet,
                                        loaded[0])

@@ -55,5 +55,7 @@ def render(report: Report) -> str:
     body.update(report.extra)
     # Indented for people; compact (and encoded by the C encoder, many times faster) when it is large.
     indent = 2 if len(report.findings) <= LARGE else None
+    text = json.dumps(body, indent=indent, ensure_ascii=False)
+    del body  # the findings as dicts, most of a large output's memory, are let go before the text is copied
     # Exact text, but bidirectional and C1 characters as JSON escapes: nothing acts on a terminal or a CI log.
-    return inert_json(json.dumps(body, indent=indent, ensure_ascii=False)) + "\n"
+    return inert_json(text) + "\n"
