@@ -173,12 +173,32 @@ class Assessment:
     findings: tuple[Finding, ...]  # every finding: documents, control definitions and controls; deduplicated
     rules: dict[str, RuleInfo]  # every rule evaluated or reported
     controls: dict[str, ControlResult]  # every selected control, malformed ones included (not-assessed)
-    pairs: dict[tuple[str, str], PairResult]  # (control id, kind:name) -> outcome
     waivers: dict[str, WaiverResult]
     scope: frozenset[str] | None = None  # files asked for on the command line; the rest is context
+    _pairs: dict[tuple[str, str], PairResult] | None = field(default=None, compare=False, repr=False)
     _services: dict[str, ServiceResult] = field(default_factory=dict, compare=False, repr=False)
     _concerns: tuple[dict[str, list[Finding]], dict[str, set[str]]] | None = field(default=None, compare=False,
                                                                                    repr=False)
+
+    @property
+    def pairs(self) -> dict[tuple[str, str], PairResult]:
+        """(control id, kind:name) -> outcome, for every subject of every evaluated control. Made when first
+        read (the compliance report and the ledger read them, a check does not): a large catalogue's pairs
+        are a tenth of its memory."""
+        if self._pairs is None:
+            by_pair: dict[tuple[str, str, str], list[Finding]] = {}
+            for finding in self.findings:
+                by_pair.setdefault((finding.rule, finding.kind, finding.name), []).append(finding)
+            pairs: dict[tuple[str, str], PairResult] = {}
+            for name, control in self.controls.items():
+                if control.status is Status.NOT_ASSESSED:
+                    continue
+                for subject in control.subjects:
+                    mine = tuple(by_pair.get((name, subject.kind, subject.name), ()))
+                    pairs[(name, subject.ref)] = PairResult(name, subject, outcome(mine, control.rule.severity), mine)
+            object.__setattr__(self, "_pairs", pairs)
+            return pairs
+        return self._pairs
 
     # -- what is reported -------------------------------------------------------------------------------
 
@@ -344,7 +364,6 @@ def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = Contro
 
     rules: dict[str, RuleInfo] = {}
     controls: dict[str, ControlResult] = {}
-    pairs: dict[tuple[str, str], PairResult] = {}
     evaluated = {c.name for c in evaluation.controls}
     for name in sorted(all_controls):
         control = all_controls[name]
@@ -358,9 +377,7 @@ def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = Contro
         else:
             statuses: set[Status] = set()
             for subject in subjects:
-                mine = tuple(by_pair.get((name, subject.kind, subject.name), ()))
-                pair = pairs[(name, subject.ref)] = PairResult(name, subject, outcome(mine, info.severity), mine)
-                statuses.add(pair.status)
+                statuses.add(outcome(by_pair.get((name, subject.kind, subject.name), ()), info.severity))
             status = worst(statuses, Status.NOT_APPLICABLE)
         controls[name] = ControlResult(control, info, status, subjects, tuple(by_rule.get(name, ())))
     for finding in findings:
@@ -374,5 +391,5 @@ def assess(loaded: LoadResult, as_of: date, selection: ControlSelection = Contro
         known = waiver.spec.control in evaluated  # staleness is only known when its control ran
         state = waiver_state(waiver, as_of, waiver.name in evaluation.failed_waivers, matched if known else None)
         waivers[waiver.name] = WaiverResult(waiver, state, matched)
-    return Assessment(catalogue, as_of, selection, findings, dict(sorted(rules.items())), controls, pairs, waivers,
+    return Assessment(catalogue, as_of, selection, findings, dict(sorted(rules.items())), controls, waivers,
                       loaded.scope)
