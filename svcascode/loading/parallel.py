@@ -8,15 +8,17 @@ from typing import Any, Iterable, Iterator
 
 from svcascode.config import Limits
 from svcascode.loading.cache import ParseCache
-from svcascode.loading.yamlfile import ParsedFile, parse_text, share_marks
+from svcascode.loading.yamlfile import ParsedFile, parse_text
 
 PARALLEL_THRESHOLD = 300  # below this many unparsed files, starting workers costs more than it saves
 _CHUNK = 64
 
 
-def _parse_chunk(args: tuple[list[tuple[str, str, bytes]], Limits]) -> list[tuple[str, bytes]]:
+def _parse_chunk(args: tuple[list[tuple[str, str, bytes]], Limits]) -> bytes:
+    """A chunk's (key, cache entry) pairs as one `marshal` record: what its files share (the one object of each
+    path of their marks, interned keys and names) is written once and read back shared."""
     chunk, limits = args
-    return [(key, marshal.dumps(ParseCache.entry(parse_text(path, data, limits)))) for key, path, data in chunk]
+    return marshal.dumps([(key, ParseCache.entry(parse_text(path, data, limits))) for key, path, data in chunk])
 
 
 def parse_many(items: Iterable[tuple[str, bytes | ParsedFile]], cache: ParseCache) -> Iterator[ParsedFile]:
@@ -37,7 +39,7 @@ def parse_many(items: Iterable[tuple[str, bytes | ParsedFile]], cache: ParseCach
         if key not in cache.memory and key not in missing:
             missing[key] = (key, path, data)
     workers = min(os.cpu_count() or 1, 4)
-    parsed: Iterator[list[tuple[str, bytes]]] = iter(())
+    parsed: Iterator[bytes] = iter(())
     if len(missing) >= PARALLEL_THRESHOLD and workers > 1:
         parsed = _parse_in_workers(list(missing.values()), cache.limits, workers)
     for item in keyed:
@@ -49,24 +51,27 @@ def parse_many(items: Iterable[tuple[str, bytes | ParsedFile]], cache: ParseCach
             results = next(parsed, None)
             if results is None:
                 break  # no worker result for it (no fork, no processes): parse it here
-            for done, blob in results:
-                cache.add(done, _shared_entry(marshal.loads(blob)))
+            for done, entry in _entries(results):
+                cache.add(done, entry)
         yield cache.parse(path, data, key)
     for _ in parsed:  # let the pool finish and close now, not when the generator is collected
         pass
 
 
-def _shared_entry(entry: Any) -> Any:
-    """A worker's cache entry with its marks' paths shared with every other document's (see yamlfile)."""
+def _entries(blob: bytes) -> list[tuple[str, Any]]:
+    """A worker's chunk: (key, cache entry) pairs; none when it is not of that shape (the cache then parses
+    those files here)."""
     try:
-        documents, problems = entry
-        return [(data, share_marks(marks), digest) for data, marks, digest in documents], problems
-    except (TypeError, ValueError):
-        return entry  # not of the expected shape: the cache parses the file again
+        entries = marshal.loads(blob)
+    except (EOFError, ValueError, TypeError):
+        return []
+    if not isinstance(entries, list) or not all(isinstance(e, tuple) and len(e) == 2 and isinstance(e[0], str)
+                                                for e in entries):
+        return []
+    return entries
 
 
-def _parse_in_workers(todo: list[tuple[str, str, bytes]], limits: Limits, workers: int
-                      ) -> Iterator[list[tuple[str, bytes]]]:
+def _parse_in_workers(todo: list[tuple[str, str, bytes]], limits: Limits, workers: int) -> Iterator[bytes]:
     """Parsed chunks, in order, from worker processes; nothing when processes cannot be had."""
     import multiprocessing
 

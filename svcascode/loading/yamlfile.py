@@ -81,8 +81,9 @@ class _Loader(CParser, _Resolver):
 
 # Marks are held compactly, since a catalogue has hundreds of thousands of nodes and a dict of path
 # tuples to (line, column) tuples costs about 230 bytes a node: a document keeps a tuple of its nodes'
-# paths, each path one object shared by every document that has it, and the lines and columns packed in
-# one bytes object. Keys and short values are interned for the same reason: `spec`, `tier`, `tier-1`
+# paths, each path one object shared by every document that has it (every document parsed in this process;
+# a parse worker's files arrive in chunks, each chunk's paths shared within it), and the lines and columns
+# packed in one bytes object. Keys and short values are interned for the same reason: `spec`, `tier`, `tier-1`
 # are then one string each, however many documents hold them.
 PackedMarks = tuple[tuple[JsonPath, ...], bytes]
 _PLACE = struct.Struct("<II")
@@ -107,12 +108,6 @@ def pack_marks(marks: Marks) -> PackedMarks:
     for line, column in marks.values():
         places += _PLACE.pack(line, column)
     return tuple(_shared(path) for path in marks), bytes(places)
-
-
-def share_marks(packed: PackedMarks) -> PackedMarks:
-    """The same marks with each path the one shared object (for marks made in another process)."""
-    paths, places = packed
-    return tuple(_shared(path) for path in paths), places
 
 
 class RawDocument:
