@@ -34,7 +34,7 @@ import marshal
 from datetime import date
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from svcascode import celeval, stages
+from svcascode import celeval, stages, twocores
 from svcascode.codec import decode_findings, encode_findings
 from svcascode.codeversion import code_digest
 from svcascode.engine import Baselines, Deferred, PairRunner, Prepared, build_check, selector
@@ -304,15 +304,31 @@ class MemoPairRunner(PairRunner):
         return self.memo.select(key, prepared.control, self.candidates(prepared.control), self.digests)
 
     def findings_of(self, pairs: list[tuple[Prepared, Document]]) -> list[tuple[Finding, ...]]:
-        """In this process: what each pair read is recorded here, and kept with its result."""
-        return [self.findings(prepared, document) for prepared, document in pairs]
+        """Each pair's findings: reused where nothing it read has changed; the others evaluated with what they
+        read recorded, on two cores when there are many (svcascode.twocores), and kept."""
+        results: list[tuple[Finding, ...] | None] = [self._reused(prepared, document) for prepared, document in pairs]
+        todo = [i for i, found in enumerate(results) if found is None]
+        if not todo:
+            return [found for found in results if found is not None]
+        traced = twocores.computed([pairs[i] for i in todo], self._traced, _encode_traced, _decode_traced)
+        for i, (found, recorder) in zip(todo, traced):
+            results[i] = self._kept(pairs[i][0], pairs[i][1], found, recorder)
+        return [found if found is not None else () for found in results]
 
     def findings(self, prepared: Prepared, document: Document) -> tuple[Finding, ...]:
+        found = self._reused(prepared, document)
+        if found is None:
+            found = self._kept(prepared, document, *self._traced((prepared, document)))
+        return found
+
+    def _reused(self, prepared: Prepared, document: Document) -> tuple[Finding, ...] | None:
+        """The pair's findings from the memo when nothing it read has changed; None when it is to be evaluated
+        (counted, with the reason)."""
         key = self.control_key(prepared.control)
         if not key:  # its code may read what no trace follows: evaluated every time, never kept
             stages.count("pairs", False, f"never kept: {prepared.control.name} runs the repository's or a "
                          "plugin's code")
-            return super().findings(prepared, document)
+            return None
         subject = self.digests.document(document)
         pair = (key, subject)
         if pair in self.trusted:  # nothing it read has changed since the last evaluation
@@ -329,11 +345,26 @@ class MemoPairRunner(PairRunner):
         why = self.memo.why
         stages.count("pairs", False, f"control changed: {prepared.control.name}" if why == "control changed"
                      else f"document changed: {document.file}" if why == "document changed" else why)
+        return None
+
+    def _traced(self, pair: tuple[Prepared, Document]) -> tuple[tuple[Finding, ...], Recorder | None]:
+        """The pair evaluated, with what it read (None for a check whose reads no trace follows)."""
+        prepared, document = pair
+        if not self.control_key(prepared.control):
+            return super().findings(prepared, document), None
         with self.recording.recording(Recorder()) as recorder:
             found = super().findings(prepared, document)
-        assert recorder is not None
+        return found, recorder
+
+    def _kept(self, prepared: Prepared, document: Document, found: tuple[Finding, ...],
+              recorder: Recorder | None) -> tuple[Finding, ...]:
+        """Keep an evaluated pair's findings with what it read."""
+        key = self.control_key(prepared.control)
+        if recorder is None or not key:
+            return found
+        subject = self.digests.document(document)
         if self.memo.store(key, subject, recorder, self.as_of_text, found):
-            self.pairs[pair] = _dependencies(recorder.lookups, recorder.as_of_read)
+            self.pairs[(key, subject)] = _dependencies(recorder.lookups, recorder.as_of_read)
         return found
 
     def done(self) -> None:
@@ -341,6 +372,32 @@ class MemoPairRunner(PairRunner):
         self.memo.remember(RunState(self.as_of_text, documents, self.pairs))
         if not self.memo.defer_save:
             self.memo.save()
+
+
+def _encode_traced(traced: tuple[tuple[Finding, ...], Recorder | None]) -> Any:
+    """An evaluated pair as plain values, for the pipe from the second core (svcascode.twocores)."""
+    found, recorder = traced
+    if recorder is None:
+        return encode_findings(found), None
+    return encode_findings(found), (tuple(recorder.lookups.items()), recorder.as_of_read, recorder.untraceable)
+
+
+def _decode_traced(row: Any) -> tuple[tuple[Finding, ...], Recorder | None]:
+    """The evaluated pair `_encode_traced` wrote; TypeError when the row is not one."""
+    if not isinstance(row, tuple) or len(row) != 2:
+        raise TypeError("not an evaluated pair")
+    found, read = decode_findings(row[0]), row[1]
+    if read is None:
+        return found, None
+    if not (isinstance(read, tuple) and len(read) == 3 and isinstance(read[0], tuple)
+            and all(isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], tuple)
+                    and isinstance(item[1], bytes) for item in read[0])
+            and isinstance(read[1], bool) and isinstance(read[2], bool)):
+        raise TypeError("not what an evaluated pair read")
+    recorder = Recorder()
+    recorder.lookups = dict(read[0])
+    recorder.as_of_read, recorder.untraceable = read[1], read[2]
+    return found, recorder
 
 
 def _dependencies(lookups: Iterable[Lookup], as_of_read: bool) -> tuple[Dependency, ...]:

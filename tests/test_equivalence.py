@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from conftest import REPO, copy_example, run_cli
 from git_helpers import GIT_ENV
+from svcascode import twocores
 
 AS_OF = "2026-11-27"
 EXAMPLES = int(os.environ.get("SVCASCODE_FUZZ_EXAMPLES", "3"))
@@ -49,12 +50,16 @@ DAYS = [AS_OF, "2026-03-01", "2027-06-30"]
 
 
 def _answers(root: Path, day: str, env: dict[str, str] | None = None,
-             commands: list[tuple[str, ...]] = COMMANDS) -> list[tuple[int, str, str]]:
-    """Each command with the store, then the same with --no-cache: the pairs that must be equal."""
+             commands: list[tuple[str, ...]] = COMMANDS, two_cores: bool = False) -> list[tuple[int, str, str]]:
+    """Each command with the store, then the same with --no-cache: the pairs that must be equal. With
+    `two_cores`, the run with the store evaluates its pairs on two cores (svcascode.twocores: the pairs it
+    computes in a fork of the process, their findings and what they read sent back), the other on one."""
     pairs = []
     for command in commands:
         args = (*command, "--as-of", day) if command[0] == "check" else command
-        cached = run_cli(*args, cwd=root, env=env)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(twocores, "MIN_ITEMS", 2 if two_cores else 10**9)
+            cached = run_cli(*args, cwd=root, env=env)
         fresh = run_cli("--no-cache", *args, cwd=root, env=env)
         pairs.append((cached.returncode, cached.stdout, " ".join(args)))
         pairs.append((fresh.returncode, fresh.stdout, " ".join(args)))
@@ -62,8 +67,8 @@ def _answers(root: Path, day: str, env: dict[str, str] | None = None,
 
 
 def assert_equivalent(root: Path, day: str = AS_OF, env: dict[str, str] | None = None,
-                      commands: list[tuple[str, ...]] = COMMANDS) -> None:
-    answers = _answers(root, day, env, commands)
+                      commands: list[tuple[str, ...]] = COMMANDS, two_cores: bool = False) -> None:
+    answers = _answers(root, day, env, commands, two_cores)
     for cached, fresh in zip(answers[::2], answers[1::2]):
         assert cached == fresh, f"{cached[2]}: the store changed the answer"
 
@@ -114,20 +119,50 @@ STEPS = st.lists(st.tuples(st.sampled_from(["edit", "edit", "edit", "comment", "
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=STEPS)
+@given(steps=STEPS, two_cores=st.booleans())
 def test_every_answer_with_the_store_is_the_answer_without_it_after_any_edits(
         tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
-        steps: list[tuple[str, int, int]]) -> None:
+        steps: list[tuple[str, int, int]], two_cores: bool) -> None:
     base = tmp_path_factory.mktemp("equivalence")
     monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(base / "store"))
     root = copy_example(base / "catalogue")
     kept = {path: path.read_text() for path in _files(root)}
     day = AS_OF
-    assert_equivalent(root, day)  # cold: the store is filled
-    assert_equivalent(root, day)  # warm: every stage reuses
+    assert_equivalent(root, day, two_cores=two_cores)  # cold: the store is filled
+    assert_equivalent(root, day, two_cores=two_cores)  # warm: every stage reuses
     for step in steps:
         day = _apply(root, kept, step) or day
-        assert_equivalent(root, day)
+        assert_equivalent(root, day, two_cores=two_cores)
+
+
+def test_pairs_evaluated_on_two_cores_are_kept_with_what_they_read(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold run with the store evaluates on two cores; the next run after a data edit reuses those results
+    where nothing they read changed, and recomputes the rest: the same answers as without the store."""
+    if not twocores.may_fork():
+        pytest.skip("no fork here, or a single core: everything is computed in this process")
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "store"))
+    root = copy_example(tmp_path / "catalogue")
+    forks: list[int] = []
+    fork = os.fork
+
+    def counted() -> int:
+        pid = fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted)
+    monkeypatch.setattr(twocores, "MIN_ITEMS", 2)
+    check = ("check", "--format", "json", "--as-of", AS_OF)
+    assert re.search(r"pairs      0 reused, \d+ computed \(no earlier run\)", _stages(root, *check))
+    assert len(forks) == 1
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text().replace("tier: tier-1", "tier: tier-2", 1))
+    edited = _stages(root, *check)
+    reused, computed = map(int, re.search(r"pairs      (\d+) reused, (\d+) computed", edited).groups())  # type: ignore[union-attr]
+    assert 0 < computed < reused / 5  # what the two cores read was kept: only what the edit reaches is computed
+    assert_equivalent(root, commands=EVERY_FORMAT, two_cores=True)
 
 
 def test_a_warm_run_reuses_and_a_data_edit_recomputes_only_what_it_reaches(tmp_path: Path,
