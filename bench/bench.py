@@ -166,7 +166,10 @@ def main() -> int:
             for path in files[1 + EDITED:1 + 2 * EDITED]:
                 path.write_text(path.read_text() + f"# reviewed {number}\n")
 
-        measure(Row("check, cold (no cache)", "<= 1.0x"), check, root, cold)
+        # cold two ways: with --no-cache (nothing read or written), and with an empty store, which the run fills
+        # for the next (a fresh CI runner that keeps the store between its commands, as the GitHub action does)
+        measure(Row("check, cold (--no-cache)", "<= 1.0x"), [*check, "--no-cache"], root)
+        measure(Row("check, cold (an empty store, filled by the run)", "<= 1.0x"), check, root, cold)
         measure(Row("check, warm (nothing changed)", "<= 0.10x"), check, root)
         measure(Row(f"check after a comment in {EDITED} of the {len(files):,} files", "<= 0.15x"), check, root,
                 comment)
@@ -174,6 +177,9 @@ def main() -> int:
         timed(validate, root, env)  # the validate before: a warm validate repeats it
         measure(Row("validate, warm", "<= 0.10x"), validate, root)
         check_peak = max(p for r in rows for p in r.peak_mb if r.label.startswith("check"))
+        plain_peak = max(p for r in rows for p in r.peak_mb if r.label.startswith("check, cold (--no-cache)"))
+        plain_memory = Row("peak memory of check --no-cache", "<= 300 MB", note=f"{plain_peak:.0f} MB")
+        rows.append(plain_memory)
         memory = Row("peak memory of check (any of the runs above)", "<= 300 MB", note=f"{check_peak:.0f} MB")
         rows.append(memory)
 
@@ -242,6 +248,8 @@ def main() -> int:
             baseline = statistics.median(row.baseline) if row.baseline else None
             if row is memory:
                 value, shown = check_peak, row.note
+            elif row is plain_memory:
+                value, shown = plain_peak, row.note
             elif row is start_row or row is edited_row:
                 value, shown = seconds, row.note
             elif any(r is row for r, _, _ in history_rows):
@@ -297,6 +305,8 @@ def command_rows(size: int, svcascode: str, base: Path, env: dict[str, str], rep
     git("commit", "-qm", "catalogue")
     for path in files[1:1 + EDITED]:
         text = path.read_text()
+        if "  description:" not in text:  # a catalogue smaller than EDITED services: its shared documents
+            continue
         start = text.index("  description:")
         end = text.index("\n", start)
         path.write_text(f"{text[:start]}  description: Changed in the last commit.{text[end:]}")
