@@ -105,8 +105,9 @@ def _read_own(path: Path, limit: int) -> bytes | None:
         os.close(fd)
 
 
-def _write_new(folder: Path, name: str, data: bytes) -> Path | None:
-    """`data` in a new file of `folder` created exclusively (O_EXCL, no link followed), mode 0600."""
+def _write_new(folder: Path, name: str, *parts: bytes) -> Path | None:
+    """`parts`, one after another, in a new file of `folder` created exclusively (O_EXCL, no link followed),
+    mode 0600; written apart, so that a large record is never copied to be written."""
     path = folder / f"{name}.{os.getpid()}.{os.urandom(8).hex()}.tmp"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
@@ -114,7 +115,8 @@ def _write_new(folder: Path, name: str, data: bytes) -> Path | None:
         return None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for part in parts:
+                handle.write(part)
     except OSError:
         path.unlink(missing_ok=True)
         return None
@@ -165,9 +167,13 @@ class Store:
         private = private_folder(folder, root) if create or folder.is_dir() else None
         return Store(private)
 
-    def _sign(self, body: bytes, salt: bytes | None = None) -> bytes:
+    def _sign(self, *parts: bytes | memoryview, salt: bytes | None = None) -> bytes:
+        """The signature of the parts one after another (fed to the HMAC apart: a large record is not copied)."""
         assert self._secret is not None
-        return hmac.new(self._secret, (self._salt if salt is None else salt) + body, hashlib.sha256).digest()
+        signature = hmac.new(self._secret, self._salt if salt is None else salt, hashlib.sha256)
+        for part in parts:
+            signature.update(part)
+        return signature.digest()
 
     _VERSION, _VERSION_SALT = "version", b"svcascode-store-version\0"
 
@@ -180,7 +186,7 @@ class Store:
             if self.folder is not None:
                 blob = _read_own(self.folder / self._VERSION, 1024)
                 if blob is not None and len(blob) == 32 + len(code_digest()) and hmac.compare_digest(
-                        blob[:32], self._sign(blob[32:], self._VERSION_SALT)):
+                        blob[:32], self._sign(blob[32:], salt=self._VERSION_SALT)):
                     self._previous = blob[32:]
         if self._previous is None:
             return "no earlier run"
@@ -191,7 +197,7 @@ class Store:
         if self.folder is None or self.reason() is None:
             return
         digest = code_digest()
-        temporary = _write_new(self.folder, self._VERSION, self._sign(digest, self._VERSION_SALT) + digest)
+        temporary = _write_new(self.folder, self._VERSION, self._sign(digest, salt=self._VERSION_SALT), digest)
         if temporary is not None:
             try:  # `reason` still says what the store held when this command began
                 os.replace(temporary, self.folder / self._VERSION)
@@ -207,8 +213,9 @@ class Store:
         head = len(_MAGIC) + 32
         if blob is None or len(blob) < head or not blob.startswith(_MAGIC):
             return None
-        mac, body = blob[len(_MAGIC):head], blob[head:]
-        if not hmac.compare_digest(mac, self._sign(name.encode() + b"\0" + body)):
+        view = memoryview(blob)  # the body is read in place, never copied out of the file's bytes
+        mac, body = bytes(view[len(_MAGIC):head]), view[head:]
+        if not hmac.compare_digest(mac, self._sign(name.encode() + b"\0", body)):
             return None
         try:
             return mac, marshal.loads(body)
@@ -228,8 +235,8 @@ class Store:
             body = marshal.dumps(value)
         except ValueError:
             return None
-        mac = self._sign(name.encode() + b"\0" + body)
-        temporary = _write_new(self.folder, name, _MAGIC + mac + body)
+        mac = self._sign(name.encode() + b"\0", body)
+        temporary = _write_new(self.folder, name, _MAGIC, mac, body)
         if temporary is None:
             return None  # an unwritable store folder: the run still works, without the store
         try:
