@@ -56,7 +56,13 @@ def _open_folder(path: str | Path, create: bool) -> int:
         fd = os.open(start, _DIR_FLAGS)
     except OSError as error:
         raise SvcascodeError(f"{_shown(start)}: cannot open: {error.strerror}") from None
-    walked = "" if start == "." else "/"
+    return _walk(fd, parts, create, "" if start == "." else "/")
+
+
+def _walk(fd: int, parts: list[str], create: bool, walked: str) -> int:
+    """The folder `parts` below the open folder `fd`, each component opened relative to the one before without
+    following a link (created when missing and `create`). `fd` is the walk's own: closed, or returned when
+    `parts` is empty; `walked` is the path up to `fd`, for messages."""
     try:
         for part in parts:
             walked = os.path.join(walked, part) if walked else part
@@ -82,7 +88,7 @@ def _open_folder(path: str | Path, create: bool) -> int:
             fd = child
     except OSError as error:
         os.close(fd)
-        raise SvcascodeError(f"{_shown(walked or start)}: cannot write: {error.strerror}") from None
+        raise SvcascodeError(f"{_shown(walked)}: cannot write: {error.strerror}") from None
     except BaseException:
         os.close(fd)
         raise
@@ -103,12 +109,39 @@ def _kind_at(fd: int, name: str) -> str:
 
 
 class OutputFolder:
-    """A folder output is written into; every file below it is reached without following a link."""
+    """A folder output is written into; every file below it is reached without following a link.
+
+    The folder is reached once, when made (a link on the way is refused before anything is written), and
+    held open: each folder below it is reached from it, and the last ones written into are held open too,
+    so a site of thousands of pages walks its output path once, not once a page. Nothing is looked up by
+    its name twice, so a folder renamed or replaced by a link meanwhile is not followed. `close()` (or the
+    end of a `with` block) lets the folders go."""
+
+    _HELD = 32  # folders below this one held open at most (a site's src/ mirrors every folder of the repository)
 
     def __init__(self, path: str | Path, create: bool = True) -> None:
         self.path = Path(path)
         self.create = create
-        os.close(_open_folder(self.path, create))  # a link on the way is refused before anything is written
+        self._held: dict[tuple[str, ...], int] = {}
+        self._root: int | None = None
+        self._root = _open_folder(self.path, create)
+
+    def close(self) -> None:
+        for fd in self._held.values():
+            os.close(fd)
+        self._held.clear()
+        if self._root is not None:
+            os.close(self._root)
+            self._root = None
+
+    def __enter__(self) -> OutputFolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
 
     def _split(self, relative: str) -> tuple[list[str], str]:
         parts = [p for p in relative.replace(os.sep, "/").split("/") if p not in ("", ".")]
@@ -118,7 +151,20 @@ class OutputFolder:
         return parts[:-1], parts[-1]
 
     def _folder(self, folders: list[str]) -> int:
-        return _open_folder(self.path.joinpath(*folders) if folders else self.path, self.create)
+        """An open folder below this one: held (do not close it)."""
+        key = tuple(folders)
+        held = self._held.get(key)
+        if held is not None:
+            return held
+        if self._root is None:
+            raise SvcascodeError(f"{_shown(self.path)}: the output folder was closed")
+        if len(self._held) >= self._HELD:
+            for fd in self._held.values():
+                os.close(fd)
+            self._held.clear()
+        fd = _walk(os.dup(self._root), folders, self.create, str(self.path))
+        self._held[key] = fd
+        return fd
 
     def write(self, relative: str, data: str | bytes, exclusive: bool = False) -> Path:
         """Write `data` (text as UTF-8) at `relative` below the folder; with `exclusive`, only as a new file
@@ -132,8 +178,11 @@ class OutputFolder:
                 _write_new(fd, name, body, target)
             else:
                 _replace(fd, name, body, target)
-        finally:
-            os.close(fd)
+        except SvcascodeError:
+            # the folder held may have been removed, or replaced by a link, since it was reached: say what is at
+            # its path now (a link there is refused by name), else what failed
+            os.close(_open_folder(self.path.joinpath(*folders), create=False))
+            raise
         return target
 
     def exists(self, relative: str) -> bool:

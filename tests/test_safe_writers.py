@@ -177,3 +177,27 @@ def test_a_fifo_at_the_output_path_is_refused_without_blocking(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SvcascodeError, match="pipe: is not a regular file"):
         write_file("pipe", "x")
+
+
+def test_a_writer_of_many_files_walks_its_output_path_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A site of thousands of pages: the output folder is reached once, each folder below it once, and then
+    one file is created for each page (counted: `os.open` calls)."""
+    out = tmp_path / "a" / "b" / "site"
+    out.mkdir(parents=True)
+    opened: list[str] = []
+    real_open = os.open
+
+    def counted(path: Any, *args: Any, **kwargs: Any) -> int:
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counted)
+    with OutputFolder(out) as folder:
+        walk = len(opened)
+        assert walk == len(out.parts)  # "/" and each component, once
+        for i in range(50):
+            folder.write(f"services/s{i}.html", "<p>")
+            folder.write(f"teams/t{i}.md", "text")
+    # each of the two folders below it: not there, made, opened; then one temporary file a page
+    assert len(opened) - walk == 2 * 2 + 100
+    assert len(list((out / "services").iterdir())) == 50 and (out / "teams/t49.md").read_text() == "text"

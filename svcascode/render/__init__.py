@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from svcascode.escape import html_attr, md_code, md_text
 from svcascode.render.wrap import wbr
+
+if TYPE_CHECKING:
+    from svcascode.safewrite import OutputFolder
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 _INLINE_LINK = re.compile(r"\[([^\]\n]{1,200})\]\(([^)\s]{1,2000})\)")
@@ -64,9 +67,13 @@ def render_template(name: str, **context: Any) -> str:
     return str(environment().get_template(name).render(**context))
 
 
-def write_text(out: Path, relative: str, text: str | bytes) -> Path:
-    """Write one output file at `relative` inside the folder `out`, creating folders, never through a link
-    (svcascode.safewrite); an unwritable place or a link is a SvcascodeError (exit 2)."""
+def write_text(out: Path | OutputFolder, relative: str, text: str | bytes) -> Path:
+    """Write one output file at `relative` inside the folder `out` (a path, or an OutputFolder a writer of many
+    files holds), creating folders, never through a link (svcascode.safewrite); an unwritable place or a link
+    is a SvcascodeError (exit 2)."""
     from svcascode.safewrite import OutputFolder
 
-    return OutputFolder(out).write(relative, text)
+    if isinstance(out, OutputFolder):
+        return out.write(relative, text)
+    with OutputFolder(out) as folder:
+        return folder.write(relative, text)

@@ -29,6 +29,7 @@ from svcascode.levels import NONE, ScorecardResult, scorecards
 if TYPE_CHECKING:
     from svcascode.delivery.ledger import ServiceDelivery
     from svcascode.forecast import Deadline, Forecast
+    from svcascode.safewrite import OutputFolder
 
 GROUPINGS = {  # variant page -> (title, key of a service row)
     "by-tier": ("tier", "tier"), "by-owner": ("owner", "owner"),
@@ -55,6 +56,13 @@ class SiteInput:
 
 def write_site(data: SiteInput, out: Path) -> list[Path]:
     """Write every page of the site into `out`; returns the index pages (HTML, Markdown)."""
+    from svcascode.safewrite import OutputFolder
+
+    with OutputFolder(out) as folder:  # the output path walked once, not once a page
+        return _write_site(data, folder)
+
+
+def _write_site(data: SiteInput, out: OutputFolder) -> list[Path]:
     from svcascode.delivery.ledger import ledger_for
 
     catalogue = data.catalogue
