@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-MIN_ITEMS = 2_000  # below this many items, forking costs more than the second core saves
+MIN_ITEMS = 2_000  # below this many items (of a pair's cost), forking costs more than the second core saves
 
 
 def cores() -> int:
@@ -38,13 +38,16 @@ def may_fork() -> bool:
 
 
 def computed(items: Sequence[T], compute: Callable[[T], R], encode: Callable[[R], Any],
-             decode: Callable[[Any], R]) -> list[R]:
-    """`[compute(item) for item in items]`, on two cores when there are enough items and a fork is safe.
+             decode: Callable[[Any], R], cost: int = 1) -> list[R]:
+    """`[compute(item) for item in items]`, on two cores when there is enough work and a fork is safe.
 
     `encode` turns a result into plain values `marshal` writes, `decode` turns them back (and raises
-    TypeError or ValueError on what is not a result); `compute` must not depend on which process runs it.
+    TypeError or ValueError on what is not a result); `compute` must not depend on which process runs it,
+    and what it does besides returning its result (writing a file) must be the same when done twice: an
+    item the child did not deliver is computed again here. `cost` is what one item costs against one
+    (control, document) pair, the unit of MIN_ITEMS (a rendered page about 50).
     """
-    if len(items) < MIN_ITEMS or not may_fork():
+    if len(items) < 2 or len(items) * cost < MIN_ITEMS or not may_fork():
         return [compute(item) for item in items]
     child = _fork(items, compute, encode)
     if child is None:

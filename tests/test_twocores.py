@@ -101,3 +101,20 @@ def test_a_check_on_two_cores_says_what_it_says_on_one(example: Path, monkeypatc
     assert len(forks) == 1  # the pairs of every control, in one fork
     assert one == two
     assert one[0] == 1 and ('"rule": ' in one[1] or '"ruleId": ' in one[1])  # the example has findings
+
+
+def test_a_site_rendered_on_two_cores_is_the_site_rendered_on_one(example: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    if not twocores.may_fork():
+        pytest.skip("no fork here, or a single core: everything is computed in this process")
+    sites = {}
+    for cores, least in (("one", 10**9), ("two", 2)):
+        monkeypatch.setattr(twocores, "MIN_ITEMS", least)
+        monkeypatch.chdir(example)
+        out = tmp_path / cores
+        result = CliRunner().invoke(main, ["--no-cache", "render", "catalogue", "--out", str(out),
+                                           "--as-of", DEMO_DATE])
+        assert result.exit_code == 0, result.output
+        sites[cores] = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert len(sites["one"]) > 100 and any(str(p).startswith("src/") for p in sites["one"])
+    assert sites["one"] == sites["two"]

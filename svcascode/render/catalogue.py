@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from urllib.parse import quote
 
 from svcascode.assessment import SERVICE_STATUSES, Assessment, ServiceResult
+from svcascode import twocores
 from svcascode.status import Status
 from svcascode.calendars import DEFAULT_HORIZON_MONTHS, covered_minutes, sla_periods
 from svcascode.catalogue import Catalogue
@@ -83,21 +84,38 @@ def _write_site(data: SiteInput, out: OutputFolder) -> list[Path]:
             "catalogue-index.html.j2", rows=rows, groups=_grouped(rows, key), variant=variant, group_title=title,
             **common))
     index_md = write_text(out, "index.md", render_template("catalogue-index.md.j2", rows=rows, **common))
-    for service in catalogue.of_kind("Service"):
-        view = service_view(catalogue, service, compliance, data.as_of, cards)
-        view["deadlines"] = [deadline_row(d) for d in data.forecast.for_service(service.name)] if data.forecast else []
-        write_text(out, f"services/{service.name}.html", render_template("service.html.j2", s=view, **common))
-        write_text(out, f"services/{service.name}.md", render_template("service.md.j2", s=view, **common))
-    for team in catalogue.of_kind("Team"):
-        view = team_view(catalogue, team, compliance, data.assessment, cards, ledger)
-        view["deadlines"] = [deadline_row(d) for d in data.forecast.for_team(team.name)] if data.forecast else []
-        write_text(out, f"teams/{team.name}.html", render_template("team.html.j2", t=view, **common))
-        write_text(out, f"teams/{team.name}.md", render_template("team.md.j2", t=view, **common))
-    for parsed in catalogue.files:
-        write_text(out, source_page(parsed.path), render_template(
-            "source.html.j2", path=parsed.path, lines=parsed.text.splitlines(), depth=parsed.path.count("/") + 1,
+    def page(item: tuple[str, Any]) -> int:
+        """One service's, team's or file's pages, written: how many."""
+        what, subject = item
+        if what == "service":
+            view = service_view(catalogue, subject, compliance, data.as_of, cards)
+            view["deadlines"] = ([deadline_row(d) for d in data.forecast.for_service(subject.name)]
+                                 if data.forecast else [])
+            write_text(out, f"services/{subject.name}.html", render_template("service.html.j2", s=view, **common))
+            write_text(out, f"services/{subject.name}.md", render_template("service.md.j2", s=view, **common))
+            return 2
+        if what == "team":
+            view = team_view(catalogue, subject, compliance, data.assessment, cards, ledger)
+            view["deadlines"] = [deadline_row(d) for d in data.forecast.for_team(subject.name)] if data.forecast else []
+            write_text(out, f"teams/{subject.name}.html", render_template("team.html.j2", t=view, **common))
+            write_text(out, f"teams/{subject.name}.md", render_template("team.md.j2", t=view, **common))
+            return 2
+        write_text(out, source_page(subject.path), render_template(
+            "source.html.j2", path=subject.path, lines=subject.text.splitlines(), depth=subject.path.count("/") + 1,
             **common))
+        return 1
+
+    pages: list[tuple[str, Any]] = [*(("service", s) for s in catalogue.of_kind("Service")),
+                                    *(("team", t) for t in catalogue.of_kind("Team")),
+                                    *(("source", f) for f in catalogue.files)]
+    twocores.computed(pages, page, int, _count, cost=50)  # each page is written once, by either process
     return [index_html, index_md]
+
+
+def _count(row: Any) -> int:
+    if type(row) is not int:
+        raise TypeError("not a count of pages")
+    return row
 
 
 def source_page(path: str) -> str:
