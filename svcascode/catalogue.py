@@ -113,7 +113,7 @@ class Catalogue(CatalogueReader):
     invalid: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) of documents that failed
     library: LibraryUse | None = None  # what was taken from the built-in library (svcascode.library)
     _concerning: dict[str, dict[str, list[Document]]] = field(default_factory=dict, repr=False)
-    _grams: dict[tuple[str, ...], dict[str, list[str]]] = field(default_factory=dict, repr=False)
+    _names: dict[tuple[str, ...], list[str]] = field(default_factory=dict, repr=False)
     _suggested: dict[tuple[tuple[str, ...], str], str | None] = field(default_factory=dict, repr=False)
 
     def defines(self, kind: str, name: str) -> bool:
@@ -229,23 +229,15 @@ class Catalogue(CatalogueReader):
 
     def suggest(self, kinds: tuple[str, ...], value: str) -> str | None:
         """The defined name of one of these kinds closest to `value` (difflib's ratio at least 0.7), for a
-        "did you mean". Only names that share a two-letter sequence with the value are compared, found
-        through an index of the names: a ratio of 0.7 needs two neighbouring letters in common, so the
-        answer is the one a comparison with every name gives, at the cost of a few. Asked once per value.
-        """
+        "did you mean": the answer difflib.get_close_matches gives over every name, found by `closest`
+        without comparing the value with every name in Python. Asked once per value."""
         key = (kinds, value)
         if key in self._suggested:
             return self._suggested[key]
-        index = self._grams.get(kinds)
-        if index is None:
-            index = self._grams[kinds] = {}
-            for kind in kinds:
-                for name in self.by_kind.get(kind, {}):
-                    for gram in _grams(name):
-                        index.setdefault(gram, []).append(name)
-        candidates = list(dict.fromkeys(name for gram in _grams(value) for name in index.get(gram, ())))
-        close = difflib.get_close_matches(value, candidates, n=1, cutoff=0.7)
-        found = self._suggested[key] = close[0] if close else None
+        names = self._names.get(kinds)
+        if names is None:
+            names = self._names[kinds] = [name for kind in kinds for name in self.by_kind.get(kind, {})]
+        found = self._suggested[key] = closest(value, names, 0.7)
         return found
 
     def concerning(self, kind: str) -> dict[str, list[Document]]:
@@ -433,11 +425,40 @@ def _dependency_cycles(catalogue: Catalogue) -> list[Finding]:
 # it are not reported as well: one mistake gives one line, not one line per document that refers to it.
 
 
-def _grams(word: str) -> set[str]:
-    """The two-letter sequences of a word (its letter, for one of one letter), case-blind: what a close name
-    shares with it."""
-    text = word.lower()
-    return {text[i:i + 2] for i in range(max(len(text) - 1, 1))}
+def closest(value: str, names: list[str], cutoff: float) -> str | None:
+    """`difflib.get_close_matches(value, names, n=1, cutoff=cutoff)`: the name of the highest ratio at least
+    `cutoff` (of two equal, the greater name), or None; the same answer, found in time linear in the names.
+
+    difflib's ratio is 2M/T, M the letters of its matching blocks and T both lengths; the blocks are a common
+    subsequence, so M is at most the longest one's length, and 2·LCS/T (rapidfuzz's `fuzz.ratio`, computed
+    in C++) bounds the ratio from above. Names are compared with difflib in order of that bound, and only
+    while the bound can still beat the best ratio found: a catalogue whose names are all alike
+    (`svc-00001`...) no longer compares each unresolved reference with every name in Python."""
+    from rapidfuzz import fuzz, process
+
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(value)  # as get_close_matches does: the value is the second sequence
+    best: tuple[float, str] | None = None
+    seen: set[str] = set()
+    limit = 8
+    while True:
+        bounded = process.extract(value, names, scorer=fuzz.ratio, processor=None, limit=limit,
+                                  score_cutoff=cutoff * 100 - 1e-6)
+        for name, bound, _ in bounded:
+            if best is not None and bound / 100 < best[0] - 1e-9:
+                return best[1]  # no name left can reach the best ratio
+            if name in seen:
+                continue
+            seen.add(name)
+            matcher.set_seq1(name)
+            if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
+                ratio = matcher.ratio()
+                if ratio >= cutoff and (best is None or (ratio, name) > best):
+                    best = (ratio, name)
+        if len(bounded) < limit:
+            return best[1] if best is not None else None
+        limit *= 4
+
 
 
 def _closest(word: str, choices: Iterable[str]) -> str | None:

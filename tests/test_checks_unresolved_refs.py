@@ -7,11 +7,16 @@ about exactly such references, so they are tested here on a catalogue loaded wit
 
 from __future__ import annotations
 
+import difflib
 import shutil
 from datetime import date
 from pathlib import Path
 
-from svcascode.catalogue import LoadResult, load_catalogue
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from svcascode.catalogue import LoadResult, closest, load_catalogue
 from svcascode.config import LibrarySettings, Settings
 from svcascode.engine import evaluate
 from svcascode.finding import Finding
@@ -112,3 +117,35 @@ def test_slo_that_is_no_slo(tmp_path: Path) -> None:
     findings = _evaluate(tmp_path, "sla-slo-backed", documents)
     assert [(f.line, f.severity) for f in findings] == [(15, "medium")]
     assert "SLO 'checkout-availability' is not an OpenSLO SLO" in findings[0].message
+
+
+# "did you mean": the closest defined name, the one difflib's get_close_matches gives over every name, found
+# without comparing the value with every name in Python (a partial catalogue has thousands of unresolved
+# references to thousands of alike names)
+
+_NAME = st.text(alphabet="abcdefgh-0123", min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_NAME, names=st.lists(_NAME, max_size=60, unique=True), cutoff=st.sampled_from([0.6, 0.7, 0.8]))
+def test_the_closest_name_is_the_one_difflib_finds_among_every_name(value: str, names: list[str],
+                                                                    cutoff: float) -> None:
+    close = difflib.get_close_matches(value, names, n=1, cutoff=cutoff)
+    assert closest(value, names, cutoff) == (close[0] if close else None)
+
+
+def test_alike_names_are_not_compared_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = [f"svc-{i:05d}" for i in range(0, 20_000, 2)]
+    values = ("svc-00017", "svc-12345", "svc-1999", "platfrom-team")
+    expected = [next(iter(difflib.get_close_matches(v, names, n=1, cutoff=0.7)), None) for v in values]
+    assert expected[0] is not None and expected[-1] is None
+    compared: list[str] = []
+    real = difflib.SequenceMatcher.set_seq1
+
+    def counted(self: difflib.SequenceMatcher[str], a: str) -> None:
+        compared.append(a)
+        real(self, a)
+
+    monkeypatch.setattr(difflib.SequenceMatcher, "set_seq1", counted)
+    assert [closest(v, names, 0.7) for v in values] == expected
+    assert len(compared) < len(values) * 100  # a few dozen names each, not 10,000
