@@ -33,8 +33,17 @@ def cores() -> int:
 
 def may_fork() -> bool:
     """Whether a fork of this process can safely compute: a platform with `fork`, a second core, and no
-    other thread (a fork copies only the calling thread; a lock another one held would stay held)."""
-    return hasattr(os, "fork") and cores() > 1 and threading.active_count() == 1
+    other thread (a fork copies only the calling thread; a lock another one held would stay held), counted
+    by the system where it can tell (a thread started below Python's `threading` is one too)."""
+    return hasattr(os, "fork") and cores() > 1 and threading.active_count() == 1 and _threads() == 1
+
+
+def _threads() -> int:
+    """The threads of this process, as the system counts them (Linux); 1 where it cannot tell."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 1
 
 
 def computed(items: Sequence[T], compute: Callable[[T], R], encode: Callable[[R], Any],

@@ -59,6 +59,7 @@ def _answers(root: Path, day: str, env: dict[str, str] | None = None,
         args = (*command, "--as-of", day) if command[0] == "check" else command
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(twocores, "MIN_ITEMS", 2 if two_cores else 10**9)
+            patch.setattr(twocores, "_threads", lambda: 1)  # the test runner's own thread (see test_twocores.py)
             cached = run_cli(*args, cwd=root, env=env)
         fresh = run_cli("--no-cache", *args, cwd=root, env=env)
         pairs.append((cached.returncode, cached.stdout, " ".join(args)))
@@ -139,8 +140,9 @@ def test_pairs_evaluated_on_two_cores_are_kept_with_what_they_read(tmp_path: Pat
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A cold run with the store evaluates on two cores; the next run after a data edit reuses those results
     where nothing they read changed, and recomputes the rest: the same answers as without the store."""
-    if not twocores.may_fork():
+    if not hasattr(os, "fork") or twocores.cores() < 2:
         pytest.skip("no fork here, or a single core: everything is computed in this process")
+    monkeypatch.setattr(twocores, "_threads", lambda: 1)  # the test runner's own thread (see test_twocores.py)
     monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "store"))
     root = copy_example(tmp_path / "catalogue")
     forks: list[int] = []

@@ -4,6 +4,9 @@ is the same as on one core, whatever happens to the child."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +19,21 @@ from svcascode.cli import main
 DEMO_DATE = "2026-11-27"
 
 
+@pytest.fixture(autouse=True)
+def forking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fork where the command line would fork. The test runner's worker process has a thread of its own
+    (pytest-xdist's channel to the controller), which the command line has not and which none of these
+    computations touches: it is not counted here. Skipped without `fork` or a second core."""
+    if not hasattr(os, "fork") or twocores.cores() < 2:
+        pytest.skip("no fork here, or a single core: everything is computed in this process")
+    monkeypatch.setattr(twocores, "_threads", lambda: 1)
+
+
 def _whose(item: int) -> tuple[int, int]:
     return item * item, os.getpid()
 
 
 def test_items_are_shared_between_this_process_and_a_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    if not twocores.may_fork():
-        pytest.skip("no fork here, or a single core: everything is computed in this process")
     monkeypatch.setattr(twocores, "MIN_ITEMS", 2)
     results = twocores.computed(list(range(101)), _whose, list, tuple)
     assert [square for square, _ in results] == [i * i for i in range(101)]
@@ -62,8 +73,6 @@ def _checked(row: Any) -> tuple[int, int]:
 
 @pytest.mark.parametrize("trouble", ["fails", "dies", "garbles"])
 def test_what_the_child_does_not_deliver_is_computed_here(monkeypatch: pytest.MonkeyPatch, trouble: str) -> None:
-    if not twocores.may_fork():
-        pytest.skip("no fork here, or a single core: everything is computed in this process")
     monkeypatch.setattr(twocores, "MIN_ITEMS", 2)
     here = os.getpid()
     compute = _fails_in_a_child(here) if trouble == "fails" else _dies_in_a_child(here) if trouble == "dies" else _whose
@@ -81,8 +90,6 @@ def _check(root: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int
 @pytest.mark.parametrize("fmt", ["json", "sarif"])
 def test_a_check_on_two_cores_says_what_it_says_on_one(example: Path, monkeypatch: pytest.MonkeyPatch,
                                                       fmt: str) -> None:
-    if not twocores.may_fork():
-        pytest.skip("no fork here, or a single core: everything is computed in this process")
     forks: list[int] = []
     fork = os.fork
 
@@ -105,8 +112,6 @@ def test_a_check_on_two_cores_says_what_it_says_on_one(example: Path, monkeypatc
 
 def test_a_site_rendered_on_two_cores_is_the_site_rendered_on_one(example: Path, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    if not twocores.may_fork():
-        pytest.skip("no fork here, or a single core: everything is computed in this process")
     sites = {}
     for cores, least in (("one", 10**9), ("two", 2)):
         monkeypatch.setattr(twocores, "MIN_ITEMS", least)
@@ -118,3 +123,34 @@ def test_a_site_rendered_on_two_cores_is_the_site_rendered_on_one(example: Path,
         sites[cores] = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     assert len(sites["one"]) > 100 and any(str(p).startswith("src/") for p in sites["one"])
     assert sites["one"] == sites["two"]
+
+
+def test_no_fork_while_another_thread_runs() -> None:
+    """A fork copies only the calling thread: a lock another thread holds would stay held in the child. With
+    a thread running, whether Python's `threading` knows it or not, everything is computed in the process.
+    Run in a process of its own: the test runner's worker has a thread of its own."""
+    probe = textwrap.dedent("""\
+        import _thread, os, threading
+        from svcascode import twocores
+        assert twocores.may_fork()
+        stop = threading.Event()
+        thread = threading.Thread(target=stop.wait)
+        thread.start()
+        assert not twocores.may_fork()
+        forks = []
+        os.fork = lambda: forks.append(1) or 0  # a fork would be counted, and this process would go on as both
+        twocores.MIN_ITEMS = 2
+        assert twocores.computed(list(range(10)), lambda i: i + 1, int, int) == list(range(1, 11))
+        assert not forks
+        stop.set()
+        thread.join()
+        if os.path.isdir("/proc/self/task"):  # a thread `threading` does not know of, counted by the system
+            held = _thread.allocate_lock()
+            held.acquire()
+            _thread.start_new_thread(lambda: (held.acquire(), held.release()), ())
+            assert threading.active_count() == 1 and not twocores.may_fork()
+            held.release()
+        print("checked")
+        """)
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0 and ran.stdout == "checked\n", ran.stderr
