@@ -1,11 +1,12 @@
-"""Pure work on two cores: this process and a fork of it, each computing every other item.
+"""Work on two cores: this process and a fork of it, each computing every other item.
 
 A cold run evaluates tens of thousands of (control, document) pairs, each a pure function of the catalogue
-already in memory. A forked child has that catalogue without a copy; it computes the odd items while this
-process computes the even ones, and hands its results back through a pipe as `marshal` data of the
-items' plain rows (the codec of the stored results). Whatever goes wrong on the child's side (no fork on
-this platform, a thread that a fork would leave holding a lock, a child that dies or writes something that
-is not its rows), this process computes the child's items itself: the answer is the same, only later.
+already in memory, and the catalogue site renders thousands of pages from it. A forked child has that
+catalogue without a copy; it computes the odd items while this process computes the even ones, and hands
+its results back through a pipe as `marshal` data of the items' plain rows (the codec of the stored
+results). Whatever goes wrong on the child's side (no fork on this platform, a thread that a fork would
+leave holding a lock, a child that dies or writes something that is not its rows), this process computes
+the child's items itself: the answer is the same, only later.
 """
 
 from __future__ import annotations
