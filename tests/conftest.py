@@ -48,6 +48,30 @@ def example(tmp_path: Path) -> Path:
     return copy_example(tmp_path / "catalogue")
 
 
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The processes `os.fork` makes during the test (svcascode.twocores), with forking allowed where the
+    command line would fork: the test runner's worker has a thread of its own (pytest-xdist's channel to the
+    controller), which the command line has not and which none of the forked computations touches, so it is
+    not counted. Skipped without `fork` or a second core."""
+    from svcascode import twocores
+
+    if not hasattr(os, "fork") or twocores.cores() < 2:
+        pytest.skip("no fork here, or a single core: everything is computed in this process")
+    monkeypatch.setattr(twocores, "_threads", lambda: 1)
+    made: list[int] = []
+    fork = os.fork
+
+    def counted() -> int:
+        pid = fork()
+        if pid:
+            made.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted)
+    return made
+
+
 @dataclass
 class Ran:
     """What a run of the command line gave: the shape of `subprocess.CompletedProcess`."""

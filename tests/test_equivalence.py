@@ -59,7 +59,7 @@ def _answers(root: Path, day: str, env: dict[str, str] | None = None,
         args = (*command, "--as-of", day) if command[0] == "check" else command
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(twocores, "MIN_ITEMS", 2 if two_cores else 10**9)
-            patch.setattr(twocores, "_threads", lambda: 1)  # the test runner's own thread (see test_twocores.py)
+            patch.setattr(twocores, "_threads", lambda: 1)  # the test runner's own thread (see conftest `forks`)
             cached = run_cli(*args, cwd=root, env=env)
         fresh = run_cli("--no-cache", *args, cwd=root, env=env)
         pairs.append((cached.returncode, cached.stdout, " ".join(args)))
@@ -136,25 +136,12 @@ def test_every_answer_with_the_store_is_the_answer_without_it_after_any_edits(
         assert_equivalent(root, day, two_cores=two_cores)
 
 
-def test_pairs_evaluated_on_two_cores_are_kept_with_what_they_read(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pairs_evaluated_on_two_cores_are_kept_with_what_they_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   forks: list[int]) -> None:
     """A cold run with the store evaluates on two cores; the next run after a data edit reuses those results
     where nothing they read changed, and recomputes the rest: the same answers as without the store."""
-    if not hasattr(os, "fork") or twocores.cores() < 2:
-        pytest.skip("no fork here, or a single core: everything is computed in this process")
-    monkeypatch.setattr(twocores, "_threads", lambda: 1)  # the test runner's own thread (see test_twocores.py)
     monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "store"))
     root = copy_example(tmp_path / "catalogue")
-    forks: list[int] = []
-    fork = os.fork
-
-    def counted() -> int:
-        pid = fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", counted)
     monkeypatch.setattr(twocores, "MIN_ITEMS", 2)
     check = ("check", "--format", "json", "--as-of", AS_OF)
     assert re.search(r"pairs      0 reused, \d+ computed \(no earlier run\)", _stages(root, *check))

@@ -20,13 +20,8 @@ DEMO_DATE = "2026-11-27"
 
 
 @pytest.fixture(autouse=True)
-def forking(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fork where the command line would fork. The test runner's worker process has a thread of its own
-    (pytest-xdist's channel to the controller), which the command line has not and which none of these
-    computations touches: it is not counted here. Skipped without `fork` or a second core."""
-    if not hasattr(os, "fork") or twocores.cores() < 2:
-        pytest.skip("no fork here, or a single core: everything is computed in this process")
-    monkeypatch.setattr(twocores, "_threads", lambda: 1)
+def forking(forks: list[int]) -> None:
+    """Every test here forks where the command line would (conftest `forks`)."""
 
 
 def _whose(item: int) -> tuple[int, int]:
@@ -89,17 +84,7 @@ def _check(root: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int
 
 @pytest.mark.parametrize("fmt", ["json", "sarif"])
 def test_a_check_on_two_cores_says_what_it_says_on_one(example: Path, monkeypatch: pytest.MonkeyPatch,
-                                                      fmt: str) -> None:
-    forks: list[int] = []
-    fork = os.fork
-
-    def counted() -> int:
-        pid = fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", counted)
+                                                      forks: list[int], fmt: str) -> None:
     monkeypatch.setattr(twocores, "MIN_ITEMS", 10**9)
     one = _check(example, monkeypatch, "--format", fmt)
     assert not forks
