@@ -166,9 +166,9 @@ def overlapping(occurrences: Iterable[Interval], calendar: Iterable[Interval]) -
     starts = [c.start for c in cover]
     hits = []
     for occurrence in occurrences:
-        index = bisect_right(starts, occurrence.start) - 1
-        candidates = cover[max(index, 0):]
-        for block in candidates:
+        # from the last block that starts before it, until one starts after it ends
+        for index in range(max(bisect_right(starts, occurrence.start) - 1, 0), len(cover)):
+            block = cover[index]
             if block.start >= occurrence.end:
                 break
             if block.end > occurrence.start:

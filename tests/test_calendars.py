@@ -257,3 +257,50 @@ def test_rolling_windows_are_consecutive_from_the_as_of_date() -> None:
 @pytest.mark.parametrize("as_of, label", [(date(2026, 1, 1), "2026-Q1"), (date(2026, 6, 30), "2026-Q2")])
 def test_first_quarter_contains_the_as_of_date(as_of: date, label: str) -> None:
     assert sla_periods("quarter", None, None, as_of)[0].label == label
+
+
+def test_a_window_over_many_services_compares_each_shared_calendar_once(tmp_path: Any, monkeypatch: Any) -> None:
+    """mw-business-hours on a window over 300 services that share two calendars expands and compares each
+    calendar once, and still names every service whose hours it overlaps."""
+    import json
+
+    from click.testing import CliRunner
+
+    from svcascode.checks import mw_business_hours
+    from svcascode.cli import main
+
+    services = "".join(
+        f"---\napiVersion: svcascode.io/v1alpha1\nkind: Service\nmetadata: {{name: s{i:03d}}}\n"
+        f"spec: {{type: business, tier: tier-1, lifecycle: production, owner: ops, supportHours: always-on, "
+        f"peakHours: {'office' if i % 2 else 'evening'}, data: {{classification: internal}}}}\n" for i in range(300))
+    calendars = "".join(
+        f"---\napiVersion: svcascode.io/v1alpha1\nkind: BusinessCalendar\nmetadata: {{name: {name}}}\n"
+        f"spec: {{timezone: Europe/London, weekly: [{{days: [tue], from: '{start}', to: '{end}'}}]}}\n"
+        for name, start, end in (("office", "09:00", "17:00"), ("evening", "18:00", "22:00")))
+    window_text = ("apiVersion: svcascode.io/v1alpha1\nkind: MaintenanceWindow\nmetadata: {name: tuesday}\n"
+                   "spec:\n  services: [" + ", ".join(f"s{i:03d}" for i in range(300)) + "]\n"
+                   "  type: standard\n  schedule: {rrule: 'FREQ=WEEKLY;BYDAY=TU', start: '10:00', duration: 1h, "
+                   "timezone: Europe/London}\n  expectedImpact: degraded\n  excludedFromSla: true\n"
+                   "  notice: {leadTime: 7d, channels: [email]}\n")
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "services.yaml").write_text(services + calendars)
+    (tmp_path / "services" / "window.yaml").write_text(window_text)
+    calls = {"expanded": 0, "compared": 0}
+
+    def counted(name: str, function: Any) -> Any:
+        def call(*args: Any) -> Any:
+            calls[name] += 1
+            return function(*args)
+        return call
+
+    monkeypatch.setattr(mw_business_hours, "calendar_intervals", counted("expanded", calendar_intervals))
+    monkeypatch.setattr(mw_business_hours, "overlapping", counted("compared", overlapping))
+    result = CliRunner().invoke(main, ["-C", str(tmp_path), "--no-cache", "check", "--select", "mw-business-hours",
+                                       "--as-of", "2026-12-07", "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    found = [f for f in json.loads(result.output)["findings"] if f["rule"] == "mw-business-hours"]
+    assert len(found) == 1
+    message = found[0]["message"]
+    assert all(f"of s{i:03d} (tier-1)" in message for i in range(1, 300, 2))  # office hours: every odd one
+    assert "evening" not in message  # 10:00-11:00 never meets 18:00-22:00
+    assert calls == {"expanded": 2, "compared": 2}

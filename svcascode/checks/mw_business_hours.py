@@ -43,7 +43,9 @@ def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
     if not occurrences:
         return
     clashes = []
-    expanded: dict[str, list[Interval]] = {}  # calendar name -> its intervals: many services share a calendar
+    # calendar name -> the occurrences that overlap its hours: many services share a calendar, so each
+    # calendar is expanded and compared with the window once
+    overlaps: dict[str, list[Interval]] = {}
     services: list[Document[ServiceSpec]] = ctx.window_services(document)
     for service in sorted(services, key=lambda s: s.name):
         if service.spec.tier not in ctx.param("serviceTiers", []):
@@ -51,9 +53,10 @@ def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
         calendar, what = _protected_hours(ctx, service)
         if calendar is None:
             continue
-        if calendar.name not in expanded:
-            expanded[calendar.name] = calendar_intervals(calendar.spec, span.start, span.end)
-        hits = overlapping(occurrences, expanded[calendar.name])
+        hits = overlaps.get(calendar.name)
+        if hits is None:
+            hits = overlaps[calendar.name] = overlapping(
+                occurrences, calendar_intervals(calendar.spec, span.start, span.end))
         if hits:
             first = describe_local(hits[0].start, schedule.timezone if schedule is not None else
                                    calendar.spec.timezone)
