@@ -9,6 +9,7 @@ that look like options are refused before git sees them, and every path crosses 
 from __future__ import annotations
 
 import fnmatch
+import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -88,10 +89,28 @@ def fetch_hint(rev: str) -> str | None:
     return f"git fetch origin {branch}"
 
 
+def _may_be_in_a_repository(root: Path) -> bool:
+    """False only when gitpython's search would find no repository either: no folder from `root` up (as
+    written and with links resolved) holds a `.git` entry or is itself a git folder (HEAD and refs)."""
+    try:
+        chains = (Path(os.path.abspath(root)), root.resolve())
+        for start in chains:
+            for folder in (start, *start.parents):
+                if os.path.lexists(folder / ".git") or (
+                        os.path.lexists(folder / "HEAD") and os.path.lexists(folder / "refs")):
+                    return True
+    except (OSError, RuntimeError, ValueError):
+        return True  # unsure: let git say
+    return False
+
+
 class GitRepo:
     """The git repository holding the catalogue root, and the catalogue root's place in it."""
 
     def __init__(self, root: Path) -> None:
+        if not _may_be_in_a_repository(root):  # outside git: said without importing gitpython (a tenth of a second)
+            raise SvcascodeError(f"{root}: not a git repository (or any of its parents); "
+                                 "run in a clone, or `git init` first")
         try:
             import git
         except ImportError as error:  # pragma: no cover - a declared dependency

@@ -187,3 +187,25 @@ def test_the_example_pull_request_workflow_runs_as_written(repo: Repo, tmp_path:
     assert "svcascode: catalogue changes" in summary.read_text()
     sarif = json.loads((repo.path / "svcascode.sarif").read_text())
     assert {r["baselineState"] for r in sarif["runs"][0]["results"]} == {"new", "unchanged"}
+
+
+def test_outside_git_no_repository_is_said_without_loading_gitpython(tmp_path: Path) -> None:
+    """Outside any repository (no `.git` from the folder up), a run that would read git history learns so
+    from the file system: gitpython, a tenth of a second to import, is never imported. Inside one, the
+    same folder is found through gitpython as before."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom pathlib import Path\nfrom svcascode.errors import SvcascodeError\n"
+             "from svcascode.gitrepo import GitRepo\n"
+             "try:\n    print(GitRepo(Path('.')).prefix or '.')\n"
+             "except SvcascodeError as error:\n    print(error)\n"
+             "print('git' in sys.modules)\n")
+    plain = tmp_path / "plain" / "sub"
+    plain.mkdir(parents=True)
+    outside = subprocess.run([sys.executable, "-c", probe], cwd=plain, capture_output=True, text=True, check=True)
+    assert outside.stdout.splitlines() == [".: not a git repository (or any of its parents); run in a clone, or "
+                                           "`git init` first", "False"]
+    subprocess.run(["git", "init", "-q", str(tmp_path / "plain")], check=True)
+    inside = subprocess.run([sys.executable, "-c", probe], cwd=plain, capture_output=True, text=True, check=True)
+    assert inside.stdout.splitlines() == ["sub/", "True"]
