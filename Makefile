@@ -7,7 +7,7 @@ AS_OF ?= $(shell date +%F)
 OUT ?= out
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-core typecheck bench schemas clean chromium backstage-validators monitoring-tools postgresql neovim venv-python
+.PHONY: demo test test-core typecheck bench schemas cel-parser clean chromium backstage-validators monitoring-tools postgresql neovim venv-python
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -132,6 +132,10 @@ bench: $(VENV)/.installed
 
 schemas: $(VENV)/.installed
 	$(BIN)/svcascode schema --write
+
+# CEL's parse table, saved from the installed lark and cel-python (svcascode/celgrammar.py): after either changes
+cel-parser: $(VENV)/.installed
+	$(BIN)/python -m svcascode.celgrammar
 
 clean:
 	rm -rf $(VENV) $(OUT) .svcascode-cache .pytest_cache .mypy_cache build

@@ -540,7 +540,11 @@ _ENVIRONMENT: list[Any] = []
 
 def _environment() -> Any:
     if not _ENVIRONMENT:
-        _ENVIRONMENT.append(_celpy().Environment())
+        celpy = _celpy()
+        from svcascode.celgrammar import use_shipped
+
+        use_shipped()  # the parse table shipped with svcascode, when these libraries built it
+        _ENVIRONMENT.append(celpy.Environment())
     return _ENVIRONMENT[0]
 
 
