@@ -364,10 +364,24 @@ def to_cel(value: Any) -> Any:
     if isinstance(value, dict):
         return _lazy_map({celtypes.StringType(str(k)): v for k, v in value.items() if v is not None})
     if isinstance(value, BaseModel):
-        fields = type(value).model_fields
-        return _lazy_map({celtypes.StringType(info.alias or name): item
-                          for name, info in fields.items() if (item := getattr(value, name)) is not None})
+        return _lazy_map({key: item for name, key in _keys_of(type(value))
+                          if (item := getattr(value, name)) is not None})
     return celtypes.StringType(str(value))
+
+
+_KEYS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _keys_of(model: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
+    """A model's fields as (attribute, the key a CEL map names it by), made once per model class: a
+    catalogue's documents share their keys (immutable strings) instead of making their own."""
+    keys = _KEYS.get(model)
+    if keys is None:
+        from celpy import celtypes
+
+        keys = _KEYS[model] = tuple((name, celtypes.StringType(info.alias or name))
+                                    for name, info in model.model_fields.items())
+    return keys
 
 
 def from_cel(value: Any) -> Any:

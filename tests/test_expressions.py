@@ -354,3 +354,33 @@ def test_the_guide_documents_every_function_with_its_example() -> None:
         assert f"`{doc.example}`" in guide, name  # the guide's example is the one explain's registry holds
         assert compile_expression(doc.example, {*VARIABLES}).text == doc.example
     assert "## Levels" in guide and "## Deadlines" in guide
+
+
+def test_documents_of_one_model_share_the_keys_of_their_cel_maps() -> None:
+    """A model's CEL map names its fields by keys made once per model class: a thousand services' maps hold the
+    same key objects, and make no new ones."""
+    from celpy import celtypes
+
+    from svcascode.expressions import to_cel
+    from svcascode.models import ServiceSpec
+
+    spec = {"type": "business", "tier": "tier-1", "lifecycle": "production", "owner": "ops",
+            "supportHours": "always-on", "data": {"classification": "internal"}}
+    first, second = (to_cel(ServiceSpec.model_validate(spec)) for _ in range(2))
+    assert dict(first) and list(first) == list(second)
+    assert all(a is b for a, b in zip(first, second))
+    made = 0
+    real_new = celtypes.StringType.__new__
+
+    def counted(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal made
+        made += 1
+        return real_new(cls, *args, **kwargs)
+
+    models = [ServiceSpec.model_validate(spec) for _ in range(1000)]
+    celtypes.StringType.__new__ = counted  # type: ignore[method-assign]
+    try:
+        maps = [to_cel(model) for model in models]
+    finally:
+        celtypes.StringType.__new__ = real_new  # type: ignore[method-assign]
+    assert len(maps) == 1000 and made == 0
