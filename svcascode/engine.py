@@ -107,9 +107,13 @@ def selector(control: Document) -> Callable[[Document], bool]:
     where = [(tuple(dotted.split(".")), allowed if isinstance(allowed, list) else [allowed])
              for dotted, allowed in applies.where.items()]
 
-    def chosen(document: Document) -> bool:
-        if document.kind not in kinds or any(document.labels.get(k) != v for k, v in labels):
+    def chosen(document: Document) -> bool:  # asked of every document of its kinds: the common cases cost least
+        if document.kind not in kinds:
             return False
+        if labels and any(document.labels.get(k) != v for k, v in labels):
+            return False
+        if not present and not where:
+            return True
         spec = document.data.get("spec", {})
         if any(_value_at(spec, parts) in (_MISSING, None) for parts in present):
             return False
