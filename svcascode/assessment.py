@@ -177,6 +177,7 @@ class Assessment:
     scope: frozenset[str] | None = None  # files asked for on the command line; the rest is context
     _pairs: dict[tuple[str, str], PairResult] | None = field(default=None, compare=False, repr=False)
     _services: dict[str, ServiceResult] = field(default_factory=dict, compare=False, repr=False)
+    _by_rule: dict[str, dict[str, list[Finding]]] = field(default_factory=dict, init=False, compare=False, repr=False)
     _concerns: tuple[dict[str, list[Finding]], dict[str, set[str]]] | None = field(default=None, compare=False,
                                                                                    repr=False)
 
@@ -290,7 +291,12 @@ class Assessment:
         if result is None or result.status is Status.NOT_ASSESSED:
             return Status.NOT_ASSESSED
         by_service, applies = self._per_service()
-        mine = [f for f in by_service.get(service, ()) if f.rule == control]
+        by_rule = self._by_rule.get(service)
+        if by_rule is None:  # asked for each control of each service: grouped once a service
+            by_rule = self._by_rule[service] = {}
+            for finding in by_service.get(service, ()):
+                by_rule.setdefault(finding.rule, []).append(finding)
+        mine = by_rule.get(control)
         if mine:
             return outcome(mine, result.rule.severity)
         return _CLEAN if control in applies.get(service, ()) else Status.NOT_APPLICABLE
