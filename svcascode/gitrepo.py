@@ -91,9 +91,12 @@ def fetch_hint(rev: str) -> str | None:
 
 def _may_be_in_a_repository(root: Path) -> bool:
     """False only when gitpython's search would find no repository either: no folder from `root` up (as
-    written and with links resolved) holds a `.git` entry or is itself a git folder (HEAD and refs)."""
+    written, as gitpython expands it, and with links resolved) holds a `.git` entry or is itself a git
+    folder (HEAD and refs)."""
     try:
-        chains = (Path(os.path.abspath(root)), root.resolve())
+        written = os.path.abspath(root)
+        chains = (Path(written), Path(os.path.abspath(os.path.expandvars(os.path.expanduser(written)))),
+                  root.resolve())
         for start in chains:
             for folder in (start, *start.parents):
                 if os.path.lexists(folder / ".git") or (
