@@ -80,7 +80,38 @@ def _compile(path: str) -> list[str]:
     return path.replace("[*]", ".[*]").split(".")
 
 
-_COMPILED = {kind: [(_compile(p), target) for p, target in refs] for kind, refs in REFERENCES.items()}
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    """One reference field of a kind, compiled once: where its values are, and what they name."""
+
+    parts: list[str]  # the path with its wildcards, for `walk`
+    path: JsonPath | None  # the path when it has no wildcard: at most one value, read directly
+    target: str  # a kind (`Service`, `Service|openslo/Service`), `team:` or `*`
+    kinds: tuple[str, ...]  # the kinds a plain target names, the first looked up for the message
+    shown: str  # how the message names them
+
+
+def _reference(dotted: str, target: str) -> _Reference:
+    parts = _compile(dotted)
+    kinds = tuple(target.split("|"))
+    return _Reference(parts, None if "[*]" in parts or "*" in parts else tuple(parts), target, kinds,
+                      " or ".join(kind.replace("openslo/", "OpenSLO ") for kind in kinds))
+
+
+_COMPILED = {kind: [_reference(p, target) for p, target in refs] for kind, refs in REFERENCES.items()}
+
+
+def _values(data: Any, reference: _Reference) -> list[tuple[JsonPath, Any]]:
+    """The values of a reference field in a document's data, with their paths."""
+    path = reference.path
+    if path is None:
+        return walk(data, reference.parts)
+    value = data
+    for head in path:  # a field path without wildcards: one dict lookup a step
+        if not isinstance(value, dict) or head not in value:
+            return []
+        value = value[head]
+    return [(path, value)]
 
 
 def walk(data: Any, parts: list[str], prefix: JsonPath = ()) -> list[tuple[JsonPath, Any]]:
@@ -298,16 +329,19 @@ def _duplicates(duplicates: Iterable[tuple[Document, Document]]) -> Iterator[Fin
 
 
 def _references(catalogue: Catalogue, document: Document) -> Iterator[Finding]:
-    for parts, target in _COMPILED.get(document.kind, ()):
-        for path, value in walk(document.data, parts):
+    """A document's references that name nothing defined. Most resolve: whether one does is asked first, and
+    what a message needs is made only for one that does not."""
+    for reference in _COMPILED.get(document.kind, ()):
+        target = reference.target
+        for path, value in _values(document.data, reference):
             if not isinstance(value, str):
                 continue
             if target == "team:":
                 if not value.startswith("team:"):
                     continue  # a person or an on-call role
-                found, wanted = catalogue.resolve(value), f"Team '{value[5:]}'"
                 if catalogue.defines("Team", value[5:]):
                     continue
+                found, wanted = catalogue.resolve(value), f"Team '{value[5:]}'"
             elif target == "*":
                 kind = KIND_BY_LOWER.get(value.partition(":")[0])
                 if kind is None:
@@ -315,20 +349,18 @@ def _references(catalogue: Catalogue, document: Document) -> Iterator[Finding]:
                                            f"'{value}' names no known kind; use kind:name with kind one of "
                                            f"{', '.join(sorted(KIND_BY_LOWER))}", path)
                     continue
-                found, wanted = catalogue.resolve(value), f"{kind} '{value.partition(':')[2]}'"
                 if catalogue.defines(kind, value.partition(":")[2]):
                     continue
+                found, wanted = catalogue.resolve(value), f"{kind} '{value.partition(':')[2]}'"
             elif target == "Control" and document.kind == "Baseline" and value == "all":
                 continue
             elif (target == "Control" and document.kind == "Scorecard" and catalogue.library is not None
                   and value in catalogue.library.disabled):
                 continue  # disabled by configuration: known, and passed by no service (docs/levels-and-deadlines.md)
             else:
-                kinds = target.split("|")
-                shown = " or ".join(kind.replace("openslo/", "OpenSLO ") for kind in kinds)
-                found, wanted = catalogue.get(kinds[0], value), f"{shown} '{value}'"
-                if any(catalogue.defines(kind, value) for kind in kinds):
+                if any(catalogue.defines(kind, value) for kind in reference.kinds):
                     continue
+                found, wanted = catalogue.get(reference.kinds[0], value), f"{reference.shown} '{value}'"
             if found is None:
                 yield document.finding(RULE_REFERENCE, "critical",
                                        f"refers to {wanted}, which is not defined{_near(catalogue, target, value)}",
