@@ -429,6 +429,7 @@ class ResultMemo:
         if pack is not None:  # expressions compiled by earlier runs: a Control is built without parsing
             celeval.attach(pack.store)
         self._entries: dict[tuple[bytes, bytes], _Entry] = {}
+        self._last: tuple[tuple[bytes, bytes], _Entry] | None = None  # the entry `reuse` decoded last
         self.files: dict[int, tuple[ParsedFile, bytes]] = {}
         self._checks: dict[bytes, tuple[Any, dict[str, Any], list[Finding]]] = {}  # in this process only
         self._selected: dict[bytes, dict[bytes, bool]] = {}  # subject digest -> control key -> selected
@@ -476,6 +477,7 @@ class ResultMemo:
             self._keep(key, row)
             if self.defer_save:  # a walk through history asks again at the next commit: keep it decoded
                 self._entries[key] = entry
+        self._last = (key, entry)  # its dependencies are asked next when it is reused: not decoded twice
         trace, as_of_read, findings = entry
         if as_of_read is not None and as_of_read != as_of:
             self.why = "date changed"
@@ -528,7 +530,8 @@ class ResultMemo:
         key = (control, subject)
         entry = self._entries.get(key)
         if entry is None:
-            entry = _decode(self._stored[key])
+            last = self._last
+            entry = last[1] if last is not None and last[0] == key else _decode(self._stored[key])
         trace, as_of_read, _ = entry
         return _dependencies((looked for looked, _ in trace), as_of_read is not None)
 
@@ -622,6 +625,7 @@ class ResultMemo:
         if recorder.untraceable:
             return False
         key = (control, subject)
+        self._last = None  # a new entry for a pair: never answered by the one decoded before
         entry: _Entry = (tuple(recorder.lookups.items()), as_of if recorder.as_of_read else None, findings)
         if self.defer_save:  # a process that evaluates again (history, the editor's server) asks for it decoded;
             self._entries[key] = entry  # one run holds only the row it writes

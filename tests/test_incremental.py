@@ -131,6 +131,39 @@ def test_a_warm_run_reuses_every_pair_and_an_edit_re_evaluates_only_what_it_reac
     assert 0 < reused and 0 < again < evaluated
 
 
+def test_a_pair_reused_at_another_date_has_its_row_decoded_once(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """At another as-of date a kept pair's trace is checked lookup by lookup; its row is read once for that
+    check and for what the new run records it depends on, not decoded a second time for the latter."""
+    from svcascode import incremental
+
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "cache"))
+    root = copy_example(tmp_path / "catalogue")
+    _incremental(root, AS_OF)
+    decoded = {"checking": 0, "recording": 0}
+    phase = ["checking"]
+    real_decode, real_dependencies = incremental._decode, incremental.ResultMemo.dependencies
+
+    def counted(row: Any) -> Any:
+        decoded[phase[0]] += 1
+        return real_decode(row)
+
+    def dependencies(memo: Any, control: bytes, subject: bytes) -> Any:
+        phase[0] = "recording"
+        try:
+            return real_dependencies(memo, control, subject)
+        finally:
+            phase[0] = "checking"
+
+    monkeypatch.setattr(incremental, "_decode", counted)
+    monkeypatch.setattr(incremental.ResultMemo, "dependencies", dependencies)
+    later, reused, again = _incremental(root, date(2027, 1, 15))
+    assert later == _full(root, date(2027, 1, 15))
+    assert reused > 100 and 0 < again
+    assert decoded["checking"] > 100  # the pairs whose traces were checked lookup by lookup
+    assert decoded["recording"] == 0
+
+
 def test_a_tampered_results_pack_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "cache"))
     root = copy_example(tmp_path / "catalogue")
