@@ -45,14 +45,19 @@ if TYPE_CHECKING:
 # Bounds. An expression is short text; a control's evaluation on one document (its variables, its
 # expressions and its messages together) may take COST_PER_DOCUMENT steps (a step is one node of an
 # expression evaluated, one element of a list, map or string it builds, one name a macro's scope copies,
-# one character of a message): counted, so the same document gives the same answer on any machine. One
-# control's evaluations over the whole catalogue may take SECONDS_PER_CONTROL of CPU time.
+# one character of a message), and COST_PER_DOCUMENT_READ more for each other document the catalogue's
+# functions give it (each counted once), up to MAX_COST_PER_DOCUMENT: a control that reads the 800
+# services of one access policy does work in proportion, and must not fail where it reads 8. Counted, so
+# the same document gives the same answer on any machine. One control's evaluations over the whole
+# catalogue may take SECONDS_PER_CONTROL of CPU time.
 MAX_EXPRESSION_CHARS = 8192
 MAX_CONTROL_CHARS = 65_536  # a control's expressions, variables and messages together: compiling is bounded too
 MAX_MESSAGE_CHARS = 2_000  # a finding's message, placeholders filled in; longer ones are cut, saying so
 MAX_MESSAGES = 100  # findings one expression's list of messages gives on one document
 MAX_NESTING = 24  # brackets, parentheses and braces open at once
 COST_PER_DOCUMENT = 200_000
+COST_PER_DOCUMENT_READ = 5_000  # the library's controls take up to about 2,000 steps for each document they read
+MAX_COST_PER_DOCUMENT = 20_000_000  # whatever it reads: lists it builds stay within a few hundred MB
 SECONDS_PER_CONTROL = 20.0
 
 logging.getLogger("celpy").setLevel(logging.CRITICAL)  # celpy logs evaluation errors we report ourselves
@@ -575,19 +580,44 @@ class Meter:
         self.deadline = time.process_time() + self.seconds
         self.spent = 0
         self.charges = 0
+        self.budget = COST_PER_DOCUMENT
+        self.read: set[int] = set()  # the documents this evaluation was given (by id), its subject first
+        self.others = 0  # how many of them are not its subject
 
-    def start(self) -> None:
-        """A new document: its own COST_PER_DOCUMENT."""
+    def start(self, subject: object = None) -> None:
+        """A new document: its own COST_PER_DOCUMENT, and nothing read yet but itself."""
         self.spent = 0
+        self.budget = COST_PER_DOCUMENT
+        self.read = {id(subject)} if subject is not None else set()
+        self.others = 0
+
+    def reads(self, document: object) -> None:
+        """The evaluation was given a document: COST_PER_DOCUMENT_READ more, the first time."""
+        key = id(document)
+        if key not in self.read:
+            self.read.add(key)
+            self.others += 1
+            self.budget = min(self.budget + COST_PER_DOCUMENT_READ, MAX_COST_PER_DOCUMENT)
 
     def charge(self, amount: int) -> None:
         self.spent += amount
-        if self.spent > COST_PER_DOCUMENT:
-            raise CostExceeded(f"evaluation cost more than {COST_PER_DOCUMENT:,} steps")
+        if self.spent > self.budget:
+            raise CostExceeded(self.exceeded())
         self.charges += 1
         if not self.charges & 0x3F and time.process_time() > self.deadline:  # every 64 charges, whatever their size
             raise ControlCostExceeded(f"the control's evaluations over the catalogue took more than "
                                       f"{self.seconds:g} s of CPU time")
+
+    def exceeded(self) -> str:
+        """What the evaluation went past, and how its budget was made."""
+        others = self.others
+        if not others:
+            return f"evaluation cost more than {self.budget:,} steps"
+        if self.budget == MAX_COST_PER_DOCUMENT:
+            return f"evaluation cost more than {self.budget:,} steps, the most any evaluation may cost"
+        read = "the other document" if others == 1 else f"each of the {others:,} other documents"
+        return (f"evaluation cost more than {self.budget:,} steps ({COST_PER_DOCUMENT:,}, and "
+                f"{COST_PER_DOCUMENT_READ:,} for {read} it read)")
 
 
 _METERED: list[type] = []
@@ -644,6 +674,7 @@ class Program:
         value = document.cel
         if value is None:  # a document's value is the same for every control and commit that reads it
             value = document.cel = to_cel(document.model)
+        self.meter.reads(document)
         self.meter.charge(1)
         return value
 
@@ -944,7 +975,7 @@ def build_expression_check(control: Document, source: str | None, problem: Calla
             return text
 
         try:
-            program.meter.start()  # one budget for the document: variables, expressions and messages
+            program.meter.start(document)  # one budget for the document: variables, expressions and messages
             activation["document"] = program.value_of(document)
             for name, expression in variables:
                 activation[name] = value(expression)

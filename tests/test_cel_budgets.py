@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from conftest import copy_example
 from svcascode import expressions
 from svcascode.cli import main
 
@@ -68,7 +69,9 @@ def test_a_message_cannot_amplify_a_large_value(org: Path) -> None:
     found = findings(org)
     assert cpu() - started < 15
     assert {f["rule"] for f in found} == {"check-error"}
-    assert "evaluation cost more than 200,000 steps" in found[0]["message"]
+    # the control reads the service's owning team: that document adds its allowance to the budget
+    assert found[0]["message"].endswith("evaluation cost more than 205,000 steps (200,000, and 5,000 for the other "
+                                        "document it read)")
 
     # one placeholder: the message is written, cut to its bound with a note of what was left out
     edit(org, "{{big}}" * 1400, "{{big}}")
@@ -110,3 +113,50 @@ def test_a_control_whose_text_is_too_large_is_invalid(org: Path) -> None:
     found = findings(org)
     assert [(f["rule"], f["file"]) for f in found] == [("control-invalid", CONTROL)]
     assert "over the limit of 65,536: split it into several controls" in found[0]["message"]
+
+
+def test_a_library_control_over_hundreds_of_services_gives_its_answer(tmp_path: Path) -> None:
+    """An access policy that 500 services name: acc-mfa-sso reads each of them, about 500 steps apiece. The
+    budget grows with the documents an evaluation reads, so the policy is judged (here it passes: SSO and
+    required MFA), not left with a check-error that the starter library's control cost too much."""
+    root = copy_example(tmp_path / "catalogue")
+    text = (root / "services/catalogue/app-platform.yaml").read_text()
+    assert "accessPolicy: platform-admin-access" in text
+    (root / "services/generated").mkdir()
+    for i in range(500):
+        (root / f"services/generated/s{i:03d}.yaml").write_text(
+            text.replace("  name: app-platform\n", f"  name: app-platform-{i:03d}\n", 1))
+    found = findings(root)
+    about = [(f["rule"], f["message"]) for f in found if f["name"] == "platform-admin-access"]
+    assert not [f for f in found if f["rule"] == "check-error"], about
+    assert not [rule for rule, _ in about if rule == "acc-mfa-sso"]
+
+
+def test_each_document_read_adds_to_the_budget_once_up_to_a_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The budget of one evaluation: COST_PER_DOCUMENT, and COST_PER_DOCUMENT_READ for each other document it
+    was given, counted once however often it is read again, never past MAX_COST_PER_DOCUMENT."""
+    subject, team, service = object(), object(), object()
+    meter = expressions.Meter()
+    meter.start(subject)
+    for document in (subject, team, team, service, team):  # the subject and repeated reads add nothing
+        meter.reads(document)
+    allowed = expressions.COST_PER_DOCUMENT + 2 * expressions.COST_PER_DOCUMENT_READ
+    meter.charge(allowed)
+    with pytest.raises(expressions.CostExceeded) as stopped:
+        meter.charge(1)
+    assert str(stopped.value) == (f"evaluation cost more than {allowed:,} steps (200,000, and 5,000 for each of the 2 "
+                                  "other documents it read)")
+
+    meter.start(subject)  # the next document starts again from its own budget
+    meter.reads(team)
+    with pytest.raises(expressions.CostExceeded, match="more than 205,000 steps .* for the other document it read"):
+        meter.charge(205_001)
+
+    monkeypatch.setattr(expressions, "MAX_COST_PER_DOCUMENT", 210_000)
+    meter.start(subject)
+    others = [object() for _ in range(10)]
+    for document in others:
+        meter.reads(document)
+    with pytest.raises(expressions.CostExceeded) as capped:
+        meter.charge(210_001)
+    assert str(capped.value) == "evaluation cost more than 210,000 steps, the most any evaluation may cost"
