@@ -640,6 +640,9 @@ class ResultMemo:
         last evaluation."""
         if self._pack is not None:
             self._pack.save()
+            # the pack now holds the rows this process used and kept: the next evaluation in this process
+            # (the other revision of a diff, the next date of a forecast) reuses them as a later run would
+            self._stored = self._pack.entries()
             celeval.save()
             if self._state is not None and self._state_changed:
                 self._pack.store.save(self._STATE, self._state.encode())

@@ -198,6 +198,39 @@ def test_answers_are_equal_across_git_checkouts(tmp_path: Path, monkeypatch: pyt
         assert_equivalent(root)
 
 
+def test_a_diff_and_a_forecast_reuse_within_their_run_what_their_first_evaluation_computed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A diff evaluates two revisions and a forecast many dates, in one process: with an empty store, the
+    second evaluation reuses the first's results wherever what they read is unchanged (the head's pairs
+    its edit does not reach, the pairs that do not read the date), and each answer is the one without the
+    store."""
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "store"))
+    root = copy_example(tmp_path / "catalogue")
+    env = {**os.environ, **GIT_ENV}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("-c", "commit.gpgsign=false", "commit", "-qm", "catalogue")
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text().replace("tier: tier-1", "tier: tier-2", 1))
+    git("-c", "commit.gpgsign=false", "commit", "-qam", "claims-api to tier-2")
+
+    for command in (("diff", "HEAD~1", "HEAD", "--format", "json", "--as-of", AS_OF),
+                    ("forecast", "--days", "90", "--format", "json", "--as-of", AS_OF)):
+        shutil.rmtree(tmp_path / "store", ignore_errors=True)
+        cached = run_cli("-v", *command, cwd=root)
+        stages = re.search(r"pairs      ([\d,]+) reused, ([\d,]+) computed", cached.stderr)
+        assert stages is not None, cached.stderr
+        reused, computed = (int(number.replace(",", "")) for number in stages.groups())
+        # the first evaluation computes every pair; the later ones compute only what changed for them
+        assert reused > 0.7 * computed, (command[0], reused, computed)
+        fresh = run_cli("--no-cache", *command, cwd=root)
+        assert (cached.returncode, cached.stdout) == (fresh.returncode, fresh.stdout), command[0]
+
+
 UPGRADE = """
 import sys
 sys.path.insert(0, sys.argv.pop(1))
