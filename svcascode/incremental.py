@@ -641,8 +641,12 @@ class ResultMemo:
         if self._pack is not None:
             self._pack.save()
             # the pack now holds the rows this process used and kept: the next evaluation in this process
-            # (the other revision of a diff, the next date of a forecast) reuses them as a later run would
-            self._stored = self._pack.entries()
+            # (the other revision of a diff, the next date of a forecast) reuses them as a later run would.
+            # A row read from the store stays first: a pair that reads the date has one row, and the store's
+            # is of the date the last run evaluated last, which this run's forecast evaluates last too
+            kept = self._pack.entries()
+            if kept is not self._stored:
+                self._stored = {**kept, **self._stored}
             celeval.save()
             if self._state is not None and self._state_changed:
                 self._pack.store.save(self._STATE, self._state.encode())
