@@ -64,7 +64,9 @@ class _Group(click.Group):
         # again and took a quarter of a check's time. Reference counting still frees everything.
         collecting = gc.isenabled()
         gc.disable()
-        with stages.recording() as counts:
+        from svcascode.store import one_store_per_folder
+
+        with stages.recording() as counts, one_store_per_folder():
             try:
                 return self._invoke(ctx)
             finally:

@@ -27,8 +27,10 @@ import hmac
 import marshal
 import os
 import stat
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from svcascode.codeversion import code_digest
 
@@ -141,6 +143,22 @@ def _key(folder: Path) -> bytes | None:
     return None
 
 
+_SHARED: ContextVar[dict[Path, Store] | None] = ContextVar("svcascode_stores", default=None)
+
+
+@contextmanager
+def one_store_per_folder() -> Iterator[None]:
+    """Within the block (one command), `Store.of` gives one Store per store folder, so its packs are
+    shared: a command that loads the working tree and reads git history (the delivery ledger's
+    definitions, a diff's base) keeps the records both used. With a Store each, the one saved last
+    replaced the stage's pack with its own records, and the next run parsed every file again."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
 class Store:
     """The signed records of one repository's store folder; without a folder (or a key to sign with),
     nothing is read or written and every pack lives in memory only."""
@@ -165,7 +183,13 @@ class Store:
             return Store(None)
         folder = cache_folder(root)
         private = private_folder(folder, root) if create or folder.is_dir() else None
-        return Store(private)
+        shared = _SHARED.get()
+        if private is None or shared is None:
+            return Store(private)
+        found = shared.get(private)
+        if found is None:
+            found = shared[private] = Store(private)
+        return found
 
     def _sign(self, *parts: bytes | memoryview, salt: bytes | None = None) -> bytes:
         """The signature of the parts one after another (fed to the HMAC apart: a large record is not copied)."""

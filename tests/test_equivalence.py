@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from conftest import REPO, copy_example, run_cli
 from git_helpers import GIT_ENV
 from svcascode import twocores
+from svcascode.library import library_files
 
 AS_OF = "2026-11-27"
 EXAMPLES = int(os.environ.get("SVCASCODE_FUZZ_EXAMPLES", "3"))
@@ -229,6 +230,47 @@ def test_a_diff_and_a_forecast_reuse_within_their_run_what_their_first_evaluatio
         assert reused > 0.7 * computed, (command[0], reused, computed)
         fresh = run_cli("--no-cache", *command, cwd=root)
         assert (cached.returncode, cached.stdout) == (fresh.returncode, fresh.stdout), command[0]
+
+
+def test_a_check_in_a_git_repository_parses_only_the_file_edited_since_the_last(tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a git repository, check also reads the history (the delivery ledger's definitions of each
+    commit), through a second loader. Both keep their records in the one store: the history's loader,
+    saving last, used to replace the parse stage's records with its own, and every next check parsed every
+    file again. Now the run after an edit parses the edited file only, and answers as without the store."""
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "store"))
+    root = copy_example(tmp_path / "catalogue")
+    env = {**os.environ, **GIT_ENV}
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, env=env, check=True, capture_output=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, env=env, check=True, capture_output=True)
+    subprocess.run(["git", "-c", "commit.gpgsign=false", "commit", "-qm", "catalogue"], cwd=root, env=env,
+                   check=True, capture_output=True)
+    check = ("check", "--format", "json", "--as-of", AS_OF)
+    files = len(_files(root)) + len(library_files())  # the built-in library's files are parsed too
+    cold = _stages(root, *check)
+    assert f"parse      0 reused, {files} computed (no earlier run)" in cold, cold
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    for tier in ("tier-2", "tier-3"):
+        text = service.read_text()
+        service.write_text(re.sub(r"tier: tier-\d", f"tier: {tier}", text, count=1))
+        edited = _stages(root, *check)
+        assert (f"parse      {files - 1} reused, 1 computed (file changed: services/catalogue/claims-api.yaml)"
+                in edited), edited
+    assert_equivalent(root)
+
+
+def test_files_parsed_by_worker_processes_are_counted_as_computed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  forks: list[int]) -> None:
+    """`-v` says what a run computed: files parsed in worker processes are parsed by this run, not reused."""
+    import svcascode.loading.parallel as parallel_parsing
+
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "store"))
+    monkeypatch.setattr(parallel_parsing, "PARALLEL_THRESHOLD", 2)  # the example's files go to the workers
+    root = copy_example(tmp_path / "catalogue")
+    files = len(_files(root)) + len(library_files())
+    cold = _stages(root, "validate", "--format", "json")
+    assert forks, "the files were parsed in this process, not by workers"
+    assert f"parse      0 reused, {files} computed (no earlier run)" in cold, cold
 
 
 UPGRADE = """

@@ -55,6 +55,7 @@ class ParseCache:
         self._previous_keys: dict[str, str] = previous[1] if known else {}
         self.parsed = 0
         self.hits = 0
+        self._from_workers: set[str] = set()  # parsed by a worker process for this run, not read from the store
         self.results: Any = None  # the evaluation results that go with these files (svcascode.incremental)
 
     def key(self, data: bytes) -> str:
@@ -70,9 +71,13 @@ class ParseCache:
             except (TypeError, ValueError):
                 rebuilt = None  # an entry of an unexpected shape: parse again
             if rebuilt is not None:
-                self.hits += 1
                 self._pack.keep(key, entry)
-                stages.count("parse", True)
+                if key in self._from_workers:  # computed in this run, by a worker: said so once
+                    self._from_workers.discard(key)
+                    stages.count("parse", False, self.reason(path, key))
+                else:
+                    self.hits += 1
+                    stages.count("parse", True)
                 return rebuilt
         stages.count("parse", False, self.reason(path, key))
         self.parsed += 1
@@ -85,6 +90,7 @@ class ParseCache:
         """Forget what this process parsed (a builder keeps the file versions it still needs)."""
         self.memory.clear()
         self.keys.clear()
+        self._from_workers.clear()
 
     def reason(self, path: str, key: str) -> str:
         """Why the file at `path`, whose bytes have `key`, has no record to reuse."""
@@ -100,6 +106,7 @@ class ParseCache:
     def add(self, key: str, entry: Any) -> None:
         """Keep an entry parsed elsewhere (by a worker process)."""
         self.memory[key] = entry
+        self._from_workers.add(key)
         self.parsed += 1
 
     @staticmethod
