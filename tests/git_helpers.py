@@ -5,13 +5,29 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Ada Author", "GIT_AUTHOR_EMAIL": "ada@example.com",
     "GIT_COMMITTER_NAME": "Ada Author", "GIT_COMMITTER_EMAIL": "ada@example.com",
     "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
 }
+
+def committed(root: Path) -> Callable[..., None]:
+    """A git repository made of everything under `root`, committed once (branch main); returns `git(*args)`,
+    which runs git there (unsigned commits, none of the machine's configuration) and fails the test on an
+    error."""
+    env = {**os.environ, **GIT_ENV}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "commit.gpgsign=false", *args], cwd=root, env=env, check=True,
+                       capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "catalogue")
+    return git
+
 
 CALENDAR = """apiVersion: svcascode.io/v1alpha1
 kind: BusinessCalendar

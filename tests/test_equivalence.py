@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, copy_example, run_cli
-from git_helpers import GIT_ENV
+from git_helpers import committed
 from svcascode import twocores
 from svcascode.library import library_files
 
@@ -179,21 +179,14 @@ def test_a_warm_run_reuses_and_a_data_edit_recomputes_only_what_it_reaches(tmp_p
 def test_answers_are_equal_across_git_checkouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "store"))
     root = copy_example(tmp_path / "catalogue")
-    env = {**os.environ, **GIT_ENV}
-
-    def git(*args: str) -> None:
-        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
-
-    git("init", "-q", "-b", "main")
-    git("add", "-A")
-    git("-c", "commit.gpgsign=false", "commit", "-qm", "catalogue")
+    git = committed(root)
     git("checkout", "-q", "-b", "change")
     for path, (old, new) in {"services/catalogue/claims-api.yaml": ("tier: tier-1", "tier: tier-3"),
                              "services/teams/finance-systems.yaml": ("secondary: []", "secondary: [ana@example.com]"),
                              "policies/waivers.yaml": ("expiresAt: 2026-09-30", "expiresAt: 2027-03-31")}.items():
         text = (root / path).read_text()
         (root / path).write_text(text.replace(old, new, 1))
-    git("-c", "commit.gpgsign=false", "commit", "-qam", "change")
+    git("commit", "-qam", "change")
     for branch in ("main", "change", "main", "change"):
         git("checkout", "-q", branch)
         assert_equivalent(root)
@@ -207,17 +200,10 @@ def test_a_diff_and_a_forecast_reuse_within_their_run_what_their_first_evaluatio
     store."""
     monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "store"))
     root = copy_example(tmp_path / "catalogue")
-    env = {**os.environ, **GIT_ENV}
-
-    def git(*args: str) -> None:
-        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
-
-    git("init", "-q", "-b", "main")
-    git("add", "-A")
-    git("-c", "commit.gpgsign=false", "commit", "-qm", "catalogue")
+    git = committed(root)
     service = root / "services" / "catalogue" / "claims-api.yaml"
     service.write_text(service.read_text().replace("tier: tier-1", "tier: tier-2", 1))
-    git("-c", "commit.gpgsign=false", "commit", "-qam", "claims-api to tier-2")
+    git("commit", "-qam", "claims-api to tier-2")
 
     for command in (("diff", "HEAD~1", "HEAD", "--format", "json", "--as-of", AS_OF),
                     ("forecast", "--days", "90", "--format", "json", "--as-of", AS_OF)):
@@ -240,11 +226,7 @@ def test_a_check_in_a_git_repository_parses_only_the_file_edited_since_the_last(
     file again. Now the run after an edit parses the edited file only, and answers as without the store."""
     monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "store"))
     root = copy_example(tmp_path / "catalogue")
-    env = {**os.environ, **GIT_ENV}
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, env=env, check=True, capture_output=True)
-    subprocess.run(["git", "add", "-A"], cwd=root, env=env, check=True, capture_output=True)
-    subprocess.run(["git", "-c", "commit.gpgsign=false", "commit", "-qm", "catalogue"], cwd=root, env=env,
-                   check=True, capture_output=True)
+    committed(root)
     check = ("check", "--format", "json", "--as-of", AS_OF)
     files = len(_files(root)) + len(library_files())  # the built-in library's files are parsed too
     cold = _stages(root, *check)

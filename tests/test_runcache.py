@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import REPO, copy_example
-from git_helpers import GIT_ENV
+from git_helpers import committed
 from test_expressions import PLUGIN_CONTROL
 from svcascode.cli import main
 from svcascode.store import cache_folder
@@ -221,17 +221,10 @@ def test_an_answer_goes_to_the_output_file_asked_for(root: Path, monkeypatch: py
 
 def test_a_new_commit_makes_a_full_run(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Delivery is judged by the definitions of the commit in force then: a new commit is new history."""
-    env = {**os.environ, **GIT_ENV}
-
-    def git(*args: str) -> None:
-        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
-
-    git("init", "-q", "-b", "main")
-    git("add", "-A")
-    git("-c", "commit.gpgsign=false", "commit", "-qm", "catalogue")
+    git = committed(root)
     spy = Spy(monkeypatch)
     first = _run(*CHECK)
     assert _run(*CHECK) == first and spy.answered == [False, True]
-    git("-c", "commit.gpgsign=false", "commit", "-q", "--allow-empty", "-m", "nothing but history")
+    git("commit", "-q", "--allow-empty", "-m", "nothing but history")
     assert _run(*CHECK) == first and spy.answered[-1] is False
     assert _run(*CHECK) == first and spy.answered[-1] is True
