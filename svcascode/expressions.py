@@ -24,13 +24,15 @@ a hostile document can make it run long or build a large value.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
 import typing
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from pydantic import BaseModel
 
@@ -166,32 +168,53 @@ class CatalogueView:
     def baseline(self, name: str, tier: str) -> Any:
         return self._baseline(name, tier) if self._baseline is not None else None
 
-    def lookup(self, kind: str, name: str) -> Document | None:
+    # The documents of the lookups made in a `handing_over` block go to the expression as they are, read by
+    # no Python code here: the result memo then follows only the fields the expression reads of them
+    # (`CatalogueReader.handing_over`). A method that reads a document it looked up (a level's type, an
+    # evidence's date) looks it up outside such a block.
+
+    def document(self, kind: str, name: str) -> Document | None:
+        """A document a function is called with, which the function then reads."""
         return self.catalogue.get(kind, name)
 
+    def lookup(self, kind: str, name: str) -> Document | None:
+        with self.catalogue.handing_over():
+            return self.catalogue.get(kind, name)
+
     def services_of(self, document: Document) -> list[Document]:
-        return facts.services_of(self.catalogue, document)
+        if document.kind in ("Evidence", "Waiver"):  # reads the subjects it resolves
+            return facts.services_of(self.catalogue, document)
+        with self.catalogue.handing_over():
+            return facts.services_of(self.catalogue, document)
 
     def owner(self, service: Document) -> Document | None:
         owner = getattr(service.spec, "owner", None)
-        return self.catalogue.get("Team", str(owner).removeprefix("team:")) if owner else None
+        with self.catalogue.handing_over():
+            return self.catalogue.get("Team", str(owner).removeprefix("team:")) if owner else None
 
     def levels(self, service: Document, level_type: str | None = None) -> list[Document]:
-        return [level for level in self.catalogue.levels_of(service.name)
-                if (level_type is None or level.spec.type == level_type) and self._in_force(level)]
+        if level_type is not None:  # reads each level's type
+            return [level for level in self.catalogue.levels_of(service.name)
+                    if level.spec.type == level_type and self._in_force(level)]
+        with self.catalogue.handing_over():  # whether each is in force is a lookup of its own
+            return [level for level in self.catalogue.levels_of(service.name) if self._in_force(level)]
 
     def all_levels(self, service: Document) -> list[Document]:
-        return list(self.catalogue.levels_of(service.name))
+        with self.catalogue.handing_over():
+            return list(self.catalogue.levels_of(service.name))
 
     def in_force(self, level: Document) -> bool:
         return self._in_force(level)
 
     def dependencies(self, service: Document) -> list[Document]:
-        found = (self.catalogue.get("Service", d.service) for d in getattr(service.spec, "dependencies", ()))
-        return [s for s in found if s is not None]
+        names = [d.service for d in getattr(service.spec, "dependencies", ())]
+        with self.catalogue.handing_over():
+            found = (self.catalogue.get("Service", name) for name in names)
+            return [s for s in found if s is not None]
 
     def dependants(self, service: Document) -> list[Document]:
-        return sorted(set(self.catalogue.dependants_of(service.name)), key=lambda s: s.name)
+        with self.catalogue.handing_over():
+            return sorted(set(self.catalogue.dependants_of(service.name)), key=lambda s: s.name)
 
     def evidence(self, subject: Document, evidence_type: str | None = None) -> list[Document]:
         found = [e for e in self.catalogue.evidence_about(subject.kind, subject.name)
@@ -284,20 +307,59 @@ def _map_type() -> type:
 
             A document's map is read for a few fields (a dependant's tier, a target's classification):
             converting all of a model's fields up front cost most of an expression's time. Every way
-            celpy and the messages read a value goes through `__getitem__`, `get`, `values` or `items`.
+            celpy and the messages read a value goes through `__getitem__`, `get`, `__contains__`,
+            `__len__`, `__iter__`, `keys`, `values`, `items`, `__eq__` or `__repr__`.
+
+            A document's own maps know their path from the document (`_path`: its raw document, then the
+            keys), and while `field_reads` is active each of those ways notes what it read
+            (`FieldReads`), so the result memo can tell which of a document's fields a result depends on.
             """
 
+            _path: tuple[Any, ...] | None = None
+
             def __getitem__(self, key: Any) -> Any:
+                path = self._path
+                if path is not None and _READS:
+                    _READS[-1].note(path, str(key))
                 value = super().__getitem__(key)
                 if type(value) not in _CONVERTED:
                     value = to_cel(value)
+                    if path is not None and type(value) is Lazy:
+                        value._path = (*path, str(key))
                     dict.__setitem__(self, key, value)
                 return value
 
             def get(self, key: Any, default: Any = None) -> Any:
                 return self[key] if key in self else default
 
+            def __contains__(self, key: Any) -> bool:
+                path = self._path
+                if path is not None and _READS:
+                    _READS[-1].note(path, str(key))
+                return dict.__contains__(self, key)
+
+            def _whole(self) -> None:
+                """Note that all of this map was read (its keys, its values, its order)."""
+                path = self._path
+                if path is not None and _READS:
+                    _READS[-1].note(path, WHOLE)
+
+            def __len__(self) -> int:
+                path = self._path
+                if path is not None and _READS:  # its size (what the evaluation's cost is charged by)
+                    _READS[-1].note(path, SIZE)
+                return dict.__len__(self)
+
+            def __iter__(self) -> Any:
+                self._whole()
+                return dict.__iter__(self)
+
+            def keys(self) -> Any:
+                self._whole()
+                return dict.keys(self)
+
             def _all(self) -> None:
+                self._whole()
                 for key in list(dict.keys(self)):
                     self[key]
 
@@ -332,6 +394,118 @@ def _map_type() -> type:
 
 
 _CONVERTED: set[type] = set()  # the CEL types to_cel makes: a Lazy map's value of another type is not converted yet
+
+# What an evaluation read of the documents an expression was given, field by field.
+#
+# A path is the keys from a document's root to a map, then what was read of that map: a key (the value
+# under it: absent, a map of so many keys, or any other value as a whole), SIZE (how many keys it has) or
+# WHOLE (all of it, in order). Keys are text, so the two marks cannot be mistaken for one.
+Path = tuple[str | int | None, ...]
+SIZE = 0
+WHOLE = None
+_READS: list[FieldReads] = []  # the innermost `field_reads` block last
+
+
+class FieldReads:
+    """The paths an evaluation read of each document's value (by the document's raw document)."""
+
+    __slots__ = ("_by_root",)
+
+    def __init__(self) -> None:
+        self._by_root: dict[int, set[Path]] = {}
+
+    def note(self, path: tuple[Any, ...], read: str | int | None) -> None:
+        found = self._by_root.get(id(path[0]))
+        if found is None:
+            found = self._by_root[id(path[0])] = set()
+        found.add((*path[1:], read))
+
+    def paths(self, documents: Iterable[Document]) -> tuple[Path, ...]:
+        """Every path read of any of these documents, in one order."""
+        found: set[Path] = set()
+        for document in documents:
+            found.update(self._by_root.get(id(document.raw), ()))
+        return tuple(sorted(found, key=repr))
+
+
+@contextmanager
+def field_reads() -> Iterator[FieldReads]:
+    """Note what the expressions evaluated in this block read of the documents they were given."""
+    reads = FieldReads()
+    _READS.append(reads)
+    try:
+        yield reads
+    finally:
+        _READS.pop()
+
+
+_MISSING = object()
+
+
+def document_value(document: Document) -> Any:
+    """A document as a CEL map (made once per document), whose maps know their path from it."""
+    value: Any = document.cel
+    if value is None:  # a document's value is the same for every control and commit that reads it
+        value = document.cel = to_cel(document.model)
+        if type(value) is _MAP[1]:
+            setattr(value, "_path", (document.raw,))
+    return value
+
+
+def projection(document: Document, paths: tuple[Path, ...]) -> bytes:
+    """A digest of what a document's value holds at these paths: two documents with the same projection give
+    an evaluation that reads only these paths the same values, in the same order, at the same cost."""
+    outer = _READS[:]
+    _READS.clear()  # reading for the digest is not a read of the evaluation
+    try:
+        h = hashlib.blake2b(digest_size=16)
+        root = document_value(document)
+        for path in paths:
+            node: Any = root
+            for key in path[:-1]:
+                node = _child(node, key) if isinstance(node, dict) and isinstance(key, str) else _MISSING
+            read = path[-1]
+            if not isinstance(node, dict):
+                text = "-"
+            elif read is SIZE:
+                text = f"#{dict.__len__(node)}"
+            elif read is WHOLE:
+                text = _written(node, whole=True)
+            else:
+                text = _written(_child(node, read), whole=False)
+            h.update(text.encode("utf-8", "surrogatepass") + b"\0")
+        return h.digest()
+    finally:
+        _READS[:] = outer
+
+
+def _child(node: dict[Any, Any], key: Any) -> Any:
+    """A map's value under a key as `Lazy.__getitem__` gives it, without noting the read."""
+    if not dict.__contains__(node, key):
+        return _MISSING
+    return node[key]
+
+
+def _written(value: Any, whole: bool) -> str:
+    """A value as text that tells apart every two values an expression could tell apart (types included); a
+    map not read whole by its size only (its values are read, and noted, one by one)."""
+    from celpy import celtypes
+
+    if value is _MISSING:
+        return "-"
+    if value is None:
+        return "n"
+    if isinstance(value, dict):
+        if not whole:
+            return f"m{dict.__len__(value)}"
+        return "{" + ",".join(f"{str(k)!r}:{_written(_child(value, k), True)}" for k in list(dict.keys(value))) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_written(item, True) for item in value) + "]"
+    if isinstance(value, celtypes.DurationType):
+        return f"d{value.total_seconds()!r}/{getattr(value, 'written', '')!r}"
+    if isinstance(value, celtypes.TimestampType):
+        return f"t{value.isoformat()}"
+    return f"{type(value).__name__}:{value!r}"
 
 
 def _lazy_map(items: dict[Any, Any]) -> Any:
@@ -671,9 +845,7 @@ class Program:
         """A document as a CEL map, built once per document."""
         if document is None:
             return None
-        value = document.cel
-        if value is None:  # a document's value is the same for every control and commit that reads it
-            value = document.cel = to_cel(document.model)
+        value = document_value(document)
         self.meter.reads(document)
         self.meter.charge(1)
         return value
@@ -684,7 +856,7 @@ class Program:
             return None
         kind, metadata = value.get("kind"), value.get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None
-        return self.view.lookup(str(kind), str(name)) if kind is not None and name is not None else None
+        return self.view.document(str(kind), str(name)) if kind is not None and name is not None else None
 
     def _functions(self) -> dict[str, Callable[..., Any]]:
         from celpy import celtypes

@@ -39,8 +39,8 @@ from svcascode.codec import decode_findings, encode_findings
 from svcascode.codeversion import code_digest
 from svcascode.engine import Baselines, Deferred, PairRunner, Prepared, build_check, selector
 from svcascode.finding import Finding
-from svcascode.reader import LOOKUPS, CatalogueReader, Lookup, LookupDigests, Recorder, RecordingReader, \
-    evaluate_lookup
+from svcascode.reader import LOOKUPS, Answer, CatalogueReader, Lookup, LookupDigests, Paths, Recorder, \
+    RecordingReader, evaluate_lookup
 
 if TYPE_CHECKING:
     from svcascode.catalogue import Catalogue
@@ -49,8 +49,12 @@ if TYPE_CHECKING:
     from svcascode.loading.yamlfile import ParsedFile
     from svcascode.store import Pack
 
-Trace = tuple[tuple[Lookup, bytes], ...]
+Trace = tuple[tuple[Lookup, Answer], ...]
 _NONE = b"-"
+# A lookup whose documents an expression read field by field keeps, per document, the digest of those fields
+# (`expressions.projection`) in the store's `fields` pack when it gives this many documents or more: a later
+# run compares the fields of the documents that changed and reads the others' digests.
+KEEP_FIELDS_FROM = 8
 
 
 class Digests(LookupDigests):
@@ -64,6 +68,10 @@ class Digests(LookupDigests):
         self._documents: dict[int, bytes] = {}
         self._sources: dict[int, bytes] = {}
         self._lookups: dict[Lookup, bytes] = {}
+        self._projected: dict[tuple[Lookup, Paths], bytes] = {}
+        self._fields: dict[tuple[bytes, bytes], bytes] = {}  # (paths digest, document digest) -> fields digest
+        self.kept_fields: dict[Any, Any] = {}  # the memo's `fields` rows, from the last run
+        self.new_fields: dict[tuple[bytes, bytes], bytes] = {}  # rows computed here, for the memo to keep
 
     def file(self, parsed: ParsedFile) -> bytes:
         known = self._files.get(id(parsed))
@@ -134,6 +142,43 @@ class Digests(LookupDigests):
         found = self._lookups.get(key)
         if found is None:
             found = self._lookups[key] = self._digest(evaluate_lookup(self.catalogue, key, self.as_of))
+        return found
+
+    def projected(self, key: Lookup, paths: Paths) -> bytes:
+        """The digest of what a lookup gives as an expression read it: which documents, in order, and what each
+        holds at the paths the expression read of them."""
+        found = self._projected.get((key, paths))
+        if found is None:
+            value = evaluate_lookup(self.catalogue, key, self.as_of)
+            documents = value if isinstance(value, list) else [] if value is None or isinstance(value, bool) \
+                else [value]
+            keep = len(documents) >= KEEP_FIELDS_FROM
+            named = hashlib.blake2b(marshal.dumps(paths), digest_size=16).digest()
+            h = hashlib.blake2b(digest_size=16)
+            h.update(b"fields" if value is not None else _NONE)
+            for document in documents:
+                h.update(f"{document.kind}\0{document.name}\0".encode("utf-8", "surrogatepass"))
+                h.update(self._fields_of(document, paths, named, keep))
+            h.update(len(documents).to_bytes(8, "big"))
+            found = self._projected[(key, paths)] = h.digest()
+        return found
+
+    def _fields_of(self, document: Document, paths: Paths, named: bytes, keep: bool) -> bytes:
+        from svcascode.expressions import projection
+
+        if not paths:
+            return b""
+        key = (named, self.document(document))
+        found = self._fields.get(key)
+        if found is None:
+            kept = self.kept_fields.get(key)
+            if isinstance(kept, bytes):
+                found = kept
+            else:
+                found = projection(document, paths)
+                if keep:
+                    self.new_fields[key] = found
+            self._fields[key] = found
         return found
 
     def _digest(self, value: Any) -> bytes:
@@ -265,6 +310,7 @@ class MemoPairRunner(PairRunner):
         super().__init__(catalogue, as_of, baselines)
         self.memo = memo
         self.digests = Digests(catalogue, memo.files, as_of)
+        self.digests.kept_fields = memo.fields()
         self.recording = RecordingReader(catalogue, self.digests)
         self.as_of_text = as_of.isoformat()
         self._keys: dict[int, bytes] = {}
@@ -349,11 +395,22 @@ class MemoPairRunner(PairRunner):
 
     def _traced(self, pair: tuple[Prepared, Document]) -> tuple[tuple[Finding, ...], Recorder | None]:
         """The pair evaluated, with what it read (None for a check whose reads no trace follows)."""
+        from svcascode.expressions import field_reads
+
         prepared, document = pair
         if not self.control_key(prepared.control):
             return super().findings(prepared, document), None
-        with self.recording.recording(Recorder()) as recorder:
+        with self.recording.recording(Recorder()) as recorder, field_reads() as reads:
             found = super().findings(prepared, document)
+        assert recorder is not None
+        for looked in list(recorder.lookups):
+            if recorder.handed(looked) and looked[0] != "in_force":
+                value = evaluate_lookup(self.catalogue, looked, self.as_of)
+                documents = value if isinstance(value, list) else [] if value is None else [value]
+                paths = reads.paths(documents)
+                recorder.lookups[looked] = (self.digests.projected(looked, paths), paths)
+        if self.digests.new_fields:
+            recorder.rows, self.digests.new_fields = self.digests.new_fields, {}
         return found, recorder
 
     def _kept(self, prepared: Prepared, document: Document, found: tuple[Finding, ...],
@@ -365,11 +422,14 @@ class MemoPairRunner(PairRunner):
         subject = self.digests.document(document)
         if self.memo.store(key, subject, recorder, self.as_of_text, found):
             self.pairs[(key, subject)] = _dependencies(recorder.lookups, recorder.as_of_read)
+            self.digests.new_fields.update(recorder.rows)
         return found
 
     def done(self) -> None:
         documents = self.documents if self.documents is not None else _documents(self.catalogue, self.digests)
         self.memo.remember(RunState(self.as_of_text, documents, self.pairs))
+        self.memo.keep_fields({digest for digest, _ in documents.values()}, self.digests.new_fields)
+        self.digests.new_fields = {}
         if not self.memo.defer_save:
             self.memo.save()
 
@@ -379,7 +439,8 @@ def _encode_traced(traced: tuple[tuple[Finding, ...], Recorder | None]) -> Any:
     found, recorder = traced
     if recorder is None:
         return encode_findings(found), None
-    return encode_findings(found), (tuple(recorder.lookups.items()), recorder.as_of_read, recorder.untraceable)
+    return encode_findings(found), (tuple(recorder.lookups.items()), recorder.as_of_read, recorder.untraceable,
+                                    tuple(recorder.rows.items()))
 
 
 def _decode_traced(row: Any) -> tuple[tuple[Finding, ...], Recorder | None]:
@@ -389,15 +450,25 @@ def _decode_traced(row: Any) -> tuple[tuple[Finding, ...], Recorder | None]:
     found, read = decode_findings(row[0]), row[1]
     if read is None:
         return found, None
-    if not (isinstance(read, tuple) and len(read) == 3 and isinstance(read[0], tuple)
+    if not (isinstance(read, tuple) and len(read) == 4 and isinstance(read[0], tuple)
             and all(isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], tuple)
-                    and isinstance(item[1], bytes) for item in read[0])
-            and isinstance(read[1], bool) and isinstance(read[2], bool)):
+                    and _is_answer(item[1]) for item in read[0])
+            and isinstance(read[1], bool) and isinstance(read[2], bool) and isinstance(read[3], tuple)
+            and all(isinstance(row, tuple) and len(row) == 2 and isinstance(row[1], bytes) for row in read[3])):
         raise TypeError("not what an evaluated pair read")
     recorder = Recorder()
     recorder.lookups = dict(read[0])
     recorder.as_of_read, recorder.untraceable = read[1], read[2]
+    recorder.rows = dict(read[3])
     return found, recorder
+
+
+def _is_answer(value: Any) -> bool:
+    """A digest, or a digest of fields with the paths they were read at."""
+    return isinstance(value, bytes) or (
+        isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], bytes) and isinstance(value[1], tuple)
+        and all(isinstance(path, tuple) and path and all(isinstance(k, (str, int)) or k is None for k in path)
+                for path in value[1]))
 
 
 def _dependencies(lookups: Iterable[Lookup], as_of_read: bool) -> tuple[Dependency, ...]:
@@ -437,9 +508,29 @@ class ResultMemo:
         self._state: RunState | None = None
         self._state_read = False
         self._state_changed = False
+        self._fields: Pack | None = None
+        self._fields_here: dict[Any, Any] = {}  # without a store: in this process only
         self.why = ""  # why the last pair asked for could not be reused
         self.reused = 0
         self.evaluated = 0
+
+    def fields(self) -> dict[Any, Any]:
+        """The digests of the fields expressions read of documents (`Digests.projected`), kept by the last run."""
+        if self._fields is None:
+            self._fields = self._pack.store.pack("fields") if self._pack is not None else None
+        return self._fields.entries() if self._fields is not None else self._fields_here
+
+    def keep_fields(self, current: set[bytes], new: dict[tuple[bytes, bytes], bytes]) -> None:
+        """Keep the field digests of the documents the catalogue now holds, and those this run computed."""
+        pack = self._fields
+        if pack is None:  # in this process only (an editor's server without a store): the current documents'
+            self._fields_here = {key: row for key, row in {**self._fields_here, **new}.items() if key[1] in current}
+            return
+        for key, row in list(pack.entries().items()):
+            if isinstance(key, tuple) and len(key) == 2 and key[1] in current and key not in new:
+                pack.keep(key, row)
+        for key, row in new.items():
+            pack.keep(key, row)
 
     def runner(self, catalogue: Catalogue, as_of: date, baselines: Baselines) -> MemoPairRunner:
         return MemoPairRunner(catalogue, as_of, baselines, self)
@@ -486,7 +577,11 @@ class ResultMemo:
             try:
                 lookup = digests.lookup
                 for looked, digest in trace:
-                    if lookup(looked) != digest:
+                    if type(digest) is tuple:  # the fields an expression read of the documents it was handed
+                        if digests.projected(looked, digest[1]) != digest[0]:
+                            self.why = "lookup changed: " + " ".join(map(str, looked))
+                            return None
+                    elif lookup(looked) != digest:
                         self.why = "lookup changed: " + " ".join(map(str, looked))
                         return None
             except (TypeError, ValueError, AttributeError, IndexError):
@@ -647,6 +742,8 @@ class ResultMemo:
             kept = self._pack.entries()
             if kept is not self._stored:
                 self._stored = {**kept, **self._stored}
+            if self._fields is not None:
+                self._fields.save()
             celeval.save()
             if self._state is not None and self._state_changed:
                 self._pack.store.save(self._STATE, self._state.encode())
@@ -680,7 +777,7 @@ def _decode(row: Any) -> _Entry:
     if not isinstance(trace, tuple) or not (as_of_read is None or isinstance(as_of_read, str)):
         raise TypeError("not an entry")
     for lookup, digest in trace:
-        if not isinstance(lookup, tuple) or not lookup or lookup[0] not in LOOKUPS or not isinstance(digest, bytes):
+        if not isinstance(lookup, tuple) or not lookup or lookup[0] not in LOOKUPS or not _is_answer(digest):
             raise TypeError("not a lookup")
     return trace, as_of_read, findings
 

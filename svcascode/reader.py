@@ -14,7 +14,7 @@ later run tells whether a recorded lookup still gives the same answer.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from typing import TYPE_CHECKING, Any, Iterator, Literal, overload
 
@@ -166,6 +166,12 @@ class CatalogueReader(ABC):
         """The catalogue whose answers these are (itself; the recording reader's, the one it records)."""
         return self
 
+    def handing_over(self) -> AbstractContextManager[None]:
+        """A block whose lookups give documents that the caller hands to an expression as they are, reading
+        nothing of them itself (`expressions.CatalogueView`): a recording reader then lets the result depend
+        on the fields the expression reads of them rather than on all they hold."""
+        return nullcontext()
+
     def in_force(self, level: Document, on: date) -> bool:
         """Whether a ServiceLevel is in force on a date (`facts.level_in_force`)."""
         from svcascode.facts import level_in_force
@@ -191,20 +197,35 @@ def evaluate_lookup(reader: CatalogueReader, lookup: Lookup, on: date) -> Any:
     return method(*args)
 
 
-class Recorder:
-    """The lookups one check made while evaluating one document, with a digest of each answer."""
+# What a trace holds of a lookup's answer: its digest, or, for documents an expression was handed and read
+# field by field, the digest of those fields with the paths it read (`svcascode.expressions.projection`).
+Paths = tuple[tuple[str | int | None, ...], ...]
+Answer = bytes | tuple[bytes, Paths]
 
-    __slots__ = ("lookups", "as_of_read", "untraceable")
+
+class Recorder:
+    """The lookups one check made while evaluating one document, with a digest of each answer; which of them
+    it made only to hand their documents to an expression (`handed`); and the rows the result memo is to
+    keep for them (`rows`)."""
+
+    __slots__ = ("lookups", "as_of_read", "untraceable", "read", "rows")
 
     def __init__(self) -> None:
-        self.lookups: dict[Lookup, bytes] = {}
+        self.lookups: dict[Lookup, Answer] = {}
+        self.read: set[Lookup] = set()  # lookups whose answer Python code also read: followed whole
+        self.rows: dict[Any, bytes] = {}
         self.as_of_read = False
         self.untraceable = False
 
+    def handed(self, lookup: Lookup) -> bool:
+        return lookup not in self.read
+
     def absorb(self, other: Recorder) -> None:
-        """Add what another recorder saw (a value computed once and shared by several documents)."""
+        """Add what another recorder saw (a value computed once and shared by several documents): followed
+        whole, since the shared value is Python's."""
         for looked, digest in other.lookups.items():
             self.lookups.setdefault(looked, digest)
+            self.read.add(looked)
         self.as_of_read = self.as_of_read or other.as_of_read
         self.untraceable = self.untraceable or other.untraceable
 
@@ -224,6 +245,7 @@ class RecordingReader(CatalogueReader):
         self._catalogue = catalogue
         self._digests = digests
         self.recorder: Recorder | None = None
+        self._handing = False
 
     def underlying(self) -> CatalogueReader:
         return self._catalogue.underlying()
@@ -237,11 +259,22 @@ class RecordingReader(CatalogueReader):
         finally:
             self.recorder = outer
 
+    @contextmanager
+    def handing_over(self) -> Iterator[None]:
+        outer, self._handing = self._handing, True
+        try:
+            yield
+        finally:
+            self._handing = outer
+
     def _note(self, key: Lookup) -> None:
         recorder = self.recorder
-        if recorder is not None and key not in recorder.lookups:
+        if recorder is not None:
             try:
-                recorder.lookups[key] = self._digests.lookup(key)
+                if key not in recorder.lookups:
+                    recorder.lookups[key] = self._digests.lookup(key)
+                if not self._handing:
+                    recorder.read.add(key)
             except TypeError:  # an unhashable argument: nothing to follow it by
                 recorder.untraceable = True
 

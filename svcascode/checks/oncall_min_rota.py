@@ -29,9 +29,9 @@ PARAMS: dict[str, Any] = {
 def check(ctx: CheckContext, subject: Document) -> Iterator[Finding]:
     document = expect(subject, TeamSpec)
     services: list[Document[ServiceSpec]] = ctx.catalogue.services_owned_by(document.name)
-    owned = [s for s in services
-             if s.spec.tier in ctx.param("ownerOfTiers", [])
-             and s.spec.lifecycle in ctx.param("ownerOfLifecycles", [])]
+    tiers, lifecycles = ctx.param("ownerOfTiers", []), ctx.param("ownerOfLifecycles", [])
+    # the tier from the service's facts first: a service of another tier is passed over without its model
+    owned = [s for s in services if s.facts["tier"] in tiers and s.spec.lifecycle in lifecycles]
     if not owned:
         return
     tier = min((s.spec.tier for s in owned), key=TIER_ORDER.index)
