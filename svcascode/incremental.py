@@ -352,7 +352,25 @@ class MemoPairRunner(PairRunner):
     def findings_of(self, pairs: list[tuple[Prepared, Document]]) -> list[tuple[Finding, ...]]:
         """Each pair's findings: reused where nothing it read has changed; the others evaluated with what they
         read recorded, on two cores when there are many (svcascode.twocores), and kept."""
-        results: list[tuple[Finding, ...] | None] = [self._reused(prepared, document) for prepared, document in pairs]
+        results: list[tuple[Finding, ...] | None] = []
+        trusted, before, now, recall = self.trusted, self.before, self.pairs, self.memo.recall
+        document_digest, control_key = self.digests.document, self.control_key
+        reused = 0
+        for prepared, document in pairs:
+            # a pair that nothing changed since reaches is reused here, in a loop over most of a run's pairs
+            # after a small edit; any other is asked in full (`_reused`), reasons counted
+            key = control_key(prepared.control)
+            if key:
+                pair = (key, document_digest(document))
+                if pair in trusted:
+                    found = recall(pair)
+                    if found is not None:
+                        now[pair] = before[pair]
+                        reused += 1
+                        results.append(found)
+                        continue
+            results.append(self._reused(prepared, document))
+        stages.count_many("pairs", reused)
         todo = [i for i, found in enumerate(results) if found is None]
         if not todo:
             return [found for found in results if found is not None]
@@ -378,7 +396,7 @@ class MemoPairRunner(PairRunner):
         subject = self.digests.document(document)
         pair = (key, subject)
         if pair in self.trusted:  # nothing it read has changed since the last evaluation
-            found = self.memo.recall(key, subject)
+            found = self.memo.recall(pair)
             if found is not None:
                 stages.count("pairs", True)
                 self.pairs[pair] = self.before[pair]
@@ -598,9 +616,10 @@ class ResultMemo:
             return why
         return "document changed" if self._stored.get((control, _BUILT)) is True else "control changed"
 
-    def recall(self, control: bytes, subject: bytes) -> tuple[Finding, ...] | None:
-        """The findings kept for a pair, without asking whether they still hold (the caller knows they do)."""
-        key = (control, subject)
+    def recall(self, key: tuple[bytes, bytes]) -> tuple[Finding, ...] | None:
+        """The findings kept for a (control, subject) pair, without asking whether they still hold (the caller
+        knows they do). Called for almost every pair of a run after a small edit: the common row, a pair
+        without findings, is told by its first half alone."""
         entry = self._entries.get(key)
         if entry is None:
             row = self._stored.get(key)
@@ -608,8 +627,10 @@ class ResultMemo:
                 return None
             try:
                 if not self.defer_save:  # only the findings are read: the trace is not asked of a trusted pair
-                    found = _decode_findings(row)
-                    self._keep(key, row)
+                    found = () if type(row) is tuple and len(row) == 2 and row[0] == _NO_FINDINGS \
+                        else _decode_findings(row)
+                    if self._pack is not None:
+                        self._pack.keep(key, row)
                     self.reused += 1
                     return found
                 entry = _decode(row)

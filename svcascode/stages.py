@@ -83,6 +83,16 @@ def count(stage: str, reused: bool, reason: str | None = None) -> None:
             found.add(False, reason)
 
 
+def count_many(stage: str, reused: int) -> None:
+    """Units of a stage reused together (the pairs nothing changed since reaches)."""
+    if _ACTIVE and reused:
+        counts = _ACTIVE[-1].counts
+        found = counts.get(stage)
+        if found is None:
+            found = counts[stage] = Count()
+        found.reused += reused
+
+
 def no_store() -> None:
     """This command runs without a store."""
     if _ACTIVE:
