@@ -247,23 +247,62 @@ def contributions(catalogue: Catalogue) -> dict[tuple[str, str], set[Dependency]
     return found
 
 
+Numbers = tuple[int, ...]  # dependencies by their number in a RunState's table
+
+
+class Numbering:
+    """Every dependency a run state names, numbered once: a state holds each pair's and each document's
+    dependencies as numbers, so the next run reads, compares and writes numbers (a state of 156,000 pairs
+    names 450,000), and a dependency keeps its number from run to run."""
+
+    def __init__(self, table: list[Dependency]) -> None:
+        self.table = table
+        self._index: dict[Dependency, int] | None = None
+
+    def index(self) -> dict[Dependency, int]:
+        if self._index is None:
+            self._index = {dependency: number for number, dependency in enumerate(self.table)}
+        return self._index
+
+    def number(self, dependency: Dependency) -> int:
+        index = self.index()
+        found = index.get(dependency)
+        if found is None:
+            found = index[dependency] = len(self.table)
+            self.table.append(dependency)
+        return found
+
+    def numbers(self, dependencies: Iterable[Dependency]) -> Numbers:
+        return tuple(map(self.number, dependencies))
+
+
+DocumentState = tuple[bytes, frozenset[int]]  # a document's digest; the dependencies it contributes to
+
+
 class RunState:
     """What the last evaluation saw, to tell what the next one must look at again: each document's digest
-    and what lookups it is part of, the date, and what each (control, document) pair's lookups depend on."""
+    and what lookups it is part of, the date, and what each (control, document) pair's lookups depend on,
+    the dependencies numbered in `numbering`."""
 
-    def __init__(self, as_of: str, documents: dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]],
-                 pairs: dict[tuple[bytes, bytes], tuple[Dependency, ...]]) -> None:
-        self.as_of, self.documents, self.pairs = as_of, documents, pairs
+    def __init__(self, as_of: str, numbering: Numbering, documents: dict[tuple[str, str], DocumentState],
+                 pairs: dict[tuple[bytes, bytes], Numbers]) -> None:
+        self.as_of, self.numbering, self.documents, self.pairs = as_of, numbering, documents, pairs
 
     def encode(self) -> Any:
-        table: dict[Dependency, int] = {}
-
-        def number(dependency: Dependency) -> int:
-            return table.setdefault(dependency, len(table))
-
-        documents = {key: (digest, tuple(map(number, deps))) for key, (digest, deps) in self.documents.items()}
-        pairs = {key: tuple(map(number, deps)) for key, deps in self.pairs.items()}
-        return (self.as_of, tuple(table), documents, pairs)
+        """As plain values. A table that names more than twice what the pairs and documents use (documents
+        removed, lookups no longer made) is numbered again from the ones in use."""
+        table = self.numbering.table
+        if len(table) > 2 * len(self.documents) + 1024:
+            used = {number for numbers in self.pairs.values() for number in numbers}
+            used.update(number for _, numbers in self.documents.values() for number in numbers)
+            if len(table) > 2 * len(used):
+                kept = sorted(used)
+                renumber = {old: new for new, old in enumerate(kept)}
+                return (self.as_of, tuple(table[old] for old in kept),
+                        {key: (digest, frozenset(renumber[n] for n in numbers))
+                         for key, (digest, numbers) in self.documents.items()},
+                        {key: tuple(renumber[n] for n in numbers) for key, numbers in self.pairs.items()})
+        return (self.as_of, tuple(table), self.documents, self.pairs)
 
     @staticmethod
     def decode(value: Any) -> RunState:
@@ -271,34 +310,40 @@ class RunState:
         if not isinstance(as_of, str) or not isinstance(table, tuple) or not isinstance(documents, dict) \
                 or not isinstance(pairs, dict):
             raise TypeError("not a run state")
-        return RunState(as_of, {key: (digest, frozenset(table[i] for i in deps))
-                                for key, (digest, deps) in documents.items()},
-                        {key: tuple(table[i] for i in deps) for key, deps in pairs.items()})
+        # signed, and written by this code (the code digest keys the store): the shapes are checked, not every number
+        for digest, numbers in documents.values():
+            if not isinstance(digest, bytes) or not isinstance(numbers, frozenset):
+                raise TypeError("not a run state")
+        if not all(type(numbers) is tuple for numbers in pairs.values()):
+            raise TypeError("not a run state")
+        return RunState(as_of, Numbering(list(table)), documents, pairs)
 
     def untouched(self, catalogue: Catalogue, digests: Digests, as_of: str
-                  ) -> tuple[set[tuple[bytes, bytes]], dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]]]:
+                  ) -> tuple[set[tuple[bytes, bytes]], dict[tuple[str, str], DocumentState]]:
         """The pairs of the last evaluation that nothing changed since reaches (their findings hold as they
-        are), and this catalogue's documents as the next state records them."""
-        now = _documents(catalogue, digests)
-        changed: set[Dependency] = set()
+        are), and this catalogue's documents as the next state records them (numbered in this numbering)."""
+        now = _documents(catalogue, digests, self.numbering)
+        changed: set[int] = set()
         for key in self.documents.keys() | now.keys():
             before, after = self.documents.get(key), now.get(key)
             if before is None or after is None or before[0] != after[0]:
                 changed.update(before[1] if before is not None else ())
                 changed.update(after[1] if after is not None else ())
         if as_of != self.as_of:
-            changed.add(DATE)
+            changed.add(self.numbering.number(DATE))
         reached = {pair for pair, deps in self.pairs.items() if not changed.isdisjoint(deps)} if changed else set()
         return set(self.pairs) - reached, now
 
 
-def _documents(catalogue: Catalogue, digests: Digests) -> dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]]:
+def _documents(catalogue: Catalogue, digests: Digests, numbering: Numbering
+               ) -> dict[tuple[str, str], DocumentState]:
     found = contributions(catalogue)
-    out: dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]] = {}
+    out: dict[tuple[str, str], DocumentState] = {}
+    number = numbering.number
     for (kind, name), deps in found.items():
         document = catalogue.by_kind.get(kind, {}).get(name)
         digest = digests.document(document) if document is not None else b"invalid"
-        out[(kind, name)] = (digest, frozenset(deps))
+        out[(kind, name)] = (digest, frozenset(map(number, deps)))
     return out
 
 
@@ -316,11 +361,13 @@ class MemoPairRunner(PairRunner):
         self._keys: dict[int, bytes] = {}
         state = memo.state()
         self.trusted: set[tuple[bytes, bytes]] = set()
-        self.documents: dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]] | None = None
-        self.before: dict[tuple[bytes, bytes], tuple[Dependency, ...]] = state.pairs if state is not None else {}
+        self.documents: dict[tuple[str, str], DocumentState] | None = None
+        self.before: dict[tuple[bytes, bytes], Numbers] = state.pairs if state is not None else {}
+        # the dependencies of this evaluation's state, numbered as the last one's were (new ones after them)
+        self.numbering = state.numbering if state is not None else Numbering([])
         if state is not None:
             self.trusted, self.documents = state.untouched(catalogue, self.digests, self.as_of_text)
-        self.pairs: dict[tuple[bytes, bytes], tuple[Dependency, ...]] = {}  # what this evaluation's pairs read
+        self.pairs: dict[tuple[bytes, bytes], Numbers] = {}  # what this evaluation's pairs read
 
     def reader(self) -> CatalogueReader:
         return self.recording
@@ -404,7 +451,7 @@ class MemoPairRunner(PairRunner):
         found = self.memo.reuse(key, subject, self.digests, self.as_of_text)
         if found is not None:
             stages.count("pairs", True)
-            self.pairs[pair] = self.memo.dependencies(key, subject)
+            self.pairs[pair] = self.numbering.numbers(self.memo.dependencies(key, subject))
             return found
         why = self.memo.why
         stages.count("pairs", False, f"control changed: {prepared.control.name}" if why == "control changed"
@@ -439,13 +486,14 @@ class MemoPairRunner(PairRunner):
             return found
         subject = self.digests.document(document)
         if self.memo.store(key, subject, recorder, self.as_of_text, found):
-            self.pairs[(key, subject)] = _dependencies(recorder.lookups, recorder.as_of_read)
+            self.pairs[(key, subject)] = self.numbering.numbers(_dependencies(recorder.lookups, recorder.as_of_read))
             self.digests.new_fields.update(recorder.rows)
         return found
 
     def done(self) -> None:
-        documents = self.documents if self.documents is not None else _documents(self.catalogue, self.digests)
-        self.memo.remember(RunState(self.as_of_text, documents, self.pairs))
+        documents = self.documents if self.documents is not None else _documents(self.catalogue, self.digests,
+                                                                                self.numbering)
+        self.memo.remember(RunState(self.as_of_text, self.numbering, documents, self.pairs))
         self.memo.keep_fields({digest for digest, _ in documents.values()}, self.digests.new_fields)
         self.digests.new_fields = {}
         if not self.memo.defer_save:
