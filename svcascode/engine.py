@@ -473,8 +473,17 @@ class PairRunner:
 
     def subjects(self, prepared: Prepared, chosen: list[Document]) -> list[Document]:
         """The documents the control checks: those it selects (`chosen`) that the Baselines of their tier keep."""
-        name = prepared.control.name
-        return [d for d in chosen if d.kind not in _TIERED or self.baselines.selects(name, self.tier(d))]
+        name, selects, tier = prepared.control.name, self.baselines.selects, self.tier
+        kept: dict[str, bool] = {}  # by tier: asked once per control and tier, not once per document
+
+        def keeps(document: Document) -> bool:
+            level = tier(document)
+            found = kept.get(level)
+            if found is None:
+                found = kept[level] = selects(name, level)
+            return found
+
+        return [d for d in chosen if d.kind not in _TIERED or keeps(d)]
 
     def tier(self, document: Document) -> str:  # asked by every control of the same documents
         key = id(document)

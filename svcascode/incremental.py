@@ -368,6 +368,7 @@ class MemoPairRunner(PairRunner):
         if state is not None:
             self.trusted, self.documents = state.untouched(catalogue, self.digests, self.as_of_text)
         self.pairs: dict[tuple[bytes, bytes], Numbers] = {}  # what this evaluation's pairs read
+        self._rows: dict[tuple[str, ...], list[Selection]] = {}
 
     def reader(self) -> CatalogueReader:
         return self.recording
@@ -394,7 +395,11 @@ class MemoPairRunner(PairRunner):
         key = self.control_key(prepared.control)
         if not key:
             return super().chosen(prepared)
-        return self.memo.select(key, prepared.control, self.candidates(prepared.control), self.digests)
+        kinds = tuple(prepared.control.spec.applies_to.kinds)
+        rows = self._rows.get(kinds)
+        if rows is None:  # the candidates of these kinds with their selection rows: one walk for every control
+            rows = self._rows[kinds] = self.memo.selection_rows(self.candidates(prepared.control), self.digests)
+        return self.memo.select(key, prepared.control, rows)
 
     def findings_of(self, pairs: list[tuple[Prepared, Document]]) -> list[tuple[Finding, ...]]:
         """Each pair's findings: reused where nothing it read has changed; the others evaluated with what they
@@ -553,6 +558,7 @@ def _dependencies(lookups: Iterable[Lookup], as_of_read: bool) -> tuple[Dependen
 
 _Entry = tuple[Trace, str | None, tuple[Finding, ...]]  # lookups, the as-of date read (or None), findings
 _SELECTION = b"selection"  # the second half of the key of a document's row: which controls select it
+Selection = tuple["Document", bytes, dict[bytes, bool]]  # a candidate, its digest, its selection row
 _BUILT = b"built"  # the second half of the key of a control's row: its check built without a problem
 
 
@@ -756,28 +762,34 @@ class ResultMemo:
             return True
         return False
 
-    def select(self, control_key: bytes, control: Document, candidates: Iterator[Document], digests: Digests
-               ) -> list[Document]:
-        """The candidates the control's appliesTo chooses (`engine.selector`), each judged once per version.
+    def selection_rows(self, candidates: Iterator[Document], digests: Digests) -> list[Selection]:
+        """Each candidate with its digest and its selection row: control key -> whether that control selects it.
 
         Whether a control selects a document depends on the control and the document alone: each
-        document has one row, control key -> selected, so an edited document renews only its own row."""
-        chosen_by: Any = None
-        out: list[Document] = []
+        document has one row, so an edited document renews only its own row."""
+        out: list[Selection] = []
         for document in candidates:
             subject = digests.document(document)
-            key = (subject, _SELECTION)
             row = self._selected.get(subject)
             if row is None:
+                key = (subject, _SELECTION)
                 stored = self._stored.get(key)
                 row = self._selected[subject] = dict(stored) if isinstance(stored, dict) else {}
                 self._keep(key, row)
+            out.append((document, subject, row))
+        return out
+
+    def select(self, control_key: bytes, control: Document, rows: list[Selection]) -> list[Document]:
+        """The candidates the control's appliesTo chooses (`engine.selector`), each judged once per version."""
+        chosen_by: Any = None
+        out: list[Document] = []
+        for document, subject, row in rows:
             chosen = row.get(control_key)
-            if not isinstance(chosen, bool):
+            if type(chosen) is not bool:
                 if chosen_by is None:
                     chosen_by = selector(control)
                 chosen = row[control_key] = bool(chosen_by(document))
-                self._keep(key, row)
+                self._keep((subject, _SELECTION), row)
             if chosen:
                 out.append(document)
         return out
