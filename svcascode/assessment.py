@@ -39,6 +39,8 @@ def fails_control(finding: Finding, control_severity: str) -> bool:
 
 def outcome(findings: Sequence[Finding], control_severity: str) -> Status:
     """The status that a control's findings about one subject give."""
+    if not findings:  # most subjects of most controls
+        return Status.SATISFIED
     if any(fails_control(f, control_severity) for f in findings):
         return Status.NOT_SATISFIED
     if any(not f.suppressed for f in findings):

@@ -339,11 +339,16 @@ def _documents(catalogue: Catalogue, digests: Digests, numbering: Numbering
                ) -> dict[tuple[str, str], DocumentState]:
     found = contributions(catalogue)
     out: dict[tuple[str, str], DocumentState] = {}
-    number = numbering.number
+    number, index = numbering.number, numbering.index()
+    by_kind = catalogue.by_kind
     for (kind, name), deps in found.items():
-        document = catalogue.by_kind.get(kind, {}).get(name)
+        document = by_kind.get(kind, {}).get(name)
         digest = digests.document(document) if document is not None else b"invalid"
-        out[(kind, name)] = (digest, frozenset(map(number, deps)))
+        try:  # numbered before, almost always: no call per dependency
+            numbers = frozenset([index[dependency] for dependency in deps])
+        except KeyError:
+            numbers = frozenset(map(number, deps))
+        out[(kind, name)] = (digest, numbers)
     return out
 
 
