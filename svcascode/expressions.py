@@ -29,7 +29,6 @@ import logging
 import re
 import time
 import typing
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
@@ -313,13 +312,16 @@ def _map_type() -> type:
             A document's own maps know their path from the document (`_path`: its raw document, then the
             keys), and while `field_reads` is active each of those ways notes what it read
             (`FieldReads`), so the result memo can tell which of a document's fields a result depends on.
+            A map's size (`len`, which the step budget charges and `size()` gives) is part of what reading
+            it under its key notes; a document's own size is noted when it is handed over (`value_of`).
             """
 
-            _path: tuple[Any, ...] | None = None
+            __slots__ = ("_path",)  # set by `_lazy_map`; a slot, not an attribute dict per map
+            _path: tuple[Any, ...] | None
 
             def __getitem__(self, key: Any) -> Any:
                 path = self._path
-                if path is not None and _READS:
+                if path is not None and _READS and path[0] is not _READS[-1].subject:
                     _READS[-1].note(path, str(key))
                 value = super().__getitem__(key)
                 if type(value) not in _CONVERTED:
@@ -334,21 +336,15 @@ def _map_type() -> type:
 
             def __contains__(self, key: Any) -> bool:
                 path = self._path
-                if path is not None and _READS:
+                if path is not None and _READS and path[0] is not _READS[-1].subject:
                     _READS[-1].note(path, str(key))
                 return dict.__contains__(self, key)
 
             def _whole(self) -> None:
                 """Note that all of this map was read (its keys, its values, its order)."""
                 path = self._path
-                if path is not None and _READS:
+                if path is not None and _READS and path[0] is not _READS[-1].subject:
                     _READS[-1].note(path, WHOLE)
-
-            def __len__(self) -> int:
-                path = self._path
-                if path is not None and _READS:  # its size (what the evaluation's cost is charged by)
-                    _READS[-1].note(path, SIZE)
-                return dict.__len__(self)
 
             def __iter__(self) -> Any:
                 self._whole()
@@ -409,10 +405,11 @@ _READS: list[FieldReads] = []  # the innermost `field_reads` block last
 class FieldReads:
     """The paths an evaluation read of each document's value (by the document's raw document)."""
 
-    __slots__ = ("_by_root",)
+    __slots__ = ("_by_root", "subject")
 
-    def __init__(self) -> None:
+    def __init__(self, subject: Any = None) -> None:
         self._by_root: dict[int, set[Path]] = {}
+        self.subject = subject  # the raw document evaluated: what it reads of itself is not noted
 
     def note(self, path: tuple[Any, ...], read: str | int | None) -> None:
         found = self._by_root.get(id(path[0]))
@@ -428,15 +425,18 @@ class FieldReads:
         return tuple(sorted(found, key=repr))
 
 
-@contextmanager
-def field_reads() -> Iterator[FieldReads]:
-    """Note what the expressions evaluated in this block read of the documents they were given."""
-    reads = FieldReads()
-    _READS.append(reads)
-    try:
-        yield reads
-    finally:
+    def __enter__(self) -> FieldReads:
+        _READS.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         _READS.pop()
+
+
+def field_reads(subject: Document | None = None) -> FieldReads:
+    """A block (`with`) that notes what the expressions evaluated in it read of the documents they were given
+    (other than `subject`, the document they are evaluated on, whose whole digest its results are kept under)."""
+    return FieldReads(subject.raw if subject is not None else None)
 
 
 _MISSING = object()
@@ -511,6 +511,7 @@ def _written(value: Any, whole: bool) -> str:
 def _lazy_map(items: dict[Any, Any]) -> Any:
     _map_type()
     lazy = _MAP[1]()
+    lazy._path = None
     dict.update(lazy, items)
     return lazy
 
@@ -846,6 +847,8 @@ class Program:
         if document is None:
             return None
         value = document_value(document)
+        if _READS and document.raw is not _READS[-1].subject:
+            _READS[-1].note((document.raw,), SIZE)  # how many keys it has: its size, unless read whole
         self.meter.reads(document)
         self.meter.charge(1)
         return value

@@ -475,10 +475,11 @@ class MemoPairRunner(PairRunner):
         prepared, document = pair
         if not self.control_key(prepared.control):
             return super().findings(prepared, document), None
-        with self.recording.recording(Recorder()) as recorder, field_reads() as reads:
+        with self.recording.recording(Recorder()) as recorder, field_reads(document) as reads:
             found = super().findings(prepared, document)
         assert recorder is not None
-        for looked in list(recorder.lookups):
+        handed = len(recorder.read) < len(recorder.lookups)  # most checks hand nothing over: no walk
+        for looked in list(recorder.lookups) if handed else ():
             if recorder.handed(looked) and looked[0] != "in_force":
                 value = evaluate_lookup(self.catalogue, looked, self.as_of)
                 documents = value if isinstance(value, list) else [] if value is None else [value]

@@ -237,6 +237,22 @@ class LookupDigests(ABC):
     def lookup(self, key: Lookup) -> bytes: ...
 
 
+class _HandingOver:
+    """`RecordingReader.handing_over`'s block (a class: it is entered for every call of an expression's
+    catalogue functions)."""
+
+    __slots__ = ("reader", "outer")
+
+    def __init__(self, reader: RecordingReader) -> None:
+        self.reader, self.outer = reader, False
+
+    def __enter__(self) -> None:
+        self.outer, self.reader._handing = self.reader._handing, True
+
+    def __exit__(self, *exc: object) -> None:
+        self.reader._handing = self.outer
+
+
 class RecordingReader(CatalogueReader):
     """A catalogue as a check sees it while its reads are recorded: the same answers, each lookup noted in
     the current recorder with its digest."""
@@ -259,13 +275,8 @@ class RecordingReader(CatalogueReader):
         finally:
             self.recorder = outer
 
-    @contextmanager
-    def handing_over(self) -> Iterator[None]:
-        outer, self._handing = self._handing, True
-        try:
-            yield
-        finally:
-            self._handing = outer
+    def handing_over(self) -> AbstractContextManager[None]:
+        return _HandingOver(self)
 
     def _note(self, key: Lookup) -> None:
         recorder = self.recorder

@@ -48,7 +48,8 @@ spec:
       - expression: "false"
         message: >-
           data: {{covered.map(t, has(t.spec.data) ? t.spec.data : {})}};
-          rpo as written: {{covered.map(t, has(t.spec.continuity) ? t.spec.continuity.rpo : duration('0s'))}}
+          rpo as written: {{covered.map(t, has(t.spec.continuity) ? t.spec.continuity.rpo : duration('0s'))}};
+          fields in spec: {{covered.map(t, size(t.spec))}}
   rationale: Reads fields of other documents in every way an expression can.
   remediation: None needed.
   examples: {failing: "kind: AccessPolicy", passing: "kind: AccessPolicy"}
@@ -73,6 +74,7 @@ EDITS = [
     ("a list the message shows whole", r"regions: \[uk\]", "regions: [uk, ie]", True, True),
     ("a duration", r"rpo: 15m", "rpo: 2h", True, True),
     ("a duration as written", r"rpo: 15m", "rpo: 900s", True, True),
+    ("a field only counted", r"(?m)^  supportHours: always-on\n", "", True, True),
 ]
 
 
