@@ -41,6 +41,7 @@ from svcascode.engine import Baselines, Deferred, PairRunner, Prepared, build_ch
 from svcascode.finding import Finding
 from svcascode.reader import LOOKUPS, Answer, CatalogueReader, Lookup, LookupDigests, Paths, Recorder, \
     RecordingReader, evaluate_lookup
+from svcascode.store import stage_key
 
 if TYPE_CHECKING:
     from svcascode.catalogue import Catalogue
@@ -153,7 +154,7 @@ class Digests(LookupDigests):
             documents = value if isinstance(value, list) else [] if value is None or isinstance(value, bool) \
                 else [value]
             keep = len(documents) >= KEEP_FIELDS_FROM
-            named = hashlib.blake2b(marshal.dumps(paths), digest_size=16).digest()
+            named = stage_key("fields", b"", marshal.dumps(paths))  # the code that reads them, and the paths
             h = hashlib.blake2b(digest_size=16)
             h.update(b"fields" if value is not None else _NONE)
             for document in documents:
