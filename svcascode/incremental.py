@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from svcascode.catalogue import Catalogue
     from svcascode.documents import Document
     from svcascode.loading.cache import ParseCache
-    from svcascode.loading.yamlfile import ParsedFile
+    from svcascode.loading.yamlfile import ParsedFile, RawDocument
     from svcascode.store import Pack
 
 Trace = tuple[tuple[Lookup, Answer], ...]
@@ -61,10 +61,13 @@ KEEP_FIELDS_FROM = 8
 class Digests(LookupDigests):
     """Digests of documents and of lookups in one catalogue on one date, each computed once."""
 
-    def __init__(self, catalogue: Catalogue, files: dict[int, tuple[ParsedFile, bytes]], as_of: date) -> None:
+    def __init__(self, catalogue: Catalogue, files: dict[int, tuple[ParsedFile, bytes]], as_of: date,
+                 raws: dict[int, tuple[RawDocument, bytes]] | None = None) -> None:
         self.catalogue = catalogue
         self.as_of = as_of
         self._files = files  # id(ParsedFile) -> (the file, digest of its path and text); kept across runs
+        # id(RawDocument) -> (it, its digest as a catalogue document): kept across the commits of a walk
+        self._raws = raws if raws is not None else {}
         self._parsed = {parsed.path: parsed for parsed in catalogue.files}
         self._documents: dict[int, bytes] = {}
         self._sources: dict[int, bytes] = {}
@@ -99,11 +102,16 @@ class Digests(LookupDigests):
                     document.kind, {}).get(document.name) is not document:
                 found = self._foreign(document)
             else:
-                h = hashlib.blake2b(digest_size=16)
-                h.update(document.file.encode("utf-8", "surrogatepass") + b"\0")
-                h.update(raw.index.to_bytes(4, "big", signed=False))
-                h.update(raw.content_digest())
-                found = h.digest()
+                known = self._raws.get(id(raw))
+                if known is not None and known[0] is raw:
+                    found = known[1]
+                else:
+                    h = hashlib.blake2b(digest_size=16)
+                    h.update(document.file.encode("utf-8", "surrogatepass") + b"\0")
+                    h.update(raw.index.to_bytes(4, "big", signed=False))
+                    h.update(raw.content_digest())
+                    found = h.digest()
+                    self._raws[id(raw)] = (raw, found)
             self._documents[key] = found
         return found
 
@@ -360,7 +368,7 @@ class MemoPairRunner(PairRunner):
     def __init__(self, catalogue: Catalogue, as_of: date, baselines: Baselines, memo: ResultMemo) -> None:
         super().__init__(catalogue, as_of, baselines)
         self.memo = memo
-        self.digests = Digests(catalogue, memo.files, as_of)
+        self.digests = Digests(catalogue, memo.files, as_of, memo.raws)
         self.digests.kept_fields = memo.fields()
         self.recording = RecordingReader(catalogue, self.digests)
         self.as_of_text = as_of.isoformat()
@@ -581,6 +589,7 @@ class ResultMemo:
         self._entries: dict[tuple[bytes, bytes], _Entry] = {}
         self._last: tuple[tuple[bytes, bytes], _Entry] | None = None  # the entry `reuse` decoded last
         self.files: dict[int, tuple[ParsedFile, bytes]] = {}
+        self.raws: dict[int, tuple[RawDocument, bytes]] = {}
         self._checks: dict[bytes, tuple[Any, dict[str, Any], list[Finding]]] = {}  # in this process only
         self._selected: dict[bytes, dict[bytes, bool]] = {}  # subject digest -> control key -> selected
         self.defer_save = False  # a walk through history saves once, at its end
@@ -734,8 +743,11 @@ class ResultMemo:
         self._stored = {}
         subjects = {subject for _, subject in kept}
         self._selected = {subject: row for subject, row in self._selected.items() if subject in subjects}
+        files = list(files)
         current = {id(parsed) for parsed in files}
         self.files = {key: known for key, known in self.files.items() if key in current}
+        raws = {id(raw) for parsed in files for raw in parsed.documents}
+        self.raws = {key: known for key, known in self.raws.items() if key in raws}
 
     def remember(self, state: RunState) -> None:
         """The state of this evaluation, saved with the results unless it is the state already kept (a run
