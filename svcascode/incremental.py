@@ -689,10 +689,16 @@ class ResultMemo:
     def recall(self, key: tuple[bytes, bytes]) -> tuple[Finding, ...] | None:
         """The findings kept for a (control, subject) pair, without asking whether they still hold (the caller
         knows they do). Called for almost every pair of a run after a small edit: the common row, a pair
-        without findings, is told by its first half alone."""
+        without findings, is told by its first half alone.
+
+        The pair is trusted against the state of the last evaluation, so its row is the one that evaluation
+        kept: in a process that evaluates again (the later dates of a forecast), the row this process kept
+        last, before the store's (which may be of other inputs: it is kept first for `reuse`, which checks)."""
         entry = self._entries.get(key)
         if entry is None:
-            row = self._stored.get(key)
+            row = self._pack.kept(key) if self._pack is not None else None
+            if row is None:
+                row = self._stored.get(key)
             if row is None:
                 return None
             try:

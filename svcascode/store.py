@@ -339,6 +339,10 @@ class Pack:
         found = self._kept.get(key, _MISSING)
         return found if found is not _MISSING else self.entries().get(key)
 
+    def kept(self, key: Any) -> Any:
+        """The record this run kept last under a key (None when it kept none)."""
+        return self._kept.get(key)
+
     def keep(self, key: Any, value: Any) -> None:
         """Keep a record for the next run (one read from the pack, or a new one)."""
         self._kept[key] = value

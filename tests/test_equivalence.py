@@ -13,6 +13,7 @@ computes, so that the equality is not the trivial one of two runs that both comp
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -319,3 +320,43 @@ def test_a_result_computed_again_is_kept_by_the_runs_that_only_reuse_it(tmp_path
         assert_equivalent(root)
         findings.append(run_cli("--no-cache", "check", "--format", "json", "--as-of", AS_OF, cwd=root).stdout)
     assert all('"name": "postgres-cluster-ola"' in answer for answer in findings)
+
+
+TIER_CONTROL = """apiVersion: svcascode.io/v1alpha1
+kind: Control
+metadata: {name: acc-covered-tiers, title: No tier-0 service behind an access policy}
+spec:
+  severity: high
+  enforcement: block
+  appliesTo: {kinds: [AccessPolicy]}
+  check:
+    validations:
+      - expression: services(document).all(t, t.spec.tier != "tier-0")
+        path: spec.targets
+        message: "tier-0: {{services(document).filter(t, t.spec.tier == 'tier-0').map(t, t.metadata.name)}}"
+  rationale: Reads the tiers of the services an access policy covers.
+  remediation: None needed.
+  examples: {failing: "kind: AccessPolicy", passing: "kind: AccessPolicy"}
+  mappings:
+    - {framework: iso27001-2022, controls: [A.5.15]}
+"""
+
+
+def test_the_later_dates_of_a_forecast_read_the_rows_its_first_date_kept(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forecast evaluates its first date, then trusts on each later date the pairs nothing dated reaches:
+    their rows are the ones the first date kept, not an older row of the store, which was kept for other
+    inputs (here a tier since reverted) and would open a finding on the second day."""
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "store"))
+    root = copy_example(tmp_path / "catalogue")
+    (root / ".svcascode.yaml").write_text("library: {enabled: false}\n")
+    (root / "policies" / "acc-covered-tiers.yaml").write_text(TIER_CONTROL)
+    service = root / "services/catalogue/claims-documents.yaml"
+    kept = service.read_text()
+    service.write_text(kept.replace("tier: tier-2", "tier: tier-0", 1))
+    assert "tier-0: claims-documents" in run_cli("check", "--format", "json", "--as-of", AS_OF, cwd=root).stdout  # the store's row for claims-access
+    service.write_text(kept)
+    forecast = ("forecast", "--days", "3", "--format", "json", "--as-of", AS_OF)
+    cached, fresh = run_cli(*forecast, cwd=root), run_cli("--no-cache", *forecast, cwd=root)
+    assert (cached.returncode, cached.stdout) == (fresh.returncode, fresh.stdout)
+    assert json.loads(cached.stdout)["deadlines"] == []

@@ -165,3 +165,4 @@ def test_any_sequence_of_edits_gives_the_answers_of_no_cache(
         service = root / name
         service.write_text(re.sub(pattern, replacement, service.read_text(), count=1))
         assert _answer(root) == _answer(root, "--no-cache"), (index, name)
+
