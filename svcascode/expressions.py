@@ -582,6 +582,12 @@ def from_cel(value: Any) -> Any:
         return [from_cel(v) for v in value]
     if isinstance(value, dict):
         return {str(k): from_cel(v) for k, v in value.items()}
+    if isinstance(value, str):  # celpy's StringType, IntType and DoubleType, shown in a map as plain values
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     return value
 
 

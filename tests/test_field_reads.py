@@ -8,6 +8,7 @@ again, with the answer `--no-cache` gives, when a field it read changes: read by
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -166,3 +167,11 @@ def test_any_sequence_of_edits_gives_the_answers_of_no_cache(
         service.write_text(re.sub(pattern, replacement, service.read_text(), count=1))
         assert _answer(root) == _answer(root, "--no-cache"), (index, name)
 
+
+
+def test_a_map_in_a_message_shows_its_values_as_written(catalogue: Path) -> None:
+    """A message that shows a map ({{t.spec.data}}) shows text, numbers and booleans plainly, not as CEL types."""
+    message = next(f["message"] for f in json.loads(_answer(catalogue, "--no-cache")[1])["findings"]
+                   if f["rule"] == "acc-covered-fields" and f["name"] == "claims-access" and "data:" in f["message"])
+    assert "{'classification': 'restricted', 'personalData': True, 'regions': ['uk']}" in message, message
+    assert "StringType" not in message
