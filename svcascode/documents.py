@@ -125,7 +125,7 @@ def facts_of(kind: str, model: Any) -> Facts:
     spec: Any = getattr(model, "spec", None)
     if kind == "Service":
         operations = spec.operations
-        facts.update(tier=str(spec.tier), owner=str(spec.owner),
+        facts.update(tier=str(spec.tier), lifecycle=str(spec.lifecycle), owner=str(spec.owner),
                      accessPolicy=spec.security.access_policy if spec.security is not None else None,
                      dependencies=[(str(d.service), str(d.criticality)) for d in spec.dependencies],
                      windows=[str(w) for w in operations.maintenance_windows] if operations is not None else [])
