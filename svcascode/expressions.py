@@ -405,13 +405,15 @@ _READS: list[FieldReads] = []  # the innermost `field_reads` block last
 class FieldReads:
     """The paths an evaluation read of each document's value (by the document's raw document)."""
 
-    __slots__ = ("_by_root", "subject")
+    __slots__ = ("_by_root", "subject", "count")
 
     def __init__(self, subject: Any = None) -> None:
         self._by_root: dict[int, set[Path]] = {}
         self.subject = subject  # the raw document evaluated: what it reads of itself is not noted
+        self.count = 0  # reads noted
 
     def note(self, path: tuple[Any, ...], read: str | int | None) -> None:
+        self.count += 1
         found = self._by_root.get(id(path[0]))
         if found is None:
             found = self._by_root[id(path[0])] = set()

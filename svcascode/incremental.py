@@ -56,6 +56,12 @@ _NONE = b"-"
 # (`expressions.projection`) in the store's `fields` pack when it gives this many documents or more: a later
 # run compares the fields of the documents that changed and reads the others' digests.
 KEEP_FIELDS_FROM = 8
+# A lookup's fields are digested over (its documents x the paths read of any of them) only while that is
+# at most FIELDS_PER_READ times the reads the evaluation made, plus FIELDS_FREE: an expression that reads
+# distinct fields of many documents (every label of every service, each by its own key) is followed by the
+# documents' whole digests instead, so digesting what it read costs in proportion to reading it.
+FIELDS_PER_READ = 4
+FIELDS_FREE = 10_000
 
 
 class Digests(LookupDigests):
@@ -493,7 +499,8 @@ class MemoPairRunner(PairRunner):
                 value = evaluate_lookup(self.catalogue, looked, self.as_of)
                 documents = value if isinstance(value, list) else [] if value is None else [value]
                 paths = reads.paths(documents)
-                recorder.lookups[looked] = (self.digests.projected(looked, paths), paths)
+                if len(paths) * len(documents) <= FIELDS_PER_READ * reads.count + FIELDS_FREE:
+                    recorder.lookups[looked] = (self.digests.projected(looked, paths), paths)
         if self.digests.new_fields:
             recorder.rows, self.digests.new_fields = self.digests.new_fields, {}
         return found, recorder

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import copy_example, run_cli
-from svcascode import twocores
+from svcascode import incremental, twocores
 
 AS_OF = "2026-11-27"
 EXAMPLES = int(os.environ.get("SVCASCODE_FUZZ_EXAMPLES", "3"))
@@ -175,3 +176,53 @@ def test_a_map_in_a_message_shows_its_values_as_written(catalogue: Path) -> None
                    if f["rule"] == "acc-covered-fields" and f["name"] == "claims-access" and "data:" in f["message"])
     assert "{'classification': 'restricted', 'personalData': True, 'regions': ['uk']}" in message, message
     assert "StringType" not in message
+
+
+def test_fields_read_beyond_the_allowance_are_followed_by_the_whole_documents(
+        catalogue: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Digesting the fields a lookup's documents were read at costs (documents x paths): past an allowance in
+    proportion to the reads made (an expression reading a different field of each of thousands of documents),
+    the lookup is followed by its documents' whole digests. A title edit then evaluates the pair again, and the
+    answer is still the one `--no-cache` gives."""
+    monkeypatch.setattr(incremental, "FIELDS_PER_READ", 0)
+    monkeypatch.setattr(incremental, "FIELDS_FREE", 0)
+    reused, policies, _ = _pairs(catalogue)
+    assert reused == 0 and policies > 0
+    service = catalogue / SERVICE
+    service.write_text(service.read_text().replace("title: Claims document store", "title: Archive", 1))
+    assert _pairs(catalogue)[:2] == (policies - 1, 1)
+    assert _answer(catalogue) == _answer(catalogue, "--no-cache")
+
+
+LABELS_CONTROL = FIELDS_CONTROL.replace("acc-covered-fields", "acc-covered-labels").replace(
+    "    validations:", """    validations:
+      - expression: covered.all(t, !has(t.metadata.labels) || t.metadata.labels.all(k, t.metadata.labels[k] != "x"))
+        message: a label is x""", 1)
+
+
+def test_a_control_reading_a_different_field_of_each_of_many_documents_stays_bounded(tmp_path: Path) -> None:
+    """1,500 services that name one access policy, each with 20 labels of its own, and a control that reads every
+    label of each by its key: 30,000 distinct paths over 1,500 documents. Digesting each document at every path
+    read of any would take minutes; past the allowance the lookup is followed whole, and the check with a
+    store costs CPU in proportion to the one without (its answer the same)."""
+    root = copy_example(tmp_path / "catalogue")
+    (root / ".svcascode.yaml").write_text("library: {enabled: false}\n")
+    (root / "policies" / "acc-covered-labels.yaml").write_text(LABELS_CONTROL)
+    text = (root / "services/catalogue/app-platform.yaml").read_text()
+    assert "accessPolicy: platform-admin-access" in text and "  labels:\n" in text
+    (root / "services/generated").mkdir()
+    for i in range(1500):
+        labels = "".join(f"    own-{i}-{j}: v{j}\n" for j in range(20))
+        (root / f"services/generated/s{i:04d}.yaml").write_text(
+            text.replace("  name: app-platform\n", f"  name: app-platform-{i:04d}\n", 1)
+                .replace("  labels:\n", "  labels:\n" + labels, 1))
+    start = time.process_time()
+    fresh = _answer(root, "--no-cache")
+    plain = time.process_time() - start
+    env = {"SVCASCODE_CACHE_DIR": str(tmp_path / "store")}
+    start = time.process_time()
+    cached = run_cli(*CHECK, cwd=root, env=env)
+    stored = time.process_time() - start
+    assert (cached.returncode, cached.stdout) == fresh
+    assert "a label is x" not in fresh[1] and "platform-admin-access" in fresh[1]
+    assert stored < 3 * plain + 2, (stored, plain)
