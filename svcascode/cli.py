@@ -236,27 +236,29 @@ def _context(runs: RunCache | None = None, trusted: tuple[str, str] | None = Non
     return root, settings
 
 
-def run_cache(request: tuple[Any, ...], paths: tuple[str, ...]) -> RunCache | None:
-    """The run cache for this invocation (`svcascode.runcache.RunCache`), or None with `--no-cache`."""
+def run_cache(request: tuple[Any, ...], paths: tuple[str, ...], tree: bool = True) -> RunCache | None:
+    """The run cache for this invocation (`svcascode.runcache.RunCache`), or None with `--no-cache`. `tree`:
+    whether the output depends on the working tree's files."""
     context = click.get_current_context(silent=True)
     if context is not None and context.find_root().params.get("no_cache"):
         return None
     from svcascode.configfile import find_root
     from svcascode.runcache import RunCache
 
-    return RunCache(find_root(Path.cwd()), request, paths)
+    return RunCache(find_root(Path.cwd()), request, paths, tree)
 
 
 def answer_from(runs: RunCache | None, output: str | None) -> None:
     """Write the output of an earlier run with the same inputs and exit with its code, when there is one."""
     found = runs.answer() if runs is not None else None
     if found is not None:
-        code, text, plain = found
-        if output is None and plain:  # nothing to escape: written as `_write` writes it, by click
-            click.echo(text, nl=False)
+        if found.said:  # the run's notes, as it wrote them
+            click.echo(found.said, err=True, nl=False)
+        if output is None and found.plain:  # nothing to escape: written as `_write` writes it, by click
+            click.echo(found.text, nl=False)
         else:
-            _write(text, output)
-        sys.exit(code)
+            _write(found.text, output)
+        sys.exit(found.code)
 
 
 @main.command()

@@ -81,6 +81,11 @@ class RevisionLoader:
 _SKIPPED: dict[str, str] = {}  # over every loader of the command: said once, when it ends
 
 
+def pending_note() -> str:
+    """The note `end_of_command_note` would write now, left to it (the run cache keeps it with an output)."""
+    return skipped_note(_SKIPPED)
+
+
 def end_of_command_note() -> str:
     """What the revisions read by this command held under the roots and was not read: one note, which the
     command line writes on stderr when the command ends (it changes no exit code); then forgotten."""

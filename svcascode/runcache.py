@@ -1,16 +1,18 @@
-"""The run cache: a `check` or `validate` whose inputs mean what an earlier run's inputs meant writes that
-run's output and exits with its code, without loading the catalogue.
+"""The run cache: a `check`, `validate`, `forecast` or `diff` whose inputs mean what an earlier run's inputs
+meant writes that run's output (and what it said on stderr) and exits with its code, without loading the
+catalogue.
 
 A run's output is kept under a key of everything it depends on:
 
 - the code: `code_digest()` (every file of the package, Python, the installed distributions, the time
   zone database); a repository with local checks, or a Python with a plugin check installed, is never
   answered, since their code is outside the key and may read anything;
-- what was asked: the command, its options as parsed (the as-of date among them), the given paths, the
-  working folder and the repository's root;
+- what was asked: the command, its options as parsed (the as-of date among them; for a `diff`, the commits
+  its revisions name), the given paths, the working folder and the repository's root;
 - the commit checked out (`git_head`): service levels as delivered are judged by the history it heads;
 - the configuration file's bytes;
-- each file the run reads, by path, and what it means (`meaning`):
+- each file of the working tree the run reads, by path, and what it means (`meaning`); a `diff` of two
+  commits reads none (they are named by their ids):
   - a file that parsed and validated without a finding and holds no Control means its documents'
     content (`RawDocument.content_digest`: the data and the line and column of every node), so a comment
     added, changed or removed keeps the key;
@@ -36,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -57,6 +60,24 @@ INDEX = "runs.index"
 KEEP = 8  # outputs kept: the last runs' (one per command, format and option set asked for)
 
 Request = tuple[str, ...]  # the command and its options, as parsed
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An earlier run's exit code and output, whether stdout takes the output as it is, and what the run
+    said on stderr (its notes, written before it ended)."""
+
+    code: int
+    text: str
+    plain: bool
+    said: str
+
+
+def _revisions_note() -> str:
+    """The end-of-command note of the git revisions this run read (`svcascode.gitload`), if it read any:
+    an answer says it again."""
+    gitload = sys.modules.get("svcascode.gitload")  # not imported here: a run that read no revision never loads it
+    return str(gitload.pending_note()) if gitload is not None else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +178,11 @@ def _config(source: tuple[str, bytes] | None) -> bytes:
 class RunCache:
     """The run cache of one invocation: `answer` before loading anything, `keep` after a full run."""
 
-    def __init__(self, root: Path, request: Request, paths: Sequence[str]) -> None:
+    def __init__(self, root: Path, request: Request, paths: Sequence[str], tree: bool = True) -> None:
         self.root = root
         self.request = request
         self.paths = list(paths)
+        self.tree = tree  # whether the output depends on the working tree's files (not for a diff of two commits)
         self._source: tuple[str, bytes] | None = None
         self._read = False
         self._store: Store | None = None
@@ -198,9 +220,8 @@ class RunCache:
             self._read = True
         return self._source
 
-    def answer(self) -> tuple[int, str, bool] | None:
-        """(exit code, output, whether stdout takes the output as it is) of an earlier run with the same
-        inputs, or None: then run in full."""
+    def answer(self) -> Answer | None:
+        """An earlier run's answer with the same inputs, or None: then run in full."""
         try:
             self.config()
             found = self._answer()
@@ -209,7 +230,7 @@ class RunCache:
         stages.count("run", found is not None, self.why)
         return found
 
-    def _answer(self) -> tuple[int, str, bool] | None:
+    def _answer(self) -> Answer | None:
         self.why = "no earlier run"
         if self._has_plugins():
             self.why = "a plugin check is installed (its code is not part of the key)"
@@ -229,6 +250,8 @@ class RunCache:
             self.why = "local checks run the repository's code"
             return None  # a local check runs the repository's code, which may read anything
         check_paths(self.root, settings, "configuration")
+        if not self.tree:
+            return self._output(store, [], [], None)
         known: dict[str, tuple[str, bytes]] = index["files"]
         salt = parse_settings(settings.limits)
         sources, refused, scope = catalogue_sources(self.root, settings, self.paths)
@@ -249,42 +272,54 @@ class RunCache:
                     self.why = f"file changed: {source.path}"
                     return None
             files.append((source.path, entry[1]))
-        found = store.load(f"run-{self._key(files, [(f.file, f.message) for f in refused], scope)}")
-        if not isinstance(found, tuple) or len(found) != 3:
+        return self._output(store, files, [(f.file, f.message) for f in refused], scope)
+
+    def _output(self, store: Store, files: list[tuple[str, bytes]], refused: list[tuple[str, str]],
+                scope: frozenset[str] | None) -> Answer | None:
+        found = store.load(f"run-{self._key(files, refused, scope)}")
+        if not isinstance(found, tuple) or len(found) != 4:
             self.why = "not run before with these options, files and date"
             return None
-        code, text, plain = found
-        ok = isinstance(code, int) and isinstance(text, str) and isinstance(plain, bool)
-        return (code, text, plain) if ok else None
+        code, text, plain, said = found
+        ok = isinstance(code, int) and isinstance(text, str) and isinstance(plain, bool) and isinstance(said, str)
+        return Answer(code, text, plain, said) if ok else None
 
-    def keep(self, settings: Settings, result: LoadResult, code: int, text: str) -> None:
-        """Keep a full run's output, and the index a later run reads; nothing when a file was refused
-        when read (a later run could not tell its meaning), the disk cache is off, the repository has
-        local checks or a plugin check is installed. Never fails the run that asks."""
+    def keep(self, settings: Settings, result: LoadResult | None, code: int, text: str, said: str = "") -> None:
+        """Keep a full run's output, what it said on stderr before its end (`said`; the end-of-command note
+        of git revisions read is added here), and the index a later run reads. `result` is the working
+        tree's catalogue as loaded, None for a run that reads none of its files. Nothing is kept when a
+        file was refused when read (a later run could not tell its meaning), the disk cache is off, the
+        repository has local checks or a plugin check is installed. Never fails the run that asks."""
         if not self._read or not settings.cache or settings.local_checks or self._has_plugins():
             return
         try:
-            self._keep(settings, result, code, text)
+            self._keep(settings, result, code, text, said + _revisions_note())
         except Exception:  # noqa: BLE001  (the output is written whether or not it could be kept)
             return
 
-    def _keep(self, settings: Settings, result: LoadResult, code: int, text: str) -> None:
+    def _keep(self, settings: Settings, result: LoadResult | None, code: int, text: str, said: str) -> None:
         store = self._folder(create=True)  # raises (caught by `keep`) when there is no home folder for it
         if store is None or store.folder is None:
             return
-        keys = result.cache.keys
+        previous = store.load(INDEX)
         files: list[tuple[str, bytes]] = []
         known: dict[str, tuple[str, bytes]] = {}
-        for file in result.files:
-            key = keys.get(file.parsed.path)
-            if key is None:
-                return  # refused when read
-            files.append((file.parsed.path, meaning(file.parsed.path, key, file)))
-            known[file.parsed.path] = (key, files[-1][1])
-        name = f"run-{self._key(files, [(f.file, f.message) for f in result.refused], result.scope)}"
-        if store.save(name, (code, text, stdout_text(text) == text)) is None:
+        refused: list[tuple[str, str]] = []
+        scope = None
+        if result is not None:
+            keys = result.cache.keys
+            for file in result.files:
+                key = keys.get(file.parsed.path)
+                if key is None:
+                    return  # refused when read
+                files.append((file.parsed.path, meaning(file.parsed.path, key, file)))
+                known[file.parsed.path] = (key, files[-1][1])
+            refused, scope = [(f.file, f.message) for f in result.refused], result.scope
+        elif isinstance(previous, dict) and previous.get("config") == _config(self._source):
+            known = previous.get("files", {})  # what the last run over the files found, for the next one
+        name = f"run-{self._key(files, refused, scope)}"
+        if store.save(name, (code, text, stdout_text(text) == text, said)) is None:
             return
-        previous = store.load(INDEX)
         runs = [r for r in previous.get("runs", []) if isinstance(r, str) and r != name] \
             if isinstance(previous, dict) and isinstance(previous.get("runs"), list) else []
         runs = [*runs, name][-KEEP:]

@@ -5,6 +5,7 @@ sequence of edits is proven, for every stage, by tests/test_equivalence.py."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -228,3 +229,72 @@ def test_a_new_commit_makes_a_full_run(root: Path, monkeypatch: pytest.MonkeyPat
     git("commit", "-q", "--allow-empty", "-m", "nothing but history")
     assert _run(*CHECK) == first and spy.answered[-1] is False
     assert _run(*CHECK) == first and spy.answered[-1] is True
+
+
+FORECAST = ("forecast", "--format", "json", "--as-of", AS_OF)
+
+
+def test_a_forecast_is_answered_while_its_inputs_are_the_same(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spy = Spy(monkeypatch)
+    first = _run(*FORECAST)
+    assert '"deadlines"' in first[1] and _run(*FORECAST) == first == _full(*FORECAST)
+    assert spy.answered == [False, True]
+    for args in ((*FORECAST, "--days", "30"), (*FORECAST[:-1], "2027-01-15"), (*FORECAST, "--every-day"),
+                 ("forecast", "--format", "markdown", "--as-of", AS_OF), (*FORECAST, "services/catalogue")):
+        result = _run(*args)
+        assert spy.answered[-1] is False and result == _full(*args), args
+        assert _run(*args) == result and spy.answered[-1] is True, args
+    waivers = root / "policies" / "waivers.yaml"
+    waivers.write_text(waivers.read_text().replace("expiresAt: 2027-03-31", "expiresAt: 2027-01-10", 1))
+    edited = _run(*FORECAST)
+    assert spy.answered[-1] is False and edited != first and edited == _full(*FORECAST)
+
+
+def test_a_forecast_that_writes_calendars_is_never_answered(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spy = Spy(monkeypatch)
+    for _ in range(2):
+        shutil.rmtree(root / "calendars", ignore_errors=True)
+        assert _run(*FORECAST, "--ical", "calendars")[0] == 0
+        assert list((root / "calendars").glob("*.ics"))
+    assert spy.answered == [False, False]
+
+
+def _diff(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["-v", "diff", *args, "--format", "json", "--as-of", AS_OF])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    ANSWERED.append("run        1 reused" in result.stderr)
+    return result.exit_code, result.stdout, result.stderr.split("svcascode: stages")[0]
+
+
+def test_a_diff_of_two_commits_is_answered_by_their_ids(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    git = committed(root)
+    (root / "services" / "NOTES.md").write_text("what the folder holds\n")  # not read, said on stderr
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text().replace("tier: tier-1", "tier: tier-2", 1))
+    git("add", "-A")
+    git("commit", "-qm", "claims-api is tier 2")
+    spy = Spy(monkeypatch)
+    first = _diff("HEAD~1", "HEAD")
+    assert "services/NOTES.md: not a .yaml or .yml file" in first[2] and '"tier"' in first[1]
+    service.write_text(service.read_text().replace("tier: tier-2", "tier: tier-3", 1))  # the working tree: not read
+    assert _diff("HEAD~1", "HEAD") == first and spy.answered == [False, True]
+    full = CliRunner().invoke(main, ["--no-cache", "diff", "HEAD~1", "HEAD", "--format", "json", "--as-of", AS_OF])
+    assert (full.exit_code, full.stdout) == first[:2]
+    assert _diff("HEAD~1", "HEAD", "--fail-on-weakened")[0] != first[0] and spy.answered[-1] is False
+    git("commit", "-qam", "claims-api is tier 3")  # HEAD~1 and HEAD name other commits now
+    moved = _diff("HEAD~1", "HEAD")
+    assert spy.answered[-1] is False and moved != first and '"tier-3"' in moved[1]
+
+
+def test_a_diff_against_the_working_tree_follows_its_files(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    committed(root)
+    spy = Spy(monkeypatch)
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text().replace("tier: tier-1", "tier: tier-2", 1))
+    first = _diff("HEAD")
+    assert _diff("HEAD") == first and spy.answered == [False, True] and '"tier-2"' in first[1]
+    service.write_text(service.read_text().replace("tier: tier-2", "tier: tier-3", 1))
+    edited = _diff("HEAD")
+    assert spy.answered[-1] is False and '"tier-3"' in edited[1]
+    full = CliRunner().invoke(main, ["--no-cache", "diff", "HEAD", "--format", "json", "--as-of", AS_OF])
+    assert (full.exit_code, full.stdout) == edited[:2]

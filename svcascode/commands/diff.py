@@ -10,20 +10,26 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, _write, main, output_file, parse_as_of
+from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, _write, answer_from, main, output_file, parse_as_of, run_cache
 from svcascode.config import Settings
 from svcascode.diffreport import DIFF_FORMATS, DiffReport
 from svcascode.finding import Finding
+
+if TYPE_CHECKING:
+    from svcascode.catalogue import LoadResult
 
 APPROVAL_LABEL = "svcascode/approved-weakening"
 WORKING_TREE = "working tree"
 
 
 def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_of: date, gate: bool = False,
-               labels: frozenset[str] = frozenset(), approval_label: str = APPROVAL_LABEL) -> DiffReport:
+               labels: frozenset[str] = frozenset(), approval_label: str = APPROVAL_LABEL,
+               loaded: list[LoadResult] | None = None) -> DiffReport:
+    """The diff of BASE and HEAD (the working tree when None, whose catalogue is appended to `loaded`)."""
     from svcascode.assessment import assess
     from svcascode.catalogue import load_catalogue
     from svcascode.diff import approving_waivers, diff_catalogues, unapproved_weakenings
@@ -35,6 +41,8 @@ def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_o
         head_sha = loader.repo.resolve(head, "HEAD") if head is not None else None
         old = loader.load_commit(base_sha, require=False)
         new = loader.load_commit(head_sha) if head_sha else load_catalogue(root, settings)
+        if head_sha is None and loaded is not None:
+            loaded.append(new)
     finally:
         loader.close()
     changes = diff_catalogues(old.catalogue, new.catalogue)
@@ -85,8 +93,29 @@ def diff(base: str, head: str | None, fmt: str, output: str | None, as_of: date,
     check_revision_text(base, "BASE")
     if head is not None:
         check_revision_text(head, "HEAD")
-    root, settings = _context(trusted=("BASE", base))  # the code that runs is chosen by BASE
     given = frozenset(part.strip() for part in labels.split(",") if part.strip())
-    report = build_diff(root, settings, base, head, as_of, gate, given, approval_label)
-    _write(DIFF_FORMATS[fmt](report), output)
-    sys.exit(EXIT_FINDINGS if report.exit_code else EXIT_OK)
+    runs = None
+    if not click.get_current_context().find_root().params.get("no_cache"):
+        # an earlier run may answer: the same commits (by id), options and, without HEAD, working tree
+        base_sha, head_sha = _commits(base, head)
+        request = ("diff", fmt, base_sha, head_sha, as_of.isoformat(), gate, sorted(given), approval_label)
+        runs = run_cache(request, (), tree=head is None)
+    root, settings = _context(runs, trusted=("BASE", base))  # the code that runs is chosen by BASE
+    if not settings.local_checks:  # BASE's checks run code the key does not cover
+        answer_from(runs, output)
+    loaded: list[LoadResult] = []
+    report = build_diff(root, settings, base, head, as_of, gate, given, approval_label, loaded)
+    text, code = DIFF_FORMATS[fmt](report), EXIT_FINDINGS if report.exit_code else EXIT_OK
+    if runs is not None:
+        runs.keep(settings, loaded[0] if loaded else None, code, text)
+    _write(text, output)
+    sys.exit(code)
+
+
+def _commits(base: str, head: str | None) -> tuple[str, str | None]:
+    """The commit ids BASE and HEAD name (HEAD None: the working tree); unknown ones exit 2 as the diff would."""
+    from svcascode.configfile import find_root
+    from svcascode.gitrepo import GitRepo
+
+    with GitRepo(find_root(Path.cwd())) as repo:
+        return repo.resolve(base, "BASE"), repo.resolve(head, "HEAD") if head is not None else None

@@ -8,7 +8,8 @@ from datetime import date
 
 import click
 
-from svcascode.cli import EXIT_OK, _context, _write, main, output_file, output_folder, parse_as_of
+from svcascode.cli import (EXIT_OK, _context, _write, answer_from, main, output_file, output_folder, parse_as_of,
+                           run_cache)
 from svcascode.escape import inert, one_line
 from svcascode.formats.forecast import FORECAST_FORMATS
 
@@ -50,13 +51,18 @@ def forecast(paths: tuple[str, ...], as_of: date, days: int | None, until: date 
 
     Exit codes: 0 the forecast was made (whatever it lists); 2 it could not be (bad option or input).
     """
+    # as asked, it may be answered by an earlier run with the same inputs (not when it writes calendars)
+    request = ("forecast", fmt, as_of.isoformat(), days, until.isoformat() if until else None, select, ignore,
+               every_day)
+    runs = run_cache(request, paths) if ical is None else None
+    answer_from(runs, output)
     from svcascode.runs import load_documents
     from svcascode.assessment import ControlSelection
     from svcascode.delivery.ledger import definitions_from_git
     from svcascode.forecast import forecast as make_forecast
     from svcascode.forecast import until_date
 
-    root, settings = _context()
+    root, settings = _context(runs)
     last = until_date(as_of, days, until)
     loaded = load_documents(root, settings, paths)
     known = [c.name for c in loaded.catalogue.of_kind("Control")]
@@ -74,5 +80,8 @@ def forecast(paths: tuple[str, ...], as_of: date, days: int | None, until: date 
                    err=True)
     if result.note:
         click.echo(f"svcascode: note: {result.note}", err=True)
-    _write(FORECAST_FORMATS[fmt](result), output)
+    text = FORECAST_FORMATS[fmt](result)
+    if runs is not None and result.complete:  # one cut short by its CPU budget is not what the inputs alone give
+        runs.keep(settings, loaded, EXIT_OK, text)
+    _write(text, output)
     sys.exit(EXIT_OK)
