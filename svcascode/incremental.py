@@ -209,7 +209,9 @@ class Digests(LookupDigests):
 # ---------------------------------------------------------------------------------------------------
 # What changed since the last evaluation, and which pairs it reaches
 
-Dependency = tuple[Any, ...]  # ("doc", kind, name), ("kind", kind), ("date",), or an index lookup itself
+# ("doc", kind, name), ("kind", kind), ("date",) (the as-of date itself), ("in_force", kind, name) (whether
+# that level is in force on the as-of date), or an index lookup itself
+Dependency = tuple[Any, ...]
 
 # The lookups answered from an index of the catalogue, and the index: a document a lookup of this kind can
 # give is one the index lists under the lookup's key.
@@ -222,14 +224,14 @@ DATE: Dependency = ("date",)
 
 def dependencies_of(lookup: Lookup) -> tuple[Dependency, ...]:
     """What a lookup's answer can change with: the document it names, the documents of a kind, the entry of an
-    index it reads, and the as-of date for whether a level is in force."""
+    index it reads, and, for whether a level is in force, that answer on the as-of date."""
     from svcascode.catalogue import KIND_BY_LOWER
 
     op = lookup[0]
     if op in ("get", "defines"):
         return (("doc", lookup[1], lookup[2]),)
     if op == "in_force":
-        return (("doc", lookup[1], lookup[2]), DATE)
+        return (("doc", lookup[1], lookup[2]), ("in_force", lookup[1], lookup[2]))
     if op == "resolve":
         reference, default = lookup[1], lookup[2]
         if ":" in reference:
@@ -344,10 +346,26 @@ class RunState:
             if before is None or after is None or before[0] != after[0]:
                 changed.update(before[1] if before is not None else ())
                 changed.update(after[1] if after is not None else ())
-        if as_of != self.as_of:
+        if as_of != self.as_of:  # what read the date itself, and what read a level whose answer is not the same
             changed.add(self.numbering.number(DATE))
+            changed.update(self._moved(catalogue, date.fromisoformat(self.as_of), date.fromisoformat(as_of)))
         reached = {pair for pair, deps in self.pairs.items() if not changed.isdisjoint(deps)} if changed else set()
         return set(self.pairs) - reached, now
+
+
+    def _moved(self, catalogue: Catalogue, before: date, now: date) -> list[int]:
+        """The numbers of the `in_force` dependencies whose level is in force on one date and not the other
+        (`facts.level_in_force`, the answer a lookup gives). A level changed or gone is its document's
+        dependency."""
+        from svcascode.facts import level_in_force
+
+        moved, by_kind = [], catalogue.by_kind
+        for number, dependency in enumerate(self.numbering.table):
+            if dependency[0] == "in_force":
+                level = by_kind.get(dependency[1], {}).get(dependency[2])
+                if level is not None and level_in_force(level, before) != level_in_force(level, now):
+                    moved.append(number)
+        return moved
 
 
 def _documents(catalogue: Catalogue, digests: Digests, numbering: Numbering

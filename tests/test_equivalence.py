@@ -360,3 +360,21 @@ def test_the_later_dates_of_a_forecast_read_the_rows_its_first_date_kept(tmp_pat
     cached, fresh = run_cli(*forecast, cwd=root), run_cli("--no-cache", *forecast, cwd=root)
     assert (cached.returncode, cached.stdout) == (fresh.returncode, fresh.stdout)
     assert json.loads(cached.stdout)["deadlines"] == []
+
+
+def test_a_check_on_another_date_follows_the_levels_that_came_into_or_out_of_force(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A result that read whether a level is in force holds on another date while that level's answer is the
+    same; the claims-api SLA ends on 2026-12-31, and on a date after it the service has no SLA in force."""
+    monkeypatch.setenv("SVCASCODE_CACHE_DIR", str(tmp_path / "store"))
+    root = copy_example(tmp_path / "catalogue")
+    sla = root / "services" / "service-levels" / "claims-api-sla.yaml"
+    sla.write_text(sla.read_text().replace("validTo: 2027-12-31", "validTo: 2026-12-31", 1))
+    outputs = []
+    for day in ("2026-12-15", "2027-01-15", "2026-12-20", "2027-02-01"):
+        check = ("check", "--format", "json", "--as-of", day)
+        cached, fresh = run_cli(*check, cwd=root), run_cli("--no-cache", *check, cwd=root)
+        assert (cached.returncode, cached.stdout) == (fresh.returncode, fresh.stdout), day
+        outputs.append({(f["rule"], f["name"]) for f in json.loads(cached.stdout)["findings"]})
+    assert ("svc-sla-required", "claims-api") not in outputs[0] | outputs[2]
+    assert ("svc-sla-required", "claims-api") in outputs[1] & outputs[3]
