@@ -289,19 +289,27 @@ class Assessment:
         """A control's status for a service: what its findings about the service give; clean when it looked at
         something concerning the service and found nothing; not applicable when it looked at nothing; not
         assessed when the control is malformed or not evaluated."""
-        result = self.controls.get(control)
-        if result is None or result.status is Status.NOT_ASSESSED:
-            return Status.NOT_ASSESSED
+        return self.statuses_of(service, (control,))[0]
+
+    def statuses_of(self, service: str, controls: Iterable[str]) -> list[Status]:
+        """`status_of` the service for each of the controls, in order (a scorecard asks for each service)."""
         by_service, applies = self._per_service()
         by_rule = self._by_rule.get(service)
         if by_rule is None:  # asked for each control of each service: grouped once a service
             by_rule = self._by_rule[service] = {}
             for finding in by_service.get(service, ()):
                 by_rule.setdefault(finding.rule, []).append(finding)
-        mine = by_rule.get(control)
-        if mine:
-            return outcome(mine, result.rule.severity)
-        return _CLEAN if control in applies.get(service, ()) else Status.NOT_APPLICABLE
+        looked = applies.get(service, ())
+        out = []
+        for control in controls:
+            result = self.controls.get(control)
+            if result is None or result.status is Status.NOT_ASSESSED:
+                out.append(Status.NOT_ASSESSED)
+                continue
+            mine = by_rule.get(control)
+            out.append(outcome(mine, result.rule.severity) if mine else
+                       _CLEAN if control in looked else Status.NOT_APPLICABLE)
+        return out
 
     def services(self) -> dict[str, ServiceResult]:
         """Each service's findings (about itself and everything that concerns it) and control statuses."""

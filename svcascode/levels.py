@@ -114,16 +114,21 @@ def scorecards(assessment: Assessment) -> list[ScorecardResult]:
 
         ledger = ledger_for(assessment.catalogue, assessment.as_of)
     out = []
+    services = sorted(assessment.catalogue.of_kind("Service"), key=lambda d: d.name)
     for scorecard in documents:
         levels = scorecard.spec.levels
         standings = {}
-        for service in sorted(assessment.catalogue.of_kind("Service"), key=lambda d: d.name):
+        asked: dict[tuple[int, str], list[str]] = {}  # a level's controls for a tier, listed once
+        for service in services:
             name, tier = service.name, str(service.facts["tier"])  # facts: no model is built to rank a service
             reached: str | None = None
             next_level: str | None = None
             needs: tuple[tuple[str, Status], ...] = ()
-            for level in levels:
-                statuses = [(c, assessment.status_of(name, c)) for c in level.controls_for(tier)]
+            for number, level in enumerate(levels):
+                controls = asked.get((number, tier))
+                if controls is None:
+                    controls = asked[(number, tier)] = level.controls_for(tier)
+                statuses = zip(controls, assessment.statuses_of(name, controls))
                 failing = tuple((c, status) for c, status in statuses if status not in PASSING)
                 if level.no_breached_windows:
                     failing += tuple((f"delivery: {w.level} {w.label} breached", Status.NOT_SATISFIED)
