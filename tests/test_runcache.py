@@ -1,4 +1,4 @@
-"""The run cache answers a `check` or `validate` only when its inputs mean what an earlier run's meant (what
+"""The run cache answers a `check`, `validate`, `forecast` or `diff` only when its inputs mean what an earlier run's meant (what
 `-v` says of each run tells whether it answered). That its answers are those of a full run after any
 sequence of edits is proven, for every stage, by tests/test_equivalence.py."""
 
