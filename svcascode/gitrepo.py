@@ -66,6 +66,27 @@ def check_revision_text(rev: str, option: str = "revision") -> str:
     return rev
 
 
+def commit_ids(root: Path, revs: Iterable[str]) -> list[str] | None:
+    """The commit id each revision names, asked of git directly (no gitpython, a tenth of a second to
+    import): for a run that may be answered without loading anything. None when git does not answer each
+    with a commit id; `GitRepo.resolve` then says why."""
+    import subprocess
+
+    out = []
+    for rev in revs:
+        check_revision_text(rev)
+        try:
+            done = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+                                  cwd=root, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.SubprocessError, ValueError):
+            return None
+        sha = done.stdout.strip()
+        if done.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", sha):
+            return None
+        out.append(sha)
+    return out
+
+
 _HEAD_ANCESTOR = re.compile(r"^HEAD(?:~(\d*)|(\^+))$")
 _RELATIVE = re.compile(r"[~^@:{]")
 

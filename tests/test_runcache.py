@@ -287,6 +287,25 @@ def test_a_diff_of_two_commits_is_answered_by_their_ids(root: Path, monkeypatch:
     assert spy.answered[-1] is False and moved != first and '"tier-3"' in moved[1]
 
 
+def test_a_diff_answered_by_the_run_cache_imports_neither_pydantic_nor_gitpython(root: Path) -> None:
+    git = committed(root)
+    service = root / "services" / "catalogue" / "claims-api.yaml"
+    service.write_text(service.read_text().replace("tier: tier-1", "tier: tier-2", 1))
+    git("commit", "-qam", "claims-api is tier 2")
+
+    def run() -> tuple[int, str, set[str]]:
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "svcascode", "diff", "HEAD~1", "HEAD",
+                               "--format", "json", "--as-of", AS_OF], cwd=root, capture_output=True, text=True,
+                              timeout=300, env={**os.environ})
+        imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+        return done.returncode, done.stdout, imported
+
+    cold, warm = run(), run()
+    assert warm[:2] == cold[:2] and '"tier-2"' in warm[1]
+    assert {"pydantic", "git", "svcascode.engine"} <= cold[2]
+    assert not {"pydantic", "git", "svcascode.engine", "svcascode.catalogue"} & warm[2]
+
+
 def test_a_diff_against_the_working_tree_follows_its_files(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     committed(root)
     spy = Spy(monkeypatch)

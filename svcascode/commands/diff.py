@@ -15,15 +15,17 @@ from typing import TYPE_CHECKING
 import click
 
 from svcascode.cli import EXIT_FINDINGS, EXIT_OK, _context, _write, answer_from, main, output_file, parse_as_of, run_cache
-from svcascode.config import Settings
-from svcascode.diffreport import DIFF_FORMATS, DiffReport
-from svcascode.finding import Finding
 
 if TYPE_CHECKING:
     from svcascode.catalogue import LoadResult
+    from svcascode.config import Settings
+    from svcascode.diffreport import DiffReport
 
 APPROVAL_LABEL = "svcascode/approved-weakening"
 WORKING_TREE = "working tree"
+# the keys of `svcascode.diffreport.DIFF_FORMATS`, named here so that an answer from the run cache imports
+# neither the catalogue nor the models
+FORMATS = ("text", "json", "markdown")
 
 
 def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_of: date, gate: bool = False,
@@ -33,6 +35,8 @@ def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_o
     from svcascode.assessment import assess
     from svcascode.catalogue import load_catalogue
     from svcascode.diff import approving_waivers, diff_catalogues, unapproved_weakenings
+    from svcascode.diffreport import DiffReport
+    from svcascode.finding import Finding
     from svcascode.gitload import RevisionLoader
 
     loader = RevisionLoader(root, settings)
@@ -66,7 +70,7 @@ def build_diff(root: Path, settings: Settings, base: str, head: str | None, as_o
 @main.command()
 @click.argument("base")
 @click.argument("head", required=False)
-@click.option("--format", "fmt", type=click.Choice(list(DIFF_FORMATS)), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               callback=output_file, help="Write to this file instead of stdout.")
 @click.option("--as-of", "as_of", metavar="DATE", callback=parse_as_of,
@@ -100,9 +104,12 @@ def diff(base: str, head: str | None, fmt: str, output: str | None, as_of: date,
         base_sha, head_sha = _commits(base, head)
         request = ("diff", fmt, base_sha, head_sha, as_of.isoformat(), gate, sorted(given), approval_label)
         runs = run_cache(request, (), tree=head is None)
-    root, settings = _context(runs, trusted=("BASE", base))  # the code that runs is chosen by BASE
-    if not settings.local_checks:  # BASE's checks run code the key does not cover
+        # BASE's configuration is its commit's, named in the key: a run whose BASE enables repository checks,
+        # whose code the key does not cover, keeps nothing, so no run with that BASE is answered
         answer_from(runs, output)
+    from svcascode.diffreport import DIFF_FORMATS
+
+    root, settings = _context(runs, trusted=("BASE", base))  # the code that runs is chosen by BASE
     loaded: list[LoadResult] = []
     report = build_diff(root, settings, base, head, as_of, gate, given, approval_label, loaded)
     text, code = DIFF_FORMATS[fmt](report), EXIT_FINDINGS if report.exit_code else EXIT_OK
@@ -115,7 +122,11 @@ def diff(base: str, head: str | None, fmt: str, output: str | None, as_of: date,
 def _commits(base: str, head: str | None) -> tuple[str, str | None]:
     """The commit ids BASE and HEAD name (HEAD None: the working tree); unknown ones exit 2 as the diff would."""
     from svcascode.configfile import find_root
-    from svcascode.gitrepo import GitRepo
+    from svcascode.gitrepo import GitRepo, commit_ids
 
-    with GitRepo(find_root(Path.cwd())) as repo:
+    root = find_root(Path.cwd())
+    found = commit_ids(root, [base] if head is None else [base, head])
+    if found is not None:
+        return found[0], found[1] if head is not None else None
+    with GitRepo(root) as repo:  # says why a revision names no commit
         return repo.resolve(base, "BASE"), repo.resolve(head, "HEAD") if head is not None else None
