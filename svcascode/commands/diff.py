@@ -99,10 +99,11 @@ def diff(base: str, head: str | None, fmt: str, output: str | None, as_of: date,
         check_revision_text(head, "HEAD")
     given = frozenset(part.strip() for part in labels.split(",") if part.strip())
     runs = None
-    if not click.get_current_context().find_root().params.get("no_cache"):
-        # an earlier run may answer: the same commits (by id), options and, without HEAD, working tree
-        base_sha, head_sha = _commits(base, head)
-        request = ("diff", fmt, base_sha, head_sha, as_of.isoformat(), gate, sorted(given), approval_label)
+    commits = None if click.get_current_context().find_root().params.get("no_cache") else _commits(base, head)
+    if commits is not None:
+        # an earlier run may answer: the same commits (by id, and as written: a message may quote BASE),
+        # options and, without HEAD, working tree
+        request = ("diff", fmt, base, head, *commits, as_of.isoformat(), gate, sorted(given), approval_label)
         runs = run_cache(request, (), tree=head is None)
         # BASE's configuration is its commit's, named in the key: a run whose BASE enables repository checks,
         # whose code the key does not cover, keeps nothing, so no run with that BASE is answered
@@ -119,14 +120,13 @@ def diff(base: str, head: str | None, fmt: str, output: str | None, as_of: date,
     sys.exit(code)
 
 
-def _commits(base: str, head: str | None) -> tuple[str, str | None]:
-    """The commit ids BASE and HEAD name (HEAD None: the working tree); unknown ones exit 2 as the diff would."""
+def _commits(base: str, head: str | None) -> tuple[str, str | None] | None:
+    """The commit ids BASE and HEAD name (HEAD None: the working tree); None when git names none (the full run
+    then says what is wrong, the configuration first, as it always has)."""
     from svcascode.configfile import find_root
-    from svcascode.gitrepo import GitRepo, commit_ids
+    from svcascode.gitrepo import commit_ids
 
-    root = find_root(Path.cwd())
-    found = commit_ids(root, [base] if head is None else [base, head])
-    if found is not None:
-        return found[0], found[1] if head is not None else None
-    with GitRepo(root) as repo:  # says why a revision names no commit
-        return repo.resolve(base, "BASE"), repo.resolve(head, "HEAD") if head is not None else None
+    found = commit_ids(find_root(Path.cwd()), [base] if head is None else [base, head])
+    if found is None:
+        return None
+    return found[0], found[1] if head is not None else None
