@@ -131,10 +131,9 @@ def _clean(path: str, parsed: ParsedFile) -> bytes:
 
 
 def git_head(root: Path) -> str:
-    """The commit the repository holding `root` has checked out, read from its files (no git process):
-    `none` outside a repository, `unknown` when it cannot be read (a run with it unknown keeps nothing the
-    next could take for its own: the key differs from every readable one, and from itself only by chance of
-    the same files)."""
+    """The commit the repository holding `root` has checked out, read from its files (no git process), with
+    what else changes the history git shows behind it (`_altered`): `none` outside a repository, `unknown`
+    when it cannot be read (a run with it unknown is neither answered nor kept)."""
     folder = root.resolve()
     for candidate in (folder, *folder.parents):
         dot = candidate / ".git"
@@ -152,23 +151,52 @@ def git_head(root: Path) -> str:
         common = git_dir
         if (git_dir / "commondir").is_file():
             common = (git_dir / (git_dir / "commondir").read_text(encoding="utf-8").strip()).resolve()
+        if (common / "reftable").exists() or (git_dir / "reftable").exists():
+            return "unknown"  # refs in git's reftable format, which this does not read
+        altered = _altered(git_dir, common)
         head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
         if not head.startswith("ref:"):
-            return head  # detached: the commit itself
+            return head + altered  # detached: the commit itself
         ref = head[4:].strip()
         for folder_of_refs in (git_dir, common):
             loose = folder_of_refs / ref
             if loose.is_file():
-                return f"{ref} {loose.read_text(encoding='utf-8').strip()}"
+                return f"{ref} {loose.read_text(encoding='utf-8').strip()}{altered}"
         packed = common / "packed-refs"
         if packed.is_file():
             for line in packed.read_text(encoding="utf-8").splitlines():
                 sha, _, name = line.partition(" ")
                 if name == ref:
-                    return f"{ref} {sha}"
-        return f"{ref} unborn"
+                    return f"{ref} {sha}{altered}"
+        return f"{ref} unborn{altered}"
     except (OSError, UnicodeDecodeError):
         return "unknown"
+
+
+def _altered(git_dir: Path, common: Path) -> str:
+    """What changes the history behind a commit without changing the commit: the shallow boundary (a clone
+    deepened by a fetch), grafts and replace refs; a digest of them, or nothing when there are none."""
+    h = hashlib.blake2b(digest_size=16)
+    found = False
+    for folder in dict.fromkeys((git_dir, common)):
+        for name in ("shallow", "info/grafts"):
+            path = folder / name
+            if path.is_file() and not path.is_symlink():
+                h.update(f"{folder}\0{name}\0".encode("utf-8", "surrogateescape") + path.read_bytes())
+                found = True
+        replace = folder / "refs" / "replace"
+        if replace.is_dir():
+            for path in sorted(replace.rglob("*")):
+                if path.is_file() and not path.is_symlink():
+                    h.update(str(path).encode("utf-8", "surrogateescape") + b"\0" + path.read_bytes())
+                    found = True
+    packed = common / "packed-refs"
+    if packed.is_file():
+        for line in packed.read_bytes().splitlines():
+            if b" refs/replace/" in line:
+                h.update(line + b"\n")
+                found = True
+    return f" altered {h.hexdigest()}" if found else ""
 
 
 def _config(source: tuple[str, bytes] | None) -> bytes:
@@ -188,6 +216,7 @@ class RunCache:
         self._store: Store | None = None
         self._plugins: bool | None = None
         self.why = "no earlier run"  # why the last `answer` found none
+        self._git_head: str | None = None
 
     def _folder(self, create: bool) -> Store | None:
         """The repository's store; only an existing folder unless `create` (a repository with `cache: false`
@@ -205,11 +234,17 @@ class RunCache:
             self._plugins = declares_entry_points(ENTRY_POINT_GROUP)
         return self._plugins
 
+    def _head(self) -> str:
+        """`git_head`, read once a run."""
+        if self._git_head is None:
+            self._git_head = git_head(self.root)
+        return self._git_head
+
     def _key(self, files: list[tuple[str, bytes]], refused: list[tuple[str, str]],
              scope: frozenset[str] | None) -> str:
         # the commit checked out: service levels as delivered are judged by the history it heads
         asked = marshal.dumps((self.request, self.paths, os.getcwd(), str(self.root), sorted(files), sorted(refused),
-                               sorted(scope) if scope is not None else None, git_head(self.root)))
+                               sorted(scope) if scope is not None else None, self._head()))
         return stage_key("run", _config(self._source), asked).hex()
 
     def config(self) -> tuple[str, bytes] | None:
@@ -232,6 +267,9 @@ class RunCache:
 
     def _answer(self) -> Answer | None:
         self.why = "no earlier run"
+        if self._head() == "unknown":
+            self.why = "the commit checked out cannot be read"
+            return None
         if self._has_plugins():
             self.why = "a plugin check is installed (its code is not part of the key)"
             return None
@@ -290,7 +328,8 @@ class RunCache:
         tree's catalogue as loaded, None for a run that reads none of its files. Nothing is kept when a
         file was refused when read (a later run could not tell its meaning), the disk cache is off, the
         repository has local checks or a plugin check is installed. Never fails the run that asks."""
-        if not self._read or not settings.cache or settings.local_checks or self._has_plugins():
+        if not self._read or not settings.cache or settings.local_checks or self._has_plugins() \
+                or self._head() == "unknown":
             return
         try:
             self._keep(settings, result, code, text, said + _revisions_note())

@@ -318,3 +318,56 @@ def test_a_diff_against_the_working_tree_follows_its_files(root: Path, monkeypat
     assert spy.answered[-1] is False and '"tier-3"' in edited[1]
     full = CliRunner().invoke(main, ["--no-cache", "diff", "HEAD", "--format", "json", "--as-of", AS_OF])
     assert (full.exit_code, full.stdout) == edited[:2]
+
+
+def _full_diff(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--no-cache", "diff", *args, "--format", "json", "--as-of", AS_OF])
+    return result.exit_code, result.stdout
+
+
+def test_a_diff_is_answered_for_its_revisions_as_written_too(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A message may quote BASE as written: the working tree enables a repository check that BASE does not,
+    and the check's control, at HEAD, is refused in a run against BASE, naming it."""
+    from test_trusted_code import CONTROL, MODULE
+
+    git = committed(root)
+    git("branch", "base")
+    (root / "policies" / "team-file.yaml").write_text(CONTROL)
+    git("add", "-A")
+    git("commit", "-qm", "a control of a repository check")
+    (root / "checks").mkdir()
+    (root / "checks" / "team_file.py").write_text(MODULE % "x")
+    (root / ".svcascode.yaml").write_text("local_checks: [checks/team_file.py]\n")
+    spy = Spy(monkeypatch)
+    for written in ("base", "HEAD~1", "base", "HEAD~1"):
+        answer = _diff(written, "HEAD")
+        assert answer[:2] == _full_diff(written, "HEAD") and f"in a run against BASE {written}," in answer[1]
+    assert spy.answered == [False, False, True, True]
+
+
+def test_a_diff_with_a_broken_configuration_and_an_unknown_revision_says_what_it_always_said(root: Path) -> None:
+    committed(root)
+    (root / ".svcascode.yaml").write_text("bogus: 1\n")
+    for no_cache in ([], ["--no-cache"]):
+        result = CliRunner().invoke(main, [*no_cache, "diff", "nosuchrev", "HEAD"])
+        assert result.exit_code == 2 and "bogus: unknown setting" in result.stderr, result.stderr
+
+
+def test_history_behind_the_commit_checked_out_is_part_of_the_key(root: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Service levels as delivered are judged by the history behind HEAD: a shallow clone deepened, or a
+    repository whose refs cannot be read, is not answered by a run over the history it had."""
+    git = committed(root)
+    git("commit", "-q", "--allow-empty", "-m", "a second commit")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{root}", str(clone)], check=True,
+                   capture_output=True)
+    monkeypatch.chdir(clone)
+    spy = Spy(monkeypatch)
+    first = _run(*CHECK)
+    assert _run(*CHECK) == first and spy.answered == [False, True]
+    subprocess.run(["git", "fetch", "-q", "--unshallow"], cwd=clone, check=True, capture_output=True)
+    assert _run(*CHECK) == _full(*CHECK) and spy.answered[-1] is False
+    (clone / ".git" / "reftable").mkdir()  # refs kept where this cannot read them: never answered nor kept
+    assert _run(*CHECK) == _full(*CHECK) and _run(*CHECK) == _full(*CHECK)
+    assert spy.answered[-2:] == [False, False]
