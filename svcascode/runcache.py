@@ -9,7 +9,9 @@ A run's output is kept under a key of everything it depends on:
   answered, since their code is outside the key and may read anything;
 - what was asked: the command, its options as parsed (the as-of date among them; for a `diff`, the commits
   its revisions name), the given paths, the working folder and the repository's root;
-- the commit checked out (`git_head`): service levels as delivered are judged by the history it heads;
+- the commit checked out (`git_head`), with what changes the history behind it (a shallow clone's boundary,
+  grafts, replace refs): service levels as delivered are judged by that history; a repository whose refs
+  cannot be read (git's reftable format) is never answered;
 - the configuration file's bytes;
 - each file of the working tree the run reads, by path, and what it means (`meaning`); a `diff` of two
   commits reads none (they are named by their ids):
