@@ -75,6 +75,8 @@ def commit_ids(root: Path, revs: Iterable[str]) -> list[str] | None:
     out = []
     for rev in revs:
         check_revision_text(rev)
+        if ":" in rev:  # `REV:path` is read from the folder git runs in, which GitRepo chooses otherwise
+            return None
         try:
             done = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
                                   cwd=root, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)

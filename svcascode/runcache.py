@@ -9,9 +9,10 @@ A run's output is kept under a key of everything it depends on:
   answered, since their code is outside the key and may read anything;
 - what was asked: the command, its options as parsed (the as-of date among them; for a `diff`, the commits
   its revisions name), the given paths, the working folder and the repository's root;
-- the commit checked out (`git_head`), with what changes the history behind it (a shallow clone's boundary,
-  grafts, replace refs): service levels as delivered are judged by that history; a repository whose refs
-  cannot be read (git's reftable format) is never answered;
+- the commit checked out (`git_head`) and a shallow clone's boundary: service levels as delivered are
+  judged by the history behind it; a repository where that history may be other than its commits say
+  (replace refs, grafts, git's environment moving the repository) or whose refs cannot be read (git's
+  reftable format) is never answered;
 - the configuration file's bytes;
 - each file of the working tree the run reads, by path, and what it means (`meaning`); a `diff` of two
   commits reads none (they are named by their ids):
@@ -132,10 +133,22 @@ def _clean(path: str, parsed: ParsedFile) -> bytes:
     return b"c" + h.digest()
 
 
+# git's environment that moves the repository or changes the history git shows behind a commit: a run with
+# any of them set is neither answered nor kept
+_GIT_ENVIRONMENT = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY", "GIT_INDEX_FILE",
+                    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_GRAFT_FILE", "GIT_REPLACE_REF_BASE",
+                    "GIT_NO_REPLACE_OBJECTS", "GIT_NAMESPACE", "GIT_SHALLOW_FILE")
+_PER_WORKTREE = ("refs/bisect/", "refs/worktree/", "refs/rewritten/")  # a worktree's own; every other ref is shared
+
+
 def git_head(root: Path) -> str:
-    """The commit the repository holding `root` has checked out, read from its files (no git process), with
-    what else changes the history git shows behind it (`_altered`): `none` outside a repository, `unknown`
-    when it cannot be read (a run with it unknown is neither answered nor kept)."""
+    """The commit the repository holding `root` has checked out, read from its files (no git process),
+    through every symbolic ref to it, with the shallow boundary behind it (a clone deepened by a fetch
+    shows more history): `none` outside a repository, `unknown` when it cannot be read or the history
+    may be other than the commits say (replace refs, grafts, git's environment moving the repository,
+    refs in git's reftable format). A run with it unknown is neither answered nor kept."""
+    if any(os.environ.get(name) for name in _GIT_ENVIRONMENT):
+        return "unknown"
     folder = root.resolve()
     for candidate in (folder, *folder.parents):
         dot = candidate / ".git"
@@ -155,50 +168,61 @@ def git_head(root: Path) -> str:
             common = (git_dir / (git_dir / "commondir").read_text(encoding="utf-8").strip()).resolve()
         if (common / "reftable").exists() or (git_dir / "reftable").exists():
             return "unknown"  # refs in git's reftable format, which this does not read
-        altered = _altered(git_dir, common)
-        head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
-        if not head.startswith("ref:"):
-            return head + altered  # detached: the commit itself
-        ref = head[4:].strip()
-        for folder_of_refs in (git_dir, common):
-            loose = folder_of_refs / ref
-            if loose.is_file():
-                return f"{ref} {loose.read_text(encoding='utf-8').strip()}{altered}"
-        packed = common / "packed-refs"
-        if packed.is_file():
-            for line in packed.read_text(encoding="utf-8").splitlines():
-                sha, _, name = line.partition(" ")
-                if name == ref:
-                    return f"{ref} {sha}{altered}"
-        return f"{ref} unborn{altered}"
+        shallow = _shallow(git_dir, common)
+        if shallow is None:
+            return "unknown"
+        value, names = (git_dir / "HEAD").read_text(encoding="utf-8").strip(), list[str]()
+        for _ in range(5):  # a symbolic ref may name another
+            if not value.startswith("ref:"):
+                return " ".join([*names, value]) + shallow
+            name = value[4:].strip()
+            if not name.startswith("refs/") or ".." in name:
+                return "unknown"
+            names.append(name)
+            found = _ref(git_dir if name.startswith(_PER_WORKTREE) else common, common, name)
+            if found is None:
+                return " ".join([*names, "unborn"]) + shallow
+            value = found
+        return "unknown"
     except (OSError, UnicodeDecodeError):
         return "unknown"
 
 
-def _altered(git_dir: Path, common: Path) -> str:
-    """What changes the history behind a commit without changing the commit: the shallow boundary (a clone
-    deepened by a fetch), grafts and replace refs; a digest of them, or nothing when there are none."""
+def _ref(folder: Path, common: Path, name: str) -> str | None:
+    """A ref's value (a commit id, or `ref: NAME`), loose in its folder or packed; None when there is none."""
+    loose = folder / name
+    if loose.is_file():
+        return loose.read_text(encoding="utf-8").strip()
+    packed = common / "packed-refs"
+    if packed.is_file():
+        for line in packed.read_text(encoding="utf-8").splitlines():
+            sha, _, packed_name = line.partition(" ")
+            if packed_name == name:
+                return sha
+    return None
+
+
+def _shallow(git_dir: Path, common: Path) -> str | None:
+    """A digest of a shallow clone's boundary ('' for a whole history); None when the history git shows may
+    be other than the commits say: replace refs, grafts, or a shallow file that is a link."""
     h = hashlib.blake2b(digest_size=16)
     found = False
     for folder in dict.fromkeys((git_dir, common)):
-        for name in ("shallow", "info/grafts"):
-            path = folder / name
-            if path.is_file() and not path.is_symlink():
-                h.update(f"{folder}\0{name}\0".encode("utf-8", "surrogateescape") + path.read_bytes())
-                found = True
+        if (folder / "info" / "grafts").exists() or (folder / "info" / "grafts").is_symlink():
+            return None
         replace = folder / "refs" / "replace"
-        if replace.is_dir():
-            for path in sorted(replace.rglob("*")):
-                if path.is_file() and not path.is_symlink():
-                    h.update(str(path).encode("utf-8", "surrogateescape") + b"\0" + path.read_bytes())
-                    found = True
+        if replace.is_symlink() or (replace.is_dir() and any(replace.iterdir())):
+            return None
+        shallow = folder / "shallow"
+        if shallow.is_symlink():
+            return None
+        if shallow.is_file():
+            h.update(shallow.read_bytes())
+            found = True
     packed = common / "packed-refs"
-    if packed.is_file():
-        for line in packed.read_bytes().splitlines():
-            if b" refs/replace/" in line:
-                h.update(line + b"\n")
-                found = True
-    return f" altered {h.hexdigest()}" if found else ""
+    if packed.is_file() and b" refs/replace/" in packed.read_bytes():
+        return None
+    return f" shallow {h.hexdigest()}" if found else ""
 
 
 def _config(source: tuple[str, bytes] | None) -> bytes:

@@ -371,3 +371,33 @@ def test_history_behind_the_commit_checked_out_is_part_of_the_key(root: Path, tm
     (clone / ".git" / "reftable").mkdir()  # refs kept where this cannot read them: never answered nor kept
     assert _run(*CHECK) == _full(*CHECK) and _run(*CHECK) == _full(*CHECK)
     assert spy.answered[-2:] == [False, False]
+
+
+def test_a_history_git_may_show_otherwise_than_its_commits_is_never_answered(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commit checked out is followed through every symbolic ref to it; replace refs, grafts and git's
+    environment moving the repository make the history other than the commits say: never answered."""
+    git = committed(root)
+    git("symbolic-ref", "refs/heads/x", "refs/heads/main")
+    git("symbolic-ref", "HEAD", "refs/heads/x")
+    spy = Spy(monkeypatch)
+    first = _run(*CHECK)
+    assert _run(*CHECK) == first and spy.answered == [False, True]
+    git("commit", "-q", "--allow-empty", "-m", "main moves, through x")
+    assert _run(*CHECK) == first and spy.answered[-1] is False
+    for altered in ("replace", "grafts", "environment"):
+        start = len(spy.answered)
+        if altered == "replace":
+            git("replace", "HEAD", "HEAD~1")
+        elif altered == "grafts":
+            git("replace", "-d", "HEAD")
+            (root / ".git" / "info").mkdir(exist_ok=True)
+            (root / ".git" / "info" / "grafts").write_text("")
+        else:
+            (root / ".git" / "info" / "grafts").unlink()
+            monkeypatch.setenv("GIT_NO_REPLACE_OBJECTS", "1")
+        assert _run(*CHECK) == _full(*CHECK) and _run(*CHECK) == _full(*CHECK), altered
+        assert spy.answered[start:] == [False, False], altered
+    monkeypatch.delenv("GIT_NO_REPLACE_OBJECTS")
+    _run(*CHECK)
+    assert _run(*CHECK) == first and spy.answered[-1] is True
