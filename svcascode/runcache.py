@@ -9,10 +9,9 @@ A run's output is kept under a key of everything it depends on:
   answered, since their code is outside the key and may read anything;
 - what was asked: the command, its options as parsed (the as-of date among them; for a `diff`, the commits
   its revisions name), the given paths, the working folder and the repository's root;
-- the commit checked out (`git_head`) and a shallow clone's boundary: service levels as delivered are
-  judged by the history behind it; a repository where that history may be other than its commits say
-  (replace refs, grafts, git's environment moving the repository) or whose refs cannot be read (git's
-  reftable format) is never answered;
+- the commit checked out (`git_head`, as `git rev-parse` says) and a shallow clone's boundary: service
+  levels as delivered are judged by the history behind it; a repository where that history may be other
+  than its commits say (replace refs, grafts, git's environment moving the repository) is never answered;
 - the configuration file's bytes;
 - each file of the working tree the run reads, by path, and what it means (`meaning`); a `diff` of two
   commits reads none (they are named by their ids):
@@ -133,96 +132,60 @@ def _clean(path: str, parsed: ParsedFile) -> bytes:
     return b"c" + h.digest()
 
 
-# git's environment that moves the repository or changes the history git shows behind a commit: a run with
-# any of them set is neither answered nor kept
+# git's environment that moves the repository, changes where git looks for it or changes the history git
+# shows behind a commit: a run with any of them set (even empty) is neither answered nor kept
 _GIT_ENVIRONMENT = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY", "GIT_INDEX_FILE",
                     "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_GRAFT_FILE", "GIT_REPLACE_REF_BASE",
-                    "GIT_NO_REPLACE_OBJECTS", "GIT_NAMESPACE", "GIT_SHALLOW_FILE")
-_PER_WORKTREE = ("refs/bisect/", "refs/worktree/", "refs/rewritten/")  # a worktree's own; every other ref is shared
+                    "GIT_NO_REPLACE_OBJECTS", "GIT_NAMESPACE", "GIT_SHALLOW_FILE", "GIT_CEILING_DIRECTORIES",
+                    "GIT_DISCOVERY_ACROSS_FILESYSTEM")
 
 
 def git_head(root: Path) -> str:
-    """The commit the repository holding `root` has checked out, read from its files (no git process),
-    through every symbolic ref to it, with the shallow boundary behind it (a clone deepened by a fetch
-    shows more history): `none` outside a repository, `unknown` when it cannot be read or the history
-    may be other than the commits say (replace refs, grafts, git's environment moving the repository,
-    refs in git's reftable format). A run with it unknown is neither answered nor kept."""
-    if any(os.environ.get(name) for name in _GIT_ENVIRONMENT):
+    """The commit checked out in the repository holding `root`, as git itself says (one `git rev-parse`),
+    with a shallow clone's boundary (one deepened shows more history): `none` outside a repository (no
+    `.git` from `root` up: no git process), `unknown` when git cannot say or the history may be other than
+    the commits say (replace refs, grafts, git's environment moving the repository). A run with it unknown
+    is neither answered nor kept."""
+    import subprocess
+
+    if any(name in os.environ for name in _GIT_ENVIRONMENT):
         return "unknown"
     folder = root.resolve()
-    for candidate in (folder, *folder.parents):
-        dot = candidate / ".git"
-        if dot.exists() or dot.is_symlink():
-            break
-    else:
+    if not any(os.path.lexists(candidate / ".git") for candidate in (folder, *folder.parents)):
         return "none"
     try:
-        git_dir = dot
-        if dot.is_file():  # a worktree or submodule: `gitdir: PATH`
-            pointer = dot.read_text(encoding="utf-8").strip()
-            if not pointer.startswith("gitdir:"):
-                return "unknown"
-            git_dir = (candidate / pointer[7:].strip()).resolve()
-        common = git_dir
-        if (git_dir / "commondir").is_file():
-            common = (git_dir / (git_dir / "commondir").read_text(encoding="utf-8").strip()).resolve()
-        if (common / "reftable").exists() or (git_dir / "reftable").exists():
-            return "unknown"  # refs in git's reftable format, which this does not read
-        shallow = _shallow(git_dir, common)
-        if shallow is None:
-            return "unknown"
-        value, names = (git_dir / "HEAD").read_text(encoding="utf-8").strip(), list[str]()
-        for _ in range(5):  # a symbolic ref may name another
-            if not value.startswith("ref:"):
-                return " ".join([*names, value]) + shallow
-            name = value[4:].strip()
-            if not name.startswith("refs/") or ".." in name:
-                return "unknown"
-            names.append(name)
-            found = _ref(git_dir if name.startswith(_PER_WORKTREE) else common, common, name)
-            if found is None:
-                return " ".join([*names, "unborn"]) + shallow
-            value = found
+        done = subprocess.run(["git", "rev-parse", "--absolute-git-dir", "--git-common-dir",
+                               "--is-shallow-repository", "-q", "--verify", "HEAD^{commit}"],
+                              cwd=folder, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError, ValueError):
         return "unknown"
-    except (OSError, UnicodeDecodeError):
+    lines = done.stdout.splitlines()
+    if done.returncode not in (0, 1) or len(lines) != (4 if done.returncode == 0 else 3):
+        return "unknown"  # 1: HEAD names no commit yet (an unborn branch)
+    history = _history((folder / lines[1]).resolve(), lines[2] == "true")
+    if history is None:
         return "unknown"
+    return (lines[3] if done.returncode == 0 else "unborn") + history
 
 
-def _ref(folder: Path, common: Path, name: str) -> str | None:
-    """A ref's value (a commit id, or `ref: NAME`), loose in its folder or packed; None when there is none."""
-    loose = folder / name
-    if loose.is_file():
-        return loose.read_text(encoding="utf-8").strip()
-    packed = common / "packed-refs"
-    if packed.is_file():
-        for line in packed.read_text(encoding="utf-8").splitlines():
-            sha, _, packed_name = line.partition(" ")
-            if packed_name == name:
-                return sha
-    return None
-
-
-def _shallow(git_dir: Path, common: Path) -> str | None:
+def _history(common: Path, shallow: bool) -> str | None:
     """A digest of a shallow clone's boundary ('' for a whole history); None when the history git shows may
-    be other than the commits say: replace refs, grafts, or a shallow file that is a link."""
-    h = hashlib.blake2b(digest_size=16)
-    found = False
-    for folder in dict.fromkeys((git_dir, common)):
-        if (folder / "info" / "grafts").exists() or (folder / "info" / "grafts").is_symlink():
+    be other than the commits say (replace refs, grafts), or cannot be told (refs in git's reftable format,
+    a shallow file that is a link)."""
+    try:
+        grafts, replace, packed = common / "info" / "grafts", common / "refs" / "replace", common / "packed-refs"
+        if (common / "reftable").exists() or os.path.lexists(grafts) or replace.is_symlink() \
+                or (replace.is_dir() and any(replace.iterdir())) \
+                or (packed.is_file() and b" refs/replace/" in packed.read_bytes()):
             return None
-        replace = folder / "refs" / "replace"
-        if replace.is_symlink() or (replace.is_dir() and any(replace.iterdir())):
+        if not shallow:
+            return ""
+        boundary = common / "shallow"
+        if boundary.is_symlink():
             return None
-        shallow = folder / "shallow"
-        if shallow.is_symlink():
-            return None
-        if shallow.is_file():
-            h.update(shallow.read_bytes())
-            found = True
-    packed = common / "packed-refs"
-    if packed.is_file() and b" refs/replace/" in packed.read_bytes():
+        return f" shallow {hashlib.blake2b(boundary.read_bytes(), digest_size=16).hexdigest()}"
+    except OSError:
         return None
-    return f" shallow {h.hexdigest()}" if found else ""
 
 
 def _config(source: tuple[str, bytes] | None) -> bytes:

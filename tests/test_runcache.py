@@ -395,9 +395,20 @@ def test_a_history_git_may_show_otherwise_than_its_commits_is_never_answered(
             (root / ".git" / "info" / "grafts").write_text("")
         else:
             (root / ".git" / "info" / "grafts").unlink()
-            monkeypatch.setenv("GIT_NO_REPLACE_OBJECTS", "1")
+            monkeypatch.setenv("GIT_NO_REPLACE_OBJECTS", "")  # set, even empty, it changes what git shows
         assert _run(*CHECK) == _full(*CHECK) and _run(*CHECK) == _full(*CHECK), altered
         assert spy.answered[start:] == [False, False], altered
     monkeypatch.delenv("GIT_NO_REPLACE_OBJECTS")
     _run(*CHECK)
     assert _run(*CHECK) == first and spy.answered[-1] is True
+
+
+def test_a_branch_written_as_a_link_is_followed_as_git_follows_it(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    git = committed(root)
+    git("-c", "core.preferSymlinkRefs=true", "symbolic-ref", "refs/heads/alias", "refs/heads/main")
+    git("symbolic-ref", "HEAD", "refs/heads/alias")
+    spy = Spy(monkeypatch)
+    first = _run(*CHECK)
+    assert _run(*CHECK) == first and spy.answered == [False, True]
+    git("commit", "-q", "--allow-empty", "-m", "main moves, through the link")
+    assert _run(*CHECK) == first and spy.answered[-1] is False
