@@ -133,8 +133,9 @@ def _clean(path: str, parsed: ParsedFile) -> bytes:
 
 
 # git's environment that moves the repository, changes where git looks for it or changes the history git
-# shows behind a commit: a run with any of them set (even empty) is neither answered nor kept
-_GIT_ENVIRONMENT = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY", "GIT_INDEX_FILE",
+# shows behind a commit: a run with any of them set (even empty) is neither answered nor kept. Not
+# GIT_INDEX_FILE, which git sets for every pre-commit hook: the staging area is no part of the history.
+_GIT_ENVIRONMENT = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY",
                     "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_GRAFT_FILE", "GIT_REPLACE_REF_BASE",
                     "GIT_NO_REPLACE_OBJECTS", "GIT_NAMESPACE", "GIT_SHALLOW_FILE", "GIT_CEILING_DIRECTORIES",
                     "GIT_DISCOVERY_ACROSS_FILESYSTEM")
